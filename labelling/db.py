@@ -1,0 +1,136 @@
+"""Engines, transactions and the database clock, for PostgreSQL (production) and SQLite (embedded default).
+
+One engine per process: `Store.connect` makes it, the app keeps it in `st.cache_resource`.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection, Engine, Double, create_engine, event, text
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
+
+DEFAULT_URL = "sqlite:///labelling.db"
+SQLITE_BUSY_TIMEOUT_SECONDS = 30
+MIGRATIONS = Path(__file__).with_name("migrations")
+# Any fixed 64-bit number: app servers and workers starting together take turns to migrate.
+MIGRATION_LOCK_KEY = 0x1ABE11
+
+
+def resolve_url(url: str | None = None) -> str:
+    """The URL argument, else $DATABASE_URL, else the embedded SQLite file in the working directory."""
+    url = url or os.environ.get("DATABASE_URL") or DEFAULT_URL
+    if url.startswith("postgres://"):  # the scheme hosting providers hand out; SQLAlchemy wants postgresql://
+        url = "postgresql://" + url.removeprefix("postgres://")
+    return url
+
+
+def make_engine(url: str | None = None) -> Engine:
+    """An engine with the settings the queue relies on: pre-pinged pools, SQLite in WAL with one writer."""
+    url = resolve_url(url)
+    if url.startswith("sqlite"):
+        engine = create_engine(
+            url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS, "check_same_thread": False}
+        )
+        event.listen(engine, "connect", _sqlite_connect)
+        event.listen(engine, "begin", _sqlite_begin)
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+
+
+def _sqlite_connect(dbapi_connection, _record) -> None:
+    # Let SQLAlchemy's BEGIN (below) own transactions instead of the sqlite3 module's implicit ones.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")  # readers do not wait for the writer
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def _sqlite_begin(connection: Connection) -> None:
+    # A write transaction takes the write lock at BEGIN: read-then-write (the claim) cannot interleave.
+    mode = connection.get_execution_options().get("sqlite_begin", "IMMEDIATE")
+    connection.exec_driver_sql(f"BEGIN {mode}")
+
+
+@contextmanager
+def write(engine: Engine) -> Iterator[Connection]:
+    """One write transaction: all of it commits or none of it does."""
+    with engine.begin() as connection:
+        yield connection
+
+
+@contextmanager
+def read(engine: Engine) -> Iterator[Connection]:
+    """A read-only transaction: on SQLite it does not take the write lock."""
+    with engine.connect() as connection:
+        connection.execution_options(sqlite_begin="DEFERRED")
+        with connection.begin():
+            yield connection
+
+
+class clock(FunctionElement):
+    """The database server's time in seconds since the epoch, so every process leases by one clock."""
+
+    type = Double()
+    inherit_cache = True
+
+
+@compiles(clock, "postgresql")
+def _clock_postgresql(_element, _compiler, **_kw) -> str:
+    return "CAST(extract(epoch from clock_timestamp()) AS DOUBLE PRECISION)"
+
+
+@compiles(clock, "sqlite")
+def _clock_sqlite(_element, _compiler, **_kw) -> str:
+    return "((julianday('now') - 2440587.5) * 86400.0)"
+
+
+def is_postgres(engine_or_connection: Engine | Connection) -> bool:
+    return engine_or_connection.dialect.name == "postgresql"
+
+
+def migrate(engine: Engine, revision: str = "head") -> None:
+    """Upgrade the schema to `revision`; safe when several processes start at once."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with write(engine) as connection:
+        if is_postgres(connection):
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)
+
+
+def bulk_insert(connection: Connection, table: str, columns: Sequence[str], rows: list[tuple]) -> None:
+    """Insert many rows inside the caller's transaction: COPY on PostgreSQL, executemany on SQLite."""
+    if connection.dialect.name != "postgresql":
+        statement = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(['?'] * len(columns))})"
+        connection.exec_driver_sql(statement, rows)
+        return
+    buffer = io.StringIO()
+    buffer.writelines("\t".join(map(_copy_field, row)) + "\n" for row in rows)
+    buffer.seek(0)
+    cursor = connection.connection.driver_connection.cursor()
+    try:
+        cursor.copy_expert(f"COPY {table} ({', '.join(columns)}) FROM STDIN", buffer)
+    finally:
+        cursor.close()
+
+
+def _copy_field(value: Any) -> str:
+    if value is None:
+        return "\\N"
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    if isinstance(value, str):
+        return value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+    return repr(value) if isinstance(value, float) else str(value)

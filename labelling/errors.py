@@ -1,0 +1,31 @@
+"""The few exceptions the library raises; each message names the problem so a page can show it as is."""
+
+from __future__ import annotations
+
+
+class LabellingError(Exception):
+    """Base class: anything the library refuses, with a message fit for the person who asked."""
+
+
+class InvalidInput(LabellingError, ValueError):
+    """The input was rejected before anything was written (empty data, bad labels, bad shapes)."""
+
+
+class UnsupportedData(InvalidInput, TypeError):
+    """An item's value has a type the store cannot keep exactly."""
+
+
+class DuplicateProject(LabellingError):
+    """A project with this name exists already; project names are unique."""
+
+
+class ProjectNotFound(LabellingError, LookupError):
+    """No project with this id or name."""
+
+
+class ItemNotFound(LabellingError, LookupError):
+    """No item with this id in this project."""
+
+
+class LeaseLost(LabellingError):
+    """The item was handed to another labeller after my lease expired; my label was not recorded."""

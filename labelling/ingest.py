@@ -1,0 +1,238 @@
+"""Items into the store: every accepted input shape becomes chunks of encoded rows, written in bulk.
+
+Memory stays flat: inputs are consumed CHUNK_ROWS at a time (CSV files through pandas' chunked reader),
+and each chunk is written before the next is read, all inside the caller's one transaction, so a bad
+row in the last chunk leaves nothing behind. PostgreSQL gets `COPY`; SQLite an executemany.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import IO, Any
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Connection, select, text
+
+from labelling import labels as label_values
+from labelling.db import bulk_insert, clock
+from labelling.errors import InvalidInput, UnsupportedData
+from labelling.records import Label, Project
+from labelling.serialisation import encode, encode_records, encode_rows
+
+__all__ = ["CHUNK_ROWS", "Chunk", "chunks", "read_csv", "write_chunk"]
+
+CHUNK_ROWS = 10_000
+SNIFF_BYTES = 64 * 1024
+DELIMITERS = ",;\t|"
+
+
+@dataclass(frozen=True)
+class Chunk:
+    rows: list[str]  # encoded item values
+    labels: list[Label | None] | None  # validated, aligned with rows
+
+
+def chunks(project: Project, data: Any, labels: Any = None) -> Iterator[Chunk]:
+    """Validated chunks from a DataFrame, list, numpy array or an iterator of those (or of (data, labels))."""
+    if _is_chunk_iterator(data):
+        if labels is not None:
+            raise InvalidInput("with an iterator of chunks, give labels inside each chunk as (data, labels)")
+        for part in data:
+            part_data, part_labels = part if isinstance(part, tuple) and len(part) == 2 else (part, None)
+            yield from _chunks_of(project, part_data, part_labels)
+    else:
+        yield from _chunks_of(project, data, labels)
+
+
+def _is_chunk_iterator(data: Any) -> bool:
+    return isinstance(data, Iterator) or (
+        isinstance(data, Iterable)
+        and not isinstance(data, (str, bytes, dict, list, tuple, np.ndarray, pd.DataFrame, pd.Series))
+    )
+
+
+def _chunks_of(project: Project, data: Any, labels: Any) -> Iterator[Chunk]:
+    n = _length(data)
+    label_list = None if labels is None else _as_list(labels, "labels")
+    if label_list is not None and len(label_list) != n:
+        raise InvalidInput(f"{len(label_list)} labels for {n} items: give one label (or None) per item")
+    for start in range(0, n, CHUNK_ROWS):
+        stop = min(start + CHUNK_ROWS, n)
+        rows = _encode_slice(data, start, stop)
+        chunk_labels = None
+        if label_list is not None:
+            chunk_labels = [_label(project, v, start + i) for i, v in enumerate(label_list[start:stop])]
+        yield Chunk(rows, chunk_labels)
+
+
+def _length(data: Any) -> int:
+    if isinstance(data, (str, bytes)):
+        raise UnsupportedData("data is one string: give a list of items (one string per item)")
+    if isinstance(data, dict):
+        raise UnsupportedData("data is one dict: give a list of dicts (one per item) or a DataFrame")
+    if isinstance(data, np.ndarray) and data.ndim == 0:
+        raise UnsupportedData("data is a single numpy scalar: give an array with one row per item")
+    if not isinstance(data, (list, tuple, np.ndarray, pd.DataFrame, pd.Series)):
+        raise UnsupportedData(
+            f"cannot add items from a {type(data).__name__}: give a DataFrame, a list, a numpy array "
+            "or an iterator of those"
+        )
+    return len(data)
+
+
+def _encode_slice(data: Any, start: int, stop: int) -> list[str]:
+    if isinstance(data, pd.DataFrame):
+        return encode_records(data.iloc[start:stop])
+    if isinstance(data, pd.Series):
+        return [encode(v) for v in data.iloc[start:stop].tolist()]
+    if isinstance(data, np.ndarray):
+        part = data[start:stop]
+        return list(encode_rows(part)) if part.ndim > 1 else [encode(v) for v in part.tolist()]
+    return [encode(v) for v in data[start:stop]]
+
+
+def _as_list(values: Any, what: str) -> list[Any]:
+    if isinstance(values, (pd.Series, pd.Index, np.ndarray)):
+        return values.tolist()
+    if isinstance(values, (list, tuple)):
+        return list(values)
+    raise InvalidInput(f"{what} must be a list, numpy array or pandas Series")
+
+
+def _label(project: Project, value: Any, row: int) -> Label | None:
+    try:
+        return label_values.normalise(project, value)
+    except InvalidInput as error:
+        raise InvalidInput(f"label of row {row}: {error}") from None
+
+
+def read_csv(source: str | IO[bytes] | IO[str], chunk_rows: int = CHUNK_ROWS, **options: Any) -> Iterator[pd.DataFrame]:
+    """A CSV file in DataFrame chunks, its encoding and delimiter detected (UTF-8/16 with BOM, Latin-1; , ; tab |).
+
+    Raises InvalidInput for an empty file, a binary file, no header, duplicate column names, ragged rows.
+    """
+    raw = _read_head(source)
+    if not raw.strip():
+        raise InvalidInput("the file is empty")
+    encoding = _encoding(raw)
+    sample = raw.decode(encoding, errors="ignore")
+    if "\x00" in sample:
+        raise InvalidInput("this is not a text CSV file (it contains binary data)")
+    delimiter = options.pop("sep", None) or _delimiter(sample)
+    header_line = next(csv.reader(io.StringIO(sample), delimiter=delimiter), [])
+    names = [h.strip() for h in header_line]
+    if not names or any(not n for n in names):
+        raise InvalidInput("the first line must be a header naming every column (a column name is empty)")
+    if all(_is_number(n) for n in names):
+        raise InvalidInput("the first line looks like data, not a header: add a line naming the columns")
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise InvalidInput("duplicate column names: " + ", ".join(repeated))
+    reader = pd.read_csv(
+        source,
+        sep=delimiter,
+        encoding=encoding,
+        chunksize=chunk_rows,
+        on_bad_lines="error",
+        skipinitialspace=True,
+        **options,
+    )
+    try:
+        for frame in reader:
+            frame.columns = [str(c).strip() for c in frame.columns]
+            yield frame
+    except pd.errors.ParserError as error:
+        raise InvalidInput(f"rows do not all have {len(names)} fields: {error}") from None
+    except UnicodeDecodeError as error:
+        raise InvalidInput(f"the file is not valid {encoding} text: {error.reason} at byte {error.start}") from None
+
+
+def _is_number(value: str) -> bool:
+    try:
+        float(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _read_head(source: Any) -> bytes:
+    if isinstance(source, (str, bytes)) or hasattr(source, "__fspath__"):
+        with open(source, "rb") as handle:
+            return handle.read(SNIFF_BYTES)
+    position = source.tell()
+    head = source.read(SNIFF_BYTES)
+    source.seek(position)
+    return head.encode("utf-8") if isinstance(head, str) else head
+
+
+def _encoding(raw: bytes) -> str:
+    if raw.startswith(b"\xef\xbb\xbf"):
+        return "utf-8-sig"
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "utf-16"
+    if b"\x00" in raw:
+        raise InvalidInput("this is not a text CSV file (it contains binary data)")
+    try:
+        raw.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError as error:
+        if error.start >= len(raw) - 3:  # a character cut by the sniffing window, not bad UTF-8
+            return "utf-8"
+        return "latin-1"
+
+
+def _delimiter(sample: str) -> str:
+    lines = [line for line in sample.splitlines()[:50] if line.strip()]
+    if len(lines) > 1:
+        lines = lines[:-1]  # the last line may be cut by the sniffing window
+    try:
+        return csv.Sniffer().sniff("\n".join(lines), delimiters=DELIMITERS).delimiter
+    except csv.Error:
+        counts = {d: lines[0].count(d) for d in DELIMITERS} if lines else {}
+        best = max(counts, key=counts.get, default=",")
+        return best if counts.get(best) else ","
+
+
+def write_chunk(connection: Connection, project: Project, chunk: Chunk, priority: float, importer: int | None) -> int:
+    """Write one chunk: items, their `overlap` tasks and, for given labels, an imported annotation each."""
+    n = len(chunk.rows)
+    now = connection.execute(select(clock())).scalar_one()
+    ids = _allocate_ids(connection, n)
+    labelled = [] if chunk.labels is None else [i for i, v in enumerate(chunk.labels) if v is not None]
+    done = set(labelled)
+    bulk_insert(
+        connection,
+        "items",
+        ["id", "project_id", "data", "n_done", "created_at"],
+        [(ids[i], project.id, chunk.rows[i], int(i in done), now) for i in range(n)],
+    )
+    task_rows = []
+    for i in range(n):
+        first_done = i in done
+        for slot in range(project.overlap):
+            is_done = first_done and slot == 0
+            task_rows.append((project.id, ids[i], priority, first_done, is_done, importer if is_done else None))
+    bulk_insert(connection, "tasks", ["project_id", "item_id", "priority", "started", "done", "labeller_id"], task_rows)
+    if labelled:
+        bulk_insert(
+            connection,
+            "annotations",
+            ["project_id", "item_id", "labeller_id", "label", "created_at", "is_current", "source"],
+            [(project.id, ids[i], importer, label_values.to_json(chunk.labels[i]), now, True, "import") for i in labelled],
+        )
+    return n
+
+
+def _allocate_ids(connection: Connection, n: int) -> list[int]:
+    if connection.dialect.name == "postgresql":
+        rows = connection.execute(
+            text("SELECT nextval(pg_get_serial_sequence('items', 'id')) FROM generate_series(1, :n)"), {"n": n}
+        )
+        return [r[0] for r in rows]
+    # SQLite: this transaction holds the write lock (BEGIN IMMEDIATE), so max(id) cannot move under us.
+    start = connection.execute(text("SELECT coalesce(max(id), 0) FROM items")).scalar_one() + 1
+    return list(range(start, start + n))

@@ -1,0 +1,216 @@
+"""Every statement on the labelling hot path, named, in SQLAlchemy Core (compiled once, cached by SQLAlchemy).
+
+Bind parameters: `project`, `me` (labeller id), `item`, `task`, `lease` (seconds). The same Core
+statement compiles for both dialects: on PostgreSQL the claim locks with `FOR UPDATE SKIP LOCKED`, on
+SQLite (no row locks) the caller's `BEGIN IMMEDIATE` transaction makes the read-then-write atomic.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Double, Select, bindparam, exists, false, func, null, or_, select, text, true, update
+
+from labelling.db import clock
+from labelling.schema import annotations, items, labellers, skips, tasks
+
+_other = tasks.alias("other")
+
+
+def _claimable(*, skip_mine: bool, one_item: bool) -> Select:
+    """The best task I may take: open, not leased by anyone live, on an item I have not labelled or hold."""
+    conditions = [
+        tasks.c.project_id == bindparam("project"),
+        ~tasks.c.done,
+        or_(tasks.c.lease_expires_at.is_(None), tasks.c.lease_expires_at < clock()),
+        ~exists().where(
+            _other.c.item_id == tasks.c.item_id,
+            _other.c.labeller_id == bindparam("me"),
+            or_(_other.c.done, _other.c.lease_expires_at >= clock()),
+        ),
+    ]
+    if skip_mine:
+        conditions.append(
+            ~exists().where(skips.c.item_id == tasks.c.item_id, skips.c.labeller_id == bindparam("me"))
+        )
+    if one_item:
+        conditions.append(tasks.c.item_id == bindparam("item"))
+    return (
+        select(tasks.c.id)
+        .where(*conditions)
+        .order_by(tasks.c.started.desc(), tasks.c.priority.desc(), tasks.c.id)
+        .limit(1)
+        .with_for_update(skip_locked=True, of=tasks)
+    )
+
+
+def _claim(candidate: Select):
+    return (
+        update(tasks)
+        .where(tasks.c.id == candidate.scalar_subquery())
+        .values(labeller_id=bindparam("me"), leased_at=clock(), lease_expires_at=clock() + bindparam("lease"))
+        .returning(tasks.c.id, tasks.c.item_id, tasks.c.lease_expires_at)
+    )
+
+
+CLAIM_NEXT = _claim(_claimable(skip_mine=True, one_item=False))
+"""Lease the best task for me, leaving out items I skipped."""
+
+CLAIM_SKIPPED = _claim(_claimable(skip_mine=False, one_item=False))
+"""Lease the best task, my skipped items included: what is left once everything else is done."""
+
+CLAIM_ITEM = _claim(_claimable(skip_mine=False, one_item=True))
+"""Lease a free task of one given item (a label sent without a live lease)."""
+
+REFRESH_MY_LEASE = (
+    update(tasks)
+    .where(
+        tasks.c.project_id == bindparam("project"),
+        tasks.c.labeller_id == bindparam("me"),
+        tasks.c.lease_expires_at > clock(),
+    )
+    .values(lease_expires_at=clock() + bindparam("lease"))
+    .returning(tasks.c.id, tasks.c.item_id, tasks.c.done, tasks.c.lease_expires_at)
+)
+"""Extend and return my live lease: a refresh or a second tab gets the same item."""
+
+MY_TASK_FOR_ITEM = (
+    select(tasks.c.id, tasks.c.done, tasks.c.leased_at, tasks.c.lease_expires_at)
+    .where(
+        tasks.c.project_id == bindparam("project"),
+        tasks.c.item_id == bindparam("item"),
+        tasks.c.labeller_id == bindparam("me"),
+    )
+    .order_by(tasks.c.done.desc(), tasks.c.lease_expires_at.desc().nulls_last())
+    .limit(1)
+    .with_for_update(of=tasks)
+)
+"""My task on an item, done ones first (a reopened label), then the freshest lease."""
+
+MY_LIVE_LEASE = (
+    select(tasks.c.id, tasks.c.item_id, tasks.c.done)
+    .where(
+        tasks.c.project_id == bindparam("project"),
+        tasks.c.labeller_id == bindparam("me"),
+        tasks.c.lease_expires_at > clock(),
+    )
+    .with_for_update(of=tasks)
+)
+"""The task I hold now, if any."""
+
+COMPLETE_TASK = (
+    update(tasks)
+    .where(tasks.c.id == bindparam("task"))
+    .values(done=true(), leased_at=null(), lease_expires_at=null())
+)
+"""Mark my task labelled; it keeps my labeller id, which is how the claim knows I labelled this item."""
+
+END_LEASE = (
+    update(tasks).where(tasks.c.id == bindparam("task")).values(leased_at=null(), lease_expires_at=null())
+)
+"""Drop a lease but keep who did the task (a reopened label I leave as it was)."""
+
+RELEASE_TASK = (
+    update(tasks)
+    .where(tasks.c.id == bindparam("task"))
+    .values(labeller_id=null(), leased_at=null(), lease_expires_at=null())
+)
+"""Give an unlabelled task back to the pool."""
+
+REOPEN_TASK = (
+    update(tasks)
+    .where(tasks.c.project_id == bindparam("project"), tasks.c.item_id == bindparam("item"))
+    .where(tasks.c.labeller_id == bindparam("me"), tasks.c.done)
+    .values(leased_at=clock(), lease_expires_at=clock() + bindparam("lease"))
+    .returning(tasks.c.lease_expires_at)
+)
+"""Lease my done task again so I can change its label (undo)."""
+
+MARK_STARTED = (
+    update(tasks)
+    .where(tasks.c.item_id == bindparam("item"), ~tasks.c.done, ~tasks.c.started)
+    .values(started=true())
+)
+"""With overlap > 1, a partly labelled item moves ahead of untouched ones."""
+
+COUNT_LABEL = update(items).where(items.c.id == bindparam("item")).values(n_done=items.c.n_done + 1)
+
+ADD_ANNOTATION = (
+    annotations.insert()
+    .values(
+        project_id=bindparam("project"),
+        item_id=bindparam("item"),
+        labeller_id=bindparam("me"),
+        label=bindparam("label_json"),
+        created_at=clock(),
+        seconds=clock() - bindparam("leased_at", type_=Double()),
+        is_current=true(),
+        source="label",
+    )
+    .returning(annotations.c.id, annotations.c.created_at, annotations.c.seconds)
+)
+"""Append my label; seconds spent run from the hand-out to now, by the database clock."""
+
+SUPERSEDE_MY_LABEL = (
+    update(annotations)
+    .where(
+        annotations.c.item_id == bindparam("item"),
+        annotations.c.labeller_id == bindparam("me"),
+        annotations.c.is_current,
+    )
+    .values(is_current=false())
+)
+"""History is kept: my old label stays, marked as no longer current."""
+
+MY_CURRENT_LABEL = select(
+    annotations.c.id, annotations.c.label, annotations.c.created_at, annotations.c.seconds
+).where(
+    annotations.c.item_id == bindparam("item"),
+    annotations.c.labeller_id == bindparam("me"),
+    annotations.c.is_current,
+)
+
+MY_LAST_LABEL_BEFORE = (
+    select(annotations.c.item_id, annotations.c.label)
+    .where(
+        annotations.c.project_id == bindparam("project"),
+        annotations.c.labeller_id == bindparam("me"),
+        annotations.c.is_current,
+        annotations.c.source == "label",
+        annotations.c.id < bindparam("before"),
+    )
+    .order_by(annotations.c.id.desc())
+    .limit(1)
+)
+"""The label undo goes back to: my newest current one older than the label I am looking at."""
+
+ADD_SKIP = skips.insert().values(
+    project_id=bindparam("project"),
+    item_id=bindparam("item"),
+    labeller_id=bindparam("me"),
+    created_at=clock(),
+    seconds=clock() - bindparam("leased_at", type_=Double()),
+)
+
+ITEM_DATA = select(items.c.data).where(items.c.id == bindparam("item"), items.c.project_id == bindparam("project"))
+
+LABELLER_ID = select(labellers.c.id).where(labellers.c.name == bindparam("name"))
+
+LOCK_LABELLER = LABELLER_ID.with_for_update()
+"""One labeller's calls run one at a time (double clicks, two tabs); different labellers never wait."""
+
+IN_PROGRESS = select(func.count(func.distinct(tasks.c.item_id))).where(
+    tasks.c.project_id == bindparam("project"), tasks.c.lease_expires_at > clock()
+)
+"""Items someone holds a live lease on (walks the small lease index, not the queue)."""
+
+UNKNOWN_PRIORITY_ITEMS = text(
+    "SELECT n.item_id FROM new_priorities n WHERE NOT EXISTS "
+    "(SELECT 1 FROM items i WHERE i.id = n.item_id AND i.project_id = :project) LIMIT 5"
+)
+"""Ids given to set_priorities that are not items of the project."""
+
+APPLY_PRIORITIES = text(
+    "UPDATE tasks SET priority = n.score FROM new_priorities n "
+    "WHERE tasks.item_id = n.item_id AND n.item_id BETWEEN :lo AND :hi "
+    "AND tasks.project_id = :project AND NOT tasks.done"
+)
+"""Copy one id range of the staged priorities onto the open tasks (PostgreSQL and SQLite >= 3.33)."""

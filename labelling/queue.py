@@ -1,0 +1,191 @@
+"""The labelling queue: claim, submit, skip and undo for one labeller, each inside the caller's transaction.
+
+Callers (the `Store`) open one write transaction per call; everything here assumes it runs inside one
+and that `lock_labeller` was called first, so one labeller's requests are serialised while different
+labellers only meet at the `SKIP LOCKED` claim.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from sqlalchemy import Connection
+from sqlalchemy.dialects import postgresql, sqlite
+
+from labelling import labels, queries
+from labelling.db import bulk_insert, clock
+from labelling.errors import InvalidInput, ItemNotFound, LeaseLost
+from labelling.records import Annotation, Item, Label, Project
+from labelling.schema import labellers
+from labelling.serialisation import decode
+
+__all__ = ["Labeller", "lock_labeller", "next_item", "set_priorities", "skip", "submit", "undo"]
+
+MAX_NAME_LENGTH = 200
+_NO_LIMIT = 2**62
+
+
+class Labeller(NamedTuple):
+    id: int
+    name: str
+
+
+def lock_labeller(connection: Connection, name: str) -> Labeller:
+    """The labeller, created on first use, with their row locked until the transaction ends."""
+    name = check_name(name)
+    found = connection.execute(queries.LOCK_LABELLER, {"name": name}).scalar()
+    if found is None:
+        dialect_insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
+        connection.execute(
+            dialect_insert(labellers)
+            .values(name=name, created_at=clock())
+            .on_conflict_do_nothing(index_elements=["name"])
+        )
+        found = connection.execute(queries.LOCK_LABELLER, {"name": name}).scalar_one()
+    return Labeller(found, name)
+
+
+def check_name(name: str) -> str:
+    """A labeller's name, stripped; blank or over-long names are refused."""
+    if not isinstance(name, str) or not name.strip():
+        raise InvalidInput("a labeller needs a non-empty name")
+    if len(name.strip()) > MAX_NAME_LENGTH:
+        raise InvalidInput(f"a labeller name is at most {MAX_NAME_LENGTH} characters")
+    return name.strip()
+
+
+def next_item(connection: Connection, project: Project, me: Labeller, lease_seconds: float) -> Item | None:
+    """My live lease (extended) if I hold one, else a newly claimed task; None when nothing is left for me."""
+    params = {"project": project.id, "me": me.id, "lease": float(lease_seconds)}
+    held = connection.execute(queries.REFRESH_MY_LEASE, params).first()
+    if held is not None:
+        mine = _my_current(connection, held.item_id, me) if held.done else None
+        return _item(connection, project, held.item_id, held.lease_expires_at, mine and mine.label)
+    claimed = connection.execute(queries.CLAIM_NEXT, params).first()
+    if claimed is None:  # only items I skipped are left: offer them again rather than nothing
+        claimed = connection.execute(queries.CLAIM_SKIPPED, params).first()
+    if claimed is None:
+        return None
+    return _item(connection, project, claimed.item_id, claimed.lease_expires_at, None)
+
+
+def submit(connection: Connection, project: Project, me: Labeller, item_id: int, label: Label) -> Annotation:
+    """Record my label; a second submit of the same item returns the first label instead of adding one."""
+    params = {"project": project.id, "me": me.id, "item": item_id}
+    task = connection.execute(queries.MY_TASK_FOR_ITEM, params).first()
+    if task is not None and task.done:
+        if task.lease_expires_at is None:  # labelled and not reopened: a double submit
+            return _my_current(connection, item_id, me)
+        connection.execute(queries.SUPERSEDE_MY_LABEL, params)
+        connection.execute(queries.END_LEASE, {"task": task.id})
+        return _add_annotation(connection, project, me, item_id, label, task.leased_at)
+    if task is None:  # no lease of mine: take a free slot of the item if one is left
+        if connection.execute(queries.CLAIM_ITEM, {**params, "lease": 0.0}).first() is None:
+            _require_item(connection, project, item_id)
+            raise LeaseLost(
+                f"item {item_id} was handed to another labeller after your lease expired, "
+                "or already has all the labels it needs; your label was not recorded"
+            )
+        task = connection.execute(queries.MY_TASK_FOR_ITEM, params).one()
+    connection.execute(queries.COMPLETE_TASK, {"task": task.id})
+    connection.execute(queries.COUNT_LABEL, {"item": item_id})
+    if project.overlap > 1:
+        connection.execute(queries.MARK_STARTED, {"item": item_id})
+    return _add_annotation(connection, project, me, item_id, label, task.leased_at)
+
+
+def skip(connection: Connection, project: Project, me: Labeller, item_id: int) -> None:
+    """Hand the item to others: it is not offered to me again while anything else is left."""
+    params = {"project": project.id, "me": me.id, "item": item_id}
+    task = connection.execute(queries.MY_TASK_FOR_ITEM, params).first()
+    if task is not None and task.done:  # a reopened label: keep it as it was and move on
+        connection.execute(queries.END_LEASE, {"task": task.id})
+        return
+    if task is None:
+        _require_item(connection, project, item_id)
+    else:
+        connection.execute(queries.RELEASE_TASK, {"task": task.id})
+    connection.execute(queries.ADD_SKIP, {**params, "leased_at": task.leased_at if task else None})
+
+
+def undo(connection: Connection, project: Project, me: Labeller, lease_seconds: float) -> Item | None:
+    """Reopen my most recent label (older ones on repeated undo); None when there is nothing to undo.
+
+    The label stays current until I submit a new one, so an undo I walk away from loses nothing.
+    """
+    params = {"project": project.id, "me": me.id, "lease": float(lease_seconds)}
+    held = connection.execute(queries.MY_LIVE_LEASE, params).first()
+    looking_at = _my_current(connection, held.item_id, me) if held is not None and held.done else None
+    previous = connection.execute(
+        queries.MY_LAST_LABEL_BEFORE, {**params, "before": looking_at.id if looking_at else _NO_LIMIT}
+    ).first()
+    if previous is None:
+        return None
+    if held is not None:
+        connection.execute(queries.END_LEASE if held.done else queries.RELEASE_TASK, {"task": held.id})
+    expires = connection.execute(queries.REOPEN_TASK, {**params, "item": previous.item_id}).scalar()
+    return _item(connection, project, previous.item_id, expires, labels.from_json(previous.label))
+
+
+def _add_annotation(
+    connection: Connection, project: Project, me: Labeller, item_id: int, label: Label, leased_at: float | None
+) -> Annotation:
+    row = connection.execute(
+        queries.ADD_ANNOTATION,
+        {"project": project.id, "item": item_id, "me": me.id, "label_json": labels.to_json(label), "leased_at": leased_at},
+    ).one()
+    return Annotation(row.id, item_id, me.name, label, row.created_at, row.seconds)
+
+
+def _my_current(connection: Connection, item_id: int, me: Labeller) -> Annotation | None:
+    row = connection.execute(queries.MY_CURRENT_LABEL, {"item": item_id, "me": me.id}).first()
+    if row is None:
+        return None
+    return Annotation(row.id, item_id, me.name, labels.from_json(row.label), row.created_at, row.seconds)
+
+
+def _item(
+    connection: Connection, project: Project, item_id: int, expires: float | None, my_label: Label | None
+) -> Item:
+    data = connection.execute(queries.ITEM_DATA, {"item": item_id, "project": project.id}).scalar_one()
+    return Item(item_id, project.id, decode(data), expires, my_label)
+
+
+def _require_item(connection: Connection, project: Project, item_id: int) -> None:
+    if connection.execute(queries.ITEM_DATA, {"item": item_id, "project": project.id}).first() is None:
+        raise ItemNotFound(f"no item {item_id} in project {project.name!r}")
+
+
+PRIORITY_BATCH_ROWS = 20_000
+"""Priorities are rewritten this many items per transaction, so claims never wait on a long rewrite."""
+
+
+def set_priorities(connection: Connection, project: Project, item_ids: np.ndarray, scores: np.ndarray) -> int:
+    """Rewrite the priorities of open tasks; all ids are checked first, then written in short batches.
+
+    Priorities only order the queue, so a failure between batches leaves a mixed but valid order; one
+    long transaction instead would row-lock the whole queue and labellers would be told nothing is left.
+    `connection` must not be in a transaction: this commits each batch itself.
+    """
+    order = np.argsort(item_ids, kind="stable")
+    ids, values = item_ids[order], scores[order]
+    connection.exec_driver_sql(
+        "CREATE TEMP TABLE new_priorities (item_id BIGINT PRIMARY KEY, score DOUBLE PRECISION NOT NULL)"
+    )
+    try:
+        bulk_insert(connection, "new_priorities", ["item_id", "score"], list(zip(ids.tolist(), values.tolist())))
+        unknown = connection.execute(queries.UNKNOWN_PRIORITY_ITEMS, {"project": project.id}).scalars().all()
+        if unknown:
+            raise ItemNotFound(f"no item {unknown[0]} in project {project.name!r} (nothing was changed)")
+        connection.commit()
+        for start in range(0, len(ids), PRIORITY_BATCH_ROWS):
+            bounds = {"lo": int(ids[start]), "hi": int(ids[min(start + PRIORITY_BATCH_ROWS, len(ids)) - 1])}
+            connection.execute(queries.APPLY_PRIORITIES, {"project": project.id, **bounds})
+            connection.commit()
+    finally:
+        connection.rollback()
+        connection.exec_driver_sql("DROP TABLE new_priorities")
+        connection.commit()
+    return len(ids)

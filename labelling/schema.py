@@ -1,0 +1,144 @@
+"""The declared schema (SQLAlchemy Core). Alembic migrations must produce exactly this; a test checks it.
+
+Times are seconds since the epoch (double precision) read from the database's clock, so that leases
+expire by one clock however many app servers and workers there are.
+
+The queue is a table of *tasks*: one row per item and per labeller slot (a project with overlap k has k
+tasks per item). A labeller claims a task, never an item, so overlap needs no counting under locks: the
+claim only has to lock one row, and an expired lease sits in that same row for the next claimer.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Double,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    text,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+# SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL gets 64-bit ids for a million-item queue.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+projects = Table(
+    "projects",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(200), nullable=False, unique=True),
+    Column("labels", Text, nullable=False),  # JSON list of label names, in display order
+    Column("multi_label", Boolean, nullable=False, server_default=text("false")),
+    Column("overlap", Integer, nullable=False, server_default=text("1")),
+    Column("instructions", Text, nullable=False, server_default=""),
+    Column("settings", Text, nullable=False, server_default="{}"),  # JSON: display and model columns
+    Column("created_at", Double, nullable=False),
+)
+
+labellers = Table(
+    "labellers",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(200), nullable=False, unique=True),
+    Column("role", String(20), nullable=False, server_default="labeller"),
+    Column("token_hash", String(64), nullable=True, unique=True),
+    Column("revoked_at", Double, nullable=True),
+    Column("created_at", Double, nullable=False),
+)
+
+items = Table(
+    "items",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("project_id", ForeignKey("projects.id", ondelete="CASCADE"), nullable=False),
+    Column("data", Text, nullable=False),  # labelling.serialisation encoding
+    Column("n_done", Integer, nullable=False, server_default=text("0")),  # distinct labellers who labelled it
+    Column("created_at", Double, nullable=False),
+    Index(None, "project_id", "id"),
+)
+
+tasks = Table(
+    "tasks",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("project_id", ForeignKey("projects.id", ondelete="CASCADE"), nullable=False),
+    Column("item_id", ForeignKey("items.id", ondelete="CASCADE"), nullable=False),
+    Column("priority", Double, nullable=False, server_default=text("0")),
+    Column("started", Boolean, nullable=False, server_default=text("false")),  # item has >= 1 label
+    Column("done", Boolean, nullable=False, server_default=text("false")),
+    Column("labeller_id", ForeignKey("labellers.id"), nullable=True),  # holder, or who completed it
+    Column("leased_at", Double, nullable=True),
+    Column("lease_expires_at", Double, nullable=True),
+    Index(None, "item_id"),
+)
+# The claim walks this index from the top: partly labelled items first, then priority, then insertion.
+Index(
+    "ix_tasks_claim",
+    tasks.c.project_id,
+    tasks.c.started.desc(),
+    tasks.c.priority.desc(),
+    tasks.c.id,
+    postgresql_where=text("NOT done"),
+    sqlite_where=text("NOT done"),
+)
+# Finds a labeller's live lease, and counts a project's, without scanning: only leased tasks are in it.
+Index(
+    "ix_tasks_lease",
+    tasks.c.project_id,
+    tasks.c.labeller_id,
+    postgresql_where=text("lease_expires_at IS NOT NULL"),
+    sqlite_where=text("lease_expires_at IS NOT NULL"),
+)
+
+annotations = Table(
+    "annotations",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("project_id", ForeignKey("projects.id", ondelete="CASCADE"), nullable=False),
+    Column("item_id", ForeignKey("items.id", ondelete="CASCADE"), nullable=False),
+    Column("labeller_id", ForeignKey("labellers.id"), nullable=False),
+    Column("label", Text, nullable=False),  # JSON: a str, or a list for multi-label projects
+    Column("created_at", Double, nullable=False),
+    Column("seconds", Double, nullable=True),  # time from hand-out to label; None for imported labels
+    Column("is_current", Boolean, nullable=False, server_default=text("true")),  # False once superseded
+    Column("source", String(20), nullable=False, server_default="label"),  # label | import
+    Index(None, "project_id", "labeller_id", "id"),
+    Index(None, "project_id", "created_at"),
+)
+# Append-only history, but one current label per labeller and item: a double submit cannot add a second.
+Index(
+    "uq_annotations_current",
+    annotations.c.item_id,
+    annotations.c.labeller_id,
+    unique=True,
+    postgresql_where=text("is_current"),
+    sqlite_where=text("is_current"),
+)
+
+skips = Table(
+    "skips",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("project_id", ForeignKey("projects.id", ondelete="CASCADE"), nullable=False),
+    Column("item_id", ForeignKey("items.id", ondelete="CASCADE"), nullable=False),
+    Column("labeller_id", ForeignKey("labellers.id"), nullable=False),
+    Column("created_at", Double, nullable=False),
+    Column("seconds", Double, nullable=True),
+    Index(None, "item_id", "labeller_id"),
+    Index(None, "project_id", "labeller_id"),
+)

@@ -1,0 +1,218 @@
+"""Item values to text and back, exactly.
+
+Plain rows (CSV lines, dicts of str/int/float/bool/None, strings) are stored as ordinary JSON, readable in
+any SQL console. Values JSON cannot hold exactly are stored as one-key tagged objects:
+numpy arrays as base64 `.npy` bytes (dtype, shape and NaN kept, 8 bytes a float64, not a JSON list of
+decimal strings), numpy scalars as 0-d `.npy`, timestamps as ISO strings, pandas objects as their
+arrays plus index. superintendent turned `np.int64(3)` into null; here an unknown type is refused.
+NaN and infinities use Python's JSON extensions (`NaN`, `Infinity`), so floats round-trip.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import io
+import json
+import math
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from labelling.errors import UnsupportedData
+
+__all__ = ["decode", "encode", "encode_records", "encode_rows", "is_missing"]
+
+_TAG = "$"
+
+
+def encode(value: Any) -> str:
+    """Text for one item value; raises UnsupportedData naming the type it cannot keep."""
+    return json.dumps(_tagged(value), separators=(",", ":"), allow_nan=True)
+
+
+def decode(text: str) -> Any:
+    return json.loads(text, object_hook=_untag)
+
+
+def encode_records(frame: pd.DataFrame) -> list[str]:
+    """One JSON object per row, column by column: ~10x faster than `encode` per row for big CSVs."""
+    columns = [str(c) for c in frame.columns]
+    if len(set(columns)) != len(columns):
+        raise UnsupportedData("duplicate column names: " + ", ".join(sorted(_repeated(columns))))
+    if any(c.startswith(_TAG) for c in columns):
+        return [encode(dict(zip(columns, row))) for row in zip(*_column_values(frame))]
+    dumps = json.JSONEncoder(separators=(",", ":"), allow_nan=True, default=_tagged_leaf).encode
+    return [dumps(dict(zip(columns, row))) for row in zip(*_column_values(frame))]
+
+
+def encode_rows(array: np.ndarray) -> Iterator[str]:
+    """Each row of an n-d array (n >= 2) as its own array; the .npy header is built once."""
+    if array.dtype.hasobject:
+        yield from (encode(row) for row in array)
+        return
+    rows = np.ascontiguousarray(array)
+    head = _npy_bytes(rows[0])[: -rows[0].nbytes or None] if len(rows) else b""
+    for row in rows:
+        yield '{"$nd":"' + base64.b64encode(head + row.tobytes()).decode("ascii") + '"}'
+
+
+def _column_values(frame: pd.DataFrame) -> list[list[Any]]:
+    values = []
+    for _, column in frame.items():
+        if column.dtype == object:
+            values.append([_tagged(v) for v in column.tolist()])
+        else:
+            values.append(column.tolist())  # numeric columns become exact Python ints and floats
+    return values
+
+
+def _repeated(names: list[str]) -> set[str]:
+    seen: set[str] = set()
+    return {n for n in names if n in seen or seen.add(n)}
+
+
+def _tagged(value: Any) -> Any:
+    """A JSON-ready copy of value: containers walked, every non-JSON leaf tagged."""
+    if value is None or isinstance(value, (str, bool)):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, np.generic):
+        return value
+    if isinstance(value, dict):
+        if all(isinstance(k, str) and not k.startswith(_TAG) for k in value):
+            return {k: _tagged(v) for k, v in value.items()}
+        return {"$dict": [[_tagged(k), _tagged(v)] for k, v in value.items()]}
+    if isinstance(value, list):
+        return [_tagged(v) for v in value]
+    if isinstance(value, tuple):
+        return {"$tuple": [_tagged(v) for v in value]}
+    return _tagged_leaf(value)
+
+
+def _tagged_leaf(value: Any) -> Any:
+    if isinstance(value, np.ndarray):
+        if value.dtype.hasobject:
+            return {"$ndo": [_tagged(v) for v in value.ravel().tolist()], "shape": list(value.shape)}
+        return {"$nd": base64.b64encode(_npy_bytes(value)).decode("ascii")}
+    if isinstance(value, np.generic):
+        if isinstance(value, np.object_):
+            return _tagged(value.item())
+        return {"$np": base64.b64encode(_npy_bytes(np.asarray(value))).decode("ascii")}
+    if value is pd.NaT:
+        return {"$ts": None}
+    if value is pd.NA:
+        return {"$na": None}
+    if isinstance(value, pd.Timestamp):
+        return {"$ts": value.isoformat(), "unit": value.unit}
+    if isinstance(value, dt.datetime):
+        return {"$dt": value.isoformat()}
+    if isinstance(value, dt.date):
+        return {"$date": value.isoformat()}
+    if isinstance(value, pd.Series):
+        return {"$series": _series_parts(value)}
+    if isinstance(value, pd.DataFrame):
+        return {
+            "$frame": [_tagged(list(value.columns)), [_series_parts(value.iloc[:, i]) for i in range(value.shape[1])]],
+            "index": _index_parts(value.index),
+        }
+    if isinstance(value, bytes):
+        return {"$bytes": base64.b64encode(value).decode("ascii")}
+    if isinstance(value, (dict, list, tuple)):
+        return _tagged(value)
+    raise UnsupportedData(
+        f"cannot store a value of type {type(value).__module__}.{type(value).__qualname__}: "
+        "use text, numbers, lists, dicts, numpy arrays or pandas objects"
+    )
+
+
+def _series_parts(series: pd.Series) -> dict[str, Any]:
+    return {
+        "values": _tagged_leaf(series.to_numpy(dtype=object if _extension(series.dtype) else None)),
+        "dtype": str(series.dtype),
+        "name": _tagged(series.name),
+        "index": _index_parts(series.index),
+    }
+
+
+def _index_parts(index: pd.Index) -> Any:
+    if isinstance(index, pd.RangeIndex):
+        return {"range": [index.start, index.stop, index.step], "name": _tagged(index.name)}
+    return {
+        "values": _tagged_leaf(index.to_numpy(dtype=object if _extension(index.dtype) else None)),
+        "dtype": str(index.dtype),
+        "name": _tagged(index.name),
+    }
+
+
+def _extension(dtype: Any) -> bool:
+    return not isinstance(dtype, np.dtype)
+
+
+def _npy_bytes(array: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    np.lib.format.write_array(buffer, array, allow_pickle=False)
+    return buffer.getvalue()
+
+
+def _from_npy(text: str) -> np.ndarray:
+    return np.lib.format.read_array(io.BytesIO(base64.b64decode(text)), allow_pickle=False)
+
+
+def _untag(obj: dict[str, Any]) -> Any:
+    if len(obj) > 2 or not obj or not next(iter(obj)).startswith(_TAG):
+        return obj
+    tag, payload = next(iter(obj.items()))
+    if tag == "$nd":
+        return _from_npy(payload)
+    if tag == "$np":
+        return _from_npy(payload)[()]
+    if tag == "$ndo":
+        array = np.empty(len(payload), dtype=object)
+        array[:] = payload
+        return array.reshape(obj["shape"])
+    if tag == "$ts":
+        return pd.NaT if payload is None else pd.Timestamp(payload).as_unit(obj.get("unit", "ns"))
+    if tag == "$na":
+        return pd.NA
+    if tag == "$dt":
+        return dt.datetime.fromisoformat(payload)
+    if tag == "$date":
+        return dt.date.fromisoformat(payload)
+    if tag == "$tuple":
+        return tuple(payload)
+    if tag == "$dict":
+        return {_hashable(k): v for k, v in payload}
+    if tag == "$bytes":
+        return base64.b64decode(payload)
+    if tag == "$series":
+        return _series(payload)
+    if tag == "$frame":
+        columns, parts = payload
+        frame = pd.concat([_series(p) for p in parts], axis=1) if parts else pd.DataFrame()
+        frame.columns = pd.Index(columns) if columns else frame.columns
+        frame.index = _index(obj["index"])
+        return frame
+    return obj
+
+
+def _hashable(key: Any) -> Any:
+    return tuple(key) if isinstance(key, list) else key
+
+
+def _series(parts: dict[str, Any]) -> pd.Series:
+    values = parts["values"]
+    index = _index(parts["index"])
+    return pd.Series(values, index=index, name=parts["name"], copy=False).astype(parts["dtype"], copy=False)
+
+
+def _index(parts: dict[str, Any]) -> pd.Index:
+    if "range" in parts:
+        return pd.RangeIndex(*parts["range"], name=parts["name"])
+    return pd.Index(parts["values"], name=parts["name"]).astype(parts["dtype"], copy=False)
+
+
+def is_missing(value: Any) -> bool:
+    """True for the empty cells of a CSV or DataFrame (None, NaN, NaT), which mean 'no label'."""
+    return value is None or value is pd.NaT or value is pd.NA or (isinstance(value, float) and math.isnan(value))

@@ -1,0 +1,218 @@
+"""`Store`: the library's one public entry point, for pages, the worker, scripts and notebooks alike.
+
+Each call is one short transaction on the store's engine. Inputs are validated before anything is written.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Engine, select
+from sqlalchemy.exc import IntegrityError
+
+from labelling import export as exporting
+from labelling import ingest, queue, reports
+from labelling import labels as label_values
+from labelling.db import clock, make_engine, migrate, read, write
+from labelling.errors import DuplicateProject, InvalidInput, ProjectNotFound
+from labelling.records import Annotation, Item, Label, Progress, Project
+from labelling.schema import projects
+
+__all__ = ["DEFAULT_LEASE_SECONDS", "IMPORT_LABELLER", "Store"]
+
+DEFAULT_LEASE_SECONDS = 600
+IMPORT_LABELLER = "import"
+"""Who existing labels loaded with `add_items(labels=...)` are recorded as."""
+MAX_PROJECT_NAME = 200
+
+
+class Store:
+    """Projects, items, the labelling queue and its reports, in one SQL database."""
+
+    def __init__(self, engine: Engine):
+        self.engine = engine
+
+    @classmethod
+    def connect(cls, url: str | None = None, *, upgrade: bool = True) -> Store:
+        """A store on `url`, else $DATABASE_URL, else `sqlite:///labelling.db`; migrates the schema to head."""
+        engine = make_engine(url)
+        if upgrade:
+            migrate(engine)
+        return cls(engine)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # Projects
+
+    def create_project(
+        self,
+        name: str,
+        labels: Sequence[str],
+        multi_label: bool = False,
+        overlap: int = 1,
+        instructions: str = "",
+        settings: dict[str, Any] | None = None,
+    ) -> Project:
+        """A new, empty project; `overlap` is how many different labellers label each item."""
+        name = _project_name(name)
+        label_set = label_values.validate_label_set(labels)
+        if not isinstance(overlap, (int, np.integer)) or isinstance(overlap, bool) or overlap < 1:
+            raise InvalidInput(f"overlap must be a whole number of labellers, at least 1 (got {overlap!r})")
+        values = {
+            "name": name,
+            "labels": json.dumps(list(label_set)),
+            "multi_label": bool(multi_label),
+            "overlap": int(overlap),
+            "instructions": str(instructions or ""),
+            "settings": json.dumps(settings or {}),
+            "created_at": clock(),
+        }
+        try:
+            with write(self.engine) as connection:
+                project_id = connection.execute(projects.insert().values(values).returning(projects.c.id)).scalar_one()
+        except IntegrityError:
+            raise DuplicateProject(f"a project named {name!r} exists already") from None
+        return self.project(project_id)
+
+    def project(self, project: int | str) -> Project:
+        """A project by id or by name."""
+        with read(self.engine) as connection:
+            return _load_project(connection, project)
+
+    def projects(self) -> list[Project]:
+        with read(self.engine) as connection:
+            return [_project(row) for row in connection.execute(select(projects).order_by(projects.c.id))]
+
+    # Items
+
+    def add_items(self, project_id: int, data: Any, labels: Any = None, *, labeller: str = IMPORT_LABELLER) -> int:
+        """Add items (DataFrame, list of dicts or str, numpy array, or an iterator of those) in one transaction.
+
+        `labels`, one per item (None for none), loads existing labels, recorded as by `labeller`.
+        New items are ranked with the best open items so a later retrain does not leave them starved.
+        Returns how many items were added.
+        """
+        with write(self.engine) as connection:
+            project = _load_project(connection, project_id)
+            importer = None
+            priority = connection.execute(reports.TOP_OPEN_PRIORITY, {"project": project.id}).scalar() or 0.0
+            added = 0
+            for chunk in ingest.chunks(project, data, labels):
+                if chunk.labels is not None and importer is None and any(v is not None for v in chunk.labels):
+                    importer = queue.lock_labeller(connection, labeller).id
+                added += ingest.write_chunk(connection, project, chunk, priority, importer)
+            if added == 0:
+                raise InvalidInput("no items to add: the data is empty")
+        return added
+
+    # The queue
+
+    def next_item(self, project_id: int, labeller: str, lease_seconds: float = DEFAULT_LEASE_SECONDS) -> Item | None:
+        """The item `labeller` should label now, leased to them for `lease_seconds`; None when none is left."""
+        _check_lease(lease_seconds)
+        with write(self.engine) as connection:
+            me = queue.lock_labeller(connection, labeller)
+            project = _load_project(connection, project_id)
+            return queue.next_item(connection, project, me, lease_seconds)
+
+    def submit(self, project_id: int, item_id: int, labeller: str, label: Label | Sequence[str]) -> Annotation:
+        """Record a label (a list of labels for a multi-label project); a double submit records one."""
+        with write(self.engine) as connection:
+            project = _load_project(connection, project_id)
+            value = label_values.normalise(project, label)
+            if value is None:
+                raise InvalidInput("no label given")
+            me = queue.lock_labeller(connection, labeller)
+            return queue.submit(connection, project, me, int(item_id), value)
+
+    def skip(self, project_id: int, item_id: int, labeller: str) -> None:
+        """Pass an item on to other labellers."""
+        with write(self.engine) as connection:
+            me = queue.lock_labeller(connection, labeller)
+            queue.skip(connection, _load_project(connection, project_id), me, int(item_id))
+
+    def undo(self, project_id: int, labeller: str, lease_seconds: float = DEFAULT_LEASE_SECONDS) -> Item | None:
+        """Reopen my most recent label; the item comes back with `my_label` set. None if nothing to undo."""
+        _check_lease(lease_seconds)
+        with write(self.engine) as connection:
+            me = queue.lock_labeller(connection, labeller)
+            return queue.undo(connection, _load_project(connection, project_id), me, lease_seconds)
+
+    def set_priorities(self, project_id: int, item_ids: Sequence[int], scores: Sequence[float]) -> int:
+        """Reorder the queue: a higher score is labelled sooner. Returns the number of items given."""
+        ids = np.asarray(item_ids)
+        values = np.asarray(scores, dtype=float)
+        if ids.ndim != 1 or values.ndim != 1 or len(ids) != len(values):
+            raise InvalidInput(f"{len(values)} scores for {len(ids)} item ids: give one score per item")
+        if len(ids) and not np.issubdtype(ids.dtype, np.integer):
+            raise InvalidInput("item ids must be whole numbers")
+        if not np.isfinite(values).all():
+            raise InvalidInput("scores must be finite numbers (no NaN or infinity)")
+        if len(np.unique(ids)) != len(ids):
+            raise InvalidInput("an item id is given more than once")
+        project = self.project(project_id)
+        if not len(ids):
+            return 0
+        with self.engine.connect() as connection:
+            return queue.set_priorities(connection, project, ids.astype(np.int64), values)
+
+    # Reports
+
+    def progress(self, project_id: int) -> Progress:
+        with read(self.engine) as connection:
+            return reports.progress(connection, _load_project(connection, project_id))
+
+    def annotations(self, project_id: int) -> pd.DataFrame:
+        """One row per current label: item, labeller, label, time (UTC) and seconds spent."""
+        with read(self.engine) as connection:
+            return exporting.annotations_frame(connection, _load_project(connection, project_id))
+
+    def export(self, project_id: int) -> pd.DataFrame:
+        """One row per item: its original data, the final label, and each labeller's label."""
+        with read(self.engine) as connection:
+            return exporting.items_frame(connection, _load_project(connection, project_id))
+
+
+def _project_name(name: Any) -> str:
+    if not isinstance(name, str) or not name.strip():
+        raise InvalidInput("a project needs a non-empty name")
+    if len(name.strip()) > MAX_PROJECT_NAME:
+        raise InvalidInput(f"a project name is at most {MAX_PROJECT_NAME} characters")
+    return name.strip()
+
+
+def _check_lease(lease_seconds: float) -> None:
+    if not isinstance(lease_seconds, (int, float)) or not math.isfinite(lease_seconds) or lease_seconds <= 0:
+        raise InvalidInput(f"lease_seconds must be a positive number of seconds (got {lease_seconds!r})")
+
+
+def _load_project(connection, project: int | str) -> Project:
+    if isinstance(project, str):
+        condition = projects.c.name == project
+    elif isinstance(project, (int, np.integer)) and not isinstance(project, bool):
+        condition = projects.c.id == int(project)
+    else:
+        raise InvalidInput(f"a project is named by its id or name, not {project!r}")
+    row = connection.execute(select(projects).where(condition)).first()
+    if row is None:
+        raise ProjectNotFound(f"no project {project!r}")
+    return _project(row)
+
+
+def _project(row) -> Project:
+    return Project(
+        id=row.id,
+        name=row.name,
+        labels=tuple(json.loads(row.labels)),
+        multi_label=bool(row.multi_label),
+        overlap=row.overlap,
+        instructions=row.instructions,
+        settings=json.loads(row.settings),
+        created_at=row.created_at,
+    )
