@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 from sqlalchemy import Connection, bindparam, case, func, select
 
+from labelling import labels as label_values
 from labelling.queries import IN_PROGRESS
 from labelling.records import LabellerProgress, Progress, Project
 from labelling.schema import annotations, items, labellers, skips, tasks
@@ -53,3 +54,17 @@ def progress(connection: Connection, project: Project) -> Progress:
             median_seconds=None if median is None or pd.isna(median) else float(median),
         )
     return Progress(int(total), int(complete), int(in_progress), int(n_annotations), per_labeller)
+
+
+def labels_in_use(connection: Connection, project: Project) -> set[str]:
+    """Every label some current annotation of the project carries."""
+    used: set[str] = set()
+    result = connection.execute(
+        select(annotations.c.label)
+        .distinct()
+        .where(annotations.c.project_id == project.id, annotations.c.is_current)
+    )
+    for (text,) in result:
+        value = label_values.from_json(text)
+        used.update(value if isinstance(value, tuple) else [value])
+    return used

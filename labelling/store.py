@@ -89,6 +89,33 @@ class Store:
         with read(self.engine) as connection:
             return [_project(row) for row in connection.execute(select(projects).order_by(projects.c.id))]
 
+    def update_project(
+        self,
+        project_id: int,
+        *,
+        labels: Sequence[str] | None = None,
+        instructions: str | None = None,
+        settings: dict[str, Any] | None = None,
+    ) -> Project:
+        """Edit the label set (labels already used cannot be removed), instructions or settings."""
+        values: dict[str, Any] = {}
+        with write(self.engine) as connection:
+            project = _load_project(connection, project_id)
+            if labels is not None:
+                label_set = label_values.validate_label_set(labels)
+                removed = set(project.labels) - set(label_set)
+                used = reports.labels_in_use(connection, project) & removed
+                if used:
+                    raise InvalidInput(f"labels already given to items cannot be removed: {', '.join(sorted(used))}")
+                values["labels"] = json.dumps(list(label_set))
+            if instructions is not None:
+                values["instructions"] = str(instructions)
+            if settings is not None:
+                values["settings"] = json.dumps(settings)
+            if values:
+                connection.execute(projects.update().where(projects.c.id == project.id).values(values))
+        return self.project(project.id)
+
     # Items
 
     def add_items(self, project_id: int, data: Any, labels: Any = None, *, labeller: str = IMPORT_LABELLER) -> int:
