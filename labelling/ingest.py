@@ -51,7 +51,7 @@ def chunks(project: Project, data: Any, labels: Any = None) -> Iterator[Chunk]:
 def _is_chunk_iterator(data: Any) -> bool:
     return isinstance(data, Iterator) or (
         isinstance(data, Iterable)
-        and not isinstance(data, (str, bytes, dict, list, tuple, np.ndarray, pd.DataFrame, pd.Series))
+        and not isinstance(data, (str, bytes, dict, set, frozenset, list, tuple, np.ndarray, pd.DataFrame, pd.Series))
     )
 
 
@@ -72,6 +72,8 @@ def _chunks_of(project: Project, data: Any, labels: Any) -> Iterator[Chunk]:
 def _length(data: Any) -> int:
     if isinstance(data, (str, bytes)):
         raise UnsupportedData("data is one string: give a list of items (one string per item)")
+    if isinstance(data, (set, frozenset)):
+        raise UnsupportedData("data is a set, which has no order: give a list (one entry per item)")
     if isinstance(data, dict):
         raise UnsupportedData("data is one dict: give a list of dicts (one per item) or a DataFrame")
     if isinstance(data, np.ndarray) and data.ndim == 0:
@@ -113,18 +115,42 @@ def _label(project: Project, value: Any, row: int) -> Label | None:
 def read_csv(source: str | IO[bytes] | IO[str], chunk_rows: int = CHUNK_ROWS, **options: Any) -> Iterator[pd.DataFrame]:
     """A CSV file in DataFrame chunks, its encoding and delimiter detected (UTF-8/16 with BOM, Latin-1; , ; tab |).
 
-    Raises InvalidInput for an empty file, a binary file, no header, duplicate column names, ragged rows.
+    A first streaming pass settles the encoding over the whole file and checks that every record has as
+    many fields as the header, so a bad line far down is reported before any chunk is handed out.
+    Raises InvalidInput for an empty or binary file, no header, duplicate column names, ragged rows.
     """
-    raw = _read_head(source)
-    if not raw.strip():
-        raise InvalidInput("the file is empty")
-    encoding = _encoding(raw)
-    sample = raw.decode(encoding, errors="ignore")
-    if "\x00" in sample:
-        raise InvalidInput("this is not a text CSV file (it contains binary data)")
-    delimiter = options.pop("sep", None) or _delimiter(sample)
-    header_line = next(csv.reader(io.StringIO(sample), delimiter=delimiter), [])
-    names = [h.strip() for h in header_line]
+    handle = open(source, "rb") if isinstance(source, (str, bytes)) or hasattr(source, "__fspath__") else source
+    if isinstance(handle, io.TextIOBase):  # a text stream (StringIO): its text, as UTF-8 bytes
+        handle = io.BytesIO(handle.read().encode("utf-8"))
+    start = handle.tell()
+    try:
+        head = handle.read(SNIFF_BYTES)
+        handle.seek(start)
+        if not head.strip():
+            raise InvalidInput("the file is empty")
+        encoding = _bom_encoding(head)
+        if encoding is None and b"\x00" in head:
+            raise InvalidInput("this is not a text CSV file (it contains binary data)")
+        sample = head.decode(encoding or "utf-8", errors="replace")
+        delimiter = options.pop("sep", None) or _delimiter(sample)
+        names = [h.strip() for h in next(csv.reader(io.StringIO(sample), delimiter=delimiter), [])]
+        _check_header(names)
+        encoding = encoding or _first_decoding(handle, start, ("utf-8", "latin-1"), delimiter, len(names))
+        if encoding.startswith("utf-16") or encoding == "utf-8-sig":
+            _check_records(handle, start, encoding, delimiter, len(names))
+        handle.seek(start)
+        reader = pd.read_csv(
+            handle, sep=delimiter, encoding=encoding, chunksize=chunk_rows, skipinitialspace=True, **options
+        )
+        for frame in reader:
+            frame.columns = [str(c).strip() for c in frame.columns]
+            yield frame
+    finally:
+        if handle is not source:
+            handle.close()
+
+
+def _check_header(names: list[str]) -> None:
     if not names or any(not n for n in names):
         raise InvalidInput("the first line must be a header naming every column (a column name is empty)")
     if all(_is_number(n) for n in names):
@@ -132,23 +158,34 @@ def read_csv(source: str | IO[bytes] | IO[str], chunk_rows: int = CHUNK_ROWS, **
     repeated = sorted({n for n in names if names.count(n) > 1})
     if repeated:
         raise InvalidInput("duplicate column names: " + ", ".join(repeated))
-    reader = pd.read_csv(
-        source,
-        sep=delimiter,
-        encoding=encoding,
-        chunksize=chunk_rows,
-        on_bad_lines="error",
-        skipinitialspace=True,
-        **options,
-    )
+
+
+def _first_decoding(handle: IO[bytes], start: int, encodings: tuple[str, ...], delimiter: str, fields: int) -> str:
+    """The first encoding the whole file decodes in (Latin-1 decodes anything), records checked on the way."""
+    for encoding in encodings:
+        try:
+            _check_records(handle, start, encoding, delimiter, fields)
+        except UnicodeDecodeError:
+            continue
+        return encoding
+    raise AssertionError("latin-1 decodes every byte")
+
+
+def _check_records(handle: IO[bytes], start: int, encoding: str, delimiter: str, fields: int) -> None:
+    handle.seek(start)
+    text = io.TextIOWrapper(handle, encoding=encoding, newline="")
     try:
-        for frame in reader:
-            frame.columns = [str(c).strip() for c in frame.columns]
-            yield frame
-    except pd.errors.ParserError as error:
-        raise InvalidInput(f"rows do not all have {len(names)} fields: {error}") from None
-    except UnicodeDecodeError as error:
-        raise InvalidInput(f"the file is not valid {encoding} text: {error.reason} at byte {error.start}") from None
+        reader = csv.reader(text, delimiter=delimiter, skipinitialspace=True)
+        for record in reader:
+            if record and len(record) != fields:
+                raise InvalidInput(
+                    f"line {reader.line_num} has {len(record)} fields but the header has {fields}: "
+                    "every row needs one value per column (check the delimiter and quoting)"
+                )
+    except csv.Error as error:
+        raise InvalidInput(f"the file is not valid CSV: {error}") from None
+    finally:
+        text.detach()
 
 
 def _is_number(value: str) -> bool:
@@ -159,30 +196,12 @@ def _is_number(value: str) -> bool:
     return True
 
 
-def _read_head(source: Any) -> bytes:
-    if isinstance(source, (str, bytes)) or hasattr(source, "__fspath__"):
-        with open(source, "rb") as handle:
-            return handle.read(SNIFF_BYTES)
-    position = source.tell()
-    head = source.read(SNIFF_BYTES)
-    source.seek(position)
-    return head.encode("utf-8") if isinstance(head, str) else head
-
-
-def _encoding(raw: bytes) -> str:
+def _bom_encoding(raw: bytes) -> str | None:
     if raw.startswith(b"\xef\xbb\xbf"):
         return "utf-8-sig"
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
         return "utf-16"
-    if b"\x00" in raw:
-        raise InvalidInput("this is not a text CSV file (it contains binary data)")
-    try:
-        raw.decode("utf-8")
-        return "utf-8"
-    except UnicodeDecodeError as error:
-        if error.start >= len(raw) - 3:  # a character cut by the sniffing window, not bad UTF-8
-            return "utf-8"
-        return "latin-1"
+    return None
 
 
 def _delimiter(sample: str) -> str:
@@ -207,8 +226,8 @@ def write_chunk(connection: Connection, project: Project, chunk: Chunk, priority
     bulk_insert(
         connection,
         "items",
-        ["id", "project_id", "data", "n_done", "created_at"],
-        [(ids[i], project.id, chunk.rows[i], int(i in done), now) for i in range(n)],
+        ["id", "project_id", "data", "created_at"],
+        [(ids[i], project.id, chunk.rows[i], now) for i in range(n)],
     )
     task_rows = []
     for i in range(n):

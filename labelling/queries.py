@@ -7,7 +7,7 @@ SQLite (no row locks) the caller's `BEGIN IMMEDIATE` transaction makes the read-
 
 from __future__ import annotations
 
-from sqlalchemy import Double, Select, bindparam, exists, false, func, null, or_, select, text, true, update
+from sqlalchemy import Double, Select, Update, bindparam, exists, false, func, null, or_, select, text, true, update
 
 from labelling.db import clock
 from labelling.schema import annotations, items, labellers, skips, tasks
@@ -16,7 +16,7 @@ _other = tasks.alias("other")
 
 
 def _claimable(*, skip_mine: bool, one_item: bool) -> Select:
-    """The best task I may take: open, not leased by anyone live, on an item I have not labelled or hold."""
+    """The best task I may take: open, not leased by anyone live, on an item I have no other task of."""
     conditions = [
         tasks.c.project_id == bindparam("project"),
         ~tasks.c.done,
@@ -24,7 +24,7 @@ def _claimable(*, skip_mine: bool, one_item: bool) -> Select:
         ~exists().where(
             _other.c.item_id == tasks.c.item_id,
             _other.c.labeller_id == bindparam("me"),
-            or_(_other.c.done, _other.c.lease_expires_at >= clock()),
+            _other.c.id != tasks.c.id,
         ),
     ]
     if skip_mine:
@@ -42,13 +42,19 @@ def _claimable(*, skip_mine: bool, one_item: bool) -> Select:
     )
 
 
-def _claim(candidate: Select):
-    return (
+def _claim(candidate: Select) -> dict[str, Update]:
+    """Per dialect: PostgreSQL also returns the item's data (UPDATE ... FROM), saving a round trip;
+    SQLite's RETURNING cannot name another table, so there the data is read after."""
+    claim = (
         update(tasks)
         .where(tasks.c.id == candidate.scalar_subquery())
         .values(labeller_id=bindparam("me"), leased_at=clock(), lease_expires_at=clock() + bindparam("lease"))
-        .returning(tasks.c.id, tasks.c.item_id, tasks.c.lease_expires_at)
     )
+    returned = (tasks.c.id, tasks.c.item_id, tasks.c.lease_expires_at)
+    return {
+        "postgresql": claim.where(items.c.id == tasks.c.item_id).returning(*returned, items.c.data),
+        "sqlite": claim.returning(*returned),
+    }
 
 
 CLAIM_NEXT = _claim(_claimable(skip_mine=True, one_item=False))
@@ -79,11 +85,24 @@ MY_TASK_FOR_ITEM = (
         tasks.c.item_id == bindparam("item"),
         tasks.c.labeller_id == bindparam("me"),
     )
-    .order_by(tasks.c.done.desc(), tasks.c.lease_expires_at.desc().nulls_last())
-    .limit(1)
     .with_for_update(of=tasks)
 )
-"""My task on an item, done ones first (a reopened label), then the freshest lease."""
+"""My one task on an item (uq_tasks_labeller_item), if I hold it or did it."""
+
+COMPLETE_MY_TASK = (
+    update(tasks)
+    .where(
+        tasks.c.project_id == bindparam("project"),
+        tasks.c.item_id == bindparam("item"),
+        tasks.c.labeller_id == bindparam("me"),
+        ~tasks.c.done,
+    )
+    .values(done=true(), lease_expires_at=null())
+    .returning(tasks.c.id, tasks.c.leased_at)
+)
+"""The common submit in one statement: my open task on the item becomes done. It keeps my labeller id,
+which is how the claim knows I labelled this item, and its hand-out time, from which seconds spent are
+counted. A lease that expired unclaimed still counts."""
 
 MY_LIVE_LEASE = (
     select(tasks.c.id, tasks.c.item_id, tasks.c.done)
@@ -95,13 +114,6 @@ MY_LIVE_LEASE = (
     .with_for_update(of=tasks)
 )
 """The task I hold now, if any."""
-
-COMPLETE_TASK = (
-    update(tasks)
-    .where(tasks.c.id == bindparam("task"))
-    .values(done=true(), leased_at=null(), lease_expires_at=null())
-)
-"""Mark my task labelled; it keeps my labeller id, which is how the claim knows I labelled this item."""
 
 END_LEASE = (
     update(tasks).where(tasks.c.id == bindparam("task")).values(leased_at=null(), lease_expires_at=null())
@@ -124,14 +136,16 @@ REOPEN_TASK = (
 )
 """Lease my done task again so I can change its label (undo)."""
 
-MARK_STARTED = (
-    update(tasks)
-    .where(tasks.c.item_id == bindparam("item"), ~tasks.c.done, ~tasks.c.started)
-    .values(started=true())
-)
-"""With overlap > 1, a partly labelled item moves ahead of untouched ones."""
-
-COUNT_LABEL = update(items).where(items.c.id == bindparam("item")).values(n_done=items.c.n_done + 1)
+MARK_STARTED = update(tasks).where(
+    tasks.c.id.in_(
+        select(tasks.c.id)
+        .where(tasks.c.item_id == bindparam("item"), ~tasks.c.done, ~tasks.c.started)
+        .with_for_update(skip_locked=True)
+    )
+).values(started=true())
+"""With overlap > 1, a partly labelled item moves ahead of untouched ones. Slots another labeller is
+completing or claiming right now are skipped, not waited for: two labellers finishing one item at once
+would otherwise each wait for the other's row (a deadlock)."""
 
 ADD_ANNOTATION = (
     annotations.insert()
@@ -194,8 +208,15 @@ ITEM_DATA = select(items.c.data).where(items.c.id == bindparam("item"), items.c.
 
 LABELLER_ID = select(labellers.c.id).where(labellers.c.name == bindparam("name"))
 
-LOCK_LABELLER = LABELLER_ID.with_for_update()
-"""One labeller's calls run one at a time (double clicks, two tabs); different labellers never wait."""
+LOCK_LABELLER = LABELLER_ID.with_for_update(key_share=True)
+"""One labeller's calls run one at a time (double clicks, two tabs); different labellers never wait.
+FOR NO KEY UPDATE, so that inserting an annotation (a foreign key to this row) in another tab's
+submit does not wait on it."""
+
+OPEN_ITEMS = select(func.count(func.distinct(tasks.c.item_id))).where(
+    tasks.c.project_id == bindparam("project"), ~tasks.c.done
+)
+"""Items still waiting for a label (read from the claim index alone); complete = all items - these."""
 
 IN_PROGRESS = select(func.count(func.distinct(tasks.c.item_id))).where(
     tasks.c.project_id == bindparam("project"), tasks.c.lease_expires_at > clock()

@@ -21,7 +21,7 @@ from labelling.records import Annotation, Item, Label, Project
 from labelling.schema import labellers
 from labelling.serialisation import decode
 
-__all__ = ["Labeller", "lock_labeller", "next_item", "set_priorities", "skip", "submit", "undo"]
+__all__ = ["Labeller", "find_labeller", "lock_labeller", "next_item", "set_priorities", "skip", "submit", "undo"]
 
 MAX_NAME_LENGTH = 200
 _NO_LIMIT = 2**62
@@ -32,10 +32,17 @@ class Labeller(NamedTuple):
     name: str
 
 
+def find_labeller(connection: Connection, name: str) -> Labeller | None:
+    """An existing labeller, or None (their id never changes, so callers may cache it)."""
+    found = connection.execute(queries.LABELLER_ID, {"name": check_name(name)}).scalar()
+    return None if found is None else Labeller(found, check_name(name))
+
+
 def lock_labeller(connection: Connection, name: str) -> Labeller:
     """The labeller, created on first use, with their row locked until the transaction ends."""
     name = check_name(name)
-    found = connection.execute(queries.LOCK_LABELLER, {"name": name}).scalar()
+    lookup = queries.LOCK_LABELLER
+    found = connection.execute(lookup, {"name": name}).scalar()
     if found is None:
         dialect_insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
         connection.execute(
@@ -43,7 +50,7 @@ def lock_labeller(connection: Connection, name: str) -> Labeller:
             .values(name=name, created_at=clock())
             .on_conflict_do_nothing(index_elements=["name"])
         )
-        found = connection.execute(queries.LOCK_LABELLER, {"name": name}).scalar_one()
+        found = connection.execute(lookup, {"name": name}).scalar_one()
     return Labeller(found, name)
 
 
@@ -63,37 +70,47 @@ def next_item(connection: Connection, project: Project, me: Labeller, lease_seco
     if held is not None:
         mine = _my_current(connection, held.item_id, me) if held.done else None
         return _item(connection, project, held.item_id, held.lease_expires_at, mine and mine.label)
-    claimed = connection.execute(queries.CLAIM_NEXT, params).first()
+    dialect = connection.dialect.name
+    claimed = connection.execute(queries.CLAIM_NEXT[dialect], params).first()
     if claimed is None:  # only items I skipped are left: offer them again rather than nothing
-        claimed = connection.execute(queries.CLAIM_SKIPPED, params).first()
+        claimed = connection.execute(queries.CLAIM_SKIPPED[dialect], params).first()
     if claimed is None:
         return None
+    if dialect == "postgresql":
+        return Item(claimed.item_id, project.id, decode(claimed.data), claimed.lease_expires_at, None)
     return _item(connection, project, claimed.item_id, claimed.lease_expires_at, None)
 
 
 def submit(connection: Connection, project: Project, me: Labeller, item_id: int, label: Label) -> Annotation:
-    """Record my label; a second submit of the same item returns the first label instead of adding one."""
+    """Record my label; a second submit of the same item returns the first label instead of adding one.
+
+    The common case (I hold the item) needs no labeller lock: the update locks my task row, so a
+    concurrent double submit waits for it and then finds the task done. Everything else is serialised
+    per labeller by `lock_labeller`.
+    """
     params = {"project": project.id, "me": me.id, "item": item_id}
-    task = connection.execute(queries.MY_TASK_FOR_ITEM, params).first()
-    if task is not None and task.done:
-        if task.lease_expires_at is None:  # labelled and not reopened: a double submit
-            return _my_current(connection, item_id, me)
-        connection.execute(queries.SUPERSEDE_MY_LABEL, params)
-        connection.execute(queries.END_LEASE, {"task": task.id})
-        return _add_annotation(connection, project, me, item_id, label, task.leased_at)
-    if task is None:  # no lease of mine: take a free slot of the item if one is left
-        if connection.execute(queries.CLAIM_ITEM, {**params, "lease": 0.0}).first() is None:
+    completed = connection.execute(queries.COMPLETE_MY_TASK, params).first()
+    if completed is None:
+        lock_labeller(connection, me.name)
+        task = connection.execute(queries.MY_TASK_FOR_ITEM, params).first()
+        if task is not None and task.done:
+            if task.lease_expires_at is None:  # labelled and not reopened: a double submit
+                return _my_current(connection, item_id, me)
+            connection.execute(queries.SUPERSEDE_MY_LABEL, params)
+            connection.execute(queries.END_LEASE, {"task": task.id})
+            return _add_annotation(connection, project, me, item_id, label, task.leased_at)
+        # No task of mine: my lease expired and someone else took it, or I never asked. Take a free slot.
+        claim = queries.CLAIM_ITEM[connection.dialect.name]
+        if connection.execute(claim, {**params, "lease": 0.0}).first() is None:
             _require_item(connection, project, item_id)
             raise LeaseLost(
                 f"item {item_id} was handed to another labeller after your lease expired, "
                 "or already has all the labels it needs; your label was not recorded"
             )
-        task = connection.execute(queries.MY_TASK_FOR_ITEM, params).one()
-    connection.execute(queries.COMPLETE_TASK, {"task": task.id})
-    connection.execute(queries.COUNT_LABEL, {"item": item_id})
+        completed = connection.execute(queries.COMPLETE_MY_TASK, params).one()
     if project.overlap > 1:
-        connection.execute(queries.MARK_STARTED, {"item": item_id})
-    return _add_annotation(connection, project, me, item_id, label, task.leased_at)
+        connection.execute(queries.MARK_STARTED, params)
+    return _add_annotation(connection, project, me, item_id, label, completed.leased_at)
 
 
 def skip(connection: Connection, project: Project, me: Labeller, item_id: int) -> None:
@@ -185,7 +202,7 @@ def set_priorities(connection: Connection, project: Project, item_ids: np.ndarra
             connection.execute(queries.APPLY_PRIORITIES, {"project": project.id, **bounds})
             connection.commit()
     finally:
-        connection.rollback()
-        connection.exec_driver_sql("DROP TABLE new_priorities")
+        connection.rollback()  # on an error this also undoes the CREATE: hence IF EXISTS
+        connection.exec_driver_sql("DROP TABLE IF EXISTS new_priorities")
         connection.commit()
     return len(ids)

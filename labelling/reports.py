@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pandas as pd
-from sqlalchemy import Connection, bindparam, case, func, select
+from sqlalchemy import Connection, bindparam, func, select
 
 from labelling import labels as label_values
-from labelling.queries import IN_PROGRESS
+from labelling.queries import IN_PROGRESS, OPEN_ITEMS
 from labelling.records import LabellerProgress, Progress, Project
 from labelling.schema import annotations, items, labellers, skips, tasks
 
@@ -17,12 +17,8 @@ TOP_OPEN_PRIORITY = select(func.max(tasks.c.priority)).where(
 
 
 def progress(connection: Connection, project: Project) -> Progress:
-    total, complete = connection.execute(
-        select(
-            func.count(),
-            func.coalesce(func.sum(case((items.c.n_done >= project.overlap, 1), else_=0)), 0),
-        ).where(items.c.project_id == project.id)
-    ).one()
+    total = connection.execute(select(func.count()).where(items.c.project_id == project.id)).scalar_one()
+    complete = total - connection.execute(OPEN_ITEMS, {"project": project.id}).scalar_one()
     in_progress = connection.execute(IN_PROGRESS, {"project": project.id}).scalar_one()
     labelled = pd.DataFrame(
         connection.execute(

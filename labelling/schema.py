@@ -67,7 +67,6 @@ items = Table(
     Column("id", BigId, primary_key=True),
     Column("project_id", ForeignKey("projects.id", ondelete="CASCADE"), nullable=False),
     Column("data", Text, nullable=False),  # labelling.serialisation encoding
-    Column("n_done", Integer, nullable=False, server_default=text("0")),  # distinct labellers who labelled it
     Column("created_at", Double, nullable=False),
     Index(None, "project_id", "id"),
 )
@@ -86,15 +85,19 @@ tasks = Table(
     Column("lease_expires_at", Double, nullable=True),
     Index(None, "item_id"),
 )
+# Partial-index predicates are written per dialect exactly as SQLAlchemy renders the queries' conditions
+# (SQLite has no boolean type: `NOT done` is `done = 0` there), or the planners would not use them.
 # The claim walks this index from the top: partly labelled items first, then priority, then insertion.
+# item_id rides along so the claim's "not mine already" probe and the open-items count skip the heap.
 Index(
     "ix_tasks_claim",
     tasks.c.project_id,
     tasks.c.started.desc(),
     tasks.c.priority.desc(),
     tasks.c.id,
+    tasks.c.item_id,
     postgresql_where=text("NOT done"),
-    sqlite_where=text("NOT done"),
+    sqlite_where=text("done = 0"),
 )
 # Finds a labeller's live lease, and counts a project's, without scanning: only leased tasks are in it.
 Index(
@@ -103,6 +106,16 @@ Index(
     tasks.c.labeller_id,
     postgresql_where=text("lease_expires_at IS NOT NULL"),
     sqlite_where=text("lease_expires_at IS NOT NULL"),
+)
+
+# A labeller holds or has done at most one task per item: nobody can label the same item twice.
+Index(
+    "uq_tasks_labeller_item",
+    tasks.c.item_id,
+    tasks.c.labeller_id,
+    unique=True,
+    postgresql_where=text("labeller_id IS NOT NULL"),
+    sqlite_where=text("labeller_id IS NOT NULL"),
 )
 
 annotations = Table(
@@ -127,7 +140,7 @@ Index(
     annotations.c.labeller_id,
     unique=True,
     postgresql_where=text("is_current"),
-    sqlite_where=text("is_current"),
+    sqlite_where=text("is_current = 1"),
 )
 
 skips = Table(

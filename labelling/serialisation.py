@@ -105,7 +105,8 @@ def _tagged_leaf(value: Any) -> Any:
     if value is pd.NA:
         return {"$na": None}
     if isinstance(value, pd.Timestamp):
-        return {"$ts": value.isoformat(), "unit": value.unit}
+        # The zone's name, not just today's offset: Europe/Paris must stay Europe/Paris across summer time.
+        return {"$ts": [value.isoformat(), value.unit, None if value.tz is None else str(value.tz)]}
     if isinstance(value, dt.datetime):
         return {"$dt": value.isoformat()}
     if isinstance(value, dt.date):
@@ -128,22 +129,31 @@ def _tagged_leaf(value: Any) -> Any:
 
 
 def _series_parts(series: pd.Series) -> dict[str, Any]:
-    return {
-        "values": _tagged_leaf(series.to_numpy(dtype=object if _extension(series.dtype) else None)),
-        "dtype": str(series.dtype),
-        "name": _tagged(series.name),
-        "index": _index_parts(series.index),
-    }
+    return {**_array_parts(series.array, series.dtype), "name": _tagged(series.name), "index": _index_parts(series.index)}
 
 
 def _index_parts(index: pd.Index) -> Any:
     if isinstance(index, pd.RangeIndex):
         return {"range": [index.start, index.stop, index.step], "name": _tagged(index.name)}
-    return {
-        "values": _tagged_leaf(index.to_numpy(dtype=object if _extension(index.dtype) else None)),
-        "dtype": str(index.dtype),
-        "name": _tagged(index.name),
-    }
+    return {**_array_parts(index.array, index.dtype), "name": _tagged(index.name)}
+
+
+def _array_parts(values: Any, dtype: Any) -> dict[str, Any]:
+    """Values plus what rebuilds the dtype: categories and their order are kept, not re-inferred."""
+    if isinstance(dtype, pd.CategoricalDtype):
+        return {
+            "codes": _tagged_leaf(np.asarray(values.codes)),
+            "categories": _index_parts(dtype.categories),
+            "ordered": bool(dtype.ordered),
+        }
+    return {"values": _tagged_leaf(np.asarray(values, dtype=object if _extension(dtype) else None)), "dtype": str(dtype)}
+
+
+def _array(parts: dict[str, Any]) -> Any:
+    if "codes" in parts:
+        categories = _index(parts["categories"])
+        return pd.Categorical.from_codes(parts["codes"], dtype=pd.CategoricalDtype(categories, parts["ordered"]))
+    return pd.array(parts["values"], dtype=parts["dtype"])
 
 
 def _extension(dtype: Any) -> bool:
@@ -173,7 +183,11 @@ def _untag(obj: dict[str, Any]) -> Any:
         array[:] = payload
         return array.reshape(obj["shape"])
     if tag == "$ts":
-        return pd.NaT if payload is None else pd.Timestamp(payload).as_unit(obj.get("unit", "ns"))
+        if payload is None:
+            return pd.NaT
+        iso, unit, zone = payload
+        stamp = pd.Timestamp(iso).as_unit(unit)
+        return stamp if zone is None else stamp.tz_convert(zone)
     if tag == "$na":
         return pd.NA
     if tag == "$dt":
@@ -202,15 +216,15 @@ def _hashable(key: Any) -> Any:
 
 
 def _series(parts: dict[str, Any]) -> pd.Series:
-    values = parts["values"]
-    index = _index(parts["index"])
-    return pd.Series(values, index=index, name=parts["name"], copy=False).astype(parts["dtype"], copy=False)
+    values = _array(parts)
+    return pd.Series(values, index=_index(parts["index"]), name=parts["name"], dtype=values.dtype)
 
 
 def _index(parts: dict[str, Any]) -> pd.Index:
     if "range" in parts:
         return pd.RangeIndex(*parts["range"], name=parts["name"])
-    return pd.Index(parts["values"], name=parts["name"]).astype(parts["dtype"], copy=False)
+    values = _array(parts)
+    return pd.Index(values, name=parts["name"], dtype=values.dtype)
 
 
 def is_missing(value: Any) -> bool:

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import json
 import math
+import time
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine, select
 from sqlalchemy.exc import IntegrityError
 
 from labelling import export as exporting
@@ -29,6 +30,7 @@ DEFAULT_LEASE_SECONDS = 600
 IMPORT_LABELLER = "import"
 """Who existing labels loaded with `add_items(labels=...)` are recorded as."""
 MAX_PROJECT_NAME = 200
+PROJECT_CACHE_SECONDS = 5.0
 
 
 class Store:
@@ -36,6 +38,8 @@ class Store:
 
     def __init__(self, engine: Engine):
         self.engine = engine
+        self._projects: dict[int, tuple[float, Project]] = {}
+        self._labellers: dict[str, queue.Labeller] = {}
 
     @classmethod
     def connect(cls, url: str | None = None, *, upgrade: bool = True) -> Store:
@@ -144,19 +148,22 @@ class Store:
         """The item `labeller` should label now, leased to them for `lease_seconds`; None when none is left."""
         _check_lease(lease_seconds)
         with write(self.engine) as connection:
+            project = self._project(connection, project_id)
             me = queue.lock_labeller(connection, labeller)
-            project = _load_project(connection, project_id)
             return queue.next_item(connection, project, me, lease_seconds)
 
     def submit(self, project_id: int, item_id: int, labeller: str, label: Label | Sequence[str]) -> Annotation:
         """Record a label (a list of labels for a multi-label project); a double submit records one."""
         with write(self.engine) as connection:
-            project = _load_project(connection, project_id)
-            value = label_values.normalise(project, label)
+            project = self._project(connection, project_id)
+            try:
+                value = label_values.normalise(project, label)
+            except InvalidInput:  # the label set may have been edited since the project was cached
+                project = self._project(connection, project_id, fresh=True)
+                value = label_values.normalise(project, label)
             if value is None:
                 raise InvalidInput("no label given")
-            me = queue.lock_labeller(connection, labeller)
-            return queue.submit(connection, project, me, int(item_id), value)
+            return queue.submit(connection, project, self._labeller(connection, labeller), int(item_id), value)
 
     def skip(self, project_id: int, item_id: int, labeller: str) -> None:
         """Pass an item on to other labellers."""
@@ -189,6 +196,24 @@ class Store:
         with self.engine.connect() as connection:
             return queue.set_priorities(connection, project, ids.astype(np.int64), values)
 
+    def _project(self, connection: Connection, project_id: int, *, fresh: bool = False) -> Project:
+        """The project, read at most every PROJECT_CACHE_SECONDS: the labelling loop need not re-read it."""
+        cached = self._projects.get(project_id) if isinstance(project_id, int) else None
+        if cached is None or fresh or time.monotonic() - cached[0] > PROJECT_CACHE_SECONDS:
+            project = _load_project(connection, project_id)
+            cached = (time.monotonic(), project)
+            self._projects[project.id] = cached
+        return cached[1]
+
+    def _labeller(self, connection: Connection, name: str) -> queue.Labeller:
+        """The labeller's id, cached once it is known to be committed (a rolled-back creation is not)."""
+        if name not in self._labellers:
+            found = queue.find_labeller(connection, name)
+            if found is None:
+                return queue.lock_labeller(connection, name)
+            self._labellers[name] = found
+        return self._labellers[name]
+
     # Reports
 
     def progress(self, project_id: int) -> Progress:
@@ -204,6 +229,12 @@ class Store:
         """One row per item: its original data, the final label, and each labeller's label."""
         with read(self.engine) as connection:
             return exporting.items_frame(connection, _load_project(connection, project_id))
+
+    def delete_project(self, project_id: int) -> None:
+        """Delete a project with its items, queue, labels and skips (the app undoes a failed CSV import)."""
+        with write(self.engine) as connection:
+            project = _load_project(connection, project_id)
+            connection.execute(projects.delete().where(projects.c.id == project.id))
 
 
 def _project_name(name: Any) -> str:

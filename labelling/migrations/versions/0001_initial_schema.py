@@ -2,7 +2,6 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-21 06:46:50.491471
 """
 
 from alembic import op
@@ -43,7 +42,6 @@ def upgrade() -> None:
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('project_id', sa.Integer(), nullable=False),
     sa.Column('data', sa.Text(), nullable=False),
-    sa.Column('n_done', sa.Integer(), server_default=sa.text('0'), nullable=False),
     sa.Column('created_at', sa.Double(), nullable=False),
     sa.ForeignKeyConstraint(['project_id'], ['projects.id'], name=op.f('fk_items_project_id_projects'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_items'))
@@ -69,7 +67,7 @@ def upgrade() -> None:
     with op.batch_alter_table('annotations', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_annotations_project_id_created_at'), ['project_id', 'created_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_annotations_project_id_labeller_id_id'), ['project_id', 'labeller_id', 'id'], unique=False)
-        batch_op.create_index('uq_annotations_current', ['item_id', 'labeller_id'], unique=True, postgresql_where=sa.text('is_current'), sqlite_where=sa.text('is_current'))
+        batch_op.create_index('uq_annotations_current', ['item_id', 'labeller_id'], unique=True, postgresql_where=sa.text('is_current'), sqlite_where=sa.text('is_current = 1'))
 
     op.create_table('skips',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -103,17 +101,19 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_tasks'))
     )
     with op.batch_alter_table('tasks', schema=None) as batch_op:
-        batch_op.create_index('ix_tasks_claim', ['project_id', sa.literal_column('started DESC'), sa.literal_column('priority DESC'), 'id'], unique=False, postgresql_where=sa.text('NOT done'), sqlite_where=sa.text('NOT done'))
+        batch_op.create_index('ix_tasks_claim', ['project_id', sa.literal_column('started DESC'), sa.literal_column('priority DESC'), 'id', 'item_id'], unique=False, postgresql_where=sa.text('NOT done'), sqlite_where=sa.text('done = 0'))
         batch_op.create_index(batch_op.f('ix_tasks_item_id'), ['item_id'], unique=False)
         batch_op.create_index('ix_tasks_lease', ['project_id', 'labeller_id'], unique=False, postgresql_where=sa.text('lease_expires_at IS NOT NULL'), sqlite_where=sa.text('lease_expires_at IS NOT NULL'))
+        batch_op.create_index('uq_tasks_labeller_item', ['item_id', 'labeller_id'], unique=True, postgresql_where=sa.text('labeller_id IS NOT NULL'), sqlite_where=sa.text('labeller_id IS NOT NULL'))
 
 
 
 def downgrade() -> None:
     with op.batch_alter_table('tasks', schema=None) as batch_op:
+        batch_op.drop_index('uq_tasks_labeller_item', postgresql_where=sa.text('labeller_id IS NOT NULL'), sqlite_where=sa.text('labeller_id IS NOT NULL'))
         batch_op.drop_index('ix_tasks_lease', postgresql_where=sa.text('lease_expires_at IS NOT NULL'), sqlite_where=sa.text('lease_expires_at IS NOT NULL'))
         batch_op.drop_index(batch_op.f('ix_tasks_item_id'))
-        batch_op.drop_index('ix_tasks_claim', postgresql_where=sa.text('NOT done'), sqlite_where=sa.text('NOT done'))
+        batch_op.drop_index('ix_tasks_claim', postgresql_where=sa.text('NOT done'), sqlite_where=sa.text('done = 0'))
 
     op.drop_table('tasks')
     with op.batch_alter_table('skips', schema=None) as batch_op:
@@ -122,7 +122,7 @@ def downgrade() -> None:
 
     op.drop_table('skips')
     with op.batch_alter_table('annotations', schema=None) as batch_op:
-        batch_op.drop_index('uq_annotations_current', postgresql_where=sa.text('is_current'), sqlite_where=sa.text('is_current'))
+        batch_op.drop_index('uq_annotations_current', postgresql_where=sa.text('is_current'), sqlite_where=sa.text('is_current = 1'))
         batch_op.drop_index(batch_op.f('ix_annotations_project_id_labeller_id_id'))
         batch_op.drop_index(batch_op.f('ix_annotations_project_id_created_at'))
 

@@ -1,0 +1,87 @@
+"""Demo projects made in one call, for a first start with nothing configured (and for scripts and tests).
+
+    from labelling import Store
+    from labelling.demo import create_demo
+    create_demo(Store.connect(), "digits")
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from labelling import ingest
+from labelling.errors import InvalidInput
+from labelling.records import Project
+from labelling.store import Store
+
+__all__ = ["DEMOS", "REVIEWS_CSV", "create_demo", "create_digits_demo", "create_reviews_demo"]
+
+REVIEWS_CSV = Path(__file__).with_name("data") / "reviews.csv"
+
+DIGITS_INSTRUCTIONS = """\
+Each picture is a handwritten digit, scanned at 8×8 pixels.
+
+- Press the button (or the key) of the digit you see.
+- If you cannot tell, **Skip** it: someone else will get it.
+"""
+
+REVIEWS_INSTRUCTIONS = """\
+Read the product review and choose its sentiment:
+
+- **positive**: the reviewer is happy with the product;
+- **negative**: the reviewer is unhappy (broken, returned, poor quality);
+- **neutral**: neither, or mixed.
+"""
+
+
+def create_digits_demo(store: Store, name: str = "Handwritten digits (demo)") -> Project:
+    """sklearn's bundled 1,797 handwritten digits, shown as 8×8 images, labels "0".."9"."""
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    project = store.create_project(
+        name,
+        labels=[str(d) for d in range(10)],
+        instructions=DIGITS_INSTRUCTIONS,
+        settings={
+            "display": "image",
+            "image_column": "image",
+            "feature_columns": ["image"],
+            "label_column": None,
+            "source": "sklearn.datasets.load_digits",
+        },
+    )
+    items = [{"image": image, "index": index} for index, image in enumerate(digits.images)]
+    store.add_items(project.id, items)
+    return project
+
+
+def create_reviews_demo(store: Store, name: str = "Product reviews (demo)") -> Project:
+    """210 short product reviews written for this project; labels positive, negative, neutral."""
+    project = store.create_project(
+        name,
+        labels=["positive", "negative", "neutral"],
+        instructions=REVIEWS_INSTRUCTIONS,
+        settings={
+            "display": "text",
+            "text_column": "review",
+            "feature_columns": ["review"],
+            "label_column": None,
+            "source": REVIEWS_CSV.name,
+        },
+    )
+    store.add_items(project.id, ingest.read_csv(REVIEWS_CSV))
+    return project
+
+
+DEMOS = {
+    "digits": ("Handwritten digits (images)", create_digits_demo),
+    "reviews": ("Product reviews (text)", create_reviews_demo),
+}
+"""Demo key -> (what the button says, function making the project)."""
+
+
+def create_demo(store: Store, which: str) -> Project:
+    if which not in DEMOS:
+        raise InvalidInput(f"no demo {which!r}: choose one of {', '.join(DEMOS)}")
+    return DEMOS[which][1](store)

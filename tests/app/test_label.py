@@ -1,0 +1,173 @@
+"""The Label page: label, skip, undo, multi-label, nothing left, a lost lease, and how items are shown."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+
+from labelling import people
+
+XSS = ['<img src=x onerror="window.__x=1">', "<script>window.__y=1</script>"]
+
+
+@pytest.fixture
+def project(store):
+    made = store.create_project(
+        "reviews",
+        ["good", "bad"],
+        instructions="Say **good** or **bad**.",
+        settings={"display": "text", "text_column": "text"},
+    )
+    store.add_items(made.id, [{"text": f"review {i}"} for i in range(3)])
+    return made
+
+
+def shown_text(at) -> str:
+    return at.text[0].value
+
+
+def label_buttons(at) -> list[str]:
+    return [b.label for b in at.button if b.key and b.key.startswith("label-")]
+
+
+def test_admin_sees_an_item_and_one_button_per_label(app, project):
+    at = app().run()
+    assert not at.exception
+    assert [t.value for t in at.title] == ["reviews"]
+    assert shown_text(at) == "review 0"
+    assert label_buttons(at) == ["good", "bad"]
+    assert at.expander[0].label == "Instructions"
+    assert at.get("progress")
+
+
+def test_clicking_a_label_records_it_and_shows_the_next_item(app, store, project):
+    at = app().run()
+    at.button(key="label-1").click().run()
+    assert not at.exception
+    assert shown_text(at) == "review 1"
+    labels = store.annotations(project.id)
+    assert labels[["item_id", "labeller", "label"]].values.tolist() == [[1, "admin", "bad"]]
+
+
+def test_refresh_shows_the_same_leased_item(app, project):
+    first = app().run()
+    again = app().run()  # a second tab or a refresh: a new session, the same labeller
+    assert shown_text(first) == shown_text(again) == "review 0"
+
+
+def test_skip_moves_on_and_is_counted(app, store, project):
+    at = app().run()
+    at.button(key="skip").click().run()
+    assert shown_text(at) == "review 1"
+    assert store.progress(project.id).per_labeller["admin"].skips == 1
+    assert store.annotations(project.id).empty
+
+
+def test_undo_shows_my_previous_item_with_my_label(app, store, project):
+    at = app().run()
+    at.button(key="label-0").click().run()
+    at.button(key="undo").click().run()
+    assert shown_text(at) == "review 0"
+    assert "You labelled this **good**" in at.info[0].value
+    assert at.button(key="label-0").proto.type == "primary"  # my label stands out
+    at.button(key="label-1").click().run()  # change my mind
+    assert shown_text(at) == "review 1"
+    current = store.annotations(project.id).query("current")
+    assert current["label"].tolist() == ["bad"]
+
+
+def test_undo_with_nothing_to_undo_says_so(app, project):
+    at = app().run()
+    at.button(key="undo").click().run()
+    assert any("Nothing to undo" in i.value for i in at.info)
+    assert shown_text(at) == "review 0"
+
+
+def test_nothing_left_state(app, store, project):
+    at = app().run()
+    for _ in range(3):
+        at.button(key="label-0").click().run()
+    assert not at.text
+    assert "Nothing left for you" in at.success[0].value
+    assert len(store.annotations(project.id)) == 3
+
+
+def test_multi_label_checkboxes_and_submit(app, store):
+    made = store.create_project("tags", ["red", "green", "blue"], multi_label=True)
+    store.add_items(made.id, ["first", "second"])
+    at = app().run()
+    assert [c.label for c in at.checkbox] == ["red", "green", "blue"]
+    at.checkbox[0].check()
+    at.checkbox[2].check()
+    at.button(key="submit").click().run()
+    assert not at.exception
+    assert shown_text(at) == "second"
+    assert store.annotations(made.id)["label"].tolist() == [("red", "blue")]
+
+
+def test_labeller_labels_under_their_own_name(app, store, project, labeller):
+    name, token = labeller
+    at = app(token=token, password="pw").run()
+    assert shown_text(at) == "review 0"
+    at.button(key="label-0").click().run()
+    assert store.annotations(project.id)["labeller"].tolist() == [name]
+
+
+def test_two_labellers_never_get_the_same_item(app, store, project):
+    _, alice = people.add_labeller(store, "alice")
+    _, bob = people.add_labeller(store, "bob")
+    a = app(token=alice, password="pw").run()
+    b = app(token=bob, password="pw").run()
+    assert shown_text(a) != shown_text(b)
+
+
+def test_lost_lease_is_a_warning_then_the_next_item(app, store, project):
+    at = app().run()
+    assert shown_text(at) == "review 0"
+    with store.engine.begin() as connection:  # my lease runs out and bob labels the item meanwhile
+        connection.execute(sa.text("UPDATE tasks SET lease_expires_at = 0 WHERE lease_expires_at IS NOT NULL"))
+    item = store.next_item(project.id, "bob")
+    store.submit(project.id, item.id, "bob", "good")
+    at.button(key="label-1").click().run()
+    assert not at.exception
+    assert "your label was not recorded" in at.warning[0].value
+    assert shown_text(at) == "review 1"
+
+
+@pytest.mark.parametrize("text", XSS)
+def test_html_in_an_item_is_shown_as_plain_text(app, store, text):
+    made = store.create_project("xss", ["a"], settings={"display": "text", "text_column": "text"})
+    store.add_items(made.id, [{"text": text}])
+    at = app().run()
+    assert shown_text(at) == text
+    assert not at.markdown or all(text not in m.value for m in at.markdown)
+
+
+def test_array_items_are_shown_as_images(app, store):
+    made = store.create_project("digits", [str(d) for d in range(10)], settings={"display": "image", "image_column": "image"})
+    store.add_items(made.id, [{"image": np.arange(64.0).reshape(8, 8), "index": 0}])
+    at = app().run()
+    assert not at.exception
+    assert at.get("image")
+    assert label_buttons(at) == [str(d) for d in range(10)]
+
+
+def test_table_items_are_shown_as_a_table(app, store):
+    made = store.create_project(
+        "rows", ["a", "b"], settings={"display": "table", "table_columns": ["name", "price"]}
+    )
+    store.add_items(made.id, pd.DataFrame({"name": ["<b>pen</b>"], "price": [2.5], "hidden": ["x"]}))
+    at = app().run()
+    table = at.dataframe[0].value
+    assert table["field"].tolist() == ["name", "price"]
+    assert table["value"].tolist() == ["<b>pen</b>", "2.5"]
+
+
+def test_no_project_yet(app, labeller):
+    at = app().run()
+    assert [t.value for t in at.title] == ["Setup"]  # the admin starts on Setup
+    _, token = labeller
+    at = app(token=token, password="pw").run()
+    assert "nothing to label yet" in at.info[0].value

@@ -1,0 +1,271 @@
+"""The Setup page: demo projects, a project from an uploaded CSV, appending rows, editing; every bad file
+gives a clear message and writes nothing."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from streamlit import config
+
+import ui
+from labelling import InvalidInput
+
+REVIEWS = b"text,stars,sentiment\ngreat kettle,5,pos\nbroke in a week,1,neg\nit is fine,3,\n"
+
+
+def upload(at, raw: bytes, name: str = "data.csv", key: str = "new-csv-0"):
+    at.file_uploader(key=key).set_value((name, raw, "text/csv"))
+    return at.run()
+
+
+def setup_page(app):
+    at = app().run()  # Setup is where the admin lands while there is no project
+    if [t.value for t in at.title] != ["Setup"]:
+        at.switch_page("pages/setup.py").run()
+    assert [t.value for t in at.title] == ["Setup"]
+    return at
+
+
+def errors(at) -> str:
+    return " | ".join(e.value for e in at.error)
+
+
+def create(at):
+    return at.button(key="create-0").click().run()
+
+
+# Demo projects
+
+
+@pytest.mark.parametrize("demo, first_label", [("reviews", "positive"), ("digits", "0")])
+def test_one_click_demo_project(app, store, demo, first_label):
+    at = setup_page(app)
+    at.button(key=f"demo-{demo}").click().run()
+    assert not at.exception
+    assert "Created" in at.success[0].value
+    (made,) = store.projects()
+    assert made.labels[0] == first_label
+    assert store.progress(made.id).total in (210, 1797)
+    at.switch_page("pages/label.py").run()
+    assert not at.exception
+    assert at.button(key="label-0").label == first_label
+
+
+# A new project from a CSV file
+
+
+def test_create_a_project_from_an_uploaded_csv(app, store):
+    at = upload(setup_page(app), REVIEWS, "reviews.csv")
+    assert not at.error
+    assert at.text_input(key="name-0").value == "reviews"
+    assert at.selectbox(key="text-0").value == "text"  # the longest text column is the default
+    at.selectbox(key="label-column-0").select("sentiment").run()
+    assert at.text_area(key="labels-0-sentiment-False").value == "neg\npos"  # offered from the column
+    at.text_area(key="labels-0-sentiment-False").input("pos\nneg\nmeh")
+    at.multiselect(key="features-0-text-sentiment").select("stars")
+    at.number_input(key="overlap-0").set_value(2)
+    at.text_area(key="instructions-0").input("Be *kind*.")
+    create(at)
+    assert not at.exception and not at.error
+    (made,) = store.projects()
+    assert made.labels == ("pos", "neg", "meh")
+    assert made.overlap == 2
+    assert made.instructions == "Be *kind*."
+    assert made.settings == {
+        "display": "text",
+        "text_column": "text",
+        "image_column": None,
+        "table_columns": [],
+        "feature_columns": ["text", "stars"],
+        "label_column": "sentiment",
+    }
+    exported = store.export(made.id)
+    assert exported["text"].tolist() == ["great kettle", "broke in a week", "it is fine"]
+    assert "sentiment" not in exported.columns  # the labels became annotations, not item data
+    assert store.annotations(made.id)["label"].tolist() == ["pos", "neg"]
+
+
+def test_table_display_and_multi_label(app, store):
+    raw = b"name,colour,tags\npen,red,office|cheap\nmug,blue,kitchen\n"
+    at = upload(setup_page(app), raw)
+    at.radio(key="display-0").set_value("table").run()
+    at.selectbox(key="label-column-0").select("tags").run()
+    at.toggle(key="multi-0").set_value(True).run()
+    assert at.text_area(key="labels-0-tags-True").value.splitlines() == ["cheap", "kitchen", "office"]
+    create(at)
+    assert not at.error, errors(at)
+    (made,) = store.projects()
+    assert made.multi_label and made.settings["table_columns"] == ["name", "colour"]
+    assert store.annotations(made.id)["label"].tolist() == [("cheap", "office"), ("kitchen",)]
+
+
+CLOSES_THE_UPLOAD = pytest.mark.xfail(
+    strict=True,
+    reason="library bug: labelling.ingest.read_csv closes the caller's file when a non-UTF-8 file's "
+    "generator is left before its end (the preview), so the import then reads a closed file",
+)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        pytest.param(b"text;label\nhello;a\nbye;b\n", id="semicolon"),
+        pytest.param(b"text\tlabel\nhello\ta\nbye\tb\n", id="tab"),
+        pytest.param("text,label\ncafé,a\nnaïve,b\n".encode("latin-1"), id="latin-1", marks=CLOSES_THE_UPLOAD),
+        pytest.param("text,label\ncafé,a\nnaïve,b\n".encode("utf-16"), id="utf-16-bom", marks=CLOSES_THE_UPLOAD),
+    ],
+)
+def test_delimiter_and_encoding_are_detected(app, store, raw):
+    at = upload(setup_page(app), raw)
+    assert not at.error, errors(at)
+    assert at.dataframe[0].value.columns.tolist() == ["text", "label"]
+    at.text_area(key="labels-0-None-False").input("a\nb")
+    create(at)
+    assert not at.error, errors(at)
+    (made,) = store.projects()
+    assert store.export(made.id)["text"].tolist()[:1] in (["hello"], ["café"])
+
+
+@pytest.mark.parametrize(
+    "raw, message",
+    [
+        pytest.param(b"", "the file is empty", id="empty"),
+        pytest.param(b"text,label\n", "header but no rows", id="header-only"),
+        pytest.param(b"1,2\n3,4\n", "looks like data, not a header", id="no-header"),
+        pytest.param(b"a,a\n1,2\n", "duplicate column names: a", id="duplicate-columns"),
+        pytest.param(b"a,b\n1,2\n3,4,5\n", "fields", id="ragged-rows"),
+        pytest.param(b"a,b\n1,2\n3\n", "fields", id="short-row"),
+        pytest.param(bytes(range(256)) * 8, "not a text CSV file", id="binary"),
+        pytest.param(b"\x89PNG\r\n\x1a\n" + bytes(200), "not a text CSV file", id="png-renamed"),
+    ],
+)
+def test_bad_files_give_a_clear_message_and_write_nothing(app, store, raw, message):
+    at = upload(setup_page(app), raw)
+    assert not at.exception
+    assert message in errors(at)
+    assert not any(b.key == "create-0" for b in at.button)
+    assert store.projects() == []
+
+
+def test_file_over_the_upload_limit(app, store):
+    previous = config.get_option("server.maxUploadSize")
+    config.set_option("server.maxUploadSize", 1)
+    try:
+        at = upload(setup_page(app), b"text\n" + b"x" * 2_000_000 + b"\n")
+    finally:
+        config.set_option("server.maxUploadSize", previous)
+    assert "over the 1 MB limit" in errors(at)
+    assert store.projects() == []
+
+
+def test_one_column_file_gets_a_hint(app):
+    at = upload(setup_page(app), b"text label\nhello a\n")
+    assert "single column" in at.warning[-1].value
+
+
+def test_label_values_outside_the_label_set_write_nothing(app, store):
+    at = upload(setup_page(app), REVIEWS)
+    at.selectbox(key="label-column-0").select("sentiment").run()
+    at.text_area(key="labels-0-sentiment-False").input("pos")  # "neg" is missing
+    create(at)
+    assert "'neg' is not in the label set" in errors(at)
+    assert "Nothing was created" in errors(at)
+    assert store.projects() == []
+
+
+def test_empty_label_set_is_refused(app, store):
+    at = upload(setup_page(app), REVIEWS)
+    create(at)
+    assert "label set is empty" in errors(at)
+    assert store.projects() == []
+
+
+def test_ragged_row_after_the_preview_writes_nothing(store):
+    rows = b"".join(b"row %d,x\n" % i for i in range(ui.PREVIEW_ROWS + 500))
+    raw = b"text,other\n" + rows + b"bad,row,here\n"
+    settings = ui.build_settings(["text", "other"], "text", text_column="text")
+    with pytest.raises(InvalidInput, match="fields"):
+        ui.import_csv(store, io.BytesIO(raw), name="p", labels=["a"], settings=settings, chunk_rows=1000)
+    assert store.projects() == []
+
+
+def test_streaming_import_reports_progress(store):
+    raw = b"text\n" + b"".join(b"item %d\n" % i for i in range(2_500))
+    seen: list[int] = []
+    settings = ui.build_settings(["text"], "text", text_column="text")
+    made, added = ui.import_csv(
+        store, io.BytesIO(raw), name="big", labels=["a"], settings=settings, chunk_rows=1000, on_rows=seen.append
+    )
+    assert added == 2_500 and seen == [1000, 2000, 2500]
+    assert store.progress(made.id).total == 2_500
+
+
+# Settings
+
+
+def test_build_settings_checks_every_column():
+    columns = ["text", "url", "label"]
+    with pytest.raises(InvalidInput, match="choose the column to show"):
+        ui.build_settings(columns, "image")
+    with pytest.raises(InvalidInput, match="cannot also be shown"):
+        ui.build_settings(columns, "text", text_column="label", label_column="label")
+    with pytest.raises(InvalidInput, match="model cannot also learn from it"):
+        ui.build_settings(columns, "text", text_column="text", feature_columns=["label"], label_column="label")
+    with pytest.raises(InvalidInput, match="no column 'nope'"):
+        ui.build_settings(columns, "text", text_column="text", feature_columns=["nope"])
+    assert ui.build_settings(columns, "image", image_column="url")["image_column"] == "url"
+
+
+# Appending rows and editing a project
+
+
+@pytest.fixture
+def made(store):
+    settings = ui.build_settings(["text", "sentiment"], "text", text_column="text", label_column="sentiment")
+    project, _ = ui.import_csv(
+        store, io.BytesIO(b"text,sentiment\nfirst,pos\n"), name="p", labels=["pos", "neg"], settings=settings
+    )
+    return project
+
+
+def test_append_rows(app, store, made):
+    at = setup_page(app)
+    upload(at, b"text,sentiment\nsecond,neg\nthird,\n", key="append-csv-0")
+    at.button(key="append-0").click().run()
+    assert not at.error, errors(at)
+    assert "Added 2 items" in at.success[0].value
+    assert store.progress(made.id).total == 3
+    assert store.annotations(made.id)["label"].tolist() == ["pos", "neg"]
+
+
+def test_append_with_a_missing_column_is_refused(app, store, made):
+    at = upload(setup_page(app), b"body\nsecond\n", key="append-csv-0")
+    assert "has no column 'text'" in errors(at)
+    assert not any(b.key == "append-0" for b in at.button)
+    assert store.progress(made.id).total == 1
+
+
+def test_append_with_unknown_labels_writes_nothing(store, made):
+    raw = b"text,sentiment\nsecond,neg\nthird,meh\n"
+    with pytest.raises(InvalidInput, match="'meh' is not in the label set"):
+        ui.append_csv(store, made, io.BytesIO(raw))
+    assert store.progress(made.id).total == 1
+
+
+def test_edit_labels_and_instructions(app, store, made):
+    at = setup_page(app)
+    at.text_area[-2].input("pos\nneg\nmixed")
+    at.text_area[-1].input("New *rules*.")
+    at.button[-1].click().run()
+    assert not at.error, errors(at)
+    assert store.project(made.id).labels == ("pos", "neg", "mixed")
+    assert store.project(made.id).instructions == "New *rules*."
+
+
+def test_removing_a_label_in_use_is_refused(app, store, made):
+    at = setup_page(app)
+    at.text_area[-2].input("neg")
+    at.button[-1].click().run()
+    assert "cannot be removed: pos" in errors(at)
+    assert store.project(made.id).labels == ("pos", "neg")

@@ -1,0 +1,56 @@
+"""The Streamlit-side helpers that need no running app: images, shortcuts, escaping, upload limits."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import ui
+from labelling import InvalidInput
+
+
+def test_small_arrays_are_scaled_up_and_normalised():
+    image = ui.image_array(np.arange(64).reshape(8, 8))
+    assert image.shape == (200, 200)
+    assert image.min() == 0.0 and image.max() == 1.0
+    assert (image[:25, :25] == 0.0).all()  # nearest neighbour: each pixel becomes a 25x25 block
+
+
+def test_rgb_nan_and_flat_arrays():
+    assert ui.image_array(np.ones((4, 5, 3))).shape == (160, 200, 3)
+    assert ui.image_array([[np.nan, 1.0], [2.0, 3.0]]).max() == 1.0
+    assert ui.image_array(np.full((2, 2), 7.0)).max() == 0.0
+
+
+@pytest.mark.parametrize("value", [np.arange(5), np.ones((2, 2, 7)), "x", {"a": 1}, np.array([])])
+def test_what_cannot_be_an_image_is_refused(value):
+    with pytest.raises(InvalidInput):
+        ui.image_array(value)
+
+
+def test_label_shortcuts():
+    assert ui.label_shortcuts(tuple("0123456789")) == list("0123456789")  # digit labels keep their key
+    assert ui.label_shortcuts(("pos", "neg")) == ["1", "2"]
+    eleven = tuple(f"l{i}" for i in range(11))
+    assert ui.label_shortcuts(eleven) == [*"123456789", "0", None]
+
+
+def test_literal_escapes_markdown_and_html():
+    assert ui.literal("**b** <img src=x> :red[x] $y$") == r"\*\*b\*\* \<img src=x\> \:red\[x\] \$y\$"
+
+
+def test_upload_limit():
+    ui.check_upload_size(1024 * 1024, limit_mb=1)
+    with pytest.raises(InvalidInput, match="over the 1 MB limit"):
+        ui.check_upload_size(1024 * 1024 + 1, limit_mb=1)
+
+
+def test_guess_column_and_distinct_labels():
+    import pandas as pd
+
+    frame = pd.DataFrame({"id": [1, 2], "body": ["a long text", "another long one"], "img_url": ["u", "v"]})
+    assert ui.guess_column(frame, "text") == "body"
+    assert ui.guess_column(frame, "image") == "img_url"
+    labels = pd.DataFrame({"y": [1.0, 2.0, 1.0, None]})
+    assert ui.distinct_labels(labels, "y", multi_label=False) == ["1", "2"]
+    assert ui.parse_label_set(" a \n\n b\n") == ["a", "b"]

@@ -1,0 +1,66 @@
+"""Shared helpers for the integration tests (public API only, plus the database clock)."""
+
+from __future__ import annotations
+
+import itertools
+import time
+
+import pandas as pd
+from sqlalchemy import select
+
+from labelling.db import clock, read
+
+_names = itertools.count()
+
+
+def new_project(store, labels=("a", "b"), **options):
+    """A fresh project with a unique name."""
+    return store.create_project(f"project-{next(_names)}", list(labels), **options)
+
+
+def item_ids(store, project_id) -> list[int]:
+    """Item ids in insertion order."""
+    return [int(i) for i in store.export(project_id)["item_id"]]
+
+
+def ids_by_data(store, project_id) -> dict:
+    """For projects whose items are plain strings: {string: item id}."""
+    frame = store.export(project_id)
+    return {value: int(item_id) for value, item_id in zip(frame["data"], frame["item_id"])}
+
+
+def db_now(store) -> float:
+    with read(store.engine) as connection:
+        return float(connection.execute(select(clock())).scalar_one())
+
+
+def wait_for_db_clock(store, moment: float, deadline_seconds: float = 15.0) -> None:
+    """Poll the database clock until it is past `moment` (a condition, not a fixed sleep)."""
+    give_up = time.monotonic() + deadline_seconds
+    while db_now(store) <= moment:
+        if time.monotonic() > give_up:
+            raise AssertionError(f"database clock did not pass {moment} within {deadline_seconds}s")
+        time.sleep(0.02)
+
+
+def current_annotations(store, project_id) -> pd.DataFrame:
+    frame = store.annotations(project_id)
+    return frame[frame["current"]]
+
+
+def label_of(store, project_id, item_id):
+    frame = store.export(project_id).set_index("item_id")
+    value = frame.loc[item_id, "label"]
+    return None if value is None or (isinstance(value, float) and value != value) else value
+
+
+def drain(store, project_id, labeller, label="a", lease_seconds=600):
+    """Label everything `labeller` is offered, in order; returns the item ids in the order handed out."""
+    order = []
+    while True:
+        item = store.next_item(project_id, labeller, lease_seconds=lease_seconds)
+        if item is None:
+            return order
+        assert item.id not in order, f"{labeller} was handed item {item.id} twice"
+        order.append(item.id)
+        store.submit(project_id, item.id, labeller, label)
