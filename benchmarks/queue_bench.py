@@ -102,18 +102,17 @@ def _worker(url: str, project_id: int, name: str, barrier, deadline_box, results
     store = Store.connect(url, upgrade=False)
     store.next_item(project_id, name)  # connect and warm up before the clock starts
     barrier.wait()
-    handed, submitted, errors = [], 0, 0
+    handed, submitted, errors = [], 0, []
     item = store.next_item(project_id, name)
     while item is not None and time.monotonic() < deadline_box.value:
         handed.append(item.id)
         try:
             store.submit(project_id, item.id, name, LABELS[item.id % 3])
             submitted += 1
-        except Exception:  # counted, not hidden: any error here is a finding
-            errors += 1
-        item = store.next_item(project_id, name)
-    if item is not None:
-        handed.append(item.id)
+            item = store.next_item(project_id, name)
+        except Exception as error:  # counted and shown, not hidden: any error here is a finding
+            errors.append(f"{type(error).__name__}: {error}"[:200])
+            item = None
     results.put((name, handed, submitted, errors))
     store.close()
 
@@ -141,7 +140,9 @@ def measure_concurrency(url: str, workers: int, items: int, seconds: float) -> d
         process.join()
     handed = [i for _, ids, _, _ in outcomes for i in ids]
     submitted = sum(s for _, _, s, _ in outcomes)
-    errors = sum(e for _, _, _, e in outcomes)
+    errors = [e for _, _, _, es in outcomes for e in es]
+    for error in sorted(set(errors))[:5]:
+        log(f"worker error: {error}")
     annotations = store.annotations(project.id)
     current = annotations[annotations["current"]]
     store.close()
@@ -149,7 +150,7 @@ def measure_concurrency(url: str, workers: int, items: int, seconds: float) -> d
         "labels_per_s": submitted / elapsed,
         "duplicates": len(handed) - len(set(handed)),
         "lost": submitted - len(current),
-        "errors": errors,
+        "errors": len(errors),
         "submitted": submitted,
     }
 

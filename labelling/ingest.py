@@ -37,15 +37,20 @@ class Chunk:
 
 
 def chunks(project: Project, data: Any, labels: Any = None) -> Iterator[Chunk]:
-    """Validated chunks from a DataFrame, list, numpy array or an iterator of those (or of (data, labels))."""
+    """Validated chunks from a DataFrame, list, numpy array or an iterator of those (or of (data, labels)).
+
+    Errors name the row counted from 1 over the whole input, across chunks."""
     if _is_chunk_iterator(data):
         if labels is not None:
             raise InvalidInput("with an iterator of chunks, give labels inside each chunk as (data, labels)")
+        offset = 0
         for part in data:
             part_data, part_labels = part if isinstance(part, tuple) and len(part) == 2 else (part, None)
-            yield from _chunks_of(project, part_data, part_labels)
+            for chunk in _chunks_of(project, part_data, part_labels, offset):
+                offset += len(chunk.rows)
+                yield chunk
     else:
-        yield from _chunks_of(project, data, labels)
+        yield from _chunks_of(project, data, labels, 0)
 
 
 def _is_chunk_iterator(data: Any) -> bool:
@@ -55,7 +60,7 @@ def _is_chunk_iterator(data: Any) -> bool:
     )
 
 
-def _chunks_of(project: Project, data: Any, labels: Any) -> Iterator[Chunk]:
+def _chunks_of(project: Project, data: Any, labels: Any, offset: int) -> Iterator[Chunk]:
     n = _length(data)
     label_list = None if labels is None else _as_list(labels, "labels")
     if label_list is not None and len(label_list) != n:
@@ -65,7 +70,7 @@ def _chunks_of(project: Project, data: Any, labels: Any) -> Iterator[Chunk]:
         rows = _encode_slice(data, start, stop)
         chunk_labels = None
         if label_list is not None:
-            chunk_labels = [_label(project, v, start + i) for i, v in enumerate(label_list[start:stop])]
+            chunk_labels = [_label(project, v, offset + start + i + 1) for i, v in enumerate(label_list[start:stop])]
         yield Chunk(rows, chunk_labels)
 
 
@@ -139,12 +144,14 @@ def read_csv(source: str | IO[bytes] | IO[str], chunk_rows: int = CHUNK_ROWS, **
         if encoding.startswith("utf-16") or encoding == "utf-8-sig":
             _check_records(handle, start, encoding, delimiter, len(names))
         handle.seek(start)
-        reader = pd.read_csv(
-            handle, sep=delimiter, encoding=encoding, chunksize=chunk_rows, skipinitialspace=True, **options
-        )
-        for frame in reader:
-            frame.columns = [str(c).strip() for c in frame.columns]
-            yield frame
+        # Our own text layer, detached afterwards: pandas closes a wrapper it makes, and with it the caller's file.
+        text = io.TextIOWrapper(handle, encoding=encoding, newline="")
+        try:
+            for frame in pd.read_csv(text, sep=delimiter, chunksize=chunk_rows, skipinitialspace=True, **options):
+                frame.columns = [str(c).strip() for c in frame.columns]
+                yield frame
+        finally:
+            text.detach()
     finally:
         if handle is not source:
             handle.close()

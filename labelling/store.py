@@ -235,6 +235,7 @@ class Store:
         with write(self.engine) as connection:
             project = _load_project(connection, project_id)
             connection.execute(projects.delete().where(projects.c.id == project.id))
+        self._projects.pop(project.id, None)  # SQLite may give the id to the next project
 
 
 def _project_name(name: Any) -> str:

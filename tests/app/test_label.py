@@ -146,7 +146,8 @@ def test_html_in_an_item_is_shown_as_plain_text(app, store, text):
 
 
 def test_array_items_are_shown_as_images(app, store):
-    made = store.create_project("digits", [str(d) for d in range(10)], settings={"display": "image", "image_column": "image"})
+    settings = {"display": "image", "image_column": "image"}
+    made = store.create_project("digits", [str(d) for d in range(10)], settings=settings)
     store.add_items(made.id, [{"image": np.arange(64.0).reshape(8, 8), "index": 0}])
     at = app().run()
     assert not at.exception

@@ -516,3 +516,11 @@ def test_a_labeller_whose_first_call_failed_can_still_label(store, project):
     current = store.annotations(project.id)
     assert list(current[current["labeller"] == "newcomer"]["item_id"]) == [item.id]
     assert store.progress(project.id).per_labeller["newcomer"].labels == 1
+
+
+def test_a_bad_label_in_a_later_chunk_is_named_by_its_row_in_the_whole_input(store):
+    project = store.create_project("rows", ["a", "b"])
+    chunks = iter([(["x1", "x2"], ["a", "b"]), (["x3", "x4", "x5", "x6"], ["a", "b", "a", "zzz"])])
+    with pytest.raises(InvalidInput, match="row 6"):
+        store.add_items(project.id, chunks)
+    assert store.progress(project.id).total == 0

@@ -238,3 +238,12 @@ def test_text_file_objects_work():
 def test_column_names_are_stripped():
     frame = read_all(io.BytesIO(b" text , label \nx,y\n"))
     assert list(frame.columns) == ["text", "label"]
+
+
+@pytest.mark.parametrize("encoding", ["latin-1", "utf-16", "utf-8"])
+def test_leaving_the_chunks_early_keeps_the_callers_file_open(encoding):
+    source = io.BytesIO("text\ncafé\nnaïve\n".encode(encoding))
+    chunks = read_csv(source, chunk_rows=1)
+    assert next(chunks)["text"].tolist() == ["café"]
+    chunks.close()
+    assert not source.closed

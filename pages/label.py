@@ -1,0 +1,127 @@
+"""Label: my current item, one button per label (keys 1-9), skip and undo.
+
+Every state change happens in a button callback, and the item and its buttons sit in a fragment, so a
+click reruns only that fragment: one `submit` and one `next_item`, nothing project-wide.
+"""
+
+import streamlit as st
+
+import ui
+from labelling import LabellingError, LeaseLost, Project
+
+NOTICE = "label_notice"
+DONE_HERE = "labelled_this_session"
+
+store = ui.store()
+me = ui.page_user(store)
+project = ui.project_picker(store)
+
+
+def _act(action, *args):
+    """Run a queue call from a callback; a refusal becomes a notice shown above the next item."""
+    if not ui.still_signed_in(store):
+        return None
+    try:
+        return action(*args)
+    except LeaseLost as error:
+        st.session_state[NOTICE] = ("warning", f"{error}. Here is your next item.")
+    except LabellingError as error:
+        st.session_state[NOTICE] = ("warning", str(error))
+    return None
+
+
+def _label(project_id: int, item_id: int, labeller: str, label) -> None:
+    if _act(store.submit, project_id, item_id, labeller, label) is not None:
+        st.session_state[DONE_HERE] = st.session_state.get(DONE_HERE, 0) + 1
+
+
+def _undo(project_id: int, labeller: str) -> None:
+    if _act(store.undo, project_id, labeller) is None and NOTICE not in st.session_state:
+        st.session_state[NOTICE] = ("info", "Nothing to undo yet.")
+
+
+def _submit_picked(project: Project, item_id: int, labeller: str) -> None:
+    picked = [label for i, label in enumerate(project.labels) if st.session_state.get(f"pick-{item_id}-{i}")]
+    _label(project.id, item_id, labeller, picked)
+
+
+@st.fragment
+def labelling(project: Project, labeller: str) -> None:
+    if not ui.still_signed_in(store):
+        st.rerun()
+    counts = ui.progress(store, project.id)  # cached a few seconds: nothing project-wide per click
+    st.progress(
+        counts.fraction,
+        text=f"{counts.complete:,} of {counts.total:,} items done · "
+        f"{st.session_state.get(DONE_HERE, 0):,} labelled by you in this session",
+    )
+    notice = st.session_state.pop(NOTICE, None)
+    if notice:
+        (st.info if notice[0] == "info" else st.warning)(notice[1])
+    try:
+        item = store.next_item(project.id, labeller)
+    except LabellingError as error:
+        st.error(str(error))
+        return
+    if item is None:
+        st.success("Nothing left for you in this project. Thank you!", icon=":material/task_alt:")
+        st.button("Undo my last label", key="undo", on_click=_undo, args=(project.id, labeller))
+        return
+
+    with st.container(border=True, key="item"):
+        ui.show_item(item.data, project.settings)
+    mine = item.my_label
+    if mine is not None:
+        shown = ", ".join(mine) if isinstance(mine, tuple) else mine
+        st.info(
+            f"You labelled this **{ui.literal(shown or 'none of the labels')}**. "
+            "Choose again to change it, or Skip to keep it.",
+            icon=":material/undo:",
+        )
+
+    if project.multi_label:
+        chosen = set(mine or ())
+        with st.container(horizontal=True, key="picks"):
+            for i, label in enumerate(project.labels):
+                st.checkbox(ui.literal(label), key=f"pick-{item.id}-{i}", value=label in chosen)
+        buttons = st.container(horizontal=True, key="actions")
+        buttons.button(
+            "Submit",
+            key="submit",
+            type="primary",
+            shortcut="Enter",
+            on_click=_submit_picked,
+            args=(project, item.id, labeller),
+        )
+    else:
+        buttons = st.container(horizontal=True, key="labels")
+        for i, (label, key) in enumerate(zip(project.labels, ui.label_shortcuts(project.labels))):
+            buttons.button(
+                ui.literal(label),
+                key=f"label-{i}",
+                shortcut=key,
+                type="primary" if label == mine else "secondary",
+                on_click=_label,
+                args=(project.id, item.id, labeller, label),
+            )
+        buttons = st.container(horizontal=True, key="actions")
+    skip = (store.skip, project.id, item.id, labeller)
+    buttons.button("Skip", key="skip", shortcut="S", icon=":material/skip_next:", on_click=_act, args=skip)
+    undo = (project.id, labeller)
+    buttons.button("Undo", key="undo", shortcut="U", icon=":material/undo:", on_click=_undo, args=undo)
+
+
+if project is None:
+    st.title("Label")
+    if me.is_admin:
+        st.info("There is no project yet.")
+        st.page_link("pages/setup.py", label="Create one on the Setup page", icon=":material/upload_file:")
+    else:
+        st.info("There is nothing to label yet. Come back when your admin has set up a project.")
+    st.stop()
+
+st.title(project.name)
+if project.instructions.strip():
+    with st.expander("Instructions", icon=":material/help:"):
+        st.markdown(project.instructions)
+labelling(project, me.name)

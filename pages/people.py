@@ -1,0 +1,90 @@
+"""People: invite labellers (each gets a secret link), see how much they labelled, revoke a link."""
+
+import streamlit as st
+
+import ui
+from labelling import LabellingError, people
+
+URL_PATH = "people"
+NEW_INVITE = "new_invite"
+
+store = ui.store()
+ui.page_user(store, admin=True)
+
+st.title("People")
+
+
+def _invite(name: str, token: str) -> None:
+    st.session_state[NEW_INVITE] = (name, ui.invite_link(token, URL_PATH))
+
+
+with st.form("add-person", clear_on_submit=True, border=True):
+    st.markdown("**Invite someone**")
+    name = st.text_input("Name", placeholder="e.g. alice", help="Their labels are recorded under this name.")
+    role = st.selectbox(
+        "Role", ["labeller", "admin"], help="Admins see every page; labellers only label and see their own stats."
+    )
+    added = st.form_submit_button("Add and make invite link", type="primary", icon=":material/person_add:")
+if added:
+    try:
+        person, token = people.add_labeller(store, name, role)
+    except LabellingError as error:
+        st.error(str(error))
+    else:
+        _invite(person.name, token)
+
+invite = st.session_state.get(NEW_INVITE)
+if invite:
+    with st.container(border=True, key="invite"):
+        st.success(
+            f"Invite link for **{ui.literal(invite[0])}**: send it to them privately. It is shown only now; "
+            "anyone with the link signs in as them.",
+            icon=":material/link:",
+        )
+        st.code(invite[1], language=None, wrap_lines=True)
+        st.button("Done", key="invite-done", on_click=lambda: st.session_state.pop(NEW_INVITE, None))
+
+
+def _revoke(name: str) -> None:
+    try:
+        people.revoke(store, name)
+    except LabellingError as error:
+        st.session_state["people_error"] = str(error)
+
+
+def _new_link(name: str) -> None:
+    try:
+        _invite(name, people.new_token(store, name))
+    except LabellingError as error:
+        st.session_state["people_error"] = str(error)
+
+
+if problem := st.session_state.pop("people_error", None):
+    st.error(problem)
+
+st.subheader("Everyone")
+everyone = people.labellers(store)
+counts = people.label_counts(store)
+if not everyone:
+    st.caption("Nobody yet. Add a labeller above; you label as **admin**.")
+for person in everyone:
+    with st.container(border=True, key=f"person-{person.id}"):
+        left, middle, right = st.columns([3, 2, 2], vertical_alignment="center")
+        status = "link active" if person.active else "link revoked" if person.invited else "no invite link"
+        left.markdown(f"**{ui.literal(person.name)}**  \n{person.role} · {status}")
+        count = counts.get(person.name, 0)
+        middle.markdown(f"{count:,} label{'' if count == 1 else 's'}")
+        if person.name in people.RESERVED_NAMES:
+            right.caption("signs in with the admin password")
+        elif person.active:
+            right.button(
+                "Revoke link",
+                key=f"revoke-{person.id}",
+                on_click=_revoke,
+                args=(person.name,),
+                icon=":material/link_off:",
+            )
+        else:
+            right.button(
+                "New link", key=f"relink-{person.id}", on_click=_new_link, args=(person.name,), icon=":material/link:"
+            )

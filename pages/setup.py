@@ -1,0 +1,221 @@
+"""Setup: a demo project in one click, a project from a CSV file, more rows later, labels and instructions."""
+
+from pathlib import Path
+
+import streamlit as st
+
+import ui
+from labelling import DuplicateProject, LabellingError
+from labelling.demo import DEMOS, create_demo
+
+NOTICE = "setup_notice"
+ROUND = "upload_round"
+PREVIEW = "upload_preview"
+CSV_TYPES = ["csv", "tsv", "txt"]
+
+store = ui.store()
+ui.page_user(store, admin=True)
+project = ui.project_picker(store)
+round_ = st.session_state.setdefault(ROUND, 0)
+
+
+def finished(message: str, project_id: int | None = None) -> None:
+    """Start the forms afresh (a new key empties the uploader) and say what happened."""
+    if project_id is not None:
+        ui.select_project(project_id)
+    st.session_state[ROUND] = round_ + 1
+    st.session_state[NOTICE] = message
+    st.rerun()
+
+
+def demos() -> None:
+    row = st.container(horizontal=True)
+    for key, (title, _) in DEMOS.items():
+        if row.button(title, key=f"demo-{key}", icon=":material/add_circle:"):
+            with st.spinner("Creating the demo project…"):
+                try:
+                    made = create_demo(store, key)
+                except DuplicateProject:
+                    st.error("That demo project exists already: pick it in the sidebar.")
+                    return
+            finished(f"Created **{ui.literal(made.name)}**. Open the Label page to start labelling.", made.id)
+
+
+def uploaded_csv(label: str, key: str):
+    """The uploaded file and its first rows, or (None, None) with the reason shown."""
+    limit = st.get_option("server.maxUploadSize")
+    uploaded = st.file_uploader(label, type=CSV_TYPES, key=key, help=f"Up to {limit:,} MB; , ; tab or | separated.")
+    if uploaded is None:
+        return None, None
+    # Reading a file is checked line by line: once per upload, not on every rerun of this page.
+    memo = st.session_state.get(f"{PREVIEW}-{key}")
+    if memo is None or memo[0] != uploaded.file_id:
+        try:
+            ui.check_upload_size(uploaded.size)
+            memo = (uploaded.file_id, ui.preview_csv(uploaded), None)
+        except LabellingError as error:
+            memo = (uploaded.file_id, None, str(error))
+        st.session_state[f"{PREVIEW}-{key}"] = memo
+    _, frame, problem = memo
+    if problem:
+        st.error(f"Cannot use {uploaded.name}: {problem}", icon=":material/error:")
+        return None, None
+    return uploaded, frame
+
+
+def importing(uploaded):
+    """A progress bar and the callback that moves it as rows stream into the database."""
+    bar = st.progress(0.0, text="Importing…")
+    size = max(uploaded.size, 1)
+
+    def on_rows(done: int) -> None:
+        bar.progress(min(uploaded.tell() / size, 1.0), text=f"{done:,} rows imported")
+
+    return on_rows
+
+
+def new_project() -> None:
+    uploaded, frame = uploaded_csv("CSV file (one row per item, a header line naming the columns)", f"new-csv-{round_}")
+    if uploaded is None:
+        return
+    columns = [str(c) for c in frame.columns]
+    st.caption(f"First rows of {uploaded.name}: {len(columns)} columns")
+    st.dataframe(frame.head(10), hide_index=True)
+    if hint := ui.one_column_hint(columns):
+        st.warning(hint)
+
+    k = f"{round_}"
+    name = st.text_input("Project name", value=Path(uploaded.name).stem, key=f"name-{k}")
+    display = st.radio(
+        "Show each item as", list(ui.DISPLAYS), format_func=ui.DISPLAYS.get, horizontal=True, key=f"display-{k}"
+    )
+    choice = st.selectbox(
+        "Column of existing labels (optional)",
+        [ui.NO_COLUMN, *columns],
+        key=f"label-column-{k}",
+        help="Rows with a value there are imported as already labelled; empty cells are left to label.",
+    )
+    label_column = None if choice == ui.NO_COLUMN else choice
+    others = [c for c in columns if c != label_column] or columns
+    guess = ui.guess_column(frame[others], display)
+    text_column = image_column = None
+    table_columns: list[str] = []
+    if display == "text":
+        text_column = st.selectbox("Text column", others, index=others.index(guess), key=f"text-{k}")
+        shown = [text_column]
+    elif display == "image":
+        image_column = st.selectbox(
+            "Image column (URLs or file paths)", others, index=others.index(guess), key=f"image-{k}"
+        )
+        shown = [image_column]
+    else:
+        table_columns = st.multiselect("Columns to show", others, default=others, key=f"table-{k}")
+        shown = table_columns
+    features = st.multiselect(
+        "Columns the model learns from", others, default=shown, key=f"features-{k}-{display}-{label_column}"
+    )
+    multi = st.toggle("Items can have several labels (multi-label)", key=f"multi-{k}")
+    starting = ui.distinct_labels(frame, label_column, multi) if label_column else []
+    labels_text = st.text_area(
+        "Labels, one per line",
+        value="\n".join(starting),
+        key=f"labels-{k}-{label_column}-{multi}",
+        help="Starts from the values found in the label column; the order here is the order of the buttons.",
+    )
+    overlap = st.number_input("Labellers per item", min_value=1, max_value=20, value=1, step=1, key=f"overlap-{k}")
+    instructions = st.text_area("Instructions for labellers (markdown)", key=f"instructions-{k}")
+
+    if st.button("Create project", type="primary", key=f"create-{k}", icon=":material/rocket_launch:"):
+        try:
+            settings = ui.build_settings(
+                columns,
+                display,
+                text_column=text_column,
+                image_column=image_column,
+                table_columns=table_columns,
+                feature_columns=features,
+                label_column=label_column,
+            )
+            made, added = ui.import_csv(
+                store,
+                uploaded,
+                name=name,
+                labels=ui.parse_label_set(labels_text),
+                settings=settings,
+                multi_label=multi,
+                overlap=int(overlap),
+                instructions=instructions,
+                on_rows=importing(uploaded),
+            )
+        except LabellingError as error:
+            st.error(f"Nothing was created: {error}", icon=":material/error:")
+        else:
+            finished(f"Created **{ui.literal(made.name)}** with {added:,} items.", made.id)
+
+
+def add_rows(project) -> None:
+    needed = ui.required_columns(project.settings)
+    st.caption(
+        f"Adds rows to **{ui.literal(project.name)}**. The file needs the columns "
+        + (", ".join(f"`{c}`" for c in needed) or "of the first file")
+        + "; all its rows are added, or none."
+    )
+    uploaded, frame = uploaded_csv("CSV file with more rows", f"append-csv-{round_}")
+    if uploaded is None:
+        return
+    try:
+        ui.check_columns([str(c) for c in frame.columns], project.settings)
+    except LabellingError as error:
+        st.error(f"Cannot add {uploaded.name}: {error}", icon=":material/error:")
+        return
+    st.dataframe(frame.head(5), hide_index=True)
+    if st.button(f"Add the rows of {uploaded.name}", type="primary", key=f"append-{round_}"):
+        try:
+            added = ui.append_csv(store, project, uploaded, on_rows=importing(uploaded))
+        except LabellingError as error:
+            st.error(f"Nothing was added: {error}", icon=":material/error:")
+        else:
+            finished(f"Added {added:,} items to **{ui.literal(project.name)}**.", project.id)
+
+
+def edit(project) -> None:
+    settings = project.settings
+    st.caption(
+        f"Items shown as {settings.get('display', 'text')} · "
+        f"{'several labels' if project.multi_label else 'one label'} per item · "
+        f"{project.overlap} labeller{'s' if project.overlap > 1 else ''} per item"
+    )
+    with st.form(f"edit-{project.id}"):
+        labels_text = st.text_area("Labels, one per line", value="\n".join(project.labels))
+        instructions = st.text_area("Instructions for labellers (markdown)", value=project.instructions, height=200)
+        saved = st.form_submit_button("Save changes", type="primary")
+    if saved:
+        try:
+            store.update_project(project.id, labels=ui.parse_label_set(labels_text), instructions=instructions)
+        except LabellingError as error:
+            st.error(f"Not saved: {error}", icon=":material/error:")
+        else:
+            finished(f"Saved **{ui.literal(project.name)}**.")
+
+
+st.title("Setup")
+if notice := st.session_state.pop(NOTICE, None):
+    st.success(notice, icon=":material/check_circle:")
+    st.page_link("pages/label.py", label="Go to the Label page", icon=":material/label:")
+
+if project is None:
+    st.subheader("Start with a demo project")
+    st.caption("One click makes a project you can label straight away.")
+    demos()
+    st.subheader("Or create a project from a CSV file")
+    new_project()
+else:
+    create, append, change = st.tabs(["New project", f"Add rows", "Edit labels and instructions"])
+    with create:
+        new_project()
+        with st.expander("Demo projects"):
+            demos()
+    with append:
+        add_rows(project)
+    with change:
+        edit(project)

@@ -1,0 +1,558 @@
+"""Streamlit-side helpers shared by the pages: the store, sign-in, the project picker, item display and
+the CSV setup steps (plain functions, so tests call them without a browser).
+
+Nothing in `labelling/` imports this module; it only calls `labelling`'s public functions.
+"""
+
+from __future__ import annotations
+
+import hmac
+import os
+import re
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+from urllib.parse import urlsplit
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from labelling import InvalidInput, Progress, Project, Store, people
+from labelling import labels as label_values
+from labelling.db import resolve_url
+from labelling.ingest import CHUNK_ROWS, read_csv
+
+ADMIN_PASSWORD_ENV = "LABELLING_ADMIN_PASSWORD"
+PROGRESS_TTL_SECONDS = 5
+"""The label page's progress bar may lag this much; it is never recomputed per click."""
+STATS_TTL_SECONDS = 10
+TOKEN_RECHECK_SECONDS = 30
+"""A revoked invite stops working within this long, even in a tab that only reruns its fragment."""
+IMAGE_PIXELS = 200
+"""Small arrays (an 8x8 digit) are scaled up, nearest neighbour, to about this many pixels a side."""
+PREVIEW_ROWS = 2_000
+DEFAULT_BASE_URL = "http://localhost:8501"
+DISPLAYS = {"text": "Text", "image": "Image (URL, path or array)", "table": "Several columns as a table"}
+NO_COLUMN = "(none)"
+
+_USER = "user"
+_TOKEN = "token"
+_TOKEN_CHECKED_AT = "token_checked_at"
+_ADMIN_SIGNED_IN = "admin_signed_in"
+_SIGN_IN_PROBLEM = "sign_in_problem"
+_PROJECT = "project_id"
+_PROJECT_PICKER = "project_picker"
+_ROUTED = "routed"
+
+
+# The store
+
+
+def secret(key: str) -> str | None:
+    """A value from .streamlit/secrets.toml, or None when there is no such file or key."""
+    try:
+        value = st.secrets.get(key)
+    except (FileNotFoundError, st.errors.StreamlitSecretNotFoundError):
+        return None
+    return str(value) if value not in (None, "") else None
+
+
+def database_url() -> str:
+    return resolve_url(secret("database_url"))
+
+
+@st.cache_resource(show_spinner=False)
+def _connect(url: str) -> Store:
+    return Store.connect(url)
+
+
+def store() -> Store:
+    """The process's one store (one engine and pool per process, shared by every session)."""
+    return _connect(database_url())
+
+
+@st.cache_data(ttl=PROGRESS_TTL_SECONDS, show_spinner=False)
+def _progress(_store: Store, database: str, project_id: int) -> Progress:
+    return _store.progress(project_id)
+
+
+def progress(store: Store, project_id: int) -> Progress:
+    """Project counts, cached a few seconds per project and shared by all sessions."""
+    return _progress(store, str(store.engine.url), project_id)
+
+
+@st.cache_data(ttl=STATS_TTL_SECONDS, show_spinner=False)
+def _annotations(_store: Store, database: str, project_id: int) -> pd.DataFrame:
+    return _store.annotations(project_id)
+
+
+def annotations(store: Store, project_id: int) -> pd.DataFrame:
+    """Every annotation of a project (the Progress page's charts), cached a few seconds."""
+    return _annotations(store, str(store.engine.url), project_id)
+
+
+def refresh_figures() -> None:
+    _progress.clear()
+    _annotations.clear()
+
+
+# Who is signed in
+
+
+@dataclass(frozen=True)
+class User:
+    name: str
+    """The name labels are recorded under."""
+    role: str
+    via: str
+    """"token" (invite link), "password" (admin password) or "local" (no admin password configured)."""
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+
+def admin_password() -> str | None:
+    return secret("admin_password") or os.environ.get(ADMIN_PASSWORD_ENV) or None
+
+
+def password_matches(given: str, expected: str) -> bool:
+    return hmac.compare_digest(given.encode("utf-8"), expected.encode("utf-8"))
+
+
+def current_user(store: Store) -> User | None:
+    """Who this session is, from the invite token in the URL, the admin sign-in, or local mode.
+
+    The token stays in the URL so a refresh keeps the labeller signed in; it is put back after a page
+    change (Streamlit drops query parameters when the page changes).
+    """
+    state = st.session_state
+    state.pop(_SIGN_IN_PROBLEM, None)
+    token = st.query_params.get(_TOKEN) or state.get(_TOKEN)
+    if token:
+        person = people.labeller_for_token(store, token)
+        if person is None:
+            for key in (_USER, _TOKEN):
+                state.pop(key, None)
+            state[_SIGN_IN_PROBLEM] = "invalid-token"
+            return None
+        if st.query_params.get(_TOKEN) != token:
+            st.query_params[_TOKEN] = token
+        state[_TOKEN] = token
+        state[_TOKEN_CHECKED_AT] = time.monotonic()
+        user = User(person.name, person.role, "token")
+    elif admin_password() is None:
+        user = User(people.ADMIN_NAME, "admin", "local")
+    elif state.get(_ADMIN_SIGNED_IN):
+        user = User(people.ADMIN_NAME, "admin", "password")
+    else:
+        state.pop(_USER, None)
+        return None
+    state[_USER] = user
+    return user
+
+
+def mark_routed() -> None:
+    """The router signed this run's user in; the page it runs need not check again."""
+    st.session_state[_ROUTED] = True
+
+
+def page_user(store: Store, *, admin: bool = False) -> User:
+    """The signed-in user, checked at the top of every page; anyone else sees the sign-in and nothing more.
+
+    Not only the router checks: with a `pages/` folder, Streamlit 1.67 runs a page file directly, without
+    streamlit_app.py, on the runs before any session of a fresh process has run the router (its v1
+    multipage fallback), so a page must not assume the router ran.
+    """
+    state = st.session_state
+    routed = state.pop(_ROUTED, False)
+    found = state.get(_USER) if routed else current_user(store)
+    if found is None:
+        sign_in_page()
+        st.stop()
+    if admin and not found.is_admin:
+        st.error("This page is for admins.", icon=":material/block:")
+        st.stop()
+    return found
+
+
+def still_signed_in(store: Store) -> bool:
+    """Re-check an invite token now and then, for tabs that only rerun a fragment."""
+    state = st.session_state
+    if state.get(_USER) is None:
+        return False
+    token = state.get(_TOKEN)
+    if not token or time.monotonic() - state.get(_TOKEN_CHECKED_AT, 0.0) < TOKEN_RECHECK_SECONDS:
+        return True
+    if people.labeller_for_token(store, token) is None:
+        state.pop(_USER, None)
+        return False
+    state[_TOKEN_CHECKED_AT] = time.monotonic()
+    return True
+
+
+def sign_in_page() -> None:
+    """What someone who is not signed in sees: a bad invite link's message, or the admin sign-in."""
+    if st.session_state.get(_SIGN_IN_PROBLEM) == "invalid-token":
+        st.title("Invite link not valid")
+        st.error(
+            "This invite link is wrong or has been revoked. Ask the project's admin for a new link.",
+            icon=":material/link_off:",
+        )
+        return
+    st.title("Sign in")
+    st.info("Labellers: open the invite link your admin sent you.", icon=":material/link:")
+    with st.form("admin-sign-in"):
+        given = st.text_input("Admin password", type="password")
+        submitted = st.form_submit_button("Sign in as admin", type="primary")
+    if submitted:
+        expected = admin_password()
+        if expected is not None and password_matches(given, expected):
+            st.session_state[_ADMIN_SIGNED_IN] = True
+            st.rerun()
+        st.error("Wrong password.")
+
+
+def sign_out() -> None:
+    state = st.session_state
+    for key in (_USER, _TOKEN, _ADMIN_SIGNED_IN, _TOKEN_CHECKED_AT):
+        state.pop(key, None)
+    st.query_params.pop(_TOKEN, None)
+
+
+def sidebar(user: User, pages: list[Any]) -> None:
+    """Links to the pages this user may use, who is signed in, and a way out."""
+    with st.sidebar:
+        for page in pages:
+            st.page_link(page)
+        st.divider()
+        role = "admin" if user.is_admin else "labeller"
+        st.caption(f"Signed in as **{literal(user.name)}** ({role})")
+        if user.via != "local":
+            st.button("Sign out", key="sign-out", on_click=sign_out, icon=":material/logout:")
+
+
+def local_mode_banner() -> None:
+    st.warning(
+        "**Local mode**: no admin password is set, so anyone who can reach this address is admin. "
+        f"Set `admin_password` in `.streamlit/secrets.toml` or the `{ADMIN_PASSWORD_ENV}` environment "
+        "variable before sharing it.",
+        icon=":material/lock_open:",
+    )
+
+
+def invite_link(token: str, page_url_path: str) -> str:
+    """`<base>/?token=...`: the base is the `public_url` secret, else the address this page was opened at."""
+    base = secret("public_url") or _page_base_url(page_url_path) or DEFAULT_BASE_URL
+    return f"{base.rstrip('/')}/?{_TOKEN}={token}"
+
+
+def _page_base_url(page_url_path: str) -> str | None:
+    url = st.context.url
+    if not url:
+        return None
+    parts = urlsplit(url)
+    path = parts.path.rstrip("/").removesuffix("/" + page_url_path)
+    return f"{parts.scheme}://{parts.netloc}{path}"
+
+
+# Projects
+
+
+def project_picker(store: Store) -> Project | None:
+    """The project this session works on, chosen in the sidebar when there are several."""
+    projects = store.projects()
+    if not projects:
+        return None
+    by_id = {p.id: p for p in projects}
+    chosen = st.session_state.get(_PROJECT)
+    if chosen not in by_id:
+        chosen = projects[-1].id
+        st.session_state[_PROJECT] = chosen
+        st.session_state.pop(_PROJECT_PICKER, None)
+    if len(projects) > 1:
+        ids = list(by_id)
+        st.sidebar.selectbox(
+            "Project",
+            ids,
+            index=ids.index(chosen),
+            format_func=lambda i: by_id[i].name,
+            key=_PROJECT_PICKER,
+            on_change=_picked,
+        )
+        chosen = st.session_state.get(_PROJECT_PICKER, chosen)
+    return by_id[chosen]
+
+
+def _picked() -> None:
+    st.session_state[_PROJECT] = st.session_state[_PROJECT_PICKER]
+
+
+def select_project(project_id: int) -> None:
+    st.session_state[_PROJECT] = project_id
+    st.session_state.pop(_PROJECT_PICKER, None)
+
+
+# Showing an item
+
+
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~:$&])")
+
+
+def literal(text: Any) -> str:
+    """Text that st.markdown shows as typed: every markdown, HTML and directive character escaped."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", str(text))
+
+
+def show_item(data: Any, settings: dict[str, Any]) -> None:
+    """One item as the project's settings say: text as plain text (never HTML), an image, or a table."""
+    display = settings.get("display") or _guess_display(data)
+    if display == "image":
+        value = data.get(settings.get("image_column")) if isinstance(data, dict) else data
+        show_image(value)
+    elif display == "table":
+        row = data if isinstance(data, dict) else {"value": data}
+        columns = settings.get("table_columns") or list(row)
+        table = pd.DataFrame({"field": columns, "value": [_cell(row.get(c)) for c in columns]})
+        st.dataframe(table, hide_index=True, width="stretch")
+    else:
+        value = data.get(settings.get("text_column")) if isinstance(data, dict) else data
+        st.text("" if value is None else str(value))
+
+
+def _guess_display(data: Any) -> str:
+    if isinstance(data, np.ndarray):
+        return "image"
+    if isinstance(data, dict):
+        return "table"
+    return "text"
+
+
+def _cell(value: Any) -> str:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return ""
+    return str(value)
+
+
+def show_image(value: Any) -> None:
+    if isinstance(value, str):
+        if value.startswith(("http://", "https://")) or Path(value).is_file():
+            st.image(value, width=IMAGE_PIXELS * 2)
+        else:
+            st.warning(f"Image not found: {value}")
+        return
+    try:
+        st.image(image_array(value))
+    except InvalidInput as error:
+        st.warning(str(error))
+
+
+def image_array(value: Any, pixels: int = IMAGE_PIXELS) -> np.ndarray:
+    """A 2-d (grey) or 3-d (RGB/RGBA) array as floats in 0..1, scaled up nearest-neighbour to ~`pixels`."""
+    try:
+        array = np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        raise InvalidInput(f"cannot show a {type(value).__name__} as an image") from None
+    if array.ndim == 3 and array.shape[-1] == 1:
+        array = array[..., 0]
+    if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[-1] not in (3, 4)) or array.size == 0:
+        raise InvalidInput(f"cannot show an array of shape {array.shape} as an image")
+    array = np.nan_to_num(array, nan=0.0, posinf=0.0, neginf=0.0)
+    low, high = array.min(), array.max()
+    array = (array - low) / (high - low) if high > low else np.zeros_like(array)
+    scale = max(1, pixels // max(array.shape[:2]))
+    return array.repeat(scale, axis=0).repeat(scale, axis=1)
+
+
+def label_shortcuts(labels: tuple[str, ...]) -> list[str | None]:
+    """Keyboard shortcuts: a label that is one digit gets its own digit; otherwise 1-9 then 0 by position."""
+    if all(len(label) == 1 and label.isdigit() for label in labels):
+        return list(labels)
+    keys = [str(i) for i in range(1, 10)] + ["0"]
+    return [keys[i] if i < len(keys) else None for i in range(len(labels))]
+
+
+# Setting a project up from a CSV file
+
+
+def check_upload_size(size_bytes: int, limit_mb: float | None = None) -> None:
+    """Refuse a file over the upload limit (server.maxUploadSize in .streamlit/config.toml, in MB)."""
+    limit_mb = st.get_option("server.maxUploadSize") if limit_mb is None else limit_mb
+    if size_bytes > limit_mb * 1024 * 1024:
+        raise InvalidInput(
+            f"the file is {size_bytes / 1024 / 1024:,.1f} MB, over the {limit_mb:,} MB limit "
+            "(server.maxUploadSize in .streamlit/config.toml)"
+        )
+
+
+def preview_csv(source: IO[bytes], rows: int = PREVIEW_ROWS) -> pd.DataFrame:
+    """The first rows of a CSV file, read with the same checks as the import; the file is rewound."""
+    source.seek(0)
+    try:
+        frame = next(read_csv(source, chunk_rows=rows), None)
+    finally:
+        source.seek(0)
+    if frame is None or frame.empty:
+        raise InvalidInput("the file has a header but no rows")
+    return frame
+
+
+def one_column_hint(columns: list[str]) -> str | None:
+    """A file read as one column often has an unusual delimiter: say so rather than guess."""
+    if len(columns) != 1:
+        return None
+    return (
+        f"This file has a single column, {columns[0]!r}. If it should have several, check that its "
+        "columns are separated by commas, semicolons, tabs or |."
+    )
+
+
+def guess_column(frame: pd.DataFrame, display: str) -> str | None:
+    """A sensible default: the longest text column, or a column whose name says image/url/path."""
+    columns = [str(c) for c in frame.columns]
+    if display == "image":
+        hints = ("image", "img", "url", "path", "file", "picture", "photo")
+        return next((c for c in columns if any(h in c.lower() for h in hints)), columns[0] if columns else None)
+    texts = [c for c in columns if frame[c].dtype == object or pd.api.types.is_string_dtype(frame[c])]
+    if not texts:
+        return columns[0] if columns else None
+    return max(texts, key=lambda c: frame[c].astype(str).str.len().mean())
+
+
+def distinct_labels(frame: pd.DataFrame, column: str, multi_label: bool) -> list[str]:
+    """The values of a label column, most frequent first (split on | for multi-label), as a starting set."""
+    values = frame[column].dropna().tolist()
+    found: dict[str, int] = {}
+    for value in values:
+        text = _label_text(value)
+        parts = text.split(label_values.MULTI_LABEL_SEPARATOR) if multi_label else [text]
+        for part in (p.strip() for p in parts):
+            if part:
+                found[part] = found.get(part, 0) + 1
+    return sorted(found, key=lambda label: (-found[label], label))
+
+
+def _label_text(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))  # a numeric label column is read as floats when a cell is empty
+    return str(value).strip()
+
+
+def parse_label_set(text: str) -> list[str]:
+    """Labels typed one per line (blank lines ignored)."""
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def build_settings(
+    columns: list[str],
+    display: str,
+    *,
+    text_column: str | None = None,
+    image_column: str | None = None,
+    table_columns: list[str] | None = None,
+    feature_columns: list[str] | None = None,
+    label_column: str | None = None,
+) -> dict[str, Any]:
+    """The project's `settings`: what to show and which columns feed the model; every column checked."""
+    if display not in DISPLAYS:
+        raise InvalidInput(f"choose how to show items: one of {', '.join(DISPLAYS)}")
+    shown = {"text": [text_column], "image": [image_column], "table": list(table_columns or [])}[display]
+    shown = [c for c in shown if c]
+    if not shown:
+        raise InvalidInput(f"choose the column{'s' if display == 'table' else ''} to show")
+    if label_column and label_column in shown:
+        raise InvalidInput(f"{label_column!r} holds the existing labels: it cannot also be shown to labellers")
+    features = list(feature_columns or [])
+    if label_column and label_column in features:
+        raise InvalidInput(f"{label_column!r} holds the existing labels: the model cannot also learn from it")
+    unknown = [c for c in [*shown, *features, label_column] if c and c not in columns]
+    if unknown:
+        raise InvalidInput(f"no column {unknown[0]!r} in the file")
+    return {
+        "display": display,
+        "text_column": text_column if display == "text" else None,
+        "image_column": image_column if display == "image" else None,
+        "table_columns": shown if display == "table" else [],
+        "feature_columns": features,
+        "label_column": label_column or None,
+    }
+
+
+def required_columns(settings: dict[str, Any]) -> list[str]:
+    """Columns every file for this project must have (the label column is optional when appending)."""
+    wanted = [settings.get("text_column"), settings.get("image_column"), *(settings.get("table_columns") or [])]
+    wanted += settings.get("feature_columns") or []
+    return list(dict.fromkeys(c for c in wanted if c))
+
+
+def check_columns(columns: list[str], settings: dict[str, Any]) -> None:
+    missing = [c for c in required_columns(settings) if c not in columns]
+    if missing:
+        raise InvalidInput(
+            f"this file has no column {', '.join(map(repr, missing))}, which the project uses; "
+            f"its columns are: {', '.join(columns)}"
+        )
+
+
+def item_chunks(
+    frames: Iterator[pd.DataFrame],
+    project: Project,
+    on_rows: Callable[[int], None] | None = None,
+) -> Iterator[tuple[pd.DataFrame, list[Any] | None]]:
+    """(item data, existing labels) per CSV chunk for `Store.add_items`, which checks the labels against the
+    label set; the label column is split off the item data."""
+    label_column = project.settings.get("label_column")
+    done = 0
+    for frame in frames:
+        if done == 0:
+            check_columns([str(c) for c in frame.columns], project.settings)
+        labels = None
+        if label_column and label_column in frame.columns:
+            labels = frame[label_column].tolist()
+            frame = frame.drop(columns=[label_column])
+        yield frame, labels
+        done += len(frame)
+        if on_rows is not None:
+            on_rows(done)
+
+
+def import_csv(
+    store: Store,
+    source: IO[bytes],
+    *,
+    name: str,
+    labels: list[str],
+    settings: dict[str, Any],
+    multi_label: bool = False,
+    overlap: int = 1,
+    instructions: str = "",
+    chunk_rows: int = CHUNK_ROWS,
+    on_rows: Callable[[int], None] | None = None,
+) -> tuple[Project, int]:
+    """A new project from a CSV file, streamed in chunks; if any row is refused, nothing is kept."""
+    check_columns([str(c) for c in preview_csv(source).columns], settings)
+    project = store.create_project(
+        name, labels, multi_label=multi_label, overlap=int(overlap), instructions=instructions, settings=settings
+    )
+    try:
+        added = store.add_items(project.id, item_chunks(read_csv(source, chunk_rows=chunk_rows), project, on_rows))
+    except BaseException:
+        store.delete_project(project.id)
+        raise
+    return project, added
+
+
+def append_csv(
+    store: Store,
+    project: Project,
+    source: IO[bytes],
+    *,
+    chunk_rows: int = CHUNK_ROWS,
+    on_rows: Callable[[int], None] | None = None,
+) -> int:
+    """Add a CSV file's rows to a project (one transaction: all rows or none)."""
+    check_columns([str(c) for c in preview_csv(source).columns], project.settings)
+    return store.add_items(project.id, item_chunks(read_csv(source, chunk_rows=chunk_rows), project, on_rows))
