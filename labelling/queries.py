@@ -7,9 +7,9 @@ SQLite (no row locks) the caller's `BEGIN IMMEDIATE` transaction makes the read-
 
 from __future__ import annotations
 
-from sqlalchemy import Double, Select, Update, bindparam, exists, false, func, null, or_, select, text, true, update
+from sqlalchemy import Double, Select, bindparam, exists, false, func, null, or_, select, text, true, update
 
-from labelling.db import clock
+from labelling.db import Prepared, clock
 from labelling.schema import annotations, items, labellers, skips, tasks
 
 _other = tasks.alias("other")
@@ -42,31 +42,33 @@ def _claimable(*, skip_mine: bool, one_item: bool) -> Select:
     )
 
 
-def _claim(candidate: Select) -> dict[str, Update]:
-    """Per dialect: PostgreSQL also returns the item's data (UPDATE ... FROM), saving a round trip;
-    SQLite's RETURNING cannot name another table, so there the data is read after."""
+def _claim(name: str, candidate: Select) -> Prepared:
+    """PostgreSQL also returns the item's data (UPDATE ... FROM), saving a round trip; SQLite's
+    RETURNING cannot name another table, so there the data is read after."""
     claim = (
         update(tasks)
         .where(tasks.c.id == candidate.scalar_subquery())
         .values(labeller_id=bindparam("me"), leased_at=clock(), lease_expires_at=clock() + bindparam("lease"))
     )
     returned = (tasks.c.id, tasks.c.item_id, tasks.c.lease_expires_at)
-    return {
-        "postgresql": claim.where(items.c.id == tasks.c.item_id).returning(*returned, items.c.data),
-        "sqlite": claim.returning(*returned),
-    }
+    return Prepared(
+        name,
+        claim.where(items.c.id == tasks.c.item_id).returning(*returned, items.c.data),
+        sqlite_statement=claim.returning(*returned),
+    )
 
 
-CLAIM_NEXT = _claim(_claimable(skip_mine=True, one_item=False))
+CLAIM_NEXT = _claim("claim_next", _claimable(skip_mine=True, one_item=False))
 """Lease the best task for me, leaving out items I skipped."""
 
-CLAIM_SKIPPED = _claim(_claimable(skip_mine=False, one_item=False))
+CLAIM_SKIPPED = _claim("claim_skipped", _claimable(skip_mine=False, one_item=False))
 """Lease the best task, my skipped items included: what is left once everything else is done."""
 
-CLAIM_ITEM = _claim(_claimable(skip_mine=False, one_item=True))
+CLAIM_ITEM = _claim("claim_item", _claimable(skip_mine=False, one_item=True))
 """Lease a free task of one given item (a label sent without a live lease)."""
 
-REFRESH_MY_LEASE = (
+REFRESH_MY_LEASE = Prepared(
+    "refresh_my_lease",
     update(tasks)
     .where(
         tasks.c.project_id == bindparam("project"),
@@ -74,7 +76,7 @@ REFRESH_MY_LEASE = (
         tasks.c.lease_expires_at > clock(),
     )
     .values(lease_expires_at=clock() + bindparam("lease"))
-    .returning(tasks.c.id, tasks.c.item_id, tasks.c.done, tasks.c.lease_expires_at)
+    .returning(tasks.c.id, tasks.c.item_id, tasks.c.done, tasks.c.lease_expires_at),
 )
 """Extend and return my live lease: a refresh or a second tab gets the same item."""
 
@@ -89,7 +91,8 @@ MY_TASK_FOR_ITEM = (
 )
 """My one task on an item (uq_tasks_labeller_item), if I hold it or did it."""
 
-COMPLETE_MY_TASK = (
+COMPLETE_MY_TASK = Prepared(
+    "complete_my_task",
     update(tasks)
     .where(
         tasks.c.project_id == bindparam("project"),
@@ -98,7 +101,7 @@ COMPLETE_MY_TASK = (
         ~tasks.c.done,
     )
     .values(done=true(), lease_expires_at=null())
-    .returning(tasks.c.id, tasks.c.leased_at)
+    .returning(tasks.c.id, tasks.c.leased_at),
 )
 """The common submit in one statement: my open task on the item becomes done. It keeps my labeller id,
 which is how the claim knows I labelled this item, and its hand-out time, from which seconds spent are
@@ -147,7 +150,8 @@ MARK_STARTED = update(tasks).where(
 completing or claiming right now are skipped, not waited for: two labellers finishing one item at once
 would otherwise each wait for the other's row (a deadlock)."""
 
-ADD_ANNOTATION = (
+ADD_ANNOTATION = Prepared(
+    "add_annotation",
     annotations.insert()
     .values(
         project_id=bindparam("project"),
@@ -159,7 +163,7 @@ ADD_ANNOTATION = (
         is_current=true(),
         source="label",
     )
-    .returning(annotations.c.id, annotations.c.created_at, annotations.c.seconds)
+    .returning(annotations.c.id, annotations.c.created_at, annotations.c.seconds),
 )
 """Append my label; seconds spent run from the hand-out to now, by the database clock."""
 
@@ -208,7 +212,7 @@ ITEM_DATA = select(items.c.data).where(items.c.id == bindparam("item"), items.c.
 
 LABELLER_ID = select(labellers.c.id).where(labellers.c.name == bindparam("name"))
 
-LOCK_LABELLER = LABELLER_ID.with_for_update(key_share=True)
+LOCK_LABELLER = Prepared("lock_labeller", LABELLER_ID.with_for_update(key_share=True))
 """One labeller's calls run one at a time (double clicks, two tabs); different labellers never wait.
 FOR NO KEY UPDATE, so that inserting an annotation (a foreign key to this row) in another tab's
 submit does not wait on it."""

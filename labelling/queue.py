@@ -7,6 +7,7 @@ labellers only meet at the `SKIP LOCKED` claim.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import NamedTuple
 
 import numpy as np
@@ -41,8 +42,7 @@ def find_labeller(connection: Connection, name: str) -> Labeller | None:
 def lock_labeller(connection: Connection, name: str) -> Labeller:
     """The labeller, created on first use, with their row locked until the transaction ends."""
     name = check_name(name)
-    lookup = queries.LOCK_LABELLER
-    found = connection.execute(lookup, {"name": name}).scalar()
+    found = queries.LOCK_LABELLER(connection, {"name": name}).scalar()
     if found is None:
         dialect_insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
         connection.execute(
@@ -50,7 +50,7 @@ def lock_labeller(connection: Connection, name: str) -> Labeller:
             .values(name=name, created_at=clock())
             .on_conflict_do_nothing(index_elements=["name"])
         )
-        found = connection.execute(lookup, {"name": name}).scalar_one()
+        found = queries.LOCK_LABELLER(connection, {"name": name}).scalar_one()
     return Labeller(found, name)
 
 
@@ -63,20 +63,29 @@ def check_name(name: str) -> str:
     return name.strip()
 
 
-def next_item(connection: Connection, project: Project, me: Labeller, lease_seconds: float) -> Item | None:
-    """My live lease (extended) if I hold one, else a newly claimed task; None when nothing is left for me."""
+def next_item(
+    connection: Connection,
+    project: Project,
+    me: Labeller,
+    lease_seconds: float,
+    gold: Callable[[], Item | None] | None = None,
+) -> Item | None:
+    """My live lease (extended) if I hold one, else a newly claimed task; None when nothing is left for me.
+
+    `gold`, given when the gold-rate draw hit, offers a gold item instead of a claim (labelling.review)."""
     params = {"project": project.id, "me": me.id, "lease": float(lease_seconds)}
-    held = connection.execute(queries.REFRESH_MY_LEASE, params).first()
+    held = queries.REFRESH_MY_LEASE(connection, params).first()
     if held is not None:
         mine = _my_current(connection, held.item_id, me) if held.done else None
         return _item(connection, project, held.item_id, held.lease_expires_at, mine and mine.label)
-    dialect = connection.dialect.name
-    claimed = connection.execute(queries.CLAIM_NEXT[dialect], params).first()
+    if gold is not None and (offered := gold()) is not None:
+        return offered
+    claimed = queries.CLAIM_NEXT(connection, params).first()
     if claimed is None:  # only items I skipped are left: offer them again rather than nothing
-        claimed = connection.execute(queries.CLAIM_SKIPPED[dialect], params).first()
+        claimed = queries.CLAIM_SKIPPED(connection, params).first()
     if claimed is None:
         return None
-    if dialect == "postgresql":
+    if connection.dialect.name == "postgresql":
         return Item(claimed.item_id, project.id, decode(claimed.data), claimed.lease_expires_at, None)
     return _item(connection, project, claimed.item_id, claimed.lease_expires_at, None)
 
@@ -89,7 +98,7 @@ def submit(connection: Connection, project: Project, me: Labeller, item_id: int,
     per labeller by `lock_labeller`.
     """
     params = {"project": project.id, "me": me.id, "item": item_id}
-    completed = connection.execute(queries.COMPLETE_MY_TASK, params).first()
+    completed = queries.COMPLETE_MY_TASK(connection, params).first()
     if completed is None:
         lock_labeller(connection, me.name)
         task = connection.execute(queries.MY_TASK_FOR_ITEM, params).first()
@@ -100,14 +109,13 @@ def submit(connection: Connection, project: Project, me: Labeller, item_id: int,
             connection.execute(queries.END_LEASE, {"task": task.id})
             return _add_annotation(connection, project, me, item_id, label, task.leased_at)
         # No task of mine: my lease expired and someone else took it, or I never asked. Take a free slot.
-        claim = queries.CLAIM_ITEM[connection.dialect.name]
-        if connection.execute(claim, {**params, "lease": 0.0}).first() is None:
+        if queries.CLAIM_ITEM(connection, {**params, "lease": 0.0}).first() is None:
             _require_item(connection, project, item_id)
             raise LeaseLost(
                 f"item {item_id} was handed to another labeller after your lease expired, "
                 "or already has all the labels it needs; your label was not recorded"
             )
-        completed = connection.execute(queries.COMPLETE_MY_TASK, params).one()
+        completed = queries.COMPLETE_MY_TASK(connection, params).one()
     if project.overlap > 1:
         connection.execute(queries.MARK_STARTED, params)
     return _add_annotation(connection, project, me, item_id, label, completed.leased_at)
@@ -149,8 +157,8 @@ def undo(connection: Connection, project: Project, me: Labeller, lease_seconds: 
 def _add_annotation(
     connection: Connection, project: Project, me: Labeller, item_id: int, label: Label, leased_at: float | None
 ) -> Annotation:
-    row = connection.execute(
-        queries.ADD_ANNOTATION,
+    row = queries.ADD_ANNOTATION(
+        connection,
         {"project": project.id, "item": item_id, "me": me.id, "label_json": labels.to_json(label), "leased_at": leased_at},
     ).one()
     return Annotation(row.id, item_id, me.name, label, row.created_at, row.seconds)
