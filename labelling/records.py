@@ -56,7 +56,7 @@ class Progress:
     total: int
     complete: int
     in_progress: int
-    annotations: int
+    annotations: int | None  # None when per-labeller figures were not asked for
     per_labeller: dict[str, LabellerProgress]
 
     @property

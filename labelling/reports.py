@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import pandas as pd
+import numpy as np
 from sqlalchemy import Connection, bindparam, func, select
 
 from labelling import labels as label_values
@@ -16,40 +16,50 @@ TOP_OPEN_PRIORITY = select(func.max(tasks.c.priority)).where(
 """New items join at the top of the current order (they have never been scored, so nothing is known of them)."""
 
 
-def progress(connection: Connection, project: Project) -> Progress:
+MEDIAN_WINDOW = 1_000
+"""A labeller's median seconds per item is taken over their latest this-many labels: their current pace,
+read from an index instead of every label they ever made."""
+
+_OPEN_TASKS = select(func.count()).where(tasks.c.project_id == bindparam("project"), ~tasks.c.done)
+
+
+def progress(connection: Connection, project: Project, *, per_labeller: bool = True) -> Progress:
+    """Item counts; with per_labeller, also each labeller's labels, skips and median seconds."""
     total = connection.execute(select(func.count()).where(items.c.project_id == project.id)).scalar_one()
-    complete = total - connection.execute(OPEN_ITEMS, {"project": project.id}).scalar_one()
+    # With overlap 1 every item has one task, so counting open tasks counts open items, from the index alone.
+    open_items = connection.execute(OPEN_ITEMS if project.overlap > 1 else _OPEN_TASKS, {"project": project.id})
+    complete = total - open_items.scalar_one()
     in_progress = connection.execute(IN_PROGRESS, {"project": project.id}).scalar_one()
-    labelled = pd.DataFrame(
-        connection.execute(
-            select(labellers.c.name, annotations.c.seconds)
-            .join(labellers, labellers.c.id == annotations.c.labeller_id)
-            .where(annotations.c.project_id == project.id, annotations.c.is_current, annotations.c.source == "label")
-        ).all(),
-        columns=["labeller", "seconds"],
+    if not per_labeller:
+        return Progress(total, complete, in_progress, None, {})
+    mine = (annotations.c.project_id == project.id, annotations.c.is_current, annotations.c.source == "label")
+    labelled = dict(
+        connection.execute(select(annotations.c.labeller_id, func.count()).where(*mine).group_by(annotations.c.labeller_id)).all()
     )
     skipped = dict(
         connection.execute(
-            select(labellers.c.name, func.count())
-            .join(labellers, labellers.c.id == skips.c.labeller_id)
-            .where(skips.c.project_id == project.id)
-            .group_by(labellers.c.name)
+            select(skips.c.labeller_id, func.count()).where(skips.c.project_id == project.id).group_by(skips.c.labeller_id)
         ).all()
     )
     n_annotations = connection.execute(
         select(func.count()).where(annotations.c.project_id == project.id, annotations.c.is_current)
     ).scalar_one()
-    per_labeller = {}
-    grouped = labelled.groupby("labeller")["seconds"]
-    counts, medians = grouped.size(), grouped.median()
-    for name in sorted(set(counts.index) | set(skipped)):
-        median = medians.get(name)
-        per_labeller[name] = LabellerProgress(
-            labels=int(counts.get(name, 0)),
-            skips=int(skipped.get(name, 0)),
-            median_seconds=None if median is None or pd.isna(median) else float(median),
+    ids = set(labelled) | set(skipped)
+    names = dict(connection.execute(select(labellers.c.id, labellers.c.name).where(labellers.c.id.in_(ids))).all())
+    figures = {}
+    for labeller_id in sorted(ids, key=names.get):
+        recent = connection.execute(
+            select(annotations.c.seconds)
+            .where(*mine, annotations.c.labeller_id == labeller_id, annotations.c.seconds.is_not(None))
+            .order_by(annotations.c.id.desc())
+            .limit(MEDIAN_WINDOW)
+        ).scalars().all()
+        figures[names[labeller_id]] = LabellerProgress(
+            labels=labelled.get(labeller_id, 0),
+            skips=skipped.get(labeller_id, 0),
+            median_seconds=float(np.median(recent)) if recent else None,
         )
-    return Progress(int(total), int(complete), int(in_progress), int(n_annotations), per_labeller)
+    return Progress(total, complete, in_progress, n_annotations, figures)
 
 
 def labels_in_use(connection: Connection, project: Project) -> set[str]:

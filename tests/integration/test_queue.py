@@ -755,3 +755,18 @@ def test_projects_are_found_by_id_and_by_name(store):
     assert project.overlap == 2
     assert project.instructions == "be kind"
     assert project in store.projects()
+
+
+@pytest.mark.parametrize("overlap", [1, 2])
+def test_progress_without_per_labeller_figures_has_the_same_counts(store, overlap):
+    project = store.create_project(f"bar-{overlap}", ["a", "b"], overlap=overlap)
+    store.add_items(project.id, [f"t{i}" for i in range(6)])
+    for name in ["ann", "bob"]:
+        item = store.next_item(project.id, name)
+        store.submit(project.id, item.id, name, "a")
+    store.next_item(project.id, "cy")
+    full = store.progress(project.id)
+    bar = store.progress(project.id, per_labeller=False)
+    assert (bar.total, bar.complete, bar.in_progress) == (full.total, full.complete, full.in_progress)
+    assert (bar.annotations, bar.per_labeller) == (None, {})
+    assert full.per_labeller["ann"].labels == 1 and full.per_labeller["ann"].median_seconds >= 0
