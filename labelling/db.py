@@ -29,8 +29,11 @@ MIGRATION_LOCK_KEY = 0x1ABE11
 def resolve_url(url: str | None = None) -> str:
     """The URL argument, else $DATABASE_URL, else the embedded SQLite file in the working directory."""
     url = url or os.environ.get("DATABASE_URL") or DEFAULT_URL
-    if url.startswith("postgres://"):  # the scheme hosting providers hand out; SQLAlchemy wants postgresql://
-        url = "postgresql://" + url.removeprefix("postgres://")
+    # Hosting providers hand out postgres://, and SQLAlchemy 2.1 reads a bare postgresql:// as psycopg 3;
+    # the driver this project installs is psycopg2.
+    for bare in ("postgres://", "postgresql://"):
+        if url.startswith(bare):
+            return "postgresql+psycopg2://" + url.removeprefix(bare)
     return url
 
 

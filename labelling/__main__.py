@@ -1,0 +1,5 @@
+"""`python -m labelling ...`: the command line (labelling.cli)."""
+
+from labelling.cli import main
+
+raise SystemExit(main())
