@@ -1,0 +1,263 @@
+"""How far labellers agree, and how each one does: Cohen's kappa per pair, Krippendorff's alpha (nominal)
+overall and per label, each labeller's agreement with the consensus and accuracy on gold items.
+
+Every figure comes with the number of items it rests on: a kappa of 1.0 over two items says little.
+
+What counts: current labels given by people (`source = "label"`); imported labels are not a person's
+and are left out. Gold items are left out of agreement (each labeller meets them alone, at the gold
+rate) and measured on their own, as gold accuracy. A multi-label project is measured label by label,
+each label a yes/no question; its overall figures pool those yes/no answers of every label.
+
+The measures themselves (`krippendorff_alpha`, `cohen_kappa`) are pure functions of the labels. Kappa
+is scikit-learn's. Alpha is computed here: the one kept library for it, `krippendorff` on PyPI, is
+GPL-3.0, which would bind anyone who ships this app; the nominal case is a few lines, checked in
+tests/unit/test_quality.py against hand-worked values and Krippendorff's own published example.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import Counter
+from collections.abc import Callable, Hashable, Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import cohen_kappa_score
+from sqlalchemy import Connection, bindparam, func, select
+
+from labelling import consensus
+from labelling import labels as label_values
+from labelling.records import Label, Project
+from labelling.schema import annotations, labellers, skips
+
+__all__ = ["STATS_COLUMNS", "Agreement", "Figure", "cohen_kappa", "krippendorff_alpha", "report"]
+
+STATS_COLUMNS = [
+    "labeller",
+    "labels",
+    "median_seconds",
+    "skips",
+    "skip_rate",
+    "agreement",
+    "agreement_items",
+    "gold_accuracy",
+    "gold_items",
+]
+"""`Agreement.labellers`: one row per person who labelled or skipped. `agreement` is the share of their
+labels equal to the item's final label, over `agreement_items` non-gold items that have two or more
+labels and a final label (not a tie); `gold_accuracy` the share of their gold answers that were right."""
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One agreement figure and the number of items it rests on; `value` is None when it is not defined
+    (no item labelled by two people, or everyone gave the same label to everything: nothing to compare)."""
+
+    value: float | None
+    items: int
+
+
+@dataclass(frozen=True)
+class Agreement:
+    """A project's agreement figures (see the module docstring for what counts).
+
+    - `alpha`: Krippendorff's alpha over all non-gold items with two or more labellers.
+    - `per_label`: columns label, alpha, items: alpha of "has this label: yes/no".
+    - `kappa`: columns labeller_a, labeller_b, kappa, items: Cohen's kappa of each pair over the items
+      both labelled (pairs with no such item are left out; each pair once, a < b).
+    - `labellers`: per-labeller statistics, columns `STATS_COLUMNS`.
+    """
+
+    alpha: Figure
+    per_label: pd.DataFrame
+    kappa: pd.DataFrame
+    labellers: pd.DataFrame
+
+
+# The measures
+
+
+def krippendorff_alpha(units: Iterable[Sequence[Hashable]]) -> Figure:
+    """Krippendorff's alpha for nominal data; `units` holds, per item, the values its coders gave
+    (missing values simply left out, so items may have different numbers of coders).
+
+    alpha = 1 - D_o / D_e from the coincidence matrix o (Krippendorff, *Computing Krippendorff's
+    Alpha-Reliability*, 2011): each item with m >= 2 values adds n_c * (n_k - [c == k]) / (m - 1) to o_ck,
+    where n_c counts value c in the item; items with one value cannot be paired and are dropped. With
+    n_c the totals of o and n their sum, alpha = 1 - (n - 1) * sum_{c != k} o_ck / sum_{c != k} n_c * n_k.
+    """
+    pairable = [Counter(values) for values in units if len(values) >= 2]
+    if not pairable:
+        return Figure(None, 0)
+    observed = 0.0  # sum over c != k of o_ck
+    totals: Counter = Counter()  # n_c
+    for counts in pairable:
+        m = sum(counts.values())
+        observed += (m * m - sum(n * n for n in counts.values())) / (m - 1)
+        totals.update(counts)
+    n = sum(totals.values())
+    expected = n * n - sum(v * v for v in totals.values())  # sum over c != k of n_c * n_k
+    if expected == 0:  # one value everywhere: agreement is not defined
+        return Figure(None, len(pairable))
+    return Figure(float(1.0 - (n - 1) * observed / expected), len(pairable))
+
+
+def cohen_kappa(first: Sequence[Hashable], second: Sequence[Hashable]) -> float | None:
+    """Cohen's kappa of two coders' labels for the same items (sklearn's `cohen_kappa_score`); None when
+    it is not defined: no items, or both gave one and the same label throughout (no chance to disagree)."""
+    if len(first) != len(second):
+        raise ValueError(f"{len(first)} labels against {len(second)}: give both coders' labels for the same items")
+    if not len(first) or (len(set(first)) == 1 and set(first) == set(second)):
+        return None
+    values = sorted(set(first) | set(second), key=str)
+    return float(cohen_kappa_score(list(first), list(second), labels=values))
+
+
+# Reading a project's labels
+
+
+VOTES = (
+    select(annotations.c.item_id, labellers.c.name, annotations.c.label, annotations.c.seconds)
+    .join(labellers, labellers.c.id == annotations.c.labeller_id)
+    .where(
+        annotations.c.project_id == bindparam("project"),
+        annotations.c.is_current,
+        annotations.c.source == "label",
+    )
+    .order_by(annotations.c.item_id, annotations.c.id)
+)
+"""Current labels given by people, with the seconds each took."""
+
+SKIPS = (
+    select(labellers.c.name, func.count())
+    .join(labellers, labellers.c.id == skips.c.labeller_id)
+    .where(skips.c.project_id == bindparam("project"))
+    .group_by(labellers.c.name)
+)
+
+
+def report(connection: Connection, project: Project) -> Agreement:
+    """Every agreement figure and per-labeller statistic of a project, from one read of its labels."""
+    params = {"project": project.id}
+    rows = [
+        (item_id, name, label_values.from_json(label), seconds)
+        for item_id, name, label, seconds in connection.execute(VOTES, params)
+    ]
+    all_votes = consensus.current_votes(connection, project.id)
+    finals = consensus.final_labels(connection, project.id, all_votes)
+    gold = consensus.gold_labels(connection, project.id)
+    skipped = {name: int(count) for name, count in connection.execute(SKIPS, params)}
+
+    by_item: dict[int, dict[str, Label]] = {}
+    for item_id, name, label, _ in rows:
+        if item_id not in gold:
+            by_item.setdefault(item_id, {})[name] = label
+    questions = _questions(project)
+    per_label = [(name, _alpha(by_item, [question])) for name, question in zip(project.labels, questions)]
+    return Agreement(
+        alpha=_alpha(by_item, questions if project.multi_label else None),
+        per_label=_frame(
+            [{"label": name, "alpha": figure.value, "items": figure.items} for name, figure in per_label],
+            ["label", "alpha", "items"],
+        ),
+        kappa=_pairwise_kappa(by_item, questions if project.multi_label else None),
+        labellers=_labeller_stats(rows, skipped, by_item, finals, gold),
+    )
+
+
+Question = Callable[[Label], bool]
+
+
+def _questions(project: Project) -> list[Question]:
+    """One yes/no question per label: "does this vote carry the label?" (for a single-label project,
+    "this label or another one?")."""
+    return [lambda vote, name=name: name in vote if isinstance(vote, tuple) else vote == name for name in project.labels]
+
+
+def _values(votes: dict[str, Label], questions: list[Question] | None) -> list[list[Hashable]]:
+    """What one item's coders are compared on: their labels as they are (questions=None), or their
+    answers to each question, one unit per question."""
+    if questions is None:
+        return [list(votes.values())]
+    return [[question(vote) for vote in votes.values()] for question in questions]
+
+
+def _alpha(by_item: dict[int, dict[str, Label]], questions: list[Question] | None) -> Figure:
+    """Alpha over the items: of the labels themselves, or of the pooled yes/no answers (each item and
+    question a unit). The count is of items, however many units they make."""
+    units = [unit for votes in by_item.values() for unit in _values(votes, questions)]
+    return Figure(krippendorff_alpha(units).value, sum(1 for votes in by_item.values() if len(votes) >= 2))
+
+
+def _pairwise_kappa(by_item: dict[int, dict[str, Label]], questions: list[Question] | None) -> pd.DataFrame:
+    shared: dict[tuple[str, str], list[int]] = {}
+    for item_id, votes in by_item.items():
+        for a, b in itertools.combinations(sorted(votes), 2):
+            shared.setdefault((a, b), []).append(item_id)
+    rows = []
+    for (a, b), ids in sorted(shared.items()):
+        first = [v for i in ids for unit in _values({a: by_item[i][a]}, questions) for v in unit]
+        second = [v for i in ids for unit in _values({b: by_item[i][b]}, questions) for v in unit]
+        rows.append({"labeller_a": a, "labeller_b": b, "kappa": cohen_kappa(first, second), "items": len(ids)})
+    return _frame(rows, ["labeller_a", "labeller_b", "kappa", "items"])
+
+
+def _labeller_stats(
+    rows: list[tuple[int, str, Label, float | None]],
+    skipped: dict[str, int],
+    by_item: dict[int, dict[str, Label]],
+    finals: dict[int, consensus.Final],
+    gold: dict[int, Label],
+) -> pd.DataFrame:
+    seconds: dict[str, list[float]] = {}
+    agreed: dict[str, list[bool]] = {}
+    right: dict[str, list[bool]] = {}
+    for item_id, name, label, spent in rows:
+        seconds.setdefault(name, [])
+        if spent is not None:
+            seconds[name].append(spent)
+        if item_id in gold:
+            right.setdefault(name, []).append(label == gold[item_id])
+            continue
+        final = finals.get(item_id)
+        if final is not None and final.label is not None and len(by_item.get(item_id, {})) >= 2:
+            agreed.setdefault(name, []).append(label == final.label)
+    counts = Counter(name for _, name, _, _ in rows)
+    stats = []
+    for name in sorted(set(counts) | set(skipped)):
+        labels, skips_ = counts.get(name, 0), skipped.get(name, 0)
+        times = seconds.get(name, [])
+        stats.append(
+            {
+                "labeller": name,
+                "labels": labels,
+                "median_seconds": float(np.median(times)) if times else None,
+                "skips": skips_,
+                "skip_rate": skips_ / (labels + skips_) if labels + skips_ else None,
+            }
+        )
+        agreement, accuracy = _share(agreed.get(name)), _share(right.get(name))
+        stats[-1] |= {"agreement": agreement.value, "agreement_items": agreement.items}
+        stats[-1] |= {"gold_accuracy": accuracy.value, "gold_items": accuracy.items}
+    return _frame(stats, STATS_COLUMNS)
+
+
+def _share(outcomes: list[bool] | None) -> Figure:
+    if not outcomes:
+        return Figure(None, 0)
+    return Figure(sum(outcomes) / len(outcomes), len(outcomes))
+
+
+_FLOAT_COLUMNS = ("alpha", "kappa", "median_seconds", "skip_rate", "agreement", "gold_accuracy")
+
+
+def _frame(rows: list[dict], columns: list[str]) -> pd.DataFrame:
+    """Rows as a frame whose figures are floats (NaN where not defined), even when there are no rows."""
+    frame = pd.DataFrame(rows, columns=columns)
+    for column in columns:
+        if column in _FLOAT_COLUMNS:
+            frame[column] = frame[column].astype(float)
+        elif column.endswith("items") or column in ("labels", "skips"):
+            frame[column] = frame[column].astype(int)
+    return frame

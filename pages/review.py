@@ -1,0 +1,154 @@
+"""Review: items whose labellers disagree. A reviewer sets the final label or sends the item back for new labels."""
+
+import streamlit as st
+
+import ui
+from labelling import LabellingError, people
+from labelling.review import ReviewItem
+
+PAGE_SIZE = 20
+NOTICE = "review_notice"
+ANY = "(any)"
+WAITING, REVIEWED = "Waiting for review", "Already reviewed"
+
+store = ui.store()
+me = ui.page_user(store)
+if me.role not in people.REVIEW_ROLES:
+    st.error("This page is for reviewers and admins.", icon=":material/block:")
+    st.stop()
+project = ui.project_picker(store)
+
+st.title("Review")
+if project is None:
+    st.info("There is no project yet.")
+    st.stop()
+st.caption(project.name)
+
+
+def shown(label) -> str:
+    if label is None:
+        return "–"
+    return ", ".join(label) or "none of the labels" if isinstance(label, tuple) else str(label)
+
+
+def _act(action, item_id: int, *args) -> None:
+    """Run a review call from a button callback; what happened is shown above the list."""
+    try:
+        action(project.id, item_id, me.name, *args)
+    except LabellingError as error:
+        st.session_state[NOTICE] = ("error", f"Item {item_id}: {error}")
+        return
+    ui.refresh_figures()
+    if action == store.send_back:
+        st.session_state[NOTICE] = ("success", f"Item {item_id} was sent back to the queue for new labels.")
+    else:
+        st.session_state[NOTICE] = ("success", f"Item {item_id}: final label set to **{ui.literal(shown(args[0]))}**.")
+
+
+def _adjudicate(item_id: int) -> None:
+    chosen = st.session_state.get(f"final-{item_id}")
+    if project.multi_label:
+        chosen = list(chosen or [])
+    _act(store.adjudicate, item_id, chosen)
+
+
+def _send_back(item_id: int) -> None:
+    _act(store.send_back, item_id)
+
+
+def card(item: ReviewItem) -> None:
+    with st.container(border=True, key=f"card-{item.item_id}"):
+        st.caption(
+            f"Item {item.item_id} · {len(item.votes)} labels · {item.agreement:.0%} agree"
+            + (" · tie" if item.final.tie else "")
+        )
+        ui.show_item(item.data, project.settings)
+        lines = [f"- **{ui.literal(name)}**: {ui.literal(shown(label))}" for name, label in sorted(item.votes.items())]
+        st.markdown("\n".join(lines))
+        if item.suggestion is not None:
+            st.markdown(
+                f"Model suggests **{ui.literal(shown(item.suggestion))}** ({item.suggestion_probability:.0%})"
+            )
+        else:
+            st.caption("No model suggestion for this item.")
+        if item.final.source == "review":
+            st.markdown(
+                f"Final label **{ui.literal(shown(item.final.label))}**, set by {ui.literal(item.final.reviewer)}"
+            )
+        # Start from the current final label, else the most common one, else the model's suggestion.
+        start = item.final.label
+        if start is None:
+            start = max(item.votes.values(), key=list(item.votes.values()).count) if not item.final.tie else None
+        if start is None:
+            start = item.suggestion
+        if project.multi_label:
+            st.multiselect(
+                "Final labels", project.labels, default=list(start or ()), key=f"final-{item.item_id}"
+            )
+        else:
+            st.radio(
+                "Final label",
+                project.labels,
+                index=project.labels.index(start) if start in project.labels else None,
+                horizontal=True,
+                key=f"final-{item.item_id}",
+            )
+        row = st.container(horizontal=True)
+        row.button(
+            "Set final label",
+            key=f"adjudicate-{item.item_id}",
+            type="primary",
+            icon=":material/gavel:",
+            on_click=_adjudicate,
+            args=(item.item_id,),
+        )
+        row.button(
+            "Send back to the queue",
+            key=f"send-back-{item.item_id}",
+            icon=":material/replay:",
+            on_click=_send_back,
+            args=(item.item_id,),
+            help="Its labels stop counting (they stay in the history) and it is labelled again.",
+        )
+
+
+if notice := st.session_state.pop(NOTICE, None):
+    (st.success if notice[0] == "success" else st.error)(notice[1])
+
+names = [p.name for p in people.labellers(store)]
+filters = st.container(horizontal=True, key="filters")
+which = filters.segmented_control("Show", [WAITING, REVIEWED], default=WAITING, key="review-which") or WAITING
+label = filters.selectbox("Someone labelled it", [ANY, *project.labels], key="review-label")
+labeller = filters.selectbox("Labelled by", [ANY, *names], key="review-labeller")
+most = st.slider(
+    "Agreement at most",
+    min_value=0,
+    max_value=100,
+    value=100,
+    step=5,
+    format="%d%%",
+    key="review-agreement",
+    help="The share of an item's labellers who gave its most common label.",
+)
+
+listed, total = store.review_items(
+    project.id,
+    label=None if label == ANY else label,
+    labeller=None if labeller == ANY else labeller,
+    max_agreement=most / 100,
+    reviewed=which == REVIEWED,
+    limit=PAGE_SIZE,
+)
+if not listed:
+    if which == REVIEWED:
+        st.info("No reviewed items match.")
+    else:
+        st.success("Nothing to review: no item matching these filters has labellers who disagree.")
+    st.stop()
+st.caption(
+    f"{total:,} item{'s' if total != 1 else ''}"
+    + (f", the {PAGE_SIZE} with the least agreement shown" if total > PAGE_SIZE else "")
+    + ". Gold items are not listed: their label is known."
+)
+for item in listed:
+    card(item)
