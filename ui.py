@@ -6,11 +6,15 @@ Nothing in `labelling/` imports this module; it only calls `labelling`'s public 
 
 from __future__ import annotations
 
+import gc
 import hmac
 import os
 import re
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -19,13 +23,18 @@ from urllib.parse import urlsplit
 import numpy as np
 import pandas as pd
 import streamlit as st
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
-from labelling import InvalidInput, Progress, Project, Store, people
+from labelling import DuplicateProject, InvalidInput, Progress, Project, Store, demo, people
 from labelling import labels as label_values
+from labelling.db import DEFAULT_URL as DEFAULT_DATABASE_URL
 from labelling.db import resolve_url
 from labelling.ingest import CHUNK_ROWS, read_csv
+from labelling.store import DEFAULT_LEASE_SECONDS
 
 ADMIN_PASSWORD_ENV = "LABELLING_ADMIN_PASSWORD"
+PUBLIC_URL_ENV = "LABELLING_PUBLIC_URL"
+LEASE_SECONDS_ENV = "LABELLING_LEASE_SECONDS"
 PROGRESS_TTL_SECONDS = 5
 """The label page's progress bar may lag this much; it is never recomputed per click."""
 STATS_TTL_SECONDS = 10
@@ -69,19 +78,69 @@ def _connect(url: str) -> Store:
     return Store.connect(url)
 
 
+_FROZEN_AT_MODULES = 0
+
+
+def _freeze_long_lived_objects() -> None:
+    """Leave the objects alive now (modules, the engine) out of later garbage collections; again only when
+    more modules were loaded since (a page importing altair), so a few times per process.
+
+    Streamlit runs a full collection after every script and fragment run (`runner.postScriptGC`). With
+    pandas, SQLAlchemy and Alembic loaded that walked ~200k objects, 150-300 ms on 2 cores with the GIL
+    held, and the next item's text often waited behind it. Collected first, so no garbage is frozen.
+    """
+    global _FROZEN_AT_MODULES
+    if len(sys.modules) > _FROZEN_AT_MODULES:
+        _FROZEN_AT_MODULES = len(sys.modules)
+        gc.collect()
+        gc.freeze()
+
+
 def store() -> Store:
-    """The process's one store (one engine and pool per process, shared by every session)."""
-    return _connect(database_url())
+    """The process's one store (one engine and pool per process, shared by every session).
+
+    With the embedded SQLite database, the first browser session also starts the retraining worker.
+    """
+    url = database_url()
+    with database_guard():
+        found = _connect(url)
+    _freeze_long_lived_objects()
+    if url.startswith("sqlite") and st.context.headers and os.environ.get(EMBEDDED_WORKER_ENV, "1") != "0":
+        _embedded_worker(url)
+    return found
+
+
+EMBEDDED_WORKER_ENV = "LABELLING_EMBEDDED_WORKER"
+"""Set to 0 to run no worker from the app (e.g. you run `python -m labelling.worker` yourself)."""
+WORKER_STOP_SECONDS = 10
+
+
+def _stop_worker(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=WORKER_STOP_SECONDS)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+@st.cache_resource(show_spinner=False, validate=lambda process: process.poll() is None, on_release=_stop_worker)
+def _embedded_worker(url: str) -> subprocess.Popen:
+    """One `python -m labelling.worker` process per app process (a dead one is replaced on the next run);
+    it exits with the app. Only a real browser session starts it (AppTest has no request headers)."""
+    from labelling.worker import spawn_embedded  # the worker's scikit-learn stays out of the app's imports
+
+    return spawn_embedded(url)
 
 
 @st.cache_data(ttl=PROGRESS_TTL_SECONDS, show_spinner=False)
-def _progress(_store: Store, database: str, project_id: int) -> Progress:
-    return _store.progress(project_id)
+def _progress(_store: Store, database: str, project_id: int, per_labeller: bool) -> Progress:
+    return _store.progress(project_id, per_labeller=per_labeller)
 
 
-def progress(store: Store, project_id: int) -> Progress:
-    """Project counts, cached a few seconds per project and shared by all sessions."""
-    return _progress(store, str(store.engine.url), project_id)
+def progress(store: Store, project_id: int, *, per_labeller: bool = True) -> Progress:
+    """Project counts, cached a few seconds per project and shared by all sessions; the Label page's bar
+    asks without the per-labeller figures."""
+    return _progress(store, str(store.engine.url), project_id, per_labeller)
 
 
 @st.cache_data(ttl=STATS_TTL_SECONDS, show_spinner=False)
@@ -97,6 +156,58 @@ def annotations(store: Store, project_id: int) -> pd.DataFrame:
 def refresh_figures() -> None:
     _progress.clear()
     _annotations.clear()
+
+
+def lease_seconds() -> float:
+    """How long an item handed to a labeller stays theirs: the `lease_seconds` secret or
+    $LABELLING_LEASE_SECONDS, else the library's default (DEFAULT_LEASE_SECONDS)."""
+    configured = secret("lease_seconds") or os.environ.get(LEASE_SECONDS_ENV)
+    if configured is None:
+        return float(DEFAULT_LEASE_SECONDS)
+    try:
+        value = float(configured)
+    except ValueError:
+        value = float("nan")
+    if not np.isfinite(value) or value <= 0:
+        raise InvalidInput(f"lease_seconds must be a positive number of seconds, not {configured!r}")
+    return value
+
+
+# When the database is away (a restart, a failover): a clear message and a retry, never a traceback
+
+DATABASE_DOWN = (
+    "The database is not reachable right now (it may be restarting). Nothing saved is lost: "
+    "try again in a moment."
+)
+CLICK_NOT_SAVED = (
+    "The database did not answer, so your last click may not have been saved. "
+    "If the same item comes back, choose again."
+)
+
+
+def database_unreachable(error: BaseException) -> bool:
+    """A refused or lost database connection, as opposed to a refused query (a bug, shown as usual)."""
+    return isinstance(error, (OperationalError, InterfaceError)) or (
+        isinstance(error, DBAPIError) and error.connection_invalidated
+    )
+
+
+def database_down() -> None:
+    """The message shown instead of a traceback, with a button that runs the page (or fragment) again."""
+    st.error(DATABASE_DOWN, icon=":material/cloud_off:")
+    st.button("Try again", key="database-retry", type="primary", icon=":material/refresh:")
+
+
+@contextmanager
+def database_guard() -> Iterator[None]:
+    """Around store calls in a page or fragment: an unreachable database ends this run with the message."""
+    try:
+        yield
+    except DBAPIError as error:
+        if not database_unreachable(error):
+            raise
+        database_down()
+        st.stop()
 
 
 # Who is signed in
@@ -133,7 +244,8 @@ def current_user(store: Store) -> User | None:
     state.pop(_SIGN_IN_PROBLEM, None)
     token = st.query_params.get(_TOKEN) or state.get(_TOKEN)
     if token:
-        person = people.labeller_for_token(store, token)
+        with database_guard():
+            person = people.labeller_for_token(store, token)
         if person is None:
             for key in (_USER, _TOKEN):
                 state.pop(key, None)
@@ -229,10 +341,20 @@ def sidebar(user: User, pages: list[Any]) -> None:
         for page in pages:
             st.page_link(page)
         st.divider()
-        role = "admin" if user.is_admin else "labeller"
-        st.caption(f"Signed in as **{literal(user.name)}** ({role})")
+        st.caption(f"Signed in as **{literal(user.name)}** ({user.role})")
         if user.via != "local":
             st.button("Sign out", key="sign-out", on_click=sign_out, icon=":material/logout:")
+
+
+def demo_on_first_start(store: Store) -> None:
+    """Nothing configured (no database URL anywhere, so the embedded SQLite file) and no project yet: make
+    the product-reviews demo, so that a first `streamlit run` has something to label at once."""
+    if database_url() != DEFAULT_DATABASE_URL or store.projects():
+        return
+    try:
+        demo.create_reviews_demo(store)
+    except DuplicateProject:  # another session of this first start made it a moment ago
+        pass
 
 
 def local_mode_banner() -> None:
@@ -245,8 +367,9 @@ def local_mode_banner() -> None:
 
 
 def invite_link(token: str, page_url_path: str) -> str:
-    """`<base>/?token=...`: the base is the `public_url` secret, else the address this page was opened at."""
-    base = secret("public_url") or _page_base_url(page_url_path) or DEFAULT_BASE_URL
+    """`<base>/?token=...`: the base is the `public_url` secret or $LABELLING_PUBLIC_URL, else the address
+    this page was opened at (`python -m labelling labeller add` builds the same link)."""
+    base = secret("public_url") or os.environ.get(PUBLIC_URL_ENV) or _page_base_url(page_url_path) or DEFAULT_BASE_URL
     return f"{base.rstrip('/')}/?{_TOKEN}={token}"
 
 
@@ -264,7 +387,8 @@ def _page_base_url(page_url_path: str) -> str | None:
 
 def project_picker(store: Store) -> Project | None:
     """The project this session works on, chosen in the sidebar when there are several."""
-    projects = store.projects()
+    with database_guard():
+        projects = store.projects()
     if not projects:
         return None
     by_id = {p.id: p for p in projects}

@@ -8,8 +8,8 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import Connection, select
 
+from labelling import consensus
 from labelling import labels as label_values
-from labelling.consensus import majority
 from labelling.records import Project
 from labelling.schema import annotations, items, labellers
 from labelling.serialisation import decode
@@ -19,12 +19,15 @@ __all__ = ["annotations_frame", "items_frame", "to_csv", "to_jsonl"]
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 """Spreadsheets run a cell starting with these as a formula (CSV injection); such cells get a leading '."""
 READ_BATCH = 10_000
+_NO_LABEL = consensus.Final(None, None, False, 0)
 
 
 def items_frame(connection: Connection, project: Project) -> pd.DataFrame:
-    """Original columns (or `data` for non-dict items), `item_id`, `label` (majority; empty on a tie),
-    `tie`, `n_labels`, and `label:<labeller>` for each labeller's current label."""
-    votes = _current_votes(connection, project)
+    """Original columns (or `data` for non-dict items), `item_id`, `label` (the final label: a reviewer's,
+    a gold item's known label, else the majority; empty on a tie), `tie`, `label_source` (review, gold,
+    majority or tie), `reviewed_by` (who adjudicated it), `n_labels`, and `label:<labeller>` for each labeller's current label."""
+    votes = consensus.current_votes(connection, project.id)
+    finals = consensus.final_labels(connection, project.id, votes)
     rows: list[dict[str, Any]] = []
     ids: list[int] = []
     result = connection.execution_options(yield_per=READ_BATCH).execute(
@@ -35,15 +38,19 @@ def items_frame(connection: Connection, project: Project) -> pd.DataFrame:
         rows.append(value if isinstance(value, dict) else {"data": value})
         ids.append(item_id)
     frame = pd.DataFrame(rows)
-    ours: dict[str, list[Any]] = {"item_id": ids, "label": [], "tie": [], "n_labels": []}
+    ours: dict[str, list[Any]] = {
+        "item_id": ids, "label": [], "tie": [], "label_source": [], "reviewed_by": [], "n_labels": []
+    }
     names = sorted({name for by_labeller in votes.values() for name in by_labeller})
     for name in names:
         ours[f"label:{name}"] = []
     for item_id in ids:
         by_labeller = votes.get(item_id, {})
-        final, tie = majority(list(by_labeller.values()))
-        ours["label"].append(final)
-        ours["tie"].append(tie)
+        final = finals.get(item_id, _NO_LABEL)
+        ours["label"].append(final.label)
+        ours["tie"].append(final.tie)
+        ours["label_source"].append(final.source)
+        ours["reviewed_by"].append(final.reviewer)
         ours["n_labels"].append(len(by_labeller))
         for name in names:
             ours[f"label:{name}"].append(by_labeller.get(name))
@@ -84,19 +91,6 @@ def to_csv(frame: pd.DataFrame) -> bytes:
 def to_jsonl(frame: pd.DataFrame) -> bytes:
     """One JSON object per line; multi-labels as lists, times as ISO 8601."""
     return frame.to_json(orient="records", lines=True, date_format="iso", force_ascii=False).encode("utf-8")
-
-
-def _current_votes(connection: Connection, project: Project) -> dict[int, dict[str, Any]]:
-    votes: dict[int, dict[str, Any]] = {}
-    result = connection.execute(
-        select(annotations.c.item_id, labellers.c.name, annotations.c.label)
-        .join(labellers, labellers.c.id == annotations.c.labeller_id)
-        .where(annotations.c.project_id == project.id, annotations.c.is_current)
-        .order_by(annotations.c.id)
-    )
-    for item_id, name, label in result:
-        votes.setdefault(item_id, {})[name] = label_values.from_json(label)
-    return votes
 
 
 def _free_name(frame: pd.DataFrame, column: str) -> str:

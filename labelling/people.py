@@ -24,6 +24,7 @@ if TYPE_CHECKING:  # people sits below the store: it only uses the store's engin
 
 __all__ = [
     "ADMIN_NAME",
+    "REVIEW_ROLES",
     "ROLES",
     "DuplicateLabeller",
     "LabellerNotFound",
@@ -34,11 +35,14 @@ __all__ = [
     "labellers",
     "new_token",
     "revoke",
+    "set_role",
 ]
 
 ADMIN_NAME = "admin"
 """The name the password (or local-mode) admin labels under."""
-ROLES = ("admin", "labeller")
+ROLES = ("admin", "reviewer", "labeller")
+"""Admins see every page; reviewers label and review (set final labels); labellers only label."""
+REVIEW_ROLES = ("admin", "reviewer")
 TOKEN_BYTES = 32
 """Entropy of an invite token (256 bits, 43 URL-safe characters)."""
 IMPORT_NAME = "import"
@@ -115,6 +119,19 @@ def revoke(store: Store, name: str) -> Person:
             connection.execute(
                 labellers_table.update().where(labellers_table.c.id == person.id).values(revoked_at=clock())
             )
+        return _person_named(connection, name)
+
+
+def set_role(store: Store, name: str, role: str) -> Person:
+    """Change someone's role (e.g. make a labeller a reviewer); the admin account stays admin."""
+    name = check_name(name)
+    if role not in ROLES:
+        raise InvalidInput(f"role must be one of {', '.join(ROLES)} (got {role!r})")
+    with write(store.engine) as connection:
+        person = _person_named(connection, name)
+        if person.name in RESERVED_NAMES:
+            raise InvalidInput(f"the role of {name!r} cannot be changed")
+        connection.execute(labellers_table.update().where(labellers_table.c.id == person.id).values(role=role))
         return _person_named(connection, name)
 
 

@@ -155,3 +155,92 @@ skips = Table(
     Index(None, "item_id", "labeller_id"),
     Index(None, "project_id", "labeller_id"),
 )
+
+# Active learning (revision 0002). A run is filed `queued` (Retrain now) or made `running` by a worker,
+# and ends `finished` or `failed`; its figures are JSON text so that any database can hold them.
+training_runs = Table(
+    "training_runs",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("project_id", ForeignKey("projects.id", ondelete="CASCADE"), nullable=False),
+    Column("status", String(20), nullable=False, server_default="queued"),  # queued|running|finished|failed
+    Column("trigger", String(20), nullable=False, server_default="request"),  # request|labels|schedule|script
+    Column("requested_at", Double, nullable=False),
+    Column("started_at", Double, nullable=True),
+    Column("finished_at", Double, nullable=True),
+    Column("progress", Double, nullable=False, server_default=text("0")),  # 0..1 while running
+    Column("n_labels", Integer, nullable=True),  # labelled items the model learnt from
+    Column("strategy", String(40), nullable=True),
+    Column("model", Text, nullable=True),  # a description of the estimator
+    Column("scores", Text, nullable=True),  # JSON: cv accuracy, macro-F1, per-class recall, confusion matrix
+    Column("label_counts", Text, nullable=True),  # JSON: label -> labelled items
+    Column("duration", Double, nullable=True),  # seconds from start to finish
+    Column("note", Text, nullable=True),  # why the order was kept (cold start), images that were skipped
+    Column("error", Text, nullable=True),  # a failed run's message
+    Index(None, "project_id", "id"),
+)
+# At most one waiting request per project: pressing Retrain now twice files one run.
+Index(
+    "uq_training_runs_queued",
+    training_runs.c.project_id,
+    unique=True,
+    postgresql_where=text("status = 'queued'"),
+    sqlite_where=text("status = 'queued'"),
+)
+
+# One training per project at a time, across processes and replicas; a dead worker's lease expires.
+trainer_leases = Table(
+    "trainer_leases",
+    metadata,
+    Column("project_id", ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True),
+    Column("holder", Text, nullable=False),
+    Column("expires_at", Double, nullable=False),
+)
+
+# The latest model's suggestion per open item, replaced in bulk by each run.
+predictions = Table(
+    "predictions",
+    metadata,
+    Column("item_id", ForeignKey("items.id", ondelete="CASCADE"), primary_key=True),
+    Column("project_id", ForeignKey("projects.id", ondelete="CASCADE"), nullable=False),
+    Column("label", Text, nullable=False),  # JSON, as annotations.label
+    Column("probability", Double, nullable=False),
+    Column("run_id", Integer, nullable=False),
+    Index(None, "project_id", "item_id"),
+)
+
+# Quality control (revision 0003). A gold item has a known label: it leaves the shared queue and is handed
+# to every labeller at the project's gold rate (settings["gold_rate"]) to measure their accuracy.
+gold_items = Table(
+    "gold_items",
+    metadata,
+    Column("item_id", ForeignKey("items.id", ondelete="CASCADE"), primary_key=True),
+    Column("project_id", ForeignKey("projects.id", ondelete="CASCADE"), nullable=False),
+    Column("label", Text, nullable=False),  # JSON, as annotations.label: the known truth
+    Column("created_at", Double, nullable=False),
+    Index(None, "project_id", "item_id"),
+)
+
+# What reviewers did: `adjudicate` sets an item's final label (the current one wins over the majority),
+# `requeue` sent the item back for new labels. Append-only; a later action makes earlier ones not current.
+reviews = Table(
+    "reviews",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("project_id", ForeignKey("projects.id", ondelete="CASCADE"), nullable=False),
+    Column("item_id", ForeignKey("items.id", ondelete="CASCADE"), nullable=False),
+    Column("reviewer_id", ForeignKey("labellers.id"), nullable=False),
+    Column("action", String(20), nullable=False),  # adjudicate | requeue
+    Column("label", Text, nullable=True),  # JSON final label for adjudicate, None for requeue
+    Column("is_current", Boolean, nullable=False, server_default=text("false")),
+    Column("created_at", Double, nullable=False),
+    Index(None, "project_id", "item_id"),
+)
+# At most one final label per item.
+Index(
+    "uq_reviews_current",
+    reviews.c.item_id,
+    unique=True,
+    postgresql_where=text("is_current"),
+    sqlite_where=text("is_current = 1"),
+)

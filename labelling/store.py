@@ -5,8 +5,10 @@ Each call is one short transaction on the store's engine. Inputs are validated b
 
 from __future__ import annotations
 
+import functools
 import json
 import math
+import random
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -17,11 +19,12 @@ from sqlalchemy import Connection, Engine, select
 from sqlalchemy.exc import IntegrityError
 
 from labelling import export as exporting
-from labelling import ingest, queue, reports
+from labelling import consensus, ingest, quality, queue, reports, review, runs
 from labelling import labels as label_values
 from labelling.db import clock, make_engine, migrate, read, write
 from labelling.errors import DuplicateProject, InvalidInput, ProjectNotFound
 from labelling.records import Annotation, Item, Label, Progress, Project
+from labelling.runs import Prediction, TrainingRun
 from labelling.schema import projects
 
 __all__ = ["DEFAULT_LEASE_SECONDS", "IMPORT_LABELLER", "Store"]
@@ -36,18 +39,20 @@ PROJECT_CACHE_SECONDS = 5.0
 class Store:
     """Projects, items, the labelling queue and its reports, in one SQL database."""
 
-    def __init__(self, engine: Engine):
+    def __init__(self, engine: Engine, rng: random.Random | None = None):
         self.engine = engine
+        self.rng = rng if rng is not None else random.Random()
+        """Draws gold hand-outs; seed it (`random.Random(7)`) for a repeatable stream."""
         self._projects: dict[int, tuple[float, Project]] = {}
         self._labellers: dict[str, queue.Labeller] = {}
 
     @classmethod
-    def connect(cls, url: str | None = None, *, upgrade: bool = True) -> Store:
+    def connect(cls, url: str | None = None, *, upgrade: bool = True, rng: random.Random | None = None) -> Store:
         """A store on `url`, else $DATABASE_URL, else `sqlite:///labelling.db`; migrates the schema to head."""
         engine = make_engine(url)
         if upgrade:
             migrate(engine)
-        return cls(engine)
+        return cls(engine, rng)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -150,7 +155,11 @@ class Store:
         with write(self.engine) as connection:
             project = self._project(connection, project_id)
             me = queue.lock_labeller(connection, labeller)
-            return queue.next_item(connection, project, me, lease_seconds)
+            gold = None
+            rate = review.gold_rate(project)  # from the cached project: a miss costs no query
+            if rate and self.rng.random() < rate:
+                gold = functools.partial(review.hand_out_gold, connection, project, me, lease_seconds, self.rng)
+            return queue.next_item(connection, project, me, lease_seconds, gold=gold)
 
     def submit(self, project_id: int, item_id: int, labeller: str, label: Label | Sequence[str]) -> Annotation:
         """Record a label (a list of labels for a multi-label project); a double submit records one."""
@@ -216,9 +225,10 @@ class Store:
 
     # Reports
 
-    def progress(self, project_id: int) -> Progress:
+    def progress(self, project_id: int, *, per_labeller: bool = True) -> Progress:
+        """Counts of items; per_labeller=False leaves out each labeller's figures (the cheap part for a bar)."""
         with read(self.engine) as connection:
-            return reports.progress(connection, _load_project(connection, project_id))
+            return reports.progress(connection, _load_project(connection, project_id), per_labeller=per_labeller)
 
     def annotations(self, project_id: int) -> pd.DataFrame:
         """One row per current label: item, labeller, label, time (UTC) and seconds spent."""
@@ -236,6 +246,98 @@ class Store:
             project = _load_project(connection, project_id)
             connection.execute(projects.delete().where(projects.c.id == project.id))
         self._projects.pop(project.id, None)  # SQLite may give the id to the next project
+
+    # Active learning: `labelling.training` fits and `labelling.worker` schedules; these file and read runs
+
+    def request_training(self, project_id: int) -> TrainingRun:
+        """File a "Retrain now" request for the worker; a request already waiting is returned instead."""
+        return runs.request_run(self.engine, self.project(project_id).id)
+
+    def training_runs(self, project_id: int) -> list[TrainingRun]:
+        """Every training run of a project, oldest first (queued, running, finished and failed)."""
+        return runs.runs(self.engine, self.project(project_id).id)
+
+    def prediction(self, project_id: int, item_id: int) -> Prediction | None:
+        """The latest model's suggestion for an item (one primary-key read), or None before any model."""
+        return runs.prediction(self.engine, project_id, item_id)
+
+    # Quality control: overlap changes, gold items, agreement, review (labelling.review, labelling.quality)
+
+    def set_overlap(self, project_id: int, overlap: int) -> Project:
+        """Change labellers per item mid-project without breaking anyone's stream (see review.change_overlap)."""
+        with write(self.engine) as connection:
+            review.change_overlap(connection, _load_project(connection, project_id), overlap)
+        return self._forget(project_id)
+
+    def set_gold_rate(self, project_id: int, rate: float) -> Project:
+        """The share (0..1) of each labeller's hand-outs that are gold items, e.g. 0.05; 0 stops them."""
+        rate = review.check_gold_rate(rate)
+        with write(self.engine) as connection:
+            project = _load_project(connection, project_id)
+            settings = {**project.settings, review.GOLD_RATE_SETTING: rate}
+            connection.execute(
+                projects.update().where(projects.c.id == project.id).values(settings=json.dumps(settings))
+            )
+        return self._forget(project_id)
+
+    def set_gold(self, project_id: int, item_ids: Sequence[int], labels: Sequence[Any]) -> int:
+        """Mark items as gold with their known labels (one per item); returns how many. They leave the shared
+        queue and reach every labeller, unannounced, at the gold rate; their known label is final."""
+        with write(self.engine) as connection:
+            return review.mark_gold(connection, _load_project(connection, project_id), item_ids, list(labels))
+
+    def unset_gold(self, project_id: int, item_ids: Sequence[int]) -> int:
+        """Make gold items ordinary items again (back in the queue); returns how many were gold."""
+        with write(self.engine) as connection:
+            return review.unmark_gold(connection, _load_project(connection, project_id), item_ids)
+
+    def gold(self, project_id: int) -> pd.DataFrame:
+        """The gold items: columns item_id and label (the known label)."""
+        with read(self.engine) as connection:
+            found = consensus.gold_labels(connection, _load_project(connection, project_id).id)
+        return pd.DataFrame({"item_id": list(found), "label": list(found.values())}, columns=["item_id", "label"])
+
+    def final_labels(self, project_id: int) -> pd.DataFrame:
+        """One row per item with a label: item_id, label (None on a tie), source (review, gold, majority or
+        tie), votes (current labels), reviewer. What export and training take as each item's label."""
+        with read(self.engine) as connection:
+            finals = consensus.final_labels(connection, _load_project(connection, project_id).id)
+        return pd.DataFrame(
+            [(i, f.label, f.source, f.votes, f.reviewer) for i, f in finals.items()],
+            columns=["item_id", "label", "source", "votes", "reviewer"],
+        )
+
+    def agreement(self, project_id: int) -> quality.Agreement:
+        """Kappa per pair of labellers, alpha overall and per label, and per-labeller statistics."""
+        with read(self.engine) as connection:
+            return quality.report(connection, _load_project(connection, project_id))
+
+    def labeller_stats(self, project_id: int) -> pd.DataFrame:
+        """Per labeller: labels, median seconds, skips and skip rate, agreement with the final labels and
+        accuracy on gold items, each with the items it rests on (columns: quality.STATS_COLUMNS)."""
+        return self.agreement(project_id).labellers
+
+    def review_items(self, project_id: int, **filters: Any) -> tuple[list[review.ReviewItem], int]:
+        """Items whose labellers disagree, least agreement first, and how many there are (review.review_items)."""
+        with read(self.engine) as connection:
+            return review.review_items(connection, _load_project(connection, project_id), **filters)
+
+    def adjudicate(self, project_id: int, item_id: int, reviewer: str, label: Any) -> Label:
+        """A reviewer sets an item's final label: it wins in `export` and `final_labels`, recorded as a review."""
+        with write(self.engine) as connection:
+            return review.adjudicate(connection, _load_project(connection, project_id), item_id, reviewer, label)
+
+    def send_back(self, project_id: int, item_id: int, reviewer: str) -> int:
+        """A reviewer sends an item back for new labels: its labels are superseded (kept in the history) and
+        its tasks reopen. Returns how many labels were superseded."""
+        with write(self.engine) as connection:
+            return review.send_back(connection, _load_project(connection, project_id), item_id, reviewer)
+
+    def _forget(self, project_id: int) -> Project:
+        """Drop the cached project after a change to it, and return it fresh."""
+        project = self.project(project_id)
+        self._projects.pop(project.id, None)
+        return project
 
 
 def _project_name(name: Any) -> str:

@@ -41,8 +41,9 @@ def downloads(what: str, frame_of, note: str) -> None:
 downloads(
     "Items",
     store.export,
-    "One row per item: its original columns, the final label (majority vote; empty on a tie), "
-    "how many labels it has, and each labeller's label.",
+    "One row per item: its original columns, the final label (a reviewer's, else a gold item's known "
+    "label, else the majority; empty on a tie) and where it came from, how many labels it has, and "
+    "each labeller's label.",
 )
 downloads(
     "Annotations",

@@ -5,12 +5,15 @@ click reruns only that fragment: one `submit` and one `next_item`, nothing proje
 """
 
 import streamlit as st
+from sqlalchemy.exc import DBAPIError
 
 import ui
 from labelling import LabellingError, LeaseLost, Project
 
 NOTICE = "label_notice"
 DONE_HERE = "labelled_this_session"
+SUGGESTION = "model_suggestion"
+COUNTS = "label_progress_counts"
 
 store = ui.store()
 me = ui.page_user(store)
@@ -19,10 +22,14 @@ project = ui.project_picker(store)
 
 def _act(action, *args):
     """Run a queue call from a callback; a refusal becomes a notice shown above the next item."""
-    if not ui.still_signed_in(store):
-        return None
     try:
+        if not ui.still_signed_in(store):
+            return None
         return action(*args)
+    except DBAPIError as error:  # the fragment then shows the database message and a retry button
+        if not ui.database_unreachable(error):
+            raise
+        st.session_state[NOTICE] = ("warning", ui.CLICK_NOT_SAVED)
     except LeaseLost as error:
         st.session_state[NOTICE] = ("warning", f"{error}. Here is your next item.")
     except LabellingError as error:
@@ -36,7 +43,7 @@ def _label(project_id: int, item_id: int, labeller: str, label) -> None:
 
 
 def _undo(project_id: int, labeller: str) -> None:
-    if _act(store.undo, project_id, labeller) is None and NOTICE not in st.session_state:
+    if _act(store.undo, project_id, labeller, ui.lease_seconds()) is None and NOTICE not in st.session_state:
         st.session_state[NOTICE] = ("info", "Nothing to undo yet.")
 
 
@@ -45,21 +52,55 @@ def _submit_picked(project: Project, item_id: int, labeller: str) -> None:
     _label(project.id, item_id, labeller, picked)
 
 
+def _suggestion(project_id: int, item_id: int):
+    """The model's suggestion for the item on screen: one primary-key lookup, kept for the item once found
+    (until then it is looked up again, so a model trained meanwhile shows up)."""
+    cached = st.session_state.get(SUGGESTION)
+    if cached is not None and cached[0] == (project_id, item_id):
+        return cached[1]
+    found = store.prediction(project_id, item_id)
+    if found is not None:
+        st.session_state[SUGGESTION] = ((project_id, item_id), found)
+    return found
+
+
 @st.fragment
 def labelling(project: Project, labeller: str) -> None:
+    with ui.database_guard():
+        _labelling(project, labeller)
+
+
+def _labelling(project: Project, labeller: str) -> None:
     if not ui.still_signed_in(store):
         st.rerun()
-    counts = ui.progress(store, project.id)  # cached a few seconds: nothing project-wide per click
-    st.progress(
+    # The bar is drawn at once from this session's last counts, and again once the item is on screen: the
+    # counts are cached a few seconds, and reading them afresh (a second or so at 1M items) must not hold
+    # the next item back.
+    bar = st.empty()
+    last = st.session_state.get(COUNTS)
+    if last is not None and last[0] == project.id:
+        _progress_bar(bar, last[1])
+    _current_item(project, labeller)
+    counts = ui.progress(store, project.id, per_labeller=False)
+    st.session_state[COUNTS] = (project.id, counts)
+    _progress_bar(bar, counts)
+
+
+def _progress_bar(bar, counts) -> None:
+    bar.progress(
         counts.fraction,
         text=f"{counts.complete:,} of {counts.total:,} items done · "
         f"{st.session_state.get(DONE_HERE, 0):,} labelled by you in this session",
     )
+
+
+def _current_item(project: Project, labeller: str) -> None:
+    """The notice, my item, the model's suggestion, and the buttons (inside the fragment)."""
     notice = st.session_state.pop(NOTICE, None)
     if notice:
         (st.info if notice[0] == "info" else st.warning)(notice[1])
     try:
-        item = store.next_item(project.id, labeller)
+        item = store.next_item(project.id, labeller, ui.lease_seconds())
     except LabellingError as error:
         st.error(str(error))
         return
@@ -70,6 +111,14 @@ def labelling(project: Project, labeller: str) -> None:
 
     with st.container(border=True, key="item"):
         ui.show_item(item.data, project.settings)
+    suggestion = _suggestion(project.id, item.id)
+    if suggestion is not None:
+        guess = ", ".join(suggestion.label) if isinstance(suggestion.label, tuple) else suggestion.label
+        st.caption(
+            f"The model suggests **{ui.literal(guess or 'none of the labels')}** "
+            f"({suggestion.probability:.0%} sure)",
+            help="From the latest training run (Train page); label what you see.",
+        )
     mine = item.my_label
     if mine is not None:
         shown = ", ".join(mine) if isinstance(mine, tuple) else mine
@@ -120,6 +169,7 @@ if project is None:
         st.info("There is nothing to label yet. Come back when your admin has set up a project.")
     st.stop()
 
+st.session_state.pop(SUGGESTION, None)  # a full run (opening the page) reads the latest model's suggestion
 st.title(project.name)
 if project.instructions.strip():
     with st.expander("Instructions", icon=":material/help:"):

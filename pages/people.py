@@ -22,12 +22,16 @@ with st.form("add-person", clear_on_submit=True, border=True):
     st.markdown("**Invite someone**")
     name = st.text_input("Name", placeholder="e.g. alice", help="Their labels are recorded under this name.")
     role = st.selectbox(
-        "Role", ["labeller", "admin"], help="Admins see every page; labellers only label and see their own stats."
+        "Role",
+        ["labeller", "reviewer", "admin"],
+        help="Admins see every page; reviewers label and review disagreements; labellers only label and see "
+        "their own stats.",
     )
     added = st.form_submit_button("Add and make invite link", type="primary", icon=":material/person_add:")
 if added:
     try:
-        person, token = people.add_labeller(store, name, role)
+        with ui.database_guard():
+            person, token = people.add_labeller(store, name, role)
     except LabellingError as error:
         st.error(str(error))
     else:
@@ -52,6 +56,13 @@ def _revoke(name: str) -> None:
         st.session_state["people_error"] = str(error)
 
 
+def _set_role(name: str, person_id: int) -> None:
+    try:
+        people.set_role(store, name, st.session_state[f"role-{person_id}"])
+    except LabellingError as error:
+        st.session_state["people_error"] = str(error)
+
+
 def _new_link(name: str) -> None:
     try:
         _invite(name, people.new_token(store, name))
@@ -63,8 +74,9 @@ if problem := st.session_state.pop("people_error", None):
     st.error(problem)
 
 st.subheader("Everyone")
-everyone = people.labellers(store)
-counts = people.label_counts(store)
+with ui.database_guard():
+    everyone = people.labellers(store)
+    counts = people.label_counts(store)
 if not everyone:
     st.caption("Nobody yet. Add a labeller above; you label as **admin**.")
 for person in everyone:
@@ -74,6 +86,16 @@ for person in everyone:
         left.markdown(f"**{ui.literal(person.name)}**  \n{person.role} · {status}")
         count = counts.get(person.name, 0)
         middle.markdown(f"{count:,} label{'' if count == 1 else 's'}")
+        if person.name not in people.RESERVED_NAMES:
+            middle.selectbox(
+                "Role",
+                people.ROLES,
+                index=people.ROLES.index(person.role),
+                key=f"role-{person.id}",
+                on_change=_set_role,
+                args=(person.name, person.id),
+                label_visibility="collapsed",
+            )
         if person.name in people.RESERVED_NAMES:
             right.caption("signs in with the admin password")
         elif person.active:

@@ -1,5 +1,6 @@
 """Progress: how far the project is, how fast labels come in, who labels what. Labellers see only their own."""
 
+import altair as alt
 import pandas as pd
 import streamlit as st
 
@@ -14,9 +15,21 @@ if project is None:
     st.info("There is no project yet.")
     st.stop()
 
-st.sidebar.button("Refresh figures", key="refresh", on_click=ui.refresh_figures, icon=":material/refresh:")
-counts = ui.progress(store, project.id)
-history = ui.annotations(store, project.id)
+
+@st.cache_data(ttl=ui.STATS_TTL_SECONDS, show_spinner=False)
+def _agreement(_store, database: str, project_id: int):
+    return _store.agreement(project_id)
+
+
+def refresh() -> None:
+    ui.refresh_figures()
+    _agreement.clear()
+
+
+st.sidebar.button("Refresh figures", key="refresh", on_click=refresh, icon=":material/refresh:")
+with ui.database_guard():
+    counts = ui.progress(store, project.id)
+    history = ui.annotations(store, project.id)
 labelled = history[history["source"] == "label"]
 current = history[history["current"]]
 
@@ -66,6 +79,90 @@ def charts(frame: pd.DataFrame, labels_of: pd.DataFrame, who: str) -> None:
             st.bar_chart(tally, x="label", y="items", horizontal=True, sort=False, x_label="", y_label="")
 
 
+def kappa_heatmap(pairs: pd.DataFrame) -> alt.Chart:
+    """Cohen's kappa of every pair of labellers, both ways round, with the items each figure rests on."""
+    both = pd.concat([pairs, pairs.rename(columns={"labeller_a": "labeller_b", "labeller_b": "labeller_a"})])
+    both["text"] = [
+        ("–" if pd.isna(k) else f"{k:.2f}") + f" ({n})" for k, n in zip(both["kappa"], both["items"])
+    ]
+    base = alt.Chart(both).encode(
+        x=alt.X("labeller_a:N", title=None, axis=alt.Axis(labelAngle=0)), y=alt.Y("labeller_b:N", title=None)
+    )
+    cells = base.mark_rect().encode(
+        color=alt.Color("kappa:Q", scale=alt.Scale(domain=[-1, 1], scheme="redblue"), title="kappa"),
+        tooltip=["labeller_a", "labeller_b", alt.Tooltip("kappa:Q", format=".2f"), "items"],
+    )
+    return (cells + base.mark_text(fontSize=12).encode(text="text:N")).properties(
+        height=max(160, 50 * both["labeller_a"].nunique())
+    )
+
+
+def share_chart(frame: pd.DataFrame, column: str, items: str) -> None:
+    shown = frame[frame[items] > 0]
+    height = max(160, 40 * len(shown))
+    st.bar_chart(shown, x="labeller", y=column, horizontal=True, x_label="", y_label="", height=height)
+    st.caption(
+        " · ".join(f"{ui.literal(n)}: {c:,} item{'s' if c != 1 else ''}" for n, c in zip(shown["labeller"], shown[items]))
+    )
+
+
+def quality_section() -> None:
+    """Agreement between labellers and accuracy on gold items, each figure with the items it rests on."""
+    figures = _agreement(store, str(store.engine.url), project.id)
+    stats = figures.labellers
+    st.subheader("Agreement")
+    if figures.alpha.items == 0:
+        st.caption(
+            "Agreement needs items labelled by two or more people: set more than one labeller per item on "
+            "the Setup page (Quality control)."
+        )
+    else:
+        a, b = st.columns(2)
+        alpha = figures.alpha.value
+        a.metric(
+            "Krippendorff's alpha",
+            "–" if alpha is None else f"{alpha:.2f}",
+            help="1 = perfect agreement, 0 = no better than chance; nominal, over items with two or more labels.",
+        )
+        b.metric("Items labelled by two or more", f"{figures.alpha.items:,}")
+        left, right = st.columns(2)
+        with left:
+            st.markdown("**Alpha per label**")
+            per_label = figures.per_label.dropna(subset=["alpha"])
+            if per_label.empty:
+                st.caption("Not defined yet: every label was given by everyone or no one.")
+            else:
+                st.bar_chart(per_label, x="label", y="alpha", horizontal=True, x_label="", y_label="", sort=False)
+        with right:
+            st.markdown("**Agreement with the final label**")
+            if stats["agreement_items"].any():
+                share_chart(stats, "agreement", "agreement_items")
+            else:
+                st.caption("No item has a final label and two or more labels yet.")
+        if not figures.kappa.empty:
+            st.markdown("**Cohen's kappa per pair of labellers** (items both labelled)")
+            st.altair_chart(kappa_heatmap(figures.kappa), width="stretch")
+    if stats["gold_items"].any():
+        st.subheader("Gold items")
+        st.markdown("**Accuracy on gold items**")
+        share_chart(stats, "gold_accuracy", "gold_items")
+    if figures.alpha.items or stats["gold_items"].any():
+        unused = [] if figures.alpha.items else ["agreement", "agreement_items"]
+        unused += [] if stats["gold_items"].any() else ["gold_accuracy", "gold_items"]
+        st.dataframe(
+            stats.drop(columns=unused),
+            hide_index=True,
+            column_config={
+                "median_seconds": st.column_config.NumberColumn("median seconds", format="%.1f"),
+                "skip_rate": st.column_config.NumberColumn("skip rate", format="percent"),
+                "agreement": st.column_config.NumberColumn("agreement", format="percent"),
+                "agreement_items": "items (agreement)",
+                "gold_accuracy": st.column_config.NumberColumn("gold accuracy", format="percent"),
+                "gold_items": "gold items",
+            },
+        )
+
+
 if not me.is_admin:
     st.title("My stats")
     st.caption(project.name)
@@ -107,4 +204,5 @@ else:
                 st.bar_chart(people, x="labeller", y=column, horizontal=True, x_label="", y_label="", height=height)
             else:
                 st.caption("None yet.")
+quality_section()
 st.caption(f"Figures are at most {ui.STATS_TTL_SECONDS} seconds old.")

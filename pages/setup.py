@@ -6,12 +6,15 @@ import streamlit as st
 
 import ui
 from labelling import DuplicateProject, LabellingError
+from labelling.ingest import read_csv
+from labelling.review import MAX_OVERLAP, gold_rate, gold_rows
 from labelling.demo import DEMOS, create_demo
 
 NOTICE = "setup_notice"
 ROUND = "upload_round"
 PREVIEW = "upload_preview"
 CSV_TYPES = ["csv", "tsv", "txt"]
+MAX_GOLD_PERCENT = 50
 
 store = ui.store()
 ui.page_user(store, admin=True)
@@ -198,6 +201,72 @@ def edit(project) -> None:
             finished(f"Saved **{ui.literal(project.name)}**.")
 
 
+
+def quality(project) -> None:
+    st.markdown("**Labellers per item**")
+    with st.form(f"overlap-{project.id}"):
+        overlap = st.number_input(
+            "Labellers per item", min_value=1, max_value=MAX_OVERLAP, value=project.overlap, step=1
+        )
+        st.caption(
+            "Raising it reopens finished items for more labellers; lowering it closes items that already have "
+            "enough labels. Nobody loses the item they are labelling."
+        )
+        changed = st.form_submit_button("Change labellers per item")
+    if changed:
+        try:
+            store.set_overlap(project.id, int(overlap))
+        except LabellingError as error:
+            st.error(f"Not changed: {error}", icon=":material/error:")
+        else:
+            finished(f"**{ui.literal(project.name)}** now has {int(overlap)} labeller{'s' if overlap > 1 else ''} per item.")
+
+    st.markdown("**Gold items**")
+    gold = store.gold(project.id)
+    st.caption(
+        f"{len(gold):,} gold item{'s' if len(gold) != 1 else ''}. Gold items have a known label; they are mixed "
+        "into every labeller's items at the rate below, unannounced, and the Progress page shows each labeller's "
+        "accuracy on them."
+    )
+    with st.form(f"gold-rate-{project.id}"):
+        rate = st.slider(
+            "Share of each labeller's items that are gold",
+            min_value=0,
+            max_value=MAX_GOLD_PERCENT,
+            value=round(gold_rate(project) * 100),
+            format="%d%%",
+        )
+        saved = st.form_submit_button("Save gold rate")
+    if saved:
+        store.set_gold_rate(project.id, rate / 100)
+        finished(f"Gold rate of **{ui.literal(project.name)}** set to {rate}%.")
+
+    uploaded, frame = uploaded_csv(
+        "CSV of gold items: an item_id column (as in the Export file) and a column of known labels",
+        f"gold-csv-{round_}",
+    )
+    if uploaded is None:
+        return
+    columns = [str(c) for c in frame.columns]
+    left, right = st.columns(2)
+    id_column = left.selectbox(
+        "Item id column", columns, index=columns.index("item_id") if "item_id" in columns else 0, key=f"gold-id-{round_}"
+    )
+    guess = next((c for c in columns if "gold" in c.lower()), columns[-1])
+    label_column = right.selectbox(
+        "Known label column", columns, index=columns.index(guess), key=f"gold-label-{round_}",
+        help="Rows with an empty cell here are left out.",
+    )
+    if st.button("Mark as gold", type="primary", key=f"gold-{round_}", icon=":material/verified:"):
+        try:
+            ids, labels = gold_rows(read_csv(uploaded), id_column, label_column)
+            marked = store.set_gold(project.id, ids, labels)
+        except LabellingError as error:
+            st.error(f"Nothing was marked: {error}", icon=":material/error:")
+        else:
+            finished(f"Marked {marked:,} gold item{'s' if marked != 1 else ''} in **{ui.literal(project.name)}**.")
+
+
 st.title("Setup")
 if notice := st.session_state.pop(NOTICE, None):
     st.success(notice, icon=":material/check_circle:")
@@ -210,12 +279,16 @@ if project is None:
     st.subheader("Or create a project from a CSV file")
     new_project()
 else:
-    create, append, change = st.tabs(["New project", f"Add rows", "Edit labels and instructions"])
+    create, append, control, change = st.tabs(
+        ["New project", f"Add rows", "Quality control", "Edit labels and instructions"]
+    )
     with create:
         new_project()
         with st.expander("Demo projects"):
             demos()
     with append:
         add_rows(project)
+    with control:
+        quality(project)
     with change:
         edit(project)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import ui
-from labelling import InvalidInput
+from labelling import InvalidInput, Store
 
 
 def test_small_arrays_are_scaled_up_and_normalised():
@@ -54,3 +54,23 @@ def test_guess_column_and_distinct_labels():
     labels = pd.DataFrame({"y": [1.0, 2.0, 1.0, None]})
     assert ui.distinct_labels(labels, "y", multi_label=False) == ["1", "2"]
     assert ui.parse_label_set(" a \n\n b\n") == ["a", "b"]
+
+
+def test_first_start_with_nothing_configured_has_the_demo_to_label(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    store = Store.connect()  # the embedded default: labelling.db in the working directory
+    ui.demo_on_first_start(store)
+    ui.demo_on_first_start(store)  # a second session of the same first start adds nothing
+    (project,) = store.projects()
+    assert project.name == "Product reviews (demo)"
+    assert store.next_item(project.id, "admin") is not None
+    store.close()
+
+
+def test_a_configured_database_gets_no_demo(tmp_path, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'configured.db'}")
+    store = Store.connect()
+    ui.demo_on_first_start(store)
+    assert store.projects() == []
+    store.close()

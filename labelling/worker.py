@@ -1,0 +1,322 @@
+"""The background retraining process: `python -m labelling.worker`.
+
+    python -m labelling.worker                              # $DATABASE_URL, else sqlite:///labelling.db
+    python -m labelling.worker --once                       # train every due project once, then exit
+    python -m labelling.worker --every-labels 50 --every-seconds 600 --project 3
+
+`orchestrate` polls the projects every POLL_SECONDS and trains one when it is due: a "Retrain now" request
+is waiting, or `every_labels` labels arrived since its last run started, or `every_seconds` passed since
+then and some label arrived, or its last run died with its worker (the lease expired). A project's own
+schedule (the Train page) wins over the command line's, which is the default for the others. Runs go
+through `labelling.training.train`, which holds the project's trainer lease, so any number of workers
+and app replicas train each project once at a time.
+
+The database may go away and come back (a restart, a failover, a moved SQLite file): the worker logs it,
+waits and retries. Started by the app (`spawn_embedded`), it exits once the app process is gone.
+The loop holds no SQL: it calls `labelling.runs` and `labelling.training`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.exc import DBAPIError
+
+from labelling import runs, training
+from labelling.db import resolve_url
+from labelling.errors import ProjectNotFound
+from labelling.records import Project
+from labelling.runs import TrainingState
+from labelling.store import Store
+
+__all__ = ["POLL_SECONDS", "due", "main", "orchestrate", "spawn_embedded"]
+
+log = logging.getLogger("labelling.worker")
+
+POLL_SECONDS = 2.0
+"""How often projects are checked; also how soon a "Retrain now" request is picked up."""
+MAX_RETRY_SECONDS = 15.0
+"""While the database is away, retries back off up to this interval."""
+NICENESS = 10
+"""The worker runs at the lowest CPU priority, so labellers' clicks come first."""
+DUTY_CYCLE = 1.0
+"""A run pauses between pages and batches as long as it worked: the database serves labellers meanwhile."""
+
+
+class DatabaseAway(Exception):
+    """The database cannot be reached (or its SQLite file is missing); the worker waits and retries."""
+
+
+def due(state: TrainingState, every_labels: int, every_seconds: float) -> str | None:
+    """Why the project should be trained now ("request", "labels", "schedule", "retry"), or None."""
+    if state.queued is not None:
+        return "request"
+    last = state.last
+    if last is None:
+        return "labels" if state.new_labels > 0 else None
+    if last.status == runs.RUNNING and not state.lease_taken:
+        return "retry"  # its worker died: nobody renews the lease
+    if last.status == runs.RUNNING:
+        return None
+    if state.new_labels >= every_labels:
+        return "labels"
+    if state.new_labels > 0 and state.now - (last.started_at or 0.0) >= every_seconds:
+        return "schedule"
+    return None
+
+
+def _schedule(project: Project, every_labels: int | None, every_seconds: float | None) -> tuple[int, float]:
+    """The project's own schedule where it has one, else the command line's, else the defaults."""
+    own = project.settings.get("training") or {}
+    settings = training.training_settings(project)
+    labels = settings.every_labels if "every_labels" in own or every_labels is None else every_labels
+    seconds = settings.every_seconds if "every_seconds" in own or every_seconds is None else every_seconds
+    return int(labels), float(seconds)
+
+
+def orchestrate(
+    store: Store,
+    *,
+    every_labels: int | None = None,
+    every_seconds: float | None = None,
+    once: bool = False,
+    max_runs: int | None = None,
+    projects: Sequence[int] | None = None,
+    model: Any = None,
+    preprocess: Callable[[Any, Any], tuple[Any, Any]] | None = None,
+    lease_seconds: float = training.LEASE_SECONDS,
+    poll_seconds: float = POLL_SECONDS,
+    alive: Callable[[], bool] = lambda: True,
+) -> int:
+    """Retrain due projects until stopped (`alive()` turns False), after one pass with `once`, or after
+    `max_runs` runs; returns the number of runs (finished or failed). `model` is an estimator, or a
+    callable making one per run; None means each project's default model.
+
+    With `once`, a database that cannot be reached raises DatabaseAway; otherwise it is waited for.
+    """
+    holder = training.new_holder()
+    done = 0
+    failures = 0
+    log.info("worker %s started (poll every %.1f s)", holder, poll_seconds)
+    while alive():
+        try:
+            found = _projects(store, projects)
+            if failures:
+                log.info("database is back")
+            failures = 0
+            for project in found:
+                if not alive():
+                    break
+                labels, seconds = _schedule(project, every_labels, every_seconds)
+                if due(runs.training_state(store.engine, project.id, holder), labels, seconds) is None:
+                    continue
+                done += _train(store, project, holder, labels, seconds, model, preprocess, lease_seconds)
+                if max_runs is not None and done >= max_runs:
+                    return done
+        except (DatabaseAway, DBAPIError) as error:
+            if once:
+                raise DatabaseAway(_first_line(error)) from error
+            failures += 1
+            delay = min(poll_seconds * 2 ** (failures - 1), max(MAX_RETRY_SECONDS, poll_seconds))
+            log.warning("database unavailable (%s); retrying in %.1f s", _first_line(error), delay)
+            store.engine.dispose()  # drop pooled connections to the server or file that went away
+            _sleep(delay, alive)
+            continue
+        if once:
+            break
+        _sleep(poll_seconds, alive)
+    return done
+
+
+def _projects(store: Store, only: Sequence[int] | None) -> list[Project]:
+    _check_database(store)
+    return [p for p in store.projects() if only is None or p.id in only]
+
+
+def _train(store, project, holder, labels, seconds, model, preprocess, lease_seconds) -> int:
+    """One run if the project is (still) due once its lease is held; 1 if a run happened."""
+    try:
+        run = training.train(
+            store,
+            project.id,
+            model=model() if callable(model) else model,
+            preprocess=preprocess,
+            when=lambda state: due(state, labels, seconds),
+            holder=holder,
+            lease_seconds=lease_seconds,
+            duty_cycle=DUTY_CYCLE,
+        )
+    except training.TrainingBusy:
+        log.info("project %s is being trained elsewhere", project.id)
+        return 0
+    except ProjectNotFound:
+        return 0
+    except DBAPIError:
+        raise  # the database went away: orchestrate waits for it
+    except Exception as error:  # the model's own error: recorded as a failed run by `train`
+        log.warning("project %s: training failed: %s", project.id, _first_line(error))
+        return 1
+    if run is None:
+        return 0
+    if run.model:
+        accuracy = (run.scores or {}).get("cv_accuracy")
+        shown = f"cv accuracy {accuracy:.3f}" if accuracy is not None else "not cross-validated"
+        log.info("project %s: run %s (%s) trained on %s labels, %s, in %.1f s",
+                 project.id, run.id, run.trigger, run.n_labels, shown, run.duration or 0.0)
+    else:
+        log.info("project %s: run %s (%s): %s", project.id, run.id, run.trigger, run.note)
+    return 1
+
+
+def _check_database(store: Store) -> None:
+    """An embedded database whose file is gone is away (connecting would create an empty one)."""
+    url = store.engine.url
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        if not Path(url.database).is_file():
+            raise DatabaseAway(f"the database file {url.database} is missing")
+
+
+def _first_line(error: BaseException) -> str:
+    return (str(error).strip().splitlines() or [type(error).__name__])[0]
+
+
+def _sleep(seconds: float, alive: Callable[[], bool]) -> None:
+    deadline = time.monotonic() + seconds
+    while alive() and time.monotonic() < deadline:
+        time.sleep(min(0.5, max(0.0, deadline - time.monotonic())))
+
+
+def _load_model(spec: str) -> Any:
+    """`package.module:name`: an estimator, or a callable returning one (called for every run)."""
+    module, _, name = spec.partition(":")
+    if not module or not name:
+        raise SystemExit(f"--model wants package.module:name, not {spec!r}")
+    return getattr(importlib.import_module(module), name)
+
+
+def _watcher(parent_pid: int | None, stop: threading.Event) -> Callable[[], bool]:
+    """alive(): False once asked to stop, or once the parent process (the app) has ended."""
+    ours = parent_pid is not None and parent_pid == os.getppid()
+
+    def alive() -> bool:
+        if stop.is_set():
+            return False
+        if parent_pid is None:
+            return True
+        if ours:
+            return os.getppid() == parent_pid  # re-parented: the app is gone
+        try:
+            os.kill(parent_pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return True
+
+    return alive
+
+
+def _connect(url: str, once: bool, alive: Callable[[], bool], poll_seconds: float) -> Store | None:
+    failures = 0
+    while alive():
+        try:
+            return Store.connect(url)
+        except DBAPIError as error:
+            if once:
+                raise DatabaseAway(_first_line(error)) from error
+            failures += 1
+            delay = min(poll_seconds * 2 ** (failures - 1), MAX_RETRY_SECONDS)
+            log.warning("database unavailable (%s); retrying in %.1f s", _first_line(error), delay)
+            _sleep(delay, alive)
+    return None
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m labelling.worker", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--database-url", help="default: $DATABASE_URL, else sqlite:///labelling.db")
+    parser.add_argument("--every-labels", type=int, help="retrain after this many new labels (default 20)")
+    parser.add_argument("--every-seconds", type=float, help="...or after this long with new labels (default 300)")
+    parser.add_argument("--once", action="store_true", help="one pass over the projects, then exit")
+    parser.add_argument("--max-runs", type=int, help="exit after this many runs")
+    parser.add_argument("--project", type=int, action="append", help="only this project (repeatable)")
+    parser.add_argument("--model", help="package.module:name of an estimator or a function making one")
+    parser.add_argument("--lease-seconds", type=float, default=training.LEASE_SECONDS)
+    parser.add_argument("--poll-seconds", type=float, default=POLL_SECONDS)
+    parser.add_argument("--parent-pid", type=int, help="exit when this process ends (the app passes its own)")
+    parser.add_argument("--log-level", default="INFO")
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=args.log_level.upper(), stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    if args.every_labels is not None and args.every_labels < 1:
+        parser.error("--every-labels must be at least 1")
+    if args.every_seconds is not None and args.every_seconds <= 0:
+        parser.error("--every-seconds must be positive")
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    alive = _watcher(args.parent_pid, stop)
+    try:
+        os.nice(NICENESS)
+    except OSError:
+        pass
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=1)  # one BLAS thread: several times faster for these fits on few cores
+    model = _load_model(args.model) if args.model else None
+    url = resolve_url(args.database_url)
+    try:
+        store = _connect(url, args.once, alive, args.poll_seconds)
+        if store is None:
+            return 0
+        try:
+            orchestrate(
+                store,
+                every_labels=args.every_labels,
+                every_seconds=args.every_seconds,
+                once=args.once,
+                max_runs=args.max_runs,
+                projects=args.project,
+                model=model,
+                lease_seconds=args.lease_seconds,
+                poll_seconds=args.poll_seconds,
+                alive=alive,
+            )
+        finally:
+            store.close()
+    except DatabaseAway as error:
+        log.error("database unavailable: %s", _first_line(error))
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    log.info("worker stopped")
+    return 0
+
+
+def spawn_embedded(database_url: str, *, cwd: str | os.PathLike | None = None) -> subprocess.Popen:
+    """Start a worker for this (app) process: same interpreter and working directory, one BLAS thread;
+    it exits when this process ends. Its log goes to this process's stderr."""
+    root = str(Path(__file__).resolve().parents[1])
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
+    return subprocess.Popen(
+        [sys.executable, "-m", "labelling.worker", "--database-url", database_url, "--parent-pid", str(os.getpid())],
+        cwd=cwd or os.getcwd(),
+        env=env,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,243 @@
+"""Train: the model and the queue's order. Status of the latest run, Retrain now, model, acquisition and
+schedule, the learning curve across runs, and the latest run's confusion matrix and per-class figures.
+
+Training happens in the worker process (`python -m labelling.worker`; the app starts one itself with the
+embedded SQLite database); this page only files requests and reads runs.
+"""
+
+import time
+
+import pandas as pd
+import streamlit as st
+
+import ui
+from labelling import LabellingError
+from labelling.models import MODELS
+from labelling.runs import TrainingRun
+from labelling.training import MIN_LABELS, STRATEGIES, training_settings, with_training_settings
+
+STATUS_REFRESH_SECONDS = 2  # while a run is queued or running, its status is re-read this often
+WAITING_HINT_SECONDS = 30  # a request waiting this long gets a hint to check the worker
+NOTICE = "train_notice"
+
+store = ui.store()
+ui.page_user(store, admin=True)
+project = ui.project_picker(store)
+
+if project is None:
+    st.title("Train")
+    st.info("There is no project yet.")
+    st.stop()
+
+
+def _retrain(project_id: int) -> None:
+    try:
+        store.request_training(project_id)
+    except LabellingError as error:
+        st.session_state[NOTICE] = ("error", str(error))
+    else:
+        st.session_state[NOTICE] = ("success", "Retraining requested: the worker picks it up within seconds.")
+
+
+def _ago(moment: float | None) -> str:
+    if moment is None:
+        return ""
+    seconds = max(0.0, time.time() - moment)
+    if seconds < 90:
+        return f"{seconds:.0f} s ago"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min ago"
+    return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(moment))
+
+
+def _status(run: TrainingRun | None) -> None:
+    if run is None:
+        st.info(
+            f"No model yet. Training starts once items are labelled (at least {MIN_LABELS}, with two different "
+            "labels), on the schedule below, or when you press **Retrain now**.",
+            icon=":material/model_training:",
+        )
+        return
+    if run.status == "queued":
+        st.info(f"Retraining requested {_ago(run.requested_at)}; waiting for the worker.", icon=":material/schedule:")
+        if time.time() - run.requested_at > WAITING_HINT_SECONDS:
+            st.caption("Still waiting? Check that a worker runs: `python -m labelling.worker`.")
+    elif run.status == "running":
+        st.progress(run.progress, text=f"Training (run {run.id}, started {_ago(run.started_at)}): {run.progress:.0%}")
+    elif run.status == "failed":
+        st.error(f"The last training failed ({_ago(run.finished_at)}): {run.error}", icon=":material/error:")
+    elif run.model:
+        accuracy = (run.scores or {}).get("cv_accuracy")
+        f1 = (run.scores or {}).get("macro_f1")
+        figures = "not cross-validated"
+        if accuracy is not None:
+            figures = f"cross-validated accuracy **{accuracy:.1%}**, macro-F1 {f1:.2f}"
+        st.success(
+            f"Trained on {run.n_labels:,} labels {_ago(run.finished_at)} in {run.duration or 0:.1f} s: {figures}. "
+            f"Queue ordered by {STRATEGIES.get(run.strategy, run.strategy).split(' (')[0].lower()}.",
+            icon=":material/check_circle:",
+        )
+    if run.note:
+        (st.info if run.status == "finished" and not run.model else st.warning)(run.note)
+
+
+def _learning_curve(finished: list[TrainingRun]) -> None:
+    st.subheader("Learning curve")
+    points = [r for r in finished if r.scores and r.scores.get("cv_accuracy") is not None]
+    if not points:
+        st.caption("Each trained run adds a point: its cross-validated score against the number of labels.")
+        return
+    curve = pd.DataFrame(
+        [
+            {"labelled items": r.n_labels, "score": r.scores.get(key), "measure": name, "run": r.id}
+            for r in points
+            for key, name in (("cv_accuracy", "accuracy"), ("macro_f1", "macro-F1"))
+        ]
+    ).dropna()
+    st.vega_lite_chart(
+        curve,
+        {
+            "mark": {"type": "line", "point": True, "tooltip": True},
+            "encoding": {
+                "x": {"field": "labelled items", "type": "quantitative", "axis": {"format": "d", "tickMinStep": 1}},
+                "y": {
+                    "field": "score",
+                    "type": "quantitative",
+                    "scale": {"domain": [0, 1]},
+                    "title": "3-fold CV score",
+                },
+                "color": {"field": "measure", "type": "nominal", "title": None, "legend": {"orient": "bottom"}},
+            },
+        },
+    )
+
+
+def _latest_figures(run: TrainingRun) -> None:
+    scores = run.scores or {}
+    st.subheader(f"Run {run.id}: per label")
+    per_class = scores.get("per_class") or {}
+    if per_class:
+        table = pd.DataFrame(
+            [
+                {
+                    "label": label,
+                    "labelled": (run.label_counts or {}).get(label, 0),
+                    "recall": figures["recall"],
+                    "precision": figures["precision"],
+                }
+                for label, figures in per_class.items()
+            ]
+        )
+        st.dataframe(
+            table,
+            hide_index=True,
+            column_config={
+                "recall": st.column_config.ProgressColumn("recall", min_value=0.0, max_value=1.0, format="%.2f"),
+                "precision": st.column_config.NumberColumn("precision", format="%.2f"),
+            },
+        )
+    confusion = scores.get("confusion")
+    if isinstance(confusion, dict) and "matrix" in confusion:
+        st.markdown("**Confusion matrix** (rows: the label given; columns: the model's, out of fold)")
+        labels = confusion["labels"]
+        st.dataframe(pd.DataFrame(confusion["matrix"], index=labels, columns=labels))
+
+
+def _history(all_runs: list[TrainingRun]) -> None:
+    with st.expander(f"All runs ({len(all_runs)})"):
+        rows = [
+            {
+                "run": r.id,
+                "status": r.status,
+                "why": r.trigger,
+                "labels": r.n_labels,
+                "accuracy": (r.scores or {}).get("cv_accuracy"),
+                "seconds": r.duration,
+                "when": _ago(r.finished_at or r.started_at or r.requested_at),
+                "message": r.error or r.note or "",
+            }
+            for r in reversed(all_runs)
+        ]
+        st.dataframe(pd.DataFrame(rows), hide_index=True)
+
+
+def _settings_form() -> None:
+    current = training_settings(project)
+    with st.form(f"training-settings-{project.id}"):
+        left, right = st.columns(2)
+        model = left.selectbox("Model", list(MODELS), index=list(MODELS).index(current.model), format_func=MODELS.get)
+        strategy = right.selectbox(
+            "Which items to label first",
+            list(STRATEGIES),
+            index=list(STRATEGIES).index(current.strategy),
+            format_func=STRATEGIES.get,
+        )
+        shuffle_prop = st.slider(
+            "Random share of the queue",
+            0.0,
+            1.0,
+            current.shuffle_prop,
+            0.05,
+            help="This share of queue positions is shuffled, so the queue keeps exploring beyond what the model "
+            "is unsure of.",
+        )
+        left, right = st.columns(2)
+        every_labels = left.number_input("Retrain after this many new labels", 1, 100_000, current.every_labels)
+        every_seconds = right.number_input(
+            "...or after this many seconds (if any label arrived)", 10, 7 * 86_400, int(current.every_seconds)
+        )
+        saved = st.form_submit_button("Save", type="primary")
+    if saved:
+        try:
+            settings = with_training_settings(
+                project,
+                model=model,
+                strategy=strategy,
+                shuffle_prop=float(shuffle_prop),
+                every_labels=int(every_labels),
+                every_seconds=float(every_seconds),
+            )
+            store.update_project(project.id, settings=settings)
+        except LabellingError as error:
+            st.error(f"Not saved: {error}", icon=":material/error:")
+        else:
+            st.session_state[NOTICE] = ("success", "Saved. The next run uses these settings.")
+            st.rerun()
+
+
+active = bool((runs := store.training_runs(project.id)) and runs[-1].status in ("queued", "running"))
+
+
+@st.fragment(run_every=STATUS_REFRESH_SECONDS if active else None)
+def status_and_figures(project_id: int, was_active: bool) -> None:
+    all_runs = store.training_runs(project_id)
+    latest = all_runs[-1] if all_runs else None
+    if was_active and (latest is None or latest.status not in ("queued", "running")):
+        st.rerun()  # the run ended: redraw the page, and stop polling
+    _status(latest)
+    finished = [r for r in all_runs if r.status == "finished"]
+    _learning_curve(finished)
+    trained = [r for r in finished if r.model]
+    if trained:
+        _latest_figures(trained[-1])
+    if all_runs:
+        _history(all_runs)
+
+
+st.title("Train")
+st.caption(project.name)
+if notice := st.session_state.pop(NOTICE, None):
+    (st.success if notice[0] == "success" else st.error)(notice[1])
+st.button(
+    "Retrain now",
+    key="retrain",
+    type="primary",
+    icon=":material/refresh:",
+    on_click=_retrain,
+    args=(project.id,),
+    disabled=bool(runs) and runs[-1].status == "queued",
+    help="Train on the labels so far and reorder the queue now, without waiting for the schedule.",
+)
+status_and_figures(project.id, active)
+st.subheader("Settings")
+_settings_form()

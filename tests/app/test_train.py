@@ -1,0 +1,124 @@
+"""The Train page (admin): status of each kind of run, Retrain now, settings, learning curve and figures;
+and the Label page's suggestion once a model exists. Runs are made with `labelling.training.train` on the
+test's SQLite file (the worker is tested in tests/integration)."""
+
+from __future__ import annotations
+
+import pytest
+
+from labelling import people
+from labelling.training import train, training_settings
+
+WORDS = {
+    "good": ["great", "lovely", "perfect", "happy", "excellent", "works"],
+    "bad": ["broken", "awful", "returned", "late", "poor", "useless"],
+}
+
+
+@pytest.fixture
+def project(store):
+    """A text project: 24 reviews, 12 of them labelled by the admin."""
+    made = store.create_project("reviews", ["good", "bad"], settings={"display": "text", "text_column": "text"})
+    texts = [f"{WORDS[label][i % 6]} kettle number {i}" for i in range(12) for label in ("good", "bad")]
+    store.add_items(made.id, [{"text": t} for t in texts])
+    for _ in range(12):
+        item = store.next_item(made.id, "admin")
+        label = "good" if any(w in item.data["text"] for w in WORDS["good"]) else "bad"
+        store.submit(made.id, item.id, "admin", label)
+    return made
+
+
+def train_page(app):
+    at = app().run().switch_page("pages/train.py").run()
+    assert not at.exception
+    return at
+
+
+def test_before_any_run_says_how_training_starts_and_retrain_now_files_a_request(app, store, project):
+    at = train_page(app)
+    assert [t.value for t in at.title] == ["Train"]
+    assert "No model yet" in at.info[0].value
+    at.button(key="retrain").click().run()
+    assert not at.exception
+    (run,) = store.training_runs(project.id)
+    assert (run.status, run.trigger) == ("queued", "request")
+    assert any("waiting for the worker" in i.value for i in at.info)
+    assert at.button(key="retrain").disabled  # one request at a time
+    assert "Retraining requested" in at.success[0].value
+
+
+def test_a_finished_run_shows_score_learning_curve_and_figures(app, store, project):
+    first = train(store, project.id)
+    for _ in range(6):
+        item = store.next_item(project.id, "admin")
+        store.submit(project.id, item.id, "admin", "good" if "kettle number 1" in item.data["text"] else "bad")
+    second = train(store, project.id)
+    at = train_page(app)
+    message = at.success[0].value
+    assert f"Trained on {second.n_labels} labels" in message
+    assert f"{second.scores['cv_accuracy']:.1%}" in message.replace("\\", "")
+    assert len(at.get("vega_lite_chart")) + len(at.get("arrow_vega_lite_chart")) == 1  # the learning curve
+    per_class, confusion, history = (d.value for d in at.dataframe)
+    assert per_class["label"].tolist() == ["good", "bad"]
+    assert per_class["labelled"].tolist() == [second.label_counts["good"], second.label_counts["bad"]]
+    assert confusion.values.sum() == second.n_labels  # every label predicted out of fold once
+    assert history["run"].tolist() == [second.id, first.id]
+
+
+def test_a_failed_run_shows_its_error(app, store, project):
+    class Broken:
+        def fit(self, x, y):
+            raise RuntimeError("the GPU caught fire")
+
+        def predict_proba(self, x):
+            raise AssertionError("never called")
+
+    with pytest.raises(RuntimeError):
+        train(store, project.id, model=Broken())
+    at = train_page(app)
+    assert "The last training failed" in at.error[0].value
+    assert "RuntimeError: the GPU caught fire" in at.error[0].value
+
+
+def test_cold_start_says_why_there_is_no_model(app, store):
+    made = store.create_project("one label", ["a", "b"], settings={"display": "text"})
+    store.add_items(made.id, [f"text {i}" for i in range(5)], labels=["a", "a", None, None, None])
+    train(store, made.id)
+    at = train_page(app)
+    notes = [i.value for i in at.info]
+    assert any("Not trained: all 2 labelled items have the label 'a'" in n for n in notes)
+    assert not at.get("vega_lite_chart") and not at.get("arrow_vega_lite_chart")
+
+
+def test_settings_are_saved_on_the_project(app, store, project):
+    at = train_page(app)
+    at.selectbox[0].select("random_forest")
+    at.selectbox[1].select("entropy")
+    at.number_input[0].set_value(50)
+    at.button[-1].click().run()  # the form's Save
+    assert not at.exception and not at.error
+    saved = training_settings(store.project(project.id))
+    assert (saved.model, saved.strategy, saved.every_labels) == ("random_forest", "entropy", 50)
+    assert store.project(project.id).settings["text_column"] == "text"  # the rest of the settings kept
+    assert "Saved" in at.success[0].value
+
+
+def test_the_label_page_shows_the_models_suggestion(app, store, project):
+    train(store, project.id)
+    at = app().run()
+    assert not at.exception
+    item_text = at.text[0].value
+    suggestion = next(c.value for c in at.caption if "The model suggests" in c.value)
+    expected = "good" if any(w in item_text for w in WORDS["good"]) else "bad"
+    assert f"**{expected}**" in suggestion
+    assert "% sure" in suggestion
+
+
+def test_a_labeller_cannot_open_the_train_page(app, store, project):
+    _, token = people.add_labeller(store, "alice")
+    at = app(token=token, password="pw").run()
+    at.switch_page("pages/progress.py").run()
+    at.switch_page("pages/train.py").run()
+    assert not at.exception
+    assert [e.value for e in at.error] == ["This page is for admins."]
+    assert not at.button
