@@ -235,7 +235,7 @@ UNKNOWN_PRIORITY_ITEMS = text(
 
 APPLY_PRIORITIES = text(
     "UPDATE tasks SET priority = n.score FROM new_priorities n "
-    "WHERE tasks.item_id = n.item_id AND n.item_id BETWEEN :lo AND :hi "
+    "WHERE tasks.item_id = n.item_id AND n.item_id BETWEEN :lo AND :hi AND tasks.item_id BETWEEN :lo AND :hi "
     "AND tasks.project_id = :project AND NOT tasks.done"
 )
 """Copy one id range of the staged priorities onto the open tasks (PostgreSQL and SQLite >= 3.33)."""

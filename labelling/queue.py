@@ -201,6 +201,7 @@ def set_priorities(connection: Connection, project: Project, item_ids: np.ndarra
     )
     try:
         bulk_insert(connection, "new_priorities", ["item_id", "score"], list(zip(ids.tolist(), values.tolist())))
+        connection.exec_driver_sql("ANALYZE new_priorities")  # temp tables have no statistics until asked
         unknown = connection.execute(queries.UNKNOWN_PRIORITY_ITEMS, {"project": project.id}).scalars().all()
         if unknown:
             raise ItemNotFound(f"no item {unknown[0]} in project {project.name!r} (nothing was changed)")
