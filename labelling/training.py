@@ -31,8 +31,8 @@ from typing import Any
 import joblib
 import numpy as np
 
-from labelling import acquisition, diversity, features, models, runs
-from labelling.consensus import majority
+from labelling import acquisition, consensus, diversity, features, models, runs
+from labelling.db import read
 from labelling.errors import InvalidInput, LabellingError
 from labelling.records import Label, Project
 from labelling.runs import TrainingRun, TrainingState
@@ -307,13 +307,15 @@ class _Run:
 
     def go(self, model: Any, preprocess: Any, evaluate: bool) -> TrainingRun:
         engine, project = self.store.engine, self.project
-        _ids, encoded, votes = runs.labelled_items(engine, project.id)
+        ids, encoded, _votes = runs.labelled_items(engine, project.id)
+        with read(engine) as connection:  # a reviewer's label, else gold truth, else the majority
+            finals = consensus.final_labels(connection, project.id)
         values, targets = [], []
-        for value, labels in zip(encoded, votes):
-            final, _tie = majority(labels)
-            if final is not None:
+        for item_id, value in zip(ids, encoded):
+            final = finals.get(item_id)
+            if final is not None and final.label is not None:
                 values.append(decode(value))
-                targets.append(final)
+                targets.append(final.label)
         self.progress(0.05)
         trained = self._model(model, preprocess, values)
         x, keep, problems = trained.inputs(values, self.loader)
