@@ -13,12 +13,11 @@ import pytest
 from playwright.sync_api import Page, expect
 from sklearn.datasets import load_digits
 
+from _browser import STEP_MS, go, ready, shot
 from labelling import Store
 
 pytestmark = pytest.mark.e2e
 
-READY = "[data-testid='stApp'][data-test-script-state='notRunning']"
-STEP_MS = 30_000
 TRAIN_MS = 120_000
 """The worker starts with the first browser session, imports scikit-learn, polls every 2 s, then trains."""
 FIRST_BATCH, SECOND_BATCH = 20, 10
@@ -38,21 +37,6 @@ def admin(browser, server) -> Page:
     page = context.new_page()
     yield page
     context.close()
-
-
-def ready(page: Page) -> None:
-    page.wait_for_selector(READY, timeout=STEP_MS)
-
-
-def shot(page: Page, screenshots, name: str) -> None:
-    ready(page)
-    page.screenshot(path=str(screenshots / f"{name}.png"), full_page=True)
-
-
-def go(page: Page, title: str) -> None:
-    page.get_by_test_id("stSidebar").get_by_role("link", name=title).click()
-    expect(page.get_by_role("heading", level=1).first).to_be_visible(timeout=STEP_MS)
-    ready(page)
 
 
 def wait_for(condition, what: str, seconds: float = STEP_MS / 1000) -> None:

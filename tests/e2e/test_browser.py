@@ -15,6 +15,7 @@ import json
 import pytest
 from playwright.sync_api import Page, expect
 
+from _browser import STEP_MS, go, ready, shot
 from labelling import Store
 
 pytestmark = pytest.mark.e2e
@@ -31,8 +32,6 @@ REVIEWS = [
     "=HYPERLINK(\"http://example.org\")",
     *XSS,
 ]
-READY = "[data-testid='stApp'][data-test-script-state='notRunning']"
-STEP_MS = 30_000
 ITEM_TEXT = ".st-key-item [data-testid='stText']"
 
 
@@ -55,22 +54,6 @@ def admin(browser, server) -> Page:
     page = context.new_page()
     yield page
     context.close()
-
-
-def ready(page: Page) -> None:
-    page.wait_for_selector(READY, timeout=STEP_MS)
-
-
-def shot(page: Page, screenshots, name: str) -> None:
-    ready(page)
-    page.screenshot(path=str(screenshots / f"{name}.png"), full_page=True)
-
-
-def go(page: Page, title: str) -> None:
-    """Open a page from the sidebar (the session, and so the sign-in, is kept)."""
-    page.get_by_test_id("stSidebar").get_by_role("link", name=title).click()
-    expect(page.get_by_role("heading", level=1).first).to_be_visible(timeout=STEP_MS)
-    ready(page)
 
 
 def item_text(page: Page) -> str | None:

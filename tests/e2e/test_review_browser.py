@@ -14,12 +14,11 @@ import io
 import pytest
 from playwright.sync_api import Page, expect
 
+from _browser import STEP_MS, go, ready, shot
 from labelling import Store, people
 
 pytestmark = pytest.mark.e2e
 
-READY = "[data-testid='stApp'][data-test-script-state='notRunning']"
-STEP_MS = 30_000
 ITEM_TEXT = ".st-key-item [data-testid='stText']"
 REVIEWS = ["Boils fast, but loud.", "Pretty, yet the lid sticks.", "Fine for the price."]
 
@@ -41,21 +40,6 @@ def story(server) -> dict:
     finally:
         store.close()
     return {"project": project.id, "ids": {text: int(i) for text, i in ids.items()}, "links": links}
-
-
-def ready(page: Page) -> None:
-    page.wait_for_selector(READY, timeout=STEP_MS)
-
-
-def shot(page: Page, screenshots, name: str) -> None:
-    ready(page)
-    page.screenshot(path=str(screenshots / f"{name}.png"), full_page=True)
-
-
-def go(page: Page, title: str) -> None:
-    page.get_by_test_id("stSidebar").get_by_role("link", name=title).click()
-    expect(page.get_by_role("heading", level=1).first).to_be_visible(timeout=STEP_MS)
-    ready(page)
 
 
 def label_everything(page: Page, button: int) -> list[str]:
