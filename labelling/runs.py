@@ -261,42 +261,33 @@ def finish_run(
     label_counts: dict[str, int],
     note: str | None,
 ) -> TrainingRun:
-    with write(engine) as connection:
-        row = connection.execute(
-            update(training_runs)
-            .where(training_runs.c.id == run_id)
-            .values(
-                status=FINISHED,
-                finished_at=clock(),
-                duration=clock() - training_runs.c.started_at,
-                progress=1.0,
-                n_labels=n_labels,
-                strategy=strategy,
-                model=model,
-                scores=None if scores is None else json.dumps(scores),
-                label_counts=json.dumps(label_counts),
-                note=note,
-            )
-            .returning(*training_runs.c)
-        ).one()
-    return _run(row)
+    return _end_run(
+        engine,
+        run_id,
+        status=FINISHED,
+        progress=1.0,
+        n_labels=n_labels,
+        strategy=strategy,
+        model=model,
+        scores=None if scores is None else json.dumps(scores),
+        label_counts=json.dumps(label_counts),
+        note=note,
+    )
 
 
 def fail_run(
     engine: Engine, run_id: int, error: str, *, n_labels: int | None = None, model: str | None = None
 ) -> TrainingRun:
+    return _end_run(engine, run_id, status=FAILED, error=error, n_labels=n_labels, model=model)
+
+
+def _end_run(engine: Engine, run_id: int, **values: Any) -> TrainingRun:
+    """Close a run with its outcome; finish and duration come from the database clock."""
     with write(engine) as connection:
         row = connection.execute(
             update(training_runs)
             .where(training_runs.c.id == run_id)
-            .values(
-                status=FAILED,
-                finished_at=clock(),
-                duration=clock() - training_runs.c.started_at,
-                error=error,
-                n_labels=n_labels,
-                model=model,
-            )
+            .values(finished_at=clock(), duration=clock() - training_runs.c.started_at, **values)
             .returning(*training_runs.c)
         ).one()
     return _run(row)
