@@ -30,12 +30,10 @@ import multiprocessing as mp
 import os
 import random
 import resource
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -50,6 +48,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from labelling import Store, people  # noqa: E402
+from ui_bench import free_port, healthy  # noqa: E402  (the same app-server checks as the UI benchmark)
 
 POSTGRES = "postgresql+psycopg2://postgres@127.0.0.1:5432/test"
 LABELS = ["positive", "negative", "neutral"]
@@ -285,20 +284,6 @@ def run_library(server: str, labellers: int, think: float, seconds: float, items
 # Browser labellers
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _healthy(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-            return response.read().decode().strip() == "ok"
-    except OSError:
-        return False
-
-
 @contextmanager
 def app_processes(url: str, count: int, folder: Path) -> Iterator[list[tuple[str, subprocess.Popen]]]:
     """`count` app server processes on free ports against one database."""
@@ -307,7 +292,7 @@ def app_processes(url: str, count: int, folder: Path) -> Iterator[list[tuple[str
     started = []
     try:
         for i in range(count):
-            port = _free_port()
+            port = free_port()
             output = open(folder / f"app-{i}.log", "wb")
             process = subprocess.Popen(
                 [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port", str(port),
@@ -317,7 +302,7 @@ def app_processes(url: str, count: int, folder: Path) -> Iterator[list[tuple[str
             started.append((f"http://127.0.0.1:{port}", process))
         deadline = time.monotonic() + STARTUP_SECONDS
         for address, process in started:
-            while not _healthy(address):
+            while not healthy(address):
                 if process.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError(f"app on {address} did not start; see {folder}")
                 time.sleep(0.2)  # polling the health endpoint
