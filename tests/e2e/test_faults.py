@@ -13,13 +13,10 @@ import glob
 import os
 import pwd
 import shutil
-import socket
 import subprocess
-import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,12 +24,11 @@ from pathlib import Path
 import pytest
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
+from _browser import free_port, running_app
 from labelling import Store, people
 
 pytestmark = pytest.mark.e2e
 
-REPO = Path(__file__).resolve().parents[2]
-STARTUP_SECONDS = 60
 STEP_MS = 30_000
 ITEMS = 24
 LABELS = ["keep", "drop"]
@@ -40,12 +36,6 @@ DOWN = "database is not reachable"
 NOT_SAVED = "may not have been saved"
 ITEM_TEXT = ".st-key-item [data-testid='stText']"
 READY = "[data-testid='stApp'][data-test-script-state='notRunning']"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class PrivatePostgres:
@@ -69,7 +59,7 @@ class PrivatePostgres:
             os.chown(self.folder, owner.pw_uid, owner.pw_gid)
         self.data = self.folder / "data"
         self.log = self.folder / "server.log"
-        self.port = _free_port()
+        self.port = free_port()
         self.url = f"postgresql+psycopg2://postgres@127.0.0.1:{self.port}/postgres"
 
     def _run(self, tool: str, *args: str) -> None:
@@ -126,38 +116,10 @@ class App:
 @pytest.fixture(scope="module")
 def app(postgres, tmp_path_factory) -> Iterator[App]:
     Store.connect(postgres.url).close()  # the schema, made before the app starts
-    port = _free_port()
     log = tmp_path_factory.mktemp("faults-log") / "streamlit.log"
-    env = {**os.environ, "DATABASE_URL": postgres.url, "LABELLING_ADMIN_PASSWORD": "faults-admin",
-           "OMP_NUM_THREADS": "1"}
-    with open(log, "wb") as output:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port", str(port),
-             "--server.headless", "true", "--server.address", "127.0.0.1", "--client.showErrorDetails", "full"],
-            cwd=REPO, env=env, stdout=output, stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + STARTUP_SECONDS
-        while not _healthy(url):
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"streamlit did not start:\n{log.read_text()}")
-            time.sleep(0.2)  # polling the health endpoint
+    env = {"DATABASE_URL": postgres.url, "LABELLING_ADMIN_PASSWORD": "faults-admin"}
+    with running_app(env, log, "--client.showErrorDetails", "full") as url:
         yield App(url, log)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-
-
-def _healthy(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-            return response.read().decode().strip() == "ok"
-    except OSError:
-        return False
 
 
 class RunCounter:
