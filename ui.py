@@ -6,6 +6,7 @@ Nothing in `labelling/` imports this module; it only calls `labelling`'s public 
 
 from __future__ import annotations
 
+import functools
 import gc
 import hmac
 import os
@@ -55,6 +56,7 @@ _SIGN_IN_PROBLEM = "sign_in_problem"
 _PROJECT = "project_id"
 _PROJECT_PICKER = "project_picker"
 _ROUTED = "routed"
+_CLICK_FAILED = "database_click_failed"
 
 
 # The store
@@ -210,6 +212,23 @@ def database_guard() -> Iterator[None]:
         st.stop()
 
 
+def guarded(callback: Callable[..., Any]) -> Callable[..., Any]:
+    """For `on_click`/`on_change` callbacks: an unreachable database leaves a notice for the run that
+    follows (`page_user` shows it; a callback cannot draw on the page) instead of a traceback."""
+
+    @functools.wraps(callback)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return callback(*args, **kwargs)
+        except DBAPIError as error:
+            if not database_unreachable(error):
+                raise
+            st.session_state[_CLICK_FAILED] = True
+            return None
+
+    return run
+
+
 # Who is signed in
 
 
@@ -288,6 +307,8 @@ def page_user(store: Store, *, admin: bool = False) -> User:
     if admin and not found.is_admin:
         st.error("This page is for admins.", icon=":material/block:")
         st.stop()
+    if state.pop(_CLICK_FAILED, False):
+        st.warning(CLICK_NOT_SAVED, icon=":material/cloud_off:")
     return found
 
 
