@@ -86,6 +86,22 @@ def _labelling(project: Project, labeller: str) -> None:
     _progress_bar(bar, counts)
 
 
+def _held_by_others(project: Project) -> None:
+    """Items others hold may still come back (a labeller who left lets go when the lease runs out): say so,
+    with a button to look again, rather than a final goodbye."""
+    held = store.held(project.id)  # none of them mine: I hold nothing when nothing is left for me
+    if not held:
+        return
+    seconds = ui.lease_seconds()
+    hold = f"{seconds / 60:g} minutes" if seconds >= 120 else f"{seconds:g} seconds"
+    st.info(
+        f"{held:,} item{'s are' if held != 1 else ' is'} with other labellers right now. "
+        f"Any left unfinished come back here within {hold}.",
+        icon=":material/hourglass_top:",
+    )
+    st.button("Check again", key="check-again", icon=":material/refresh:")
+
+
 def _progress_bar(bar, counts) -> None:
     bar.progress(
         counts.fraction,
@@ -106,6 +122,7 @@ def _current_item(project: Project, labeller: str) -> None:
         return
     if item is None:
         st.success("Nothing left for you in this project. Thank you!", icon=":material/task_alt:")
+        _held_by_others(project)
         st.button("Undo my last label", key="undo", on_click=_undo, args=(project.id, labeller))
         return
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -92,6 +94,21 @@ def test_nothing_left_state(app, store, project):
     assert not at.text
     assert "Nothing left for you" in at.success[0].value
     assert len(store.annotations(project.id)) == 3
+
+
+def test_nothing_left_while_others_hold_items_says_they_may_come_back(app, store, project, monkeypatch):
+    monkeypatch.setenv("LABELLING_LEASE_SECONDS", "90")
+    store.next_item(project.id, "bob", lease_seconds=0.5)  # bob takes "review 0", then leaves
+    at = app().run()
+    for _ in range(2):
+        at.button(key="label-0").click().run()
+    assert "Nothing left for you" in at.success[0].value
+    assert "1 item is with other labellers right now" in at.info[0].value
+    assert "within 90 seconds" in at.info[0].value
+    while store.progress(project.id, per_labeller=False).in_progress:  # bob's lease runs out
+        time.sleep(0.05)
+    at.button(key="check-again").click().run()
+    assert shown_text(at) == "review 0"  # back in the queue, now mine
 
 
 def test_multi_label_checkboxes_and_submit(app, store):
