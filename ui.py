@@ -139,9 +139,11 @@ def _progress(_store: Store, database: str, project_id: int, per_labeller: bool)
     return _store.progress(project_id, per_labeller=per_labeller)
 
 
-def progress(store: Store, project_id: int, *, per_labeller: bool = True) -> Progress:
+def progress(store: Store, project_id: int, *, per_labeller: bool = True, fresh: bool = False) -> Progress:
     """Project counts, cached a few seconds per project and shared by all sessions; the Label page's bar
-    asks without the per-labeller figures."""
+    asks without the per-labeller figures, and `fresh` where a stale count would look wrong."""
+    if fresh:
+        _progress.clear()
     return _progress(store, str(store.engine.url), project_id, per_labeller)
 
 

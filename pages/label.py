@@ -80,8 +80,8 @@ def _labelling(project: Project, labeller: str) -> None:
     last = st.session_state.get(COUNTS)
     if last is not None and last[0] == project.id:
         _progress_bar(bar, last[1])
-    _current_item(project, labeller)
-    counts = ui.progress(store, project.id, per_labeller=False)
+    item_shown = _current_item(project, labeller)
+    counts = ui.progress(store, project.id, per_labeller=False, fresh=not item_shown)  # "nothing left": exact
     st.session_state[COUNTS] = (project.id, counts)
     _progress_bar(bar, counts)
 
@@ -110,8 +110,9 @@ def _progress_bar(bar, counts) -> None:
     )
 
 
-def _current_item(project: Project, labeller: str) -> None:
-    """The notice, my item, the model's suggestion, and the buttons (inside the fragment)."""
+def _current_item(project: Project, labeller: str) -> bool:
+    """The notice, my item, the model's suggestion, and the buttons (inside the fragment); False when
+    there is no item for me."""
     notice = st.session_state.pop(NOTICE, None)
     if notice:
         (st.info if notice[0] == "info" else st.warning)(notice[1])
@@ -119,12 +120,12 @@ def _current_item(project: Project, labeller: str) -> None:
         item = store.next_item(project.id, labeller, ui.lease_seconds())
     except LabellingError as error:
         st.error(str(error))
-        return
+        return False
     if item is None:
         st.success("Nothing left for you in this project. Thank you!", icon=":material/task_alt:")
         _held_by_others(project)
         st.button("Undo my last label", key="undo", on_click=_undo, args=(project.id, labeller))
-        return
+        return False
 
     with st.container(border=True, key="item"):
         ui.show_item(item.data, project.settings)
@@ -175,6 +176,7 @@ def _current_item(project: Project, labeller: str) -> None:
     buttons.button("Skip", key="skip", shortcut="S", icon=":material/skip_next:", on_click=_act, args=skip)
     undo = (project.id, labeller)
     buttons.button("Undo", key="undo", shortcut="U", icon=":material/undo:", on_click=_undo, args=undo)
+    return True
 
 
 if project is None:

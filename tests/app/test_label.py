@@ -94,6 +94,7 @@ def test_nothing_left_state(app, store, project):
     assert not at.text
     assert "Nothing left for you" in at.success[0].value
     assert len(store.annotations(project.id)) == 3
+    assert at.get("progress")[0].proto.text.startswith("3 of 3 items done")  # not the cached count
 
 
 def test_nothing_left_while_others_hold_items_says_they_may_come_back(app, store, project, monkeypatch):
