@@ -204,7 +204,12 @@ def database_down() -> None:
 
 @contextmanager
 def database_guard() -> Iterator[None]:
-    """Around store calls in a page or fragment: an unreachable database ends this run with the message."""
+    """Around store calls in a page or fragment: an unreachable database ends this run with the message.
+
+    The router runs every page inside one, and the pages still guard their own store calls: on a fresh
+    process's first runs Streamlit runs a page file without the router (see `page_user`), and a fragment's
+    own reruns run only the fragment.
+    """
     try:
         yield
     except DBAPIError as error:

@@ -49,6 +49,7 @@ if invite:
         st.button("Done", key="invite-done", on_click=lambda: st.session_state.pop(NEW_INVITE, None))
 
 
+@ui.guarded
 def _revoke(name: str) -> None:
     try:
         people.revoke(store, name)
@@ -56,13 +57,16 @@ def _revoke(name: str) -> None:
         st.session_state["people_error"] = str(error)
 
 
+@ui.guarded
 def _set_role(name: str, person_id: int) -> None:
+    chosen = st.session_state.pop(f"role-{person_id}")  # the select shows the stored role, saved or not
     try:
-        people.set_role(store, name, st.session_state[f"role-{person_id}"])
+        people.set_role(store, name, chosen)
     except LabellingError as error:
         st.session_state["people_error"] = str(error)
 
 
+@ui.guarded
 def _new_link(name: str) -> None:
     try:
         _invite(name, people.new_token(store, name))

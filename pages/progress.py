@@ -5,6 +5,7 @@ import pandas as pd
 import streamlit as st
 
 import ui
+from labelling.quality import Agreement
 
 store = ui.store()
 me = ui.page_user(store)
@@ -21,6 +22,7 @@ def _agreement(_store, database: str, project_id: int):
     return _store.agreement(project_id)
 
 
+@ui.guarded
 def refresh() -> None:
     ui.refresh_figures()
     _agreement.clear()
@@ -30,6 +32,7 @@ st.sidebar.button("Refresh figures", key="refresh", on_click=refresh, icon=":mat
 with ui.database_guard():
     counts = ui.progress(store, project.id)
     history = ui.annotations(store, project.id)
+    figures = _agreement(store, str(store.engine.url), project.id) if me.is_admin else None
 labelled = history[history["source"] == "label"]
 current = history[history["current"]]
 
@@ -106,9 +109,8 @@ def share_chart(frame: pd.DataFrame, column: str, items: str) -> None:
     )
 
 
-def quality_section() -> None:
+def quality_section(figures: Agreement) -> None:
     """Agreement between labellers and accuracy on gold items, each figure with the items it rests on."""
-    figures = _agreement(store, str(store.engine.url), project.id)
     stats = figures.labellers
     st.subheader("Agreement")
     if figures.alpha.items == 0:
@@ -204,5 +206,5 @@ else:
                 st.bar_chart(people, x="labeller", y=column, horizontal=True, x_label="", y_label="", height=height)
             else:
                 st.caption("None yet.")
-quality_section()
+quality_section(figures)
 st.caption(f"Figures are at most {ui.STATS_TTL_SECONDS} seconds old.")

@@ -45,6 +45,7 @@ def _act(action, item_id: int, *args) -> None:
         st.session_state[NOTICE] = ("success", f"Item {item_id}: final label set to **{ui.literal(shown(args[0]))}**.")
 
 
+@ui.guarded
 def _adjudicate(item_id: int) -> None:
     chosen = st.session_state.get(f"final-{item_id}")
     if project.multi_label:
@@ -52,6 +53,7 @@ def _adjudicate(item_id: int) -> None:
     _act(store.adjudicate, item_id, chosen)
 
 
+@ui.guarded
 def _send_back(item_id: int) -> None:
     _act(store.send_back, item_id)
 
@@ -115,7 +117,8 @@ def card(item: ReviewItem) -> None:
 if notice := st.session_state.pop(NOTICE, None):
     (st.success if notice[0] == "success" else st.error)(notice[1])
 
-names = [p.name for p in people.labellers(store)]
+with ui.database_guard():
+    names = [p.name for p in people.labellers(store)]
 filters = st.container(horizontal=True, key="filters")
 which = filters.segmented_control("Show", [WAITING, REVIEWED], default=WAITING, key="review-which") or WAITING
 label = filters.selectbox("Someone labelled it", [ANY, *project.labels], key="review-label")
@@ -131,14 +134,15 @@ most = st.slider(
     help="The share of an item's labellers who gave its most common label.",
 )
 
-listed, total = store.review_items(
-    project.id,
-    label=None if label == ANY else label,
-    labeller=None if labeller == ANY else labeller,
-    max_agreement=most / 100,
-    reviewed=which == REVIEWED,
-    limit=PAGE_SIZE,
-)
+with ui.database_guard():
+    listed, total = store.review_items(
+        project.id,
+        label=None if label == ANY else label,
+        labeller=None if labeller == ANY else labeller,
+        max_agreement=most / 100,
+        reviewed=which == REVIEWED,
+        limit=PAGE_SIZE,
+    )
 if not listed:
     if which == REVIEWED:
         st.info("No reviewed items match.")

@@ -30,6 +30,7 @@ if project is None:
     st.stop()
 
 
+@ui.guarded
 def _retrain(project_id: int) -> None:
     try:
         store.request_training(project_id)
@@ -197,7 +198,8 @@ def _settings_form() -> None:
                 every_labels=int(every_labels),
                 every_seconds=float(every_seconds),
             )
-            store.update_project(project.id, settings=settings)
+            with ui.database_guard():
+                store.update_project(project.id, settings=settings)
         except LabellingError as error:
             st.error(f"Not saved: {error}", icon=":material/error:")
         else:
@@ -205,12 +207,15 @@ def _settings_form() -> None:
             st.rerun()
 
 
-active = bool((runs := store.training_runs(project.id)) and runs[-1].status in ("queued", "running"))
+with ui.database_guard():
+    runs = store.training_runs(project.id)
+active = bool(runs and runs[-1].status in ("queued", "running"))
 
 
 @st.fragment(run_every=STATUS_REFRESH_SECONDS if active else None)
 def status_and_figures(project_id: int, was_active: bool) -> None:
-    all_runs = store.training_runs(project_id)
+    with ui.database_guard():  # the fragment's own reruns run outside the page's guard
+        all_runs = store.training_runs(project_id)
     latest = all_runs[-1] if all_runs else None
     if was_active and (latest is None or latest.status not in ("queued", "running")):
         st.rerun()  # the run ended: redraw the page, and stop polling
