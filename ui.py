@@ -1,5 +1,5 @@
 """Streamlit-side helpers shared by the pages: the store, sign-in, the project picker, item display and
-the CSV setup steps (plain functions, so tests call them without a browser).
+the upload limit. The CSV setup steps themselves are `labelling.csv_import`, shared with the command line.
 
 Nothing in `labelling/` imports this module; it only calls `labelling`'s public functions.
 """
@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 from urllib.parse import urlsplit
 
 import numpy as np
@@ -27,10 +27,8 @@ import streamlit as st
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from labelling import DuplicateProject, InvalidInput, Progress, Project, Store, demo, people
-from labelling import labels as label_values
 from labelling.db import DEFAULT_URL as DEFAULT_DATABASE_URL
 from labelling.db import resolve_url
-from labelling.ingest import CHUNK_ROWS, read_csv
 from labelling.store import DEFAULT_LEASE_SECONDS
 
 ADMIN_PASSWORD_ENV = "LABELLING_ADMIN_PASSWORD"
@@ -43,10 +41,9 @@ TOKEN_RECHECK_SECONDS = 30
 """A revoked invite stops working within this long, even in a tab that only reruns its fragment."""
 IMAGE_PIXELS = 200
 """Small arrays (an 8x8 digit) are scaled up, nearest neighbour, to about this many pixels a side."""
-PREVIEW_ROWS = 2_000
 DEFAULT_BASE_URL = "http://localhost:8501"
-DISPLAYS = {"text": "Text", "image": "Image (URL, path or array)", "table": "Several columns as a table"}
 NO_COLUMN = "(none)"
+"""The Setup page's choice for 'no column of existing labels'."""
 
 _USER = "user"
 _TOKEN = "token"
@@ -527,7 +524,7 @@ def label_shortcuts(labels: tuple[str, ...]) -> list[str | None]:
     return [keys[i] if i < len(keys) else None for i in range(len(labels))]
 
 
-# Setting a project up from a CSV file
+# Uploads
 
 
 def check_upload_size(size_bytes: int, limit_mb: float | None = None) -> None:
@@ -538,173 +535,3 @@ def check_upload_size(size_bytes: int, limit_mb: float | None = None) -> None:
             f"the file is {size_bytes / 1024 / 1024:,.1f} MB, over the {limit_mb:,} MB limit "
             "(server.maxUploadSize in .streamlit/config.toml)"
         )
-
-
-def preview_csv(source: IO[bytes], rows: int = PREVIEW_ROWS) -> pd.DataFrame:
-    """The first rows of a CSV file, read with the same checks as the import; the file is rewound."""
-    source.seek(0)
-    try:
-        frame = next(read_csv(source, chunk_rows=rows), None)
-    finally:
-        source.seek(0)
-    if frame is None or frame.empty:
-        raise InvalidInput("the file has a header but no rows")
-    return frame
-
-
-def one_column_hint(columns: list[str]) -> str | None:
-    """A file read as one column often has an unusual delimiter: say so rather than guess."""
-    if len(columns) != 1:
-        return None
-    return (
-        f"This file has a single column, {columns[0]!r}. If it should have several, check that its "
-        "columns are separated by commas, semicolons, tabs or |."
-    )
-
-
-def guess_column(frame: pd.DataFrame, display: str) -> str | None:
-    """A sensible default: the longest text column, or a column whose name says image/url/path."""
-    columns = [str(c) for c in frame.columns]
-    if display == "image":
-        hints = ("image", "img", "url", "path", "file", "picture", "photo")
-        return next((c for c in columns if any(h in c.lower() for h in hints)), columns[0] if columns else None)
-    texts = [c for c in columns if frame[c].dtype == object or pd.api.types.is_string_dtype(frame[c])]
-    if not texts:
-        return columns[0] if columns else None
-    return max(texts, key=lambda c: frame[c].astype(str).str.len().mean())
-
-
-def distinct_labels(frame: pd.DataFrame, column: str, multi_label: bool) -> list[str]:
-    """The values of a label column, most frequent first (split on | for multi-label), as a starting set."""
-    values = frame[column].dropna().tolist()
-    found: dict[str, int] = {}
-    for value in values:
-        text = _label_text(value)
-        parts = text.split(label_values.MULTI_LABEL_SEPARATOR) if multi_label else [text]
-        for part in (p.strip() for p in parts):
-            if part:
-                found[part] = found.get(part, 0) + 1
-    return sorted(found, key=lambda label: (-found[label], label))
-
-
-def _label_text(value: Any) -> str:
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))  # a numeric label column is read as floats when a cell is empty
-    return str(value).strip()
-
-
-def parse_label_set(text: str) -> list[str]:
-    """Labels typed one per line (blank lines ignored)."""
-    return [line.strip() for line in text.splitlines() if line.strip()]
-
-
-def build_settings(
-    columns: list[str],
-    display: str,
-    *,
-    text_column: str | None = None,
-    image_column: str | None = None,
-    table_columns: list[str] | None = None,
-    feature_columns: list[str] | None = None,
-    label_column: str | None = None,
-) -> dict[str, Any]:
-    """The project's `settings`: what to show and which columns feed the model; every column checked."""
-    if display not in DISPLAYS:
-        raise InvalidInput(f"choose how to show items: one of {', '.join(DISPLAYS)}")
-    shown = {"text": [text_column], "image": [image_column], "table": list(table_columns or [])}[display]
-    shown = [c for c in shown if c]
-    if not shown:
-        raise InvalidInput(f"choose the column{'s' if display == 'table' else ''} to show")
-    if label_column and label_column in shown:
-        raise InvalidInput(f"{label_column!r} holds the existing labels: it cannot also be shown to labellers")
-    features = list(feature_columns or [])
-    if label_column and label_column in features:
-        raise InvalidInput(f"{label_column!r} holds the existing labels: the model cannot also learn from it")
-    unknown = [c for c in [*shown, *features, label_column] if c and c not in columns]
-    if unknown:
-        raise InvalidInput(f"no column {unknown[0]!r} in the file")
-    return {
-        "display": display,
-        "text_column": text_column if display == "text" else None,
-        "image_column": image_column if display == "image" else None,
-        "table_columns": shown if display == "table" else [],
-        "feature_columns": features,
-        "label_column": label_column or None,
-    }
-
-
-def required_columns(settings: dict[str, Any]) -> list[str]:
-    """Columns every file for this project must have (the label column is optional when appending)."""
-    wanted = [settings.get("text_column"), settings.get("image_column"), *(settings.get("table_columns") or [])]
-    wanted += settings.get("feature_columns") or []
-    return list(dict.fromkeys(c for c in wanted if c))
-
-
-def check_columns(columns: list[str], settings: dict[str, Any]) -> None:
-    missing = [c for c in required_columns(settings) if c not in columns]
-    if missing:
-        raise InvalidInput(
-            f"this file has no column {', '.join(map(repr, missing))}, which the project uses; "
-            f"its columns are: {', '.join(columns)}"
-        )
-
-
-def item_chunks(
-    frames: Iterator[pd.DataFrame],
-    project: Project,
-    on_rows: Callable[[int], None] | None = None,
-) -> Iterator[tuple[pd.DataFrame, list[Any] | None]]:
-    """(item data, existing labels) per CSV chunk for `Store.add_items`, which checks the labels against the
-    label set; the label column is split off the item data."""
-    label_column = project.settings.get("label_column")
-    done = 0
-    for frame in frames:
-        if done == 0:
-            check_columns([str(c) for c in frame.columns], project.settings)
-        labels = None
-        if label_column and label_column in frame.columns:
-            labels = frame[label_column].tolist()
-            frame = frame.drop(columns=[label_column])
-        yield frame, labels
-        done += len(frame)
-        if on_rows is not None:
-            on_rows(done)
-
-
-def import_csv(
-    store: Store,
-    source: IO[bytes],
-    *,
-    name: str,
-    labels: list[str],
-    settings: dict[str, Any],
-    multi_label: bool = False,
-    overlap: int = 1,
-    instructions: str = "",
-    chunk_rows: int = CHUNK_ROWS,
-    on_rows: Callable[[int], None] | None = None,
-) -> tuple[Project, int]:
-    """A new project from a CSV file, streamed in chunks; if any row is refused, nothing is kept."""
-    check_columns([str(c) for c in preview_csv(source).columns], settings)
-    project = store.create_project(
-        name, labels, multi_label=multi_label, overlap=int(overlap), instructions=instructions, settings=settings
-    )
-    try:
-        added = store.add_items(project.id, item_chunks(read_csv(source, chunk_rows=chunk_rows), project, on_rows))
-    except BaseException:
-        store.delete_project(project.id)
-        raise
-    return project, added
-
-
-def append_csv(
-    store: Store,
-    project: Project,
-    source: IO[bytes],
-    *,
-    chunk_rows: int = CHUNK_ROWS,
-    on_rows: Callable[[int], None] | None = None,
-) -> int:
-    """Add a CSV file's rows to a project (one transaction: all rows or none)."""
-    check_columns([str(c) for c in preview_csv(source).columns], project.settings)
-    return store.add_items(project.id, item_chunks(read_csv(source, chunk_rows=chunk_rows), project, on_rows))

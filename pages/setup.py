@@ -5,7 +5,7 @@ from pathlib import Path
 import streamlit as st
 
 import ui
-from labelling import DuplicateProject, LabellingError
+from labelling import DuplicateProject, LabellingError, csv_import
 from labelling.ingest import read_csv
 from labelling.review import MAX_OVERLAP, gold_rate, gold_rows
 from labelling.demo import DEMOS, create_demo
@@ -55,7 +55,7 @@ def uploaded_csv(label: str, key: str):
     if memo is None or memo[0] != uploaded.file_id:
         try:
             ui.check_upload_size(uploaded.size)
-            memo = (uploaded.file_id, ui.preview_csv(uploaded), None)
+            memo = (uploaded.file_id, csv_import.preview_csv(uploaded), None)
         except LabellingError as error:
             memo = (uploaded.file_id, None, str(error))
         st.session_state[f"{PREVIEW}-{key}"] = memo
@@ -84,13 +84,17 @@ def new_project() -> None:
     columns = [str(c) for c in frame.columns]
     st.caption(f"First rows of {uploaded.name}: {len(columns)} columns")
     st.dataframe(frame.head(10), hide_index=True)
-    if hint := ui.one_column_hint(columns):
+    if hint := csv_import.one_column_hint(columns):
         st.warning(hint)
 
     k = f"{round_}"
     name = st.text_input("Project name", value=Path(uploaded.name).stem, key=f"name-{k}")
     display = st.radio(
-        "Show each item as", list(ui.DISPLAYS), format_func=ui.DISPLAYS.get, horizontal=True, key=f"display-{k}"
+        "Show each item as",
+        list(csv_import.DISPLAYS),
+        format_func=csv_import.DISPLAYS.get,
+        horizontal=True,
+        key=f"display-{k}",
     )
     choice = st.selectbox(
         "Column of existing labels (optional)",
@@ -99,8 +103,8 @@ def new_project() -> None:
         help="Rows with a value there are imported as already labelled; empty cells are left to label.",
     )
     label_column = None if choice == ui.NO_COLUMN else choice
-    others = [c for c in columns if c != label_column] or columns
-    guess = ui.guess_column(frame[others], display)
+    others = csv_import.columns_to_show(columns, label_column)
+    guess = csv_import.guess_column(frame[others], display)
     text_column = image_column = None
     table_columns: list[str] = []
     if display == "text":
@@ -118,7 +122,7 @@ def new_project() -> None:
         "Columns the model learns from", others, default=shown, key=f"features-{k}-{display}-{label_column}"
     )
     multi = st.toggle("Items can have several labels (multi-label)", key=f"multi-{k}")
-    starting = ui.distinct_labels(frame, label_column, multi) if label_column else []
+    starting = csv_import.distinct_labels(frame, label_column, multi) if label_column else []
     labels_text = st.text_area(
         "Labels, one per line",
         value="\n".join(starting),
@@ -130,7 +134,7 @@ def new_project() -> None:
 
     if st.button("Create project", type="primary", key=f"create-{k}", icon=":material/rocket_launch:"):
         try:
-            settings = ui.build_settings(
+            settings = csv_import.build_settings(
                 columns,
                 display,
                 text_column=text_column,
@@ -139,11 +143,11 @@ def new_project() -> None:
                 feature_columns=features,
                 label_column=label_column,
             )
-            made, added = ui.import_csv(
+            made, added = csv_import.import_csv(
                 store,
                 uploaded,
                 name=name,
-                labels=ui.parse_label_set(labels_text),
+                labels=csv_import.parse_label_set(labels_text),
                 settings=settings,
                 multi_label=multi,
                 overlap=int(overlap),
@@ -157,7 +161,7 @@ def new_project() -> None:
 
 
 def add_rows(project) -> None:
-    needed = ui.required_columns(project.settings)
+    needed = csv_import.required_columns(project.settings)
     st.caption(
         f"Adds rows to **{ui.literal(project.name)}**. The file needs the columns "
         + (", ".join(f"`{c}`" for c in needed) or "of the first file")
@@ -167,14 +171,14 @@ def add_rows(project) -> None:
     if uploaded is None:
         return
     try:
-        ui.check_columns([str(c) for c in frame.columns], project.settings)
+        csv_import.check_columns([str(c) for c in frame.columns], project.settings)
     except LabellingError as error:
         st.error(f"Cannot add {uploaded.name}: {error}", icon=":material/error:")
         return
     st.dataframe(frame.head(5), hide_index=True)
     if st.button(f"Add the rows of {uploaded.name}", type="primary", key=f"append-{round_}"):
         try:
-            added = ui.append_csv(store, project, uploaded, on_rows=importing(uploaded))
+            added = csv_import.append_csv(store, project, uploaded, on_rows=importing(uploaded))
         except LabellingError as error:
             st.error(f"Nothing was added: {error}", icon=":material/error:")
         else:
@@ -194,7 +198,7 @@ def edit(project) -> None:
         saved = st.form_submit_button("Save changes", type="primary")
     if saved:
         try:
-            store.update_project(project.id, labels=ui.parse_label_set(labels_text), instructions=instructions)
+            store.update_project(project.id, labels=csv_import.parse_label_set(labels_text), instructions=instructions)
         except LabellingError as error:
             st.error(f"Not saved: {error}", icon=":material/error:")
         else:

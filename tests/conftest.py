@@ -75,3 +75,18 @@ def store(db_url):
     store = Store.connect(db_url)
     yield store
     store.close()
+
+
+@pytest.fixture
+def csv_project(store):
+    """A project made from a CSV file as the Setup page makes one: column `text` shown, column `sentiment`
+    holding existing labels (one row, labelled pos), label set pos and neg."""
+    import io
+
+    from labelling import csv_import
+
+    settings = csv_import.build_settings(["text", "sentiment"], "text", text_column="text", label_column="sentiment")
+    project, _ = csv_import.import_csv(
+        store, io.BytesIO(b"text,sentiment\nfirst,pos\n"), name="p", labels=["pos", "neg"], settings=settings
+    )
+    return project

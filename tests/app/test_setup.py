@@ -3,13 +3,8 @@ gives a clear message and writes nothing."""
 
 from __future__ import annotations
 
-import io
-
 import pytest
 from streamlit import config
-
-import ui
-from labelling import InvalidInput
 
 REVIEWS = b"text,stars,sentiment\ngreat kettle,5,pos\nbroke in a week,1,neg\nit is fine,3,\n"
 
@@ -174,91 +169,39 @@ def test_empty_label_set_is_refused(app, store):
     assert store.projects() == []
 
 
-def test_ragged_row_after_the_preview_writes_nothing(store):
-    rows = b"".join(b"row %d,x\n" % i for i in range(ui.PREVIEW_ROWS + 500))
-    raw = b"text,other\n" + rows + b"bad,row,here\n"
-    settings = ui.build_settings(["text", "other"], "text", text_column="text")
-    with pytest.raises(InvalidInput, match="fields"):
-        ui.import_csv(store, io.BytesIO(raw), name="p", labels=["a"], settings=settings, chunk_rows=1000)
-    assert store.projects() == []
-
-
-def test_streaming_import_reports_progress(store):
-    raw = b"text\n" + b"".join(b"item %d\n" % i for i in range(2_500))
-    seen: list[int] = []
-    settings = ui.build_settings(["text"], "text", text_column="text")
-    made, added = ui.import_csv(
-        store, io.BytesIO(raw), name="big", labels=["a"], settings=settings, chunk_rows=1000, on_rows=seen.append
-    )
-    assert added == 2_500 and seen == [1000, 2000, 2500]
-    assert store.progress(made.id).total == 2_500
-
-
-# Settings
-
-
-def test_build_settings_checks_every_column():
-    columns = ["text", "url", "label"]
-    with pytest.raises(InvalidInput, match="choose the column to show"):
-        ui.build_settings(columns, "image")
-    with pytest.raises(InvalidInput, match="cannot also be shown"):
-        ui.build_settings(columns, "text", text_column="label", label_column="label")
-    with pytest.raises(InvalidInput, match="model cannot also learn from it"):
-        ui.build_settings(columns, "text", text_column="text", feature_columns=["label"], label_column="label")
-    with pytest.raises(InvalidInput, match="no column 'nope'"):
-        ui.build_settings(columns, "text", text_column="text", feature_columns=["nope"])
-    assert ui.build_settings(columns, "image", image_column="url")["image_column"] == "url"
-
-
 # Appending rows and editing a project
 
 
-@pytest.fixture
-def made(store):
-    settings = ui.build_settings(["text", "sentiment"], "text", text_column="text", label_column="sentiment")
-    project, _ = ui.import_csv(
-        store, io.BytesIO(b"text,sentiment\nfirst,pos\n"), name="p", labels=["pos", "neg"], settings=settings
-    )
-    return project
-
-
-def test_append_rows(app, store, made):
+def test_append_rows(app, store, csv_project):
     at = setup_page(app)
     upload(at, b"text,sentiment\nsecond,neg\nthird,\n", key="append-csv-0")
     at.button(key="append-0").click().run()
     assert not at.error, errors(at)
     assert "Added 2 items" in at.success[0].value
-    assert store.progress(made.id).total == 3
-    assert store.annotations(made.id)["label"].tolist() == ["pos", "neg"]
+    assert store.progress(csv_project.id).total == 3
+    assert store.annotations(csv_project.id)["label"].tolist() == ["pos", "neg"]
 
 
-def test_append_with_a_missing_column_is_refused(app, store, made):
+def test_append_with_a_missing_column_is_refused(app, store, csv_project):
     at = upload(setup_page(app), b"body\nsecond\n", key="append-csv-0")
     assert "has no column 'text'" in errors(at)
     assert not any(b.key == "append-0" for b in at.button)
-    assert store.progress(made.id).total == 1
+    assert store.progress(csv_project.id).total == 1
 
 
-def test_append_with_unknown_labels_writes_nothing(store, made):
-    raw = b"text,sentiment\nsecond,neg\nthird,meh\n"
-    with pytest.raises(InvalidInput, match="'meh' is not in the label set"):
-        ui.append_csv(store, made, io.BytesIO(raw))
-    assert store.progress(made.id).total == 1
-
-
-def test_edit_labels_and_instructions(app, store, made):
+def test_edit_labels_and_instructions(app, store, csv_project):
     at = setup_page(app)
     at.text_area[-2].input("pos\nneg\nmixed")
     at.text_area[-1].input("New *rules*.")
     at.button[-1].click().run()
     assert not at.error, errors(at)
-    assert store.project(made.id).labels == ("pos", "neg", "mixed")
-    assert store.project(made.id).instructions == "New *rules*."
+    assert store.project(csv_project.id).labels == ("pos", "neg", "mixed")
+    assert store.project(csv_project.id).instructions == "New *rules*."
 
 
-def test_removing_a_label_in_use_is_refused(app, store, made):
+def test_removing_a_label_in_use_is_refused(app, store, csv_project):
     at = setup_page(app)
     at.text_area[-2].input("neg")
     at.button[-1].click().run()
     assert "cannot be removed: pos" in errors(at)
-    assert store.project(made.id).labels == ("pos", "neg")
+    assert store.project(csv_project.id).labels == ("pos", "neg")

@@ -45,17 +45,6 @@ def test_upload_limit():
         ui.check_upload_size(1024 * 1024 + 1, limit_mb=1)
 
 
-def test_guess_column_and_distinct_labels():
-    import pandas as pd
-
-    frame = pd.DataFrame({"id": [1, 2], "body": ["a long text", "another long one"], "img_url": ["u", "v"]})
-    assert ui.guess_column(frame, "text") == "body"
-    assert ui.guess_column(frame, "image") == "img_url"
-    labels = pd.DataFrame({"y": [1.0, 2.0, 1.0, None]})
-    assert ui.distinct_labels(labels, "y", multi_label=False) == ["1", "2"]
-    assert ui.parse_label_set(" a \n\n b\n") == ["a", "b"]
-
-
 def test_first_start_with_nothing_configured_has_the_demo_to_label(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("DATABASE_URL", raising=False)

@@ -1,0 +1,272 @@
+"""A project from a CSV file, and more rows for it later: the checks the Setup page and
+`python -m labelling import` share, so that a file one refuses the other refuses in the same words.
+
+Columns are chosen on a preview (the first PREVIEW_ROWS rows; `read_csv` checks every line of the file on
+the way); then the rows stream into the store in chunks, all of them or none.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import closing, contextmanager
+from typing import IO, Any
+
+import pandas as pd
+
+from labelling.errors import InvalidInput
+from labelling.ingest import CHUNK_ROWS, read_csv
+from labelling.labels import MULTI_LABEL_SEPARATOR
+from labelling.records import Project
+from labelling.store import Store
+
+__all__ = [
+    "DISPLAYS",
+    "PREVIEW_ROWS",
+    "append_csv",
+    "build_settings",
+    "check_columns",
+    "columns_to_show",
+    "distinct_labels",
+    "guess_column",
+    "import_csv",
+    "labels_in_file",
+    "one_column_hint",
+    "parse_label_set",
+    "preview_csv",
+    "required_columns",
+]
+
+PREVIEW_ROWS = 2_000
+"""Rows read to choose and check the columns before anything is written."""
+DISPLAYS = {"text": "Text", "image": "Image (URL, path or array)", "table": "Several columns as a table"}
+"""How items can be shown to labellers (the `display` setting), with the words the Setup page uses."""
+IMAGE_COLUMN_HINTS = ("image", "img", "url", "path", "file", "picture", "photo")
+
+
+# Choosing columns
+
+
+def preview_csv(source: IO[bytes], rows: int = PREVIEW_ROWS) -> pd.DataFrame:
+    """The first rows, to choose columns from: a bad line anywhere in the file is refused here already, before
+    any choice is made. The file is rewound for the import."""
+    try:
+        with _chunks(source, rows) as (first, _):
+            return first
+    finally:
+        source.seek(0)
+
+
+def one_column_hint(columns: list[str]) -> str | None:
+    """A file read as one column often has an unusual delimiter: say so rather than guess."""
+    if len(columns) != 1:
+        return None
+    return (
+        f"This file has a single column, {columns[0]!r}. If it should have several, check that its "
+        "columns are separated by commas, semicolons, tabs or |."
+    )
+
+
+def columns_to_show(columns: list[str], label_column: str | None) -> list[str]:
+    """Labellers must not see the existing labels; when that leaves nothing, every column is offered, so that
+    `build_settings` refuses the choice by name instead of there being nothing to choose."""
+    return [c for c in columns if c != label_column] or list(columns)
+
+
+def guess_column(frame: pd.DataFrame, display: str) -> str | None:
+    """A default that is usually right, so a plain file needs no choices: the longest text, or for images a
+    column whose name says image/url/path."""
+    columns = [str(c) for c in frame.columns]
+    if display == "image":
+        named = (c for c in columns if any(hint in c.lower() for hint in IMAGE_COLUMN_HINTS))
+        return next(named, columns[0] if columns else None)
+    texts = [c for c in columns if frame[c].dtype == object or pd.api.types.is_string_dtype(frame[c])]
+    if not texts:
+        return columns[0] if columns else None
+    return max(texts, key=lambda c: frame[c].astype(str).str.len().mean())
+
+
+# The label set
+
+
+def distinct_labels(frames: pd.DataFrame | Iterable[pd.DataFrame], column: str, multi_label: bool) -> list[str]:
+    """A starting label set from a column of existing labels, most frequent first so the common labels get
+    the first buttons; multi-label cells are split on |. Takes one frame (a preview) or chunks (a file)."""
+    found: dict[str, int] = {}
+    for frame in [frames] if isinstance(frames, pd.DataFrame) else frames:
+        for value in frame[column].dropna().tolist():
+            text = _label_text(value)
+            parts = text.split(MULTI_LABEL_SEPARATOR) if multi_label else [text]
+            for part in (p.strip() for p in parts):
+                if part:
+                    found[part] = found.get(part, 0) + 1
+    return sorted(found, key=lambda label: (-found[label], label))
+
+
+def labels_in_file(source: IO[bytes], column: str, multi_label: bool) -> list[str]:
+    """`distinct_labels` over the whole file rather than a preview, for a label set nobody reviews before the
+    import: it must hold every label the rows use. The file is rewound."""
+    source.seek(0)
+    try:
+        with closing(read_csv(source, usecols=[column])) as frames:
+            return distinct_labels(frames, column, multi_label)
+    finally:
+        source.seek(0)
+
+
+def _label_text(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))  # a numeric label column is read as floats when a cell is empty
+    return str(value).strip()
+
+
+def parse_label_set(text: str, separator: str = "\n") -> list[str]:
+    """Labels as typed (one per line on the page, comma separated on the command line); empty entries, such as
+    a trailing separator, are ignored rather than refused as empty labels."""
+    return [part.strip() for part in text.split(separator) if part.strip()]
+
+
+# The project's settings
+
+
+def build_settings(
+    columns: list[str],
+    display: str,
+    *,
+    text_column: str | None = None,
+    image_column: str | None = None,
+    table_columns: list[str] | None = None,
+    feature_columns: list[str] | None = None,
+    label_column: str | None = None,
+) -> dict[str, Any]:
+    """The project's `settings`: what labellers see and what the model learns from. Every column is checked
+    here, against the file's `columns`, so a wrong choice is refused before a project exists."""
+    if display not in DISPLAYS:
+        raise InvalidInput(f"choose how to show items: one of {', '.join(DISPLAYS)}")
+    shown = {"text": [text_column], "image": [image_column], "table": list(table_columns or [])}[display]
+    shown = [c for c in shown if c]
+    if not shown:
+        raise InvalidInput(f"choose the column{'s' if display == 'table' else ''} to show")
+    if label_column and label_column in shown:
+        raise InvalidInput(f"{label_column!r} holds the existing labels: it cannot also be shown to labellers")
+    features = list(feature_columns or [])
+    if label_column and label_column in features:
+        raise InvalidInput(f"{label_column!r} holds the existing labels: the model cannot also learn from it")
+    unknown = [c for c in [*shown, *features, label_column] if c and c not in columns]
+    if unknown:
+        raise InvalidInput(_no_column(unknown[0], columns))
+    return {
+        "display": display,
+        "text_column": text_column if display == "text" else None,
+        "image_column": image_column if display == "image" else None,
+        "table_columns": shown if display == "table" else [],
+        "feature_columns": features,
+        "label_column": label_column or None,
+    }
+
+
+def required_columns(settings: dict[str, Any]) -> list[str]:
+    """Columns every later file for the project must have, because labellers see them or the model learns
+    from them (the label column is optional: a file may bring no labels)."""
+    wanted = [settings.get("text_column"), settings.get("image_column"), *(settings.get("table_columns") or [])]
+    wanted += settings.get("feature_columns") or []
+    return list(dict.fromkeys(c for c in wanted if c))
+
+
+def check_columns(columns: list[str], settings: dict[str, Any]) -> None:
+    """Refuse a file that lacks a column the project uses, naming the columns it does have."""
+    missing = [c for c in required_columns(settings) if c not in columns]
+    if missing:
+        raise InvalidInput(
+            f"this file has no column {', '.join(map(repr, missing))}, which the project uses; "
+            f"its columns are: {', '.join(columns)}"
+        )
+
+
+# Writing the rows
+
+
+def import_csv(
+    store: Store,
+    source: IO[bytes],
+    *,
+    name: str,
+    labels: list[str],
+    settings: dict[str, Any],
+    multi_label: bool = False,
+    overlap: int = 1,
+    instructions: str = "",
+    chunk_rows: int = CHUNK_ROWS,
+    on_rows: Callable[[int], None] | None = None,
+) -> tuple[Project, int]:
+    """A new project with every row of the file, or, if any row is refused, no project at all (an empty
+    project left behind would block the name). `on_rows(rows so far)` runs after each chunk."""
+    with _chunks(source, chunk_rows) as (first, frames):
+        check_columns([str(c) for c in first.columns], settings)
+        project = store.create_project(
+            name, labels, multi_label=multi_label, overlap=int(overlap), instructions=instructions, settings=settings
+        )
+        try:
+            added = store.add_items(project.id, _item_chunks(frames, settings.get("label_column"), on_rows))
+        except BaseException:
+            store.delete_project(project.id)
+            raise
+    return project, added
+
+
+def append_csv(
+    store: Store,
+    project: Project,
+    source: IO[bytes],
+    *,
+    label_column: str | None = None,
+    chunk_rows: int = CHUNK_ROWS,
+    on_rows: Callable[[int], None] | None = None,
+) -> int:
+    """More rows for a project, all or none (one transaction). Existing labels come from the project's label
+    column, or from `label_column` when this file keeps them in another."""
+    with _chunks(source, chunk_rows) as (first, frames):
+        columns = [str(c) for c in first.columns]
+        check_columns(columns, project.settings)
+        if label_column is not None:
+            if label_column not in columns:
+                raise InvalidInput(_no_column(label_column, columns))
+            if label_column in required_columns(project.settings):
+                raise InvalidInput(
+                    f"{label_column!r} is shown to labellers or learnt from: it cannot also hold the existing labels"
+                )
+        label_column = label_column or project.settings.get("label_column")
+        return store.add_items(project.id, _item_chunks(frames, label_column, on_rows))
+
+
+@contextmanager
+def _chunks(source: IO[bytes], chunk_rows: int) -> Iterator[tuple[pd.DataFrame, Iterator[pd.DataFrame]]]:
+    """(first chunk, every chunk): the first is read at once, so its columns are checked before anything is
+    written. Closed while the file is still open: read_csv's clean-up fails on a closed file."""
+    source.seek(0)
+    with closing(read_csv(source, chunk_rows=chunk_rows)) as frames:
+        first = next(frames, None)
+        if first is None or first.empty:
+            raise InvalidInput("the file has a header but no rows")
+        yield first, itertools.chain([first], frames)
+
+
+def _item_chunks(
+    frames: Iterable[pd.DataFrame], label_column: str | None, on_rows: Callable[[int], None] | None
+) -> Iterator[tuple[pd.DataFrame, list[Any] | None]]:
+    """(item data, existing labels) per chunk for `Store.add_items`, which checks the labels against the label
+    set: the label column is split off the item data."""
+    done = 0
+    for frame in frames:
+        labels = None
+        if label_column and label_column in frame.columns:
+            labels = frame[label_column].tolist()
+            frame = frame.drop(columns=[label_column])
+        yield frame, labels
+        done += len(frame)  # written by now: add_items asks for the next chunk once this one is in
+        if on_rows is not None:
+            on_rows(done)
+
+
+def _no_column(column: str, columns: list[str]) -> str:
+    return f"no column {column!r} in the file; its columns are: {', '.join(columns)}"

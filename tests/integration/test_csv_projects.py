@@ -1,0 +1,62 @@
+"""labelling.csv_import on SQLite and PostgreSQL: a CSV file becomes a project, or more rows of one, all rows
+or none."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from labelling import csv_import
+from labelling.errors import InvalidInput
+
+
+def test_ragged_row_after_the_preview_writes_nothing(store):
+    rows = b"".join(b"row %d,x\n" % i for i in range(csv_import.PREVIEW_ROWS + 500))
+    raw = b"text,other\n" + rows + b"bad,row,here\n"
+    settings = csv_import.build_settings(["text", "other"], "text", text_column="text")
+    with pytest.raises(InvalidInput, match="fields"):
+        csv_import.import_csv(store, io.BytesIO(raw), name="p", labels=["a"], settings=settings, chunk_rows=1000)
+    assert store.projects() == []
+
+
+def test_a_file_without_the_chosen_columns_creates_nothing(store):
+    settings = csv_import.build_settings(["text"], "text", text_column="text")
+    with pytest.raises(InvalidInput, match="no column 'text'"):
+        csv_import.import_csv(store, io.BytesIO(b"body\nx\n"), name="p", labels=["a"], settings=settings)
+    assert store.projects() == []
+
+
+def test_streaming_import_reports_progress(store):
+    raw = b"text\n" + b"".join(b"item %d\n" % i for i in range(2_500))
+    seen: list[int] = []
+    settings = csv_import.build_settings(["text"], "text", text_column="text")
+    made, added = csv_import.import_csv(
+        store, io.BytesIO(raw), name="big", labels=["a"], settings=settings, chunk_rows=1000, on_rows=seen.append
+    )
+    assert added == 2_500 and seen == [1000, 2000, 2500]
+    assert store.progress(made.id).total == 2_500
+
+
+def test_append_takes_labels_from_the_project_label_column(store, csv_project):
+    assert csv_import.append_csv(store, csv_project, io.BytesIO(b"text,sentiment\nsecond,neg\nthird,\n")) == 2
+    assert store.annotations(csv_project.id)["label"].tolist() == ["pos", "neg"]
+    assert "sentiment" not in store.export(csv_project.id).columns
+
+
+def test_append_with_unknown_labels_writes_nothing(store, csv_project):
+    raw = b"text,sentiment\nsecond,neg\nthird,meh\n"
+    with pytest.raises(InvalidInput, match="'meh' is not in the label set"):
+        csv_import.append_csv(store, csv_project, io.BytesIO(raw))
+    assert store.progress(csv_project.id).total == 1
+
+
+def test_append_with_labels_in_another_column(store, csv_project):
+    raw = b"text,verdict\nsecond,neg\nthird,\n"
+    assert csv_import.append_csv(store, csv_project, io.BytesIO(raw), label_column="verdict") == 2
+    assert store.annotations(csv_project.id)["label"].tolist() == ["pos", "neg"]
+    with pytest.raises(InvalidInput, match="no column 'nope' in the file"):
+        csv_import.append_csv(store, csv_project, io.BytesIO(raw), label_column="nope")
+    with pytest.raises(InvalidInput, match="'text' is shown to labellers"):  # it would strip the items' text
+        csv_import.append_csv(store, csv_project, io.BytesIO(raw), label_column="text")
+    assert store.progress(csv_project.id).total == 3
