@@ -4,8 +4,8 @@ labeller add/revoke, status).
 Exit codes: 0 done, 1 refused (one line on stderr naming the problem: bad input, missing file, unreachable
 database), 2 wrong usage (argparse's message), 130 interrupted. Expected errors never print a traceback.
 
-The database is the one the app uses: --database-url, else $DATABASE_URL, else `database_url` in
-./.streamlit/secrets.toml, else the SQLite file labelling.db in the working directory.
+The database is the one the app uses: --database-url, else `database_url` in ./.streamlit/secrets.toml,
+else $DATABASE_URL, else the SQLite file labelling.db in the working directory (`labelling.config`).
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ import importlib
 import os
 import re
 import sys
-import tomllib
 from collections.abc import Callable, Iterator
 from contextlib import closing
 from pathlib import Path
@@ -27,7 +26,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, InterfaceError, NoSuchModuleError, OperationalError
 
 from labelling import people
-from labelling.db import resolve_url
+from labelling.config import database_url, secrets
 from labelling.errors import InvalidInput, LabellingError, ProjectNotFound
 from labelling.export import to_csv, to_jsonl
 from labelling.ingest import read_csv
@@ -43,7 +42,6 @@ EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 PUBLIC_URL_ENV = "LABELLING_PUBLIC_URL"
 DEFAULT_PUBLIC_URL = "http://localhost:8501"
-SECRETS_FILE = Path(".streamlit") / "secrets.toml"
 PREVIEW_ROWS = 2_000
 """Rows read to check the columns before anything is written (the Setup page's preview)."""
 BAR_WIDTH = 30
@@ -102,7 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--database-url",
         metavar="URL",
-        help="SQLAlchemy URL (default: $DATABASE_URL, else database_url in .streamlit/secrets.toml, "
+        help="SQLAlchemy URL (default: database_url in .streamlit/secrets.toml, else $DATABASE_URL, "
         "else sqlite:///labelling.db)",
     )
     commands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
@@ -185,22 +183,6 @@ def build_parser() -> argparse.ArgumentParser:
 # Configuration
 
 
-def secrets(path: Path = SECRETS_FILE) -> dict[str, Any]:
-    """The app's .streamlit/secrets.toml in the working directory, or {} when there is none."""
-    try:
-        with open(path, "rb") as handle:
-            return tomllib.load(handle)
-    except FileNotFoundError:
-        return {}
-    except tomllib.TOMLDecodeError as error:
-        raise Refused(f"{path} is not valid TOML: {error}") from None
-
-
-def database_url(given: str | None) -> str:
-    """The same database the app would use when started in this folder (the app reads secrets.toml first)."""
-    return resolve_url(given or secrets().get("database_url") or None)
-
-
 def public_url(given: str | None) -> str:
     return given or os.environ.get(PUBLIC_URL_ENV) or secrets().get("public_url") or DEFAULT_PUBLIC_URL
 
@@ -232,14 +214,13 @@ def run_migrate(args: argparse.Namespace) -> int:
 
 
 def run_worker(args: argparse.Namespace) -> int:
-    os.environ["DATABASE_URL"] = args.url  # the worker reads the same database
     try:
         worker = importlib.import_module("labelling.worker")
     except ModuleNotFoundError as error:
         if error.name != "labelling.worker":
             raise
         raise Refused("this installation has no trainer (the module labelling.worker is missing)") from None
-    return worker.main(args.worker_args)
+    return worker.main(["--database-url", args.url, *args.worker_args])
 
 
 def run_import(args: argparse.Namespace) -> int:

@@ -1,6 +1,6 @@
 """The background retraining process: `python -m labelling.worker`.
 
-    python -m labelling.worker                              # $DATABASE_URL, else sqlite:///labelling.db
+    python -m labelling.worker                              # the app's database (labelling.config)
     python -m labelling.worker --once                       # train every due project once, then exit
     python -m labelling.worker --every-labels 50 --every-seconds 600 --project 3
 
@@ -34,8 +34,8 @@ from typing import Any
 from sqlalchemy.exc import DBAPIError
 
 from labelling import runs, training
-from labelling.db import resolve_url
-from labelling.errors import ProjectNotFound
+from labelling.config import database_url
+from labelling.errors import LabellingError, ProjectNotFound
 from labelling.records import Project
 from labelling.runs import TrainingState
 from labelling.store import Store
@@ -245,7 +245,10 @@ def _connect(url: str, once: bool, alive: Callable[[], bool], poll_seconds: floa
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m labelling.worker", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--database-url", help="default: $DATABASE_URL, else sqlite:///labelling.db")
+    parser.add_argument(
+        "--database-url",
+        help="default: database_url in .streamlit/secrets.toml, else $DATABASE_URL, else sqlite:///labelling.db",
+    )
     parser.add_argument("--every-labels", type=int, help="retrain after this many new labels (default 20)")
     parser.add_argument("--every-seconds", type=float, help="...or after this long with new labels (default 300)")
     parser.add_argument("--once", action="store_true", help="one pass over the projects, then exit")
@@ -264,6 +267,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--every-labels must be at least 1")
     if args.every_seconds is not None and args.every_seconds <= 0:
         parser.error("--every-seconds must be positive")
+    try:
+        url = database_url(args.database_url)  # as `python -m labelling` and the app resolve it
+    except LabellingError as error:  # a secrets.toml that is not valid TOML
+        log.error("%s", error)
+        return 1
 
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -276,7 +284,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     threadpool_limits(limits=1)  # one BLAS thread: several times faster for these fits on few cores
     model = _load_model(args.model) if args.model else None
-    url = resolve_url(args.database_url)
     try:
         store = _connect(url, args.once, alive, args.poll_seconds)
         if store is None:

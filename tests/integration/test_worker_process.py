@@ -367,3 +367,22 @@ def test_the_embedded_worker_ends_with_the_app(sqlite_url, tmp_path):
     finally:
         if not _gone(pid):
             os.kill(pid, 9)
+
+
+@pytest.mark.parametrize("command", [["labelling.worker"], ["labelling", "worker"]], ids=" ".join)
+def test_started_in_the_apps_folder_the_worker_uses_the_apps_database(tmp_path, command):
+    """Both ways of starting the worker read the app's .streamlit/secrets.toml, first, as the app does."""
+    (tmp_path / ".streamlit").mkdir()
+    (tmp_path / ".streamlit" / "secrets.toml").write_text(f'database_url = "sqlite:///{tmp_path / "secrets.db"}"\n')
+    env = {**os.environ, "PYTHONPATH": str(REPO), "DATABASE_URL": f"sqlite:///{tmp_path / 'environment.db'}"}
+    result = subprocess.run(
+        [sys.executable, "-m", *command, "--once"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=DEADLINE_SECONDS,
+    )
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "secrets.db").is_file()
+    assert not (tmp_path / "environment.db").exists()
