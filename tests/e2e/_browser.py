@@ -1,4 +1,5 @@
-"""Shared by the end-to-end tests: start the app, wait for a finished rerun, screenshot, open a page."""
+"""Shared by the end-to-end tests: start the app, wait for a finished rerun, screenshot, open a page, and
+follow what a labeller's screen shows click by click."""
 
 from __future__ import annotations
 
@@ -10,10 +11,12 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
+from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
 READY = "[data-testid='stApp'][data-test-script-state='notRunning']"
 """Streamlit marks the app so once a script or fragment run has finished."""
@@ -54,9 +57,16 @@ def healthy(url: str) -> bool:
         return False
 
 
+@dataclass(frozen=True)
+class App:
+    url: str
+    process: subprocess.Popen
+    log: Path
+
+
 @contextmanager
-def running_app(env: dict[str, str], log: Path, *options: str) -> Iterator[str]:
-    """`streamlit run streamlit_app.py` from the repository on a free port; yields its URL once healthy."""
+def running_app(env: dict[str, str], log: Path, *options: str) -> Iterator[App]:
+    """`streamlit run streamlit_app.py` from the repository on a free port, once healthy."""
     port = free_port()
     with open(log, "wb") as output:
         process = subprocess.Popen(
@@ -74,10 +84,105 @@ def running_app(env: dict[str, str], log: Path, *options: str) -> Iterator[str]:
             if process.poll() is not None or time.monotonic() > deadline:
                 pytest.fail(f"streamlit did not start:\n{log.read_text()}")
             time.sleep(0.2)  # polling the health endpoint, not waiting on the page
-        yield url
+        yield App(url, process, log)
     finally:
         process.terminate()
         try:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+# Following a labeller's screen
+
+ITEM_TEXT = ".st-key-item [data-testid='stText']"
+DOWN = "database is not reachable"
+NOT_SAVED = "may not have been saved"
+
+
+class RunCounter:
+    """Counts the app's finished script and fragment runs from its WebSocket messages, so a wait after a
+    click never reads the page the click left (the page's own run-state attribute can skip a fast run)."""
+
+    def __init__(self, page: Page) -> None:
+        self.finished = 0
+        page.on("websocket", lambda socket: socket.on("framereceived", self._frame))
+
+    def _frame(self, payload) -> None:
+        if isinstance(payload, (bytes, bytearray)):
+            message = ForwardMsg()
+            message.ParseFromString(bytes(payload))
+            if message.WhichOneof("type") == "script_finished":
+                self.finished += 1
+
+
+@dataclass
+class Labeller:
+    """One browser tab and what its screen showed: the items it moved past, in order."""
+
+    name: str
+    page: Page
+    runs: RunCounter
+    shown: str | None = None
+    moved_past: list[str] = field(default_factory=list)
+    saw_down: int = 0
+
+
+def open_labeller(context, name: str, url: str) -> Labeller:
+    """A labeller's tab on the Label page (an invite link), once its first item is on screen."""
+    page = context.new_page()
+    runs = RunCounter(page)
+    page.goto(url)
+    page.wait_for_selector(ITEM_TEXT, timeout=STEP_MS)
+    ready(page)
+    return Labeller(name, page, runs, shown=screen(page)["item"])
+
+
+def screen(page: Page) -> dict:
+    """The item on screen and which messages show."""
+    return page.evaluate(
+        """([sel, down, notSaved]) => {
+            const alerts = [...document.querySelectorAll("[data-testid='stAlert']")].map(e => e.innerText);
+            const item = document.querySelector(sel);
+            return {
+                item: item ? item.innerText : null,
+                down: alerts.some(t => t.includes(down)),
+                notSaved: alerts.some(t => t.includes(notSaved)),
+                done: alerts.some(t => t.includes("Nothing left")),
+                errors: document.querySelectorAll("[data-testid='stException']").length,
+            };
+        }""",
+        [ITEM_TEXT, DOWN, NOT_SAVED],
+    )
+
+
+def settle(labeller: Labeller, before: int) -> dict:
+    """Wait for the run a click started to finish and be drawn, then read the screen."""
+    give_up = time.monotonic() + STEP_MS / 1000
+    while labeller.runs.finished <= before:
+        assert time.monotonic() < give_up, f"no run finished for {labeller.name} within {STEP_MS} ms"
+        labeller.page.wait_for_timeout(20)  # lets Playwright deliver the WebSocket events
+    ready(labeller.page)
+    labeller.page.evaluate("() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))")
+    seen = screen(labeller.page)
+    assert seen["errors"] == 0, "an uncaught exception (traceback) is on the page"
+    return seen
+
+
+def click(labeller: Labeller, selector: str) -> int:
+    """Click without waiting; returns the run count to `settle` on."""
+    before = labeller.runs.finished
+    labeller.page.locator(selector).click()
+    return before
+
+
+def click_label(labeller: Labeller, index: int) -> int:
+    return click(labeller, f".st-key-label-{index} button")
+
+
+def moved_on(labeller: Labeller, seen: dict) -> None:
+    """Record the screen after a click: an item that left the screen was labelled (or skipped)."""
+    now = None if seen["done"] else seen["item"]
+    if now != labeller.shown and labeller.shown is not None:
+        labeller.moved_past.append(labeller.shown)
+    labeller.shown = now

@@ -35,8 +35,8 @@ def server(tmp_path_factory) -> Iterator[Server]:
     database_url = f"sqlite:///{tmp_path_factory.mktemp('e2e') / 'labelling.db'}"
     log = tmp_path_factory.mktemp("e2e-log") / "streamlit.log"
     env = {"DATABASE_URL": database_url, "LABELLING_ADMIN_PASSWORD": ADMIN_PASSWORD}
-    with running_app(env, log) as url:
-        yield Server(url, database_url)
+    with running_app(env, log) as app:
+        yield Server(app.url, database_url)
 
 
 @pytest.fixture(scope="module")

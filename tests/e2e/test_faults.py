@@ -18,24 +18,18 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
-from _browser import free_port, running_app
+from _browser import (DOWN, STEP_MS, Labeller, click_label, free_port, moved_on, open_labeller, ready,
+                      running_app, screen, settle)
 from labelling import Store, people
 
 pytestmark = pytest.mark.e2e
 
-STEP_MS = 30_000
 ITEMS = 24
 LABELS = ["keep", "drop"]
-DOWN = "database is not reachable"
-NOT_SAVED = "may not have been saved"
-ITEM_TEXT = ".st-key-item [data-testid='stText']"
-READY = "[data-testid='stApp'][data-test-script-state='notRunning']"
 
 
 class PrivatePostgres:
@@ -107,83 +101,13 @@ def postgres() -> Iterator[PrivatePostgres]:
         server.cleanup()
 
 
-@dataclass(frozen=True)
-class App:
-    url: str
-    log: Path
-
-
 @pytest.fixture(scope="module")
-def app(postgres, tmp_path_factory) -> Iterator[App]:
+def app(postgres, tmp_path_factory):
     Store.connect(postgres.url).close()  # the schema, made before the app starts
     log = tmp_path_factory.mktemp("faults-log") / "streamlit.log"
     env = {"DATABASE_URL": postgres.url, "LABELLING_ADMIN_PASSWORD": "faults-admin"}
-    with running_app(env, log, "--client.showErrorDetails", "full") as url:
-        yield App(url, log)
-
-
-class RunCounter:
-    """Counts the app's finished script and fragment runs from its WebSocket messages, so a wait after a
-    click never reads the page the click left (the page's own run-state attribute can skip a fast run)."""
-
-    def __init__(self, page) -> None:
-        self.finished = 0
-        page.on("websocket", lambda socket: socket.on("framereceived", self._frame))
-
-    def _frame(self, payload) -> None:
-        if isinstance(payload, (bytes, bytearray)):
-            message = ForwardMsg()
-            message.ParseFromString(bytes(payload))
-            if message.WhichOneof("type") == "script_finished":
-                self.finished += 1
-
-
-@dataclass
-class Labeller:
-    """One browser tab and what its screen showed: the items it moved past, in order."""
-
-    name: str
-    page: object
-    runs: RunCounter
-    shown: str | None = None
-    moved_past: list[str] = field(default_factory=list)
-    saw_down: int = 0
-
-
-def state(page) -> dict:
-    return page.evaluate(
-        """(sel) => {
-            const alerts = [...document.querySelectorAll("[data-testid='stAlert']")].map(e => e.innerText);
-            const item = document.querySelector(sel);
-            return {
-                item: item ? item.innerText : null,
-                down: alerts.some(t => t.includes(%r)),
-                notSaved: alerts.some(t => t.includes(%r)),
-                done: alerts.some(t => t.includes("Nothing left")),
-                errors: document.querySelectorAll("[data-testid='stException']").length,
-            };
-        }""" % (DOWN, NOT_SAVED),
-        ITEM_TEXT,
-    )
-
-
-def settle(labeller: Labeller, before: int) -> dict:
-    """Wait for the run a click started to finish and be drawn, then read the screen."""
-    give_up = time.monotonic() + STEP_MS / 1000
-    while labeller.runs.finished <= before:
-        assert time.monotonic() < give_up, f"no run finished for {labeller.name} within {STEP_MS} ms"
-        labeller.page.wait_for_timeout(20)  # lets Playwright deliver the WebSocket events
-    labeller.page.wait_for_selector(READY, timeout=STEP_MS)
-    labeller.page.evaluate("() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))")
-    seen = state(labeller.page)
-    assert seen["errors"] == 0, "an uncaught exception (traceback) is on the page"
-    return seen
-
-
-def click_label(labeller: Labeller, index: int) -> int:
-    before = labeller.runs.finished
-    labeller.page.locator(f".st-key-label-{index} button").click()
-    return before
+    with running_app(env, log, "--client.showErrorDetails", "full") as running:
+        yield running
 
 
 def after_label(labeller: Labeller, before: int) -> dict:
@@ -192,15 +116,8 @@ def after_label(labeller: Labeller, before: int) -> dict:
     if seen["down"]:
         labeller.saw_down += 1
     else:
-        _moved_on(labeller, seen)
+        moved_on(labeller, seen)
     return seen
-
-
-def _moved_on(labeller: Labeller, seen: dict) -> None:
-    now = None if seen["done"] else seen["item"]
-    if now != labeller.shown:
-        labeller.moved_past.append(labeller.shown)
-    labeller.shown = now
 
 
 def retry_until_back(labeller: Labeller, deadline_seconds: float = 90) -> dict:
@@ -211,7 +128,7 @@ def retry_until_back(labeller: Labeller, deadline_seconds: float = 90) -> dict:
         labeller.page.get_by_role("button", name="Try again").click()
         seen = settle(labeller, before)
         if not seen["down"]:
-            _moved_on(labeller, seen)  # another item: the click before the outage was saved after all
+            moved_on(labeller, seen)  # another item: the click before the outage was saved after all
             return seen
         assert time.monotonic() < give_up, "the page never recovered after the database came back"
         time.sleep(0.5)  # the database is still starting: a person would wait a moment too
@@ -233,12 +150,7 @@ def labellers(browser, app, project) -> Iterator[list[Labeller]]:
     out = []
     for name, token in tokens.items():
         context = browser.new_context(viewport={"width": 1200, "height": 900})
-        page = context.new_page()
-        counter = RunCounter(page)
-        page.goto(f"{app.url}/?token={token}")
-        page.wait_for_selector(ITEM_TEXT, timeout=STEP_MS)
-        page.wait_for_selector(READY, timeout=STEP_MS)
-        out.append(Labeller(name, page, counter, shown=state(page)["item"]))
+        out.append(open_labeller(context, name, f"{app.url}/?token={token}"))
     yield out
     for labeller in out:
         labeller.page.context.close()
@@ -270,8 +182,8 @@ def test_labels_survive_a_database_restart(postgres, app, project, labellers, sc
     # A full page load while it is down gets the message too (signing in needs the database).
     bob.page.reload()
     bob.page.get_by_text(DOWN).wait_for(timeout=STEP_MS)
-    bob.page.wait_for_selector(READY, timeout=STEP_MS)
-    assert state(bob.page)["errors"] == 0
+    ready(bob.page)
+    assert screen(bob.page)["errors"] == 0
 
     # Back: the next click works and brings back the very item each was labelling (its label was not saved).
     postgres.start()
