@@ -1,7 +1,8 @@
 """Load figures for hosting: many labellers at once, through the library and through real browsers.
 
     python benchmarks/load.py                   # 1 library labeller (the floor), 50 flat out and 50 paced,
-                                                # then 1 and 8 browsers on one app process, 8 on two (~7 min)
+                                                # then 1 browser, and 8 on one and on two app processes,
+                                                # flat out and at a person's pace (~10 min)
     python benchmarks/load.py --quick           # a smoke run of the same code
     python benchmarks/load.py --no-browsers     # the library part only
 
@@ -11,7 +12,8 @@ reading), exponential with that mean. Prints labels/s and the next+submit latenc
 
 Browser part: the real app (`streamlit run streamlit_app.py`) on one or two processes against the same
 PostgreSQL; M invited labellers in headless Chromium (one context each, spread over the processes) click
-the first label as soon as each item shows, for a fixed time. Click-to-next is timed in the page: from the
+the first label as soon as each item shows (flat out), or after a random pause like the library part's
+(`--browser-think`, default 1 s mean), for a fixed time. Click-to-next is timed in the page: from the
 click's mousedown to the animation frame after the item's text changed. Each app process's CPU (from
 /proc/<pid>/stat, share of one core) and resident memory (/proc/<pid>/status) are read around the window;
 memory per session is the growth from the idle process. The browsers run on the same cores, so their CPU
@@ -317,8 +319,10 @@ def app_processes(url: str, count: int, folder: Path) -> Iterator[list[tuple[str
                 process.kill()
 
 
-async def _browser_labeller(page, seconds_box: dict, clicks: list[float]) -> None:
-    """Warm up, wait for every browser, then click the first label as soon as each item shows."""
+async def _browser_labeller(page, seconds_box: dict, clicks: list[float], think: float, seed: int) -> None:
+    """Warm up, wait for every browser, then click the first label as soon as each item shows, or after a
+    pause of `think` seconds on average (exponential, as in the library part)."""
+    rng = random.Random(seed)
     await page.wait_for_selector(ITEM_TEXT, timeout=STEP_MS)
     await page.wait_for_selector(READY, timeout=STEP_MS)
     await page.evaluate(CLICK_TIMER)
@@ -330,8 +334,12 @@ async def _browser_labeller(page, seconds_box: dict, clicks: list[float]) -> Non
         seconds_box["all_warm"].set()
     await seconds_box["start"].wait()
     first = done
+    if think:  # people do not all click at the same moment: start each one at a random point of a pause
+        await asyncio.sleep(rng.expovariate(1 / think))
     while time.monotonic() < seconds_box["deadline"]:
         done = await _click(page, done)
+        if think:
+            await asyncio.sleep(max(0.0, min(rng.expovariate(1 / think), seconds_box["deadline"] - time.monotonic())))
     durations = await page.evaluate("() => window.__clicks")
     clicks.extend(durations[first:done])
 
@@ -347,6 +355,7 @@ async def _click(page, done: int) -> int:
 class BrowserResult:
     processes: int
     browsers: int
+    think: float
     seconds: float
     clicks: int
     p50_ms: float
@@ -360,7 +369,9 @@ class BrowserResult:
     before_busy: float
 
 
-async def _drive(urls: list[str], tokens: list[str], seconds: float, pids: list[int]) -> tuple[list[float], dict]:
+async def _drive(
+    urls: list[str], tokens: list[str], seconds: float, think: float, pids: list[int]
+) -> tuple[list[float], dict]:
     from playwright.async_api import async_playwright
 
     clicks: list[float] = []
@@ -381,7 +392,7 @@ async def _drive(urls: list[str], tokens: list[str], seconds: float, pids: list[
             pages.append(page)
         box = {"start": asyncio.Event(), "all_warm": asyncio.Event(), "warm": 0, "browsers": len(pages),
                "deadline": float("inf")}
-        tasks = [asyncio.create_task(_browser_labeller(page, box, clicks)) for page in pages]
+        tasks = [asyncio.create_task(_browser_labeller(page, box, clicks, think, i)) for i, page in enumerate(pages)]
         await box["all_warm"].wait()
         ours = [p for p in descendants(os.getpid()) if p not in pids]
         figures = {
@@ -405,7 +416,7 @@ async def _drive(urls: list[str], tokens: list[str], seconds: float, pids: list[
     return clicks, figures
 
 
-def run_browsers(server: str, processes: int, browsers: int, seconds: float, items: int) -> BrowserResult:
+def run_browsers(server: str, processes: int, browsers: int, think: float, seconds: float, items: int) -> BrowserResult:
     with schema(server) as url, tempfile.TemporaryDirectory(prefix="load-bench-") as folder:
         project_id = new_project(url, items, f"ui{processes}x{browsers}")
         store = Store.connect(url, upgrade=False)
@@ -413,16 +424,18 @@ def run_browsers(server: str, processes: int, browsers: int, seconds: float, ite
             tokens = [people.add_labeller(store, f"browser-{i}")[1] for i in range(browsers)]
         finally:
             store.close()
-        log(f"browsers: {browsers} on {processes} app process(es), {seconds:g} s, project {project_id}")
+        log(f"browsers: {browsers} on {processes} app process(es), think {think:g} s, {seconds:g} s, "
+            f"project {project_id}")
         before = busy_share(BEFORE_SECONDS)
         with app_processes(url, processes, Path(folder)) as apps:
             urls = [address for address, _ in apps]
             pids = [process.pid for _, process in apps]
-            clicks, figures = asyncio.run(_drive(urls, tokens, seconds, pids))
+            clicks, figures = asyncio.run(_drive(urls, tokens, seconds, think, pids))
         elapsed = figures["elapsed"]
         return BrowserResult(
             processes=processes,
             browsers=browsers,
+            think=think,
             seconds=elapsed,
             clicks=len(clicks),
             p50_ms=percentile(clicks, 50),
@@ -457,9 +470,9 @@ def library_table(results: list[LibraryResult]) -> str:
 
 def browser_table(results: list[BrowserResult]) -> str:
     lines = [
-        "| app processes | browsers | labels/s | click→next p50 | p99 | app CPU (of one core) | app CPU per session "
-        "| app memory per session | browsers' CPU | machine CPU busy (before: others) |",
-        "|---:|---:|---:|---:|---:|---|---|---|---:|---:|",
+        "| app processes | browsers | pause between items | labels/s | click→next p50 | p99 | app CPU (of one core) "
+        "| app CPU per session | app memory per session | browsers' CPU | machine CPU busy (before: others) |",
+        "|---:|---:|---:|---:|---:|---:|---|---|---|---:|---:|",
     ]
     for r in results:
         cpu = " + ".join(f"{c:.0%}" for c in r.app_cpu)
@@ -468,8 +481,10 @@ def browser_table(results: list[BrowserResult]) -> str:
             f"{(loaded - idle) / max(n, 1):.1f} MB (idle {idle:.0f} MB)"
             for idle, loaded, n in zip(r.app_rss_idle, r.app_rss_loaded, r.sessions)
         )
+        pause = "none (flat out)" if not r.think else f"{r.think:g} s mean"
         lines.append(
-            f"| {r.processes} | {r.browsers} | {r.clicks / r.seconds:.1f} | {r.p50_ms:.0f} ms | {r.p99_ms:.0f} ms "
+            f"| {r.processes} | {r.browsers} | {pause} | {r.clicks / r.seconds:.1f} | {r.p50_ms:.0f} ms "
+            f"| {r.p99_ms:.0f} ms "
             f"| {cpu} | {per_session} | {memory} | {r.browser_cpu:.2f} cores "
             f"| {r.machine_busy:.0%} ({r.before_busy:.0%}) |"
         )
@@ -485,6 +500,8 @@ def main() -> None:
                         help="mean pause between items, seconds (repeatable; default: 0 and 1)")
     parser.add_argument("--seconds", type=float, help="measured window per library scenario (default 30)")
     parser.add_argument("--browsers", type=int, default=8)
+    parser.add_argument("--browser-think", type=float, action="append",
+                        help="mean pause between a browser's items, seconds (repeatable; default: 0 and 1)")
     parser.add_argument("--browser-seconds", type=float, help="measured window per browser scenario (default 30)")
     parser.add_argument("--no-library", action="store_true")
     parser.add_argument("--no-browsers", action="store_true")
@@ -506,8 +523,9 @@ def main() -> None:
             if r.errors:
                 output.append(f"Errors with think {r.think:g}: {len(r.errors)}, e.g. {r.errors[0]}")
     if not args.no_browsers:
-        scenarios = [(1, 1), (1, browsers), (2, browsers)]
-        results = [run_browsers(args.postgres, p, b, browser_seconds, 20_000) for p, b in scenarios]
+        scenarios = [(1, 1, 0.0)]  # one browser flat out: the single-labeller figure
+        scenarios += [(p, browsers, think) for think in (args.browser_think or [0.0, 1.0]) for p in (1, 2)]
+        results = [run_browsers(args.postgres, p, b, think, browser_seconds, 20_000) for p, b, think in scenarios]
         output += [f"Browser labellers (headless Chromium on the same cores), {browser_seconds:g} s each:", "",
                    browser_table(results), ""]
     print("\n".join(output))
