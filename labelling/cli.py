@@ -16,7 +16,7 @@ import os
 import re
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import closing
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any, TextIO
 
@@ -25,12 +25,10 @@ from alembic.util import CommandError
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, InterfaceError, NoSuchModuleError, OperationalError
 
-from labelling import people
+from labelling import csv_import, people
 from labelling.config import database_url, secrets
-from labelling.errors import InvalidInput, LabellingError, ProjectNotFound
+from labelling.errors import LabellingError, ProjectNotFound
 from labelling.export import to_csv, to_jsonl
-from labelling.ingest import read_csv
-from labelling.labels import MULTI_LABEL_SEPARATOR
 from labelling.records import Project
 from labelling.store import Store
 
@@ -42,8 +40,6 @@ EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 PUBLIC_URL_ENV = "LABELLING_PUBLIC_URL"
 DEFAULT_PUBLIC_URL = "http://localhost:8501"
-PREVIEW_ROWS = 2_000
-"""Rows read to check the columns before anything is written (the Setup page's preview)."""
 BAR_WIDTH = 30
 """Characters in the import progress bar."""
 LOG_EVERY_PERCENT = 10
@@ -335,45 +331,39 @@ def run_status(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-# Import: the Setup page's checks, for a file on disk
+# Import: the Setup page's checks (labelling.csv_import), for a file on disk
 
 
 def _import_new(store: Store, handle: IO[bytes], args: argparse.Namespace) -> tuple[Project, int]:
-    columns, preview = _preview(handle)
+    preview = csv_import.preview_csv(handle)
+    columns = [str(c) for c in preview.columns]
     label_column = args.label_column
-    if label_column is not None and label_column not in columns:
-        raise Refused(f"no column {label_column!r} in {args.csv}; its columns are: {', '.join(columns)}")
-    text_column = args.text_column or _guess_text_column(preview.drop(columns=[label_column] if label_column else []))
-    if text_column not in columns:
-        raise Refused(f"no column {text_column!r} in {args.csv}; its columns are: {', '.join(columns)}")
-    if text_column == label_column:
-        raise Refused(f"{label_column!r} holds the existing labels: it cannot also be shown to labellers")
+    text_column = args.text_column or csv_import.guess_column(
+        preview[csv_import.columns_to_show(columns, label_column)], "text"
+    )
+    settings = csv_import.build_settings(
+        columns, "text", text_column=text_column, feature_columns=[text_column], label_column=label_column
+    )
     if args.labels is not None:
-        labels = [label.strip() for label in args.labels.split(",")]
+        labels = csv_import.parse_label_set(args.labels, ",")
     elif label_column is not None:
-        labels = _labels_in_column(handle, label_column, args.multi_label)
+        labels = csv_import.labels_in_file(handle, label_column, args.multi_label)
         if not labels:
             raise Refused(f"the column {label_column!r} has no labels in it: give the label set with --labels a,b,c")
         print(f"label set from {label_column!r}: {', '.join(labels)}", file=sys.stderr)
     else:
         raise Refused("a new project needs its labels: --labels a,b,c (or --label-column to take them from a column)")
-    settings = {
-        "display": "text",
-        "text_column": text_column,
-        "image_column": None,
-        "table_columns": [],
-        "feature_columns": [text_column],
-        "label_column": label_column,
-        "source": args.csv.name,
-    }
-    project = store.create_project(
-        args.project, labels, multi_label=args.multi_label, overlap=args.overlap or 1, settings=settings
-    )
-    try:
-        added = _add_rows(store, project, handle, label_column)
-    except BaseException:
-        store.delete_project(project.id)  # as the Setup page does: a refused file leaves no empty project
-        raise
+    with _progress_bar(handle) as on_rows:
+        project, added = csv_import.import_csv(
+            store,
+            handle,
+            name=args.project,
+            labels=labels,
+            settings={**settings, "source": args.csv.name},
+            multi_label=args.multi_label,
+            overlap=args.overlap or 1,
+            on_rows=on_rows,
+        )
     if not args.text_column:
         print(f"showing column {text_column!r} to labellers (choose another with --text-column)", file=sys.stderr)
     return project, added
@@ -384,81 +374,19 @@ def _import_more(store: Store, handle: IO[bytes], args: argparse.Namespace) -> t
         project = store.project(args.project)
     except ProjectNotFound:
         raise Refused(f"no project {args.project!r} (add --create to make it from this file)") from None
-    columns, _ = _preview(handle)
-    settings = project.settings
-    needed = [settings.get("text_column"), settings.get("image_column"), *(settings.get("table_columns") or [])]
-    needed = list(dict.fromkeys(c for c in [*needed, *(settings.get("feature_columns") or [])] if c))
-    missing = [c for c in needed if c not in columns]
-    if missing:
-        raise Refused(
-            f"{args.csv} has no column {', '.join(map(repr, missing))}, which the project uses; "
-            f"its columns are: {', '.join(columns)}"
-        )
-    label_column = args.label_column or settings.get("label_column")
-    if args.label_column and args.label_column not in columns:
-        raise Refused(f"no column {args.label_column!r} in {args.csv}; its columns are: {', '.join(columns)}")
-    return project, _add_rows(store, project, handle, label_column if label_column in columns else None)
+    with _progress_bar(handle) as on_rows:
+        return project, csv_import.append_csv(store, project, handle, label_column=args.label_column, on_rows=on_rows)
 
 
-def _preview(handle: IO[bytes]) -> tuple[list[str], pd.DataFrame]:
-    """The column names and first rows; read_csv checks every line of the file on the way."""
-    handle.seek(0)
-    with closing(read_csv(handle, chunk_rows=PREVIEW_ROWS)) as frames:
-        frame = next(frames, None)
-    if frame is None or frame.empty:
-        raise InvalidInput("the file has a header but no rows")
-    return [str(c) for c in frame.columns], frame
-
-
-def _guess_text_column(frame: pd.DataFrame) -> str:
-    """The Setup page's default: the text column with the longest values, else the first column."""
-    columns = [str(c) for c in frame.columns]
-    if not columns:
-        raise Refused("the file has no column to show besides the label column: give --text-column")
-    texts = [c for c in columns if frame[c].dtype == object or pd.api.types.is_string_dtype(frame[c])]
-    if not texts:
-        return columns[0]
-    return max(texts, key=lambda c: frame[c].astype(str).str.len().mean())
-
-
-def _labels_in_column(handle: IO[bytes], column: str, multi_label: bool) -> list[str]:
-    """Every label in the column over the whole file, most frequent first (as the Setup page suggests them)."""
-    found: dict[str, int] = {}
-    handle.seek(0)
-    with closing(read_csv(handle, usecols=[column])) as frames:
-        for frame in frames:
-            for value in frame[column].dropna().tolist():
-                text = str(int(value)) if isinstance(value, float) and value.is_integer() else str(value).strip()
-                for part in (p.strip() for p in (text.split(MULTI_LABEL_SEPARATOR) if multi_label else [text])):
-                    if part:
-                        found[part] = found.get(part, 0) + 1
-    return sorted(found, key=lambda label: (-found[label], label))
-
-
-def _add_rows(store: Store, project: Project, handle: IO[bytes], label_column: str | None) -> int:
-    """Every row in one transaction (Store.add_items), with a progress bar on stderr."""
+@contextmanager
+def _progress_bar(handle: IO[bytes]) -> Iterator[Callable[[int], None]]:
+    """An `on_rows` for the import that draws how far through the file it is, on stderr."""
     size = max(os.fstat(handle.fileno()).st_size, 1)
     bar = ProgressBar(sys.stderr)
-    handle.seek(0)
-
-    def chunks() -> Iterator[tuple[pd.DataFrame, list[Any] | None]]:
-        done = 0
-        with closing(read_csv(handle)) as frames:
-            for frame in frames:
-                labels = None
-                if label_column is not None:
-                    labels = frame[label_column].tolist()
-                    frame = frame.drop(columns=[label_column])
-                yield frame, labels
-                done += len(frame)  # the chunk is written once add_items asks for the next one
-                bar.update(min(handle.tell() / size, 1.0), done)
-
-    # Closed here, while the file is open: read_csv's clean-up fails on a file closed before it runs.
-    with closing(chunks()) as rows:
-        try:
-            return store.add_items(project.id, rows)
-        finally:
-            bar.close()
+    try:
+        yield lambda done: bar.update(min(handle.tell() / size, 1.0), done)
+    finally:
+        bar.close()
 
 
 class ProgressBar:

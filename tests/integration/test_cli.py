@@ -174,6 +174,20 @@ def test_import_adds_all_rows_or_none(db_url, tmp_path, reviews, opened, call):
     assert store.progress(project.id).total == 7
 
 
+def test_import_checks_are_the_setup_pages(db_url, tmp_path, reviews, opened, call):
+    """labelling.csv_import's checks: an empty entry in --labels is ignored (as a blank line on the Setup page),
+    and a column labellers see cannot also bring labels."""
+    created = call(["import", str(reviews), "--project", "K", "--create", "--labels", "positive,negative,"],
+                   db_url, tmp_path)
+    assert created.code == 0, created.err
+    store = opened()
+    project = store.project("K")
+    assert project.labels == ("positive", "negative")
+    refused = call(["import", str(reviews), "--project", "K", "--label-column", "review"], db_url, tmp_path)
+    assert refused.code == 1 and "'review' is shown to labellers" in refused.err
+    assert store.progress(project.id).total == 5
+
+
 def test_a_refused_new_project_leaves_nothing_behind(db_url, tmp_path, opened):
     rows = [[f"text {i}", "a" if i < 30 else "zzz"] for i in range(31)]
     path = write_csv(tmp_path / "bad.csv", ["text", "label"], rows)

@@ -1,11 +1,10 @@
-"""labelling.cli without a database: configuration precedence, invite links, the progress bar, column guesses."""
+"""labelling.cli without a database: configuration precedence, invite links, the progress bar, file names."""
 
 from __future__ import annotations
 
 import io
 from pathlib import Path
 
-import pandas as pd
 import pytest
 
 from labelling import cli
@@ -78,19 +77,6 @@ def test_progress_bar_on_a_terminal_redraws_one_line():
     bar.update(1.0, 20)
     bar.close()
     assert stream.getvalue().count("\r") == 2 and stream.getvalue().endswith("20 rows\n")
-
-
-def test_text_column_guess_is_the_longest_text():
-    frame = pd.DataFrame({"id": [1, 2], "title": ["a", "b"], "review": ["a long review", "another long one"]})
-    assert cli._guess_text_column(frame) == "review"
-    assert cli._guess_text_column(pd.DataFrame({"n": [1, 2], "m": [3, 4]})) == "n"
-
-
-def test_label_set_from_a_column_most_frequent_first():
-    data = b"text,label\nx,b\ny,a\nz,b\nw,\nv,1\n"
-    assert cli._labels_in_column(io.BytesIO(data), "label", multi_label=False) == ["b", "1", "a"]
-    multi = b"text,label\nx,a|b\ny,b\n"
-    assert cli._labels_in_column(io.BytesIO(multi), "label", multi_label=True) == ["b", "a"]
 
 
 def test_file_names_of_export_all():
