@@ -15,14 +15,15 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, bindparam, exists, func, literal, select, update
+from sqlalchemy import Connection, Engine, and_, bindparam, exists, func, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from labelling import labels as label_values
 from labelling.db import bulk_insert, clock, read, write
 from labelling.queries import OPEN_ITEMS
 from labelling.records import Label
-from labelling.schema import annotations, items, predictions, tasks, trainer_leases, training_runs
+from labelling.schema import (annotations, gold_items, items, predictions, reviews, tasks, trainer_leases,
+                              training_runs)
 
 __all__ = [
     "PREDICTION_BATCH_ROWS",
@@ -335,20 +336,20 @@ def release_lease(engine: Engine, project_id: int, holder: str) -> None:
 
 # What the model learns from and what it scores
 
-CURRENT_VOTES = (
-    select(annotations.c.item_id, annotations.c.labeller_id, annotations.c.label)
-    .where(annotations.c.project_id == bindparam("project"), annotations.c.is_current)
-    .order_by(annotations.c.item_id, annotations.c.id)
-)
-
 LABELLED_DATA = (
     select(items.c.id, items.c.data)
     .where(
         items.c.project_id == bindparam("project"),
-        exists().where(annotations.c.item_id == items.c.id, annotations.c.is_current),
+        or_(
+            exists().where(annotations.c.item_id == items.c.id, annotations.c.is_current),
+            exists().where(gold_items.c.item_id == items.c.id),
+            exists().where(reviews.c.item_id == items.c.id, reviews.c.is_current, reviews.c.label.is_not(None)),
+        ),
     )
     .order_by(items.c.id)
 )
+"""Items that may have a final label: a current label, a known (gold) label, or a reviewer's. A gold item
+nobody has labelled yet is still known truth for the model."""
 
 OPEN_ITEMS_AFTER = (
     select(items.c.id, items.c.data)
@@ -363,19 +364,17 @@ OPEN_ITEMS_AFTER = (
 """One page of the items still in the queue (keyset pagination: memory stays bounded)."""
 
 
-def labelled_items(engine: Engine, project_id: int) -> tuple[list[int], list[str], list[list[Label]]]:
-    """(item ids, encoded data, each item's current labels) for every item with a current label."""
-    votes: dict[int, list[Label]] = {}
+def labelled_items(engine: Engine, project_id: int) -> tuple[list[int], list[str]]:
+    """(item ids, encoded data) of every item that may have a final label (`consensus.final_labels` decides
+    which label), read in batches."""
     ids: list[int] = []
     data: list[str] = []
     with read(engine) as connection:
-        for item_id, _labeller, label in connection.execute(CURRENT_VOTES, {"project": project_id}):
-            votes.setdefault(item_id, []).append(label_values.from_json(label))
         result = connection.execution_options(yield_per=READ_BATCH_ROWS).execute(LABELLED_DATA, {"project": project_id})
         for item_id, value in result:
             ids.append(item_id)
             data.append(value)
-    return ids, data, [votes.get(i, []) for i in ids]
+    return ids, data
 
 
 def open_items(engine: Engine, project_id: int, rows: int = READ_BATCH_ROWS) -> Iterator[tuple[list[int], list[str]]]:

@@ -307,7 +307,7 @@ class _Run:
 
     def go(self, model: Any, preprocess: Any, evaluate: bool) -> TrainingRun:
         engine, project = self.store.engine, self.project
-        ids, encoded, _votes = runs.labelled_items(engine, project.id)
+        ids, encoded = runs.labelled_items(engine, project.id)
         with read(engine) as connection:  # a reviewer's label, else gold truth, else the majority
             finals = consensus.final_labels(connection, project.id)
         values, targets = [], []

@@ -17,7 +17,7 @@ from sklearn.datasets import load_digits
 from sklearn.linear_model import LogisticRegression
 
 from _helpers import new_project, wait_for_db_clock
-from labelling import Store
+from labelling import Store, people
 from labelling import runs as run_rows
 from labelling.db import read
 from labelling.schema import predictions, tasks
@@ -324,3 +324,42 @@ def test_models_are_saved_in_the_apps_folder_and_loaded_only_from_there(store, t
     model = load_model(store, project.id)
     x, keep, _ = model.inputs([{"x": 3.0, "y": -2.0}, {"x": 0.0, "y": 0.0}])
     assert model.predict(model.probabilities(x))[0] == ["b", "a"]
+
+
+def test_the_model_learns_the_final_labels_reviewers_and_gold_included(store):
+    """Training takes each item's final label as export does: a reviewer's over the majority, and gold
+    items (which nobody labels) with their known label."""
+    project = number_project(store)
+    people.add_labeller(store, "rita", "reviewer")
+    by_x = {}
+    labelled = label_some(store, project.id, truth, 16)
+    rows = store.export(project.id).set_index("item_id")
+    overruled = labelled[0]  # alice says what it is; the reviewer says otherwise
+    given = truth(rows.loc[overruled].to_dict())
+    reviewed = {"a": "b", "b": "a"}[given]
+    store.adjudicate(project.id, overruled, "rita", reviewed)
+    unlabelled = [int(i) for i in rows.index if int(i) not in labelled]
+    gold, gold_label = unlabelled[0], truth(rows.loc[unlabelled[0]].to_dict())
+    store.set_gold(project.id, [gold], [gold_label])
+    for item_id in rows.index:
+        by_x[float(rows.loc[item_id, "x"])] = int(item_id)
+    fitted = {}
+
+    class Recorder:
+        def preprocess(self, x, y):
+            return x, y
+
+        def fit(self, x, y):
+            fitted.update({by_x[float(v)]: label for v, label in zip(x["x"], y)})
+            self.model = LogisticRegression().fit(x[["x", "y"]].fillna(0.0).to_numpy(), y)
+            self.classes_ = self.model.classes_
+            return self
+
+        def predict_proba(self, x):
+            return self.model.predict_proba(x[["x", "y"]].fillna(0.0).to_numpy())
+
+    run = train(store, project.id, model=Recorder(), evaluate=False, seed=SEED)
+    assert run.status == "finished" and run.n_labels == 17
+    assert set(fitted) == {*labelled, gold}
+    assert fitted[overruled] == reviewed
+    assert fitted[gold] == gold_label
