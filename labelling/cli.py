@@ -163,7 +163,7 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument(
         "--public-url",
         metavar="URL",
-        help=f"the address labellers open (default: ${PUBLIC_URL_ENV}, else public_url in .streamlit/secrets.toml, "
+        help=f"the address labellers open (default: public_url in .streamlit/secrets.toml, else ${PUBLIC_URL_ENV}, "
         f"else {DEFAULT_PUBLIC_URL})",
     )
     add.set_defaults(run=run_labeller_add)
@@ -180,7 +180,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def public_url(given: str | None) -> str:
-    return given or os.environ.get(PUBLIC_URL_ENV) or secrets().get("public_url") or DEFAULT_PUBLIC_URL
+    """The invite links' address: the flag, else secrets.toml, else $LABELLING_PUBLIC_URL (the app's order)."""
+    return given or secrets().get("public_url") or os.environ.get(PUBLIC_URL_ENV) or DEFAULT_PUBLIC_URL
 
 
 def invite_link(base: str, token: str) -> str:

@@ -33,12 +33,12 @@ def test_database_url_flag_then_secrets_then_environment_then_sqlite(here, monke
     assert cli.database_url("sqlite:///flag.db") == "sqlite:///flag.db"
 
 
-def test_public_url_flag_then_environment_then_secrets_then_localhost(here, monkeypatch):
+def test_public_url_flag_then_secrets_then_environment_then_localhost(here, monkeypatch):
     assert cli.public_url(None) == cli.DEFAULT_PUBLIC_URL == "http://localhost:8501"
-    secrets_file(here, 'public_url = "https://secrets.example.org"\n')
-    assert cli.public_url(None) == "https://secrets.example.org"
     monkeypatch.setenv(cli.PUBLIC_URL_ENV, "https://env.example.org")
     assert cli.public_url(None) == "https://env.example.org"
+    secrets_file(here, 'public_url = "https://secrets.example.org"\n')
+    assert cli.public_url(None) == "https://secrets.example.org"  # as the app (ui.invite_link): secrets.toml first
     assert cli.public_url("https://flag.example.org") == "https://flag.example.org"
 
 
