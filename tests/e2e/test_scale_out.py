@@ -143,7 +143,8 @@ def test_two_app_servers_and_a_worker_share_one_postgres(postgresql_url, browser
     try:
         # The worker trains the first model from the imported labels: the queue has a model's order.
         def trained(trigger: str) -> bool:
-            return any(r.status == "finished" and r.model and r.trigger == trigger for r in store.training_runs(project.id))
+            runs = store.training_runs(project.id)
+            return any(r.status == "finished" and r.model and r.trigger == trigger for r in runs)
 
         wait_for(lambda: trained("labels"), "the worker's first model", TRAIN_SECONDS)
         with (
