@@ -9,6 +9,7 @@ import io
 import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -125,8 +126,9 @@ def bulk_insert(connection: Connection, table: str, columns: Sequence[str], rows
         connection.exec_driver_sql(statement, rows)
         return
     driver = connection.connection.driver_connection
-    # Converted column by column and encoded once: from a StringIO psycopg2 re-encodes every 8 kB it reads.
-    fields = zip(*(_copy_column(column) for column in zip(*rows)))
+    # Converted column by column (itemgetter, not zip(*rows), whose iterator per row wakes the garbage
+    # collector) and encoded once: from a StringIO psycopg2 re-encodes every 8 kB it reads.
+    fields = zip(*(_copy_column(list(map(itemgetter(i), rows))) for i in range(len(columns))))
     lines = "\n".join(map("\t".join, fields)) + "\n"
     buffer = io.BytesIO(lines.encode(psycopg2_codecs[driver.encoding]))
     cursor = driver.cursor()
@@ -136,7 +138,7 @@ def bulk_insert(connection: Connection, table: str, columns: Sequence[str], rows
         cursor.close()
 
 
-def _copy_column(values: tuple[Any, ...]) -> Sequence[str]:
+def _copy_column(values: list[Any]) -> Sequence[str]:
     """One column in COPY's text format: a column of one plain type in one pass, not value by value."""
     kinds = set(map(type, values))
     if kinds == {str}:
