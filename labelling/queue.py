@@ -214,4 +214,16 @@ def set_priorities(connection: Connection, project: Project, item_ids: np.ndarra
         connection.rollback()  # on an error this also undoes the CREATE: hence IF EXISTS
         connection.exec_driver_sql("DROP TABLE IF EXISTS new_priorities")
         connection.commit()
+    if connection.dialect.name == "postgresql":
+        _vacuum_queue(connection)
     return len(ids)
+
+
+def _vacuum_queue(connection: Connection) -> None:
+    """Every rewritten priority leaves a dead row version in the queue's indexes, which claims then skip.
+    Retrains in a row outpace autovacuum (it naps a minute): in retrain_bench the idle next-item p50 went
+    from 2.0 to 7.5 ms over four retrains of 100k items, and stayed at 2.0-2.2 ms with this. VACUUM runs
+    outside a transaction; it takes no lock that claims or labels wait for."""
+    connection.execution_options(isolation_level="AUTOCOMMIT")  # reset when the connection returns to the pool
+    connection.exec_driver_sql("VACUUM (ANALYZE) tasks")
+    connection.commit()

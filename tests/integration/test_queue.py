@@ -8,6 +8,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+import sqlalchemy as sa
 
 from _helpers import (
     current_annotations,
@@ -19,6 +20,7 @@ from _helpers import (
     new_project,
     wait_for_db_clock,
 )
+from labelling import Store
 from labelling.errors import LeaseLost
 from labelling.export import to_csv
 from labelling.records import Annotation, Item
@@ -57,6 +59,25 @@ def test_set_priorities_reorders_the_remaining_queue(store):
     store.set_priorities(project.id, ids[1:], [1, 2, 3, 4])  # reversed
 
     assert drain(store, project.id, "alice") == [ids[4], ids[3], ids[2], ids[1]]
+
+
+def test_set_priorities_vacuums_the_queue_on_postgresql_and_leaves_connections_transactional(postgresql_url):
+    """The rewrite's dead row versions are cleared at once (retrain after retrain outpaces autovacuum), and the
+    pooled connection it borrowed is back to transactions afterwards."""
+    store = Store.connect(postgresql_url)
+    try:
+        project = new_project(store)
+        store.add_items(project.id, [f"item{i}" for i in range(5)])
+        ids = item_ids(store, project.id)
+        statements = []
+        sa.event.listen(store.engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+        store.set_priorities(project.id, ids, [5, 4, 3, 2, 1])
+        assert statements[-1] == "VACUUM (ANALYZE) tasks"
+        with store.engine.connect() as connection:
+            assert connection.get_isolation_level() != "AUTOCOMMIT"
+        assert drain(store, project.id, "alice") == ids
+    finally:
+        store.close()
 
 
 def test_numpy_ids_and_scores_are_accepted(store):
