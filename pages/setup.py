@@ -13,6 +13,7 @@ from labelling.demo import DEMOS, create_demo
 NOTICE = "setup_notice"
 ROUND = "upload_round"
 PREVIEW = "upload_preview"
+LABELS_FOUND = "upload_labels_found"
 CSV_TYPES = ["csv", "tsv", "txt"]
 MAX_GOLD_PERCENT = 50
 
@@ -64,6 +65,17 @@ def uploaded_csv(label: str, key: str):
         st.error(f"Cannot use {uploaded.name}: {problem}", icon=":material/error:")
         return None, None
     return uploaded, frame
+
+
+def labels_found(uploaded, column: str, multi: bool) -> list[str]:
+    """Every label the file's label column uses, read from the whole file once per file and choice of column:
+    a label first met past the preview would otherwise be refused on Create."""
+    choice = (uploaded.file_id, column, multi)
+    memo = st.session_state.get(LABELS_FOUND)
+    if memo is None or memo[0] != choice:
+        memo = (choice, csv_import.labels_in_file(uploaded, column, multi))
+        st.session_state[LABELS_FOUND] = memo
+    return memo[1]
 
 
 def importing(uploaded):
@@ -122,12 +134,13 @@ def new_project() -> None:
         "Columns the model learns from", others, default=shown, key=f"features-{k}-{display}-{label_column}"
     )
     multi = st.toggle("Items can have several labels (multi-label)", key=f"multi-{k}")
-    starting = csv_import.distinct_labels(frame, label_column, multi) if label_column else []
+    starting = labels_found(uploaded, label_column, multi) if label_column else []
     labels_text = st.text_area(
         "Labels, one per line",
         value="\n".join(starting),
         key=f"labels-{k}-{label_column}-{multi}",
-        help="Starts from the values found in the label column; the order here is the order of the buttons.",
+        help="Starts from every value in the label column, most frequent first; the order here is the order of "
+        "the buttons.",
     )
     overlap = st.number_input("Labellers per item", min_value=1, max_value=20, value=1, step=1, key=f"overlap-{k}")
     instructions = st.text_area("Instructions for labellers (markdown)", key=f"instructions-{k}")

@@ -81,6 +81,18 @@ def test_create_a_project_from_an_uploaded_csv(app, store):
     assert store.annotations(made.id)["label"].tolist() == ["pos", "neg"]
 
 
+def test_the_label_set_comes_from_the_whole_file_not_the_preview(app, store):
+    rows = [f"review {i},{'pos' if i % 2 else 'neg'}" for i in range(2_500)]
+    rows[2_400] = "review 2400,rare"  # past the 2,000-row preview
+    at = upload(setup_page(app), ("text,sentiment\n" + "\n".join(rows) + "\n").encode())
+    at.selectbox(key="label-column-0").select("sentiment").run()
+    assert at.text_area(key="labels-0-sentiment-False").value == "pos\nneg\nrare"  # most frequent first
+    create(at)
+    assert not at.exception and not at.error
+    (made,) = store.projects()
+    assert made.labels == ("pos", "neg", "rare") and store.progress(made.id).complete == 2_500
+
+
 def test_table_display_and_multi_label(app, store):
     raw = b"name,colour,tags\npen,red,office|cheap\nmug,blue,kitchen\n"
     at = upload(setup_page(app), raw)
