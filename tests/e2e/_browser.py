@@ -100,6 +100,28 @@ DOWN = "database is not reachable"
 NOT_SAVED = "may not have been saved"
 
 
+_ITEM_OR_NOTHING_LEFT = """(previous) => {
+    const text = document.querySelector("%s");
+    const done = [...document.querySelectorAll("[data-testid='stAlertContentSuccess']")]
+        .some(e => e.innerText.includes("Nothing left"));
+    return done || (text && text.innerText !== previous);
+}""" % ITEM_TEXT
+
+
+def item_text(page: Page) -> str | None:
+    """The item on screen once the page settled, or None when nothing is left."""
+    page.wait_for_function(_ITEM_OR_NOTHING_LEFT, arg=None, timeout=STEP_MS)
+    ready(page)
+    text = page.locator(ITEM_TEXT)
+    return text.inner_text() if text.count() else None
+
+
+def next_item(page: Page, previous: str) -> str | None:
+    """Wait until the item on screen is no longer `previous`, then return it (None: nothing left)."""
+    page.wait_for_function(_ITEM_OR_NOTHING_LEFT, arg=previous, timeout=STEP_MS)
+    return item_text(page)
+
+
 class RunCounter:
     """Counts the app's finished script and fragment runs from its WebSocket messages, so a wait after a
     click never reads the page the click left (the page's own run-state attribute can skip a fast run)."""

@@ -15,7 +15,7 @@ import json
 import pytest
 from playwright.sync_api import Page, expect
 
-from _browser import STEP_MS, go, ready, shot
+from _browser import STEP_MS, go, item_text, next_item, ready, shot
 from labelling import Store
 
 pytestmark = pytest.mark.e2e
@@ -32,7 +32,6 @@ REVIEWS = [
     "=HYPERLINK(\"http://example.org\")",
     *XSS,
 ]
-ITEM_TEXT = ".st-key-item [data-testid='stText']"
 
 
 @pytest.fixture(scope="module")
@@ -54,34 +53,6 @@ def admin(browser, server) -> Page:
     page = context.new_page()
     yield page
     context.close()
-
-
-def item_text(page: Page) -> str | None:
-    """The item on screen once the page settled, or None when nothing is left."""
-    page.wait_for_function(
-        """() => document.querySelector("%s")
-              || [...document.querySelectorAll("[data-testid='stAlertContentSuccess']")]
-                   .some(e => e.innerText.includes("Nothing left"))""" % ITEM_TEXT,
-        timeout=STEP_MS,
-    )
-    ready(page)
-    text = page.locator(ITEM_TEXT)
-    return text.inner_text() if text.count() else None
-
-
-def next_item(page: Page, previous: str) -> str | None:
-    """Wait until the item on screen is no longer `previous`, then return it."""
-    page.wait_for_function(
-        """(previous) => {
-            const text = document.querySelector("%s");
-            const done = [...document.querySelectorAll("[data-testid='stAlertContentSuccess']")]
-                .some(e => e.innerText.includes("Nothing left"));
-            return done || (text && text.innerText !== previous);
-        }""" % ITEM_TEXT,
-        arg=previous,
-        timeout=STEP_MS,
-    )
-    return item_text(page)
 
 
 def refreshed_charts(page: Page, count: int) -> None:

@@ -14,12 +14,11 @@ import io
 import pytest
 from playwright.sync_api import Page, expect
 
-from _browser import STEP_MS, go, ready, shot
+from _browser import STEP_MS, go, item_text, next_item, ready, shot
 from labelling import Store, people
 
 pytestmark = pytest.mark.e2e
 
-ITEM_TEXT = ".st-key-item [data-testid='stText']"
 REVIEWS = ["Boils fast, but loud.", "Pretty, yet the lid sticks.", "Fine for the price."]
 
 
@@ -45,30 +44,12 @@ def story(server) -> dict:
 def label_everything(page: Page, button: int) -> list[str]:
     """Click the label button `button` on every item offered, until nothing is left; the items seen."""
     seen = []
-    while True:
-        page.wait_for_function(
-            """() => document.querySelector("%s")
-                  || [...document.querySelectorAll("[data-testid='stAlertContentSuccess']")]
-                       .some(e => e.innerText.includes("Nothing left"))""" % ITEM_TEXT,
-            timeout=STEP_MS,
-        )
-        ready(page)
-        text = page.locator(ITEM_TEXT)
-        if not text.count():
-            return seen
-        current = text.inner_text()
+    current = item_text(page)
+    while current is not None:
         seen.append(current)
         page.locator(f".st-key-label-{button} button").click()
-        page.wait_for_function(
-            """(previous) => {
-                const text = document.querySelector("%s");
-                const done = [...document.querySelectorAll("[data-testid='stAlertContentSuccess']")]
-                    .some(e => e.innerText.includes("Nothing left"));
-                return done || (text && text.innerText !== previous);
-            }""" % ITEM_TEXT,
-            arg=current,
-            timeout=STEP_MS,
-        )
+        current = next_item(page, current)
+    return seen
 
 
 def two_labellers_disagree_on_every_item(browser, story):
