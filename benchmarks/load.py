@@ -41,7 +41,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import quote
 
 import numpy as np
 import sqlalchemy as sa
@@ -50,13 +49,10 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from labelling import Store, people  # noqa: E402
-from ui_bench import free_port, healthy  # noqa: E402  (the same app-server checks as the UI benchmark)
+# The same database, browser and app-server helpers as the UI benchmark:
+from ui_bench import CHROMIUM, CHROMIUM_ARGS, POSTGRES, free_port, healthy, log, schema  # noqa: E402
 
-POSTGRES = "postgresql+psycopg2://postgres@127.0.0.1:5432/test"
 LABELS = ["positive", "negative", "neutral"]
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
 ADMIN_PASSWORD = "load-bench-admin-password"
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 STARTUP_SECONDS = 90
@@ -86,26 +82,6 @@ CLICK_TIMER = """
   }).observe(document.body, {subtree: true, childList: true, characterData: true});
 }
 """ % {"item": ITEM_TEXT}
-
-
-def log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
-
-
-@contextmanager
-def schema(server: str) -> Iterator[str]:
-    """A URL whose connections work in a fresh schema, dropped afterwards."""
-    name = f"load_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f"CREATE SCHEMA {name}")
-    separator = "&" if "?" in server else "?"
-    try:
-        yield f"{server}{separator}options={quote(f'-csearch_path={name}')}"
-    finally:
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f"DROP SCHEMA {name} CASCADE")
-        admin.dispose()
 
 
 def texts(n: int, chunk: int = 50_000):
@@ -234,7 +210,7 @@ class LibraryResult:
 
 
 def run_library(server: str, labellers: int, think: float, seconds: float, items: int) -> LibraryResult:
-    with schema(server) as url:
+    with schema(server, "load") as url:
         project_id = new_project(url, items, f"lib{labellers}")
         log(f"library: {labellers} labellers, think {think:g} s, {seconds:g} s on {items:,} items")
         context = mp.get_context("fork")  # share the imported modules; each child makes its own engine
@@ -417,7 +393,7 @@ async def _drive(
 
 
 def run_browsers(server: str, processes: int, browsers: int, think: float, seconds: float, items: int) -> BrowserResult:
-    with schema(server) as url, tempfile.TemporaryDirectory(prefix="load-bench-") as folder:
+    with schema(server, "load") as url, tempfile.TemporaryDirectory(prefix="load-bench-") as folder:
         project_id = new_project(url, items, f"ui{processes}x{browsers}")
         store = Store.connect(url, upgrade=False)
         try:
@@ -453,6 +429,10 @@ def run_browsers(server: str, processes: int, browsers: int, think: float, secon
 # Report
 
 
+def _pause(think: float) -> str:
+    return "none (flat out)" if not think else f"{think:g} s mean"
+
+
 def library_table(results: list[LibraryResult]) -> str:
     lines = [
         "| labellers (processes) | pause between items | labels/s | next+submit p50 | p99 | max "
@@ -460,9 +440,8 @@ def library_table(results: list[LibraryResult]) -> str:
         "|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
-        pause = "none (flat out)" if not r.think else f"{r.think:g} s mean"
         lines.append(
-            f"| {r.labellers} | {pause} | {r.labels / r.seconds:,.0f} | {r.p50_ms:.1f} ms | {r.p99_ms:.1f} ms "
+            f"| {r.labellers} | {_pause(r.think)} | {r.labels / r.seconds:,.0f} | {r.p50_ms:.1f} ms | {r.p99_ms:.1f} ms "
             f"| {r.max_ms:.0f} ms | {r.client_cpu:.2f} cores | {r.machine_busy:.0%} ({r.before_busy:.0%}) |"
         )
     return "\n".join(lines)
@@ -481,9 +460,8 @@ def browser_table(results: list[BrowserResult]) -> str:
             f"{(loaded - idle) / max(n, 1):.1f} MB (idle {idle:.0f} MB)"
             for idle, loaded, n in zip(r.app_rss_idle, r.app_rss_loaded, r.sessions)
         )
-        pause = "none (flat out)" if not r.think else f"{r.think:g} s mean"
         lines.append(
-            f"| {r.processes} | {r.browsers} | {pause} | {r.clicks / r.seconds:.1f} | {r.p50_ms:.0f} ms "
+            f"| {r.processes} | {r.browsers} | {_pause(r.think)} | {r.clicks / r.seconds:.1f} | {r.p50_ms:.0f} ms "
             f"| {r.p99_ms:.0f} ms "
             f"| {cpu} | {per_session} | {memory} | {r.browser_cpu:.2f} cores "
             f"| {r.machine_busy:.0%} ({r.before_busy:.0%}) |"

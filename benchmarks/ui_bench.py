@@ -125,9 +125,9 @@ def log(message: str) -> None:
 
 
 @contextmanager
-def schema(server: str):
+def schema(server: str, prefix: str = "uibench"):
     """A fresh PostgreSQL schema, as a URL whose connections live in it; dropped afterwards."""
-    name = f"uibench_{uuid.uuid4().hex[:10]}"
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
     admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         connection.exec_driver_sql(f"CREATE SCHEMA {name}")
