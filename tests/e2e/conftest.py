@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from _browser import REPO, running_app
+from labelling import Store
 
 SCREENSHOTS = REPO / "artifacts" / "screenshots"
 CHROMIUM = "/usr/bin/chromium"
@@ -37,6 +38,23 @@ def server(tmp_path_factory) -> Iterator[Server]:
     env = {"DATABASE_URL": database_url, "LABELLING_ADMIN_PASSWORD": ADMIN_PASSWORD}
     with running_app(env, log) as app:
         yield Server(app.url, database_url)
+
+
+@pytest.fixture(scope="module")
+def store(server):
+    """The library on the module's app database, to set up stories and check what the app wrote."""
+    store = Store.connect(server.database_url)
+    yield store
+    store.close()
+
+
+@pytest.fixture(scope="module")
+def admin(browser, server):
+    """The admin's browser tab (downloads allowed, for the Export page)."""
+    context = browser.new_context(viewport={"width": 1280, "height": 1400}, accept_downloads=True)
+    page = context.new_page()
+    yield page
+    context.close()
 
 
 @pytest.fixture(scope="module")

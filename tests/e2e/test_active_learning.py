@@ -24,21 +24,6 @@ FIRST_BATCH, SECOND_BATCH = 20, 10
 DIGITS = load_digits().target
 
 
-@pytest.fixture(scope="module")
-def store(server):
-    store = Store.connect(server.database_url)
-    yield store
-    store.close()
-
-
-@pytest.fixture(scope="module")
-def admin(browser, server) -> Page:
-    context = browser.new_context(viewport={"width": 1280, "height": 1400})
-    page = context.new_page()
-    yield page
-    context.close()
-
-
 def wait_for(condition, what: str, seconds: float = STEP_MS / 1000) -> None:
     give_up = time.monotonic() + seconds
     while not condition():

@@ -16,7 +16,6 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from _browser import STEP_MS, go, item_text, next_item, ready, shot
-from labelling import Store
 
 pytestmark = pytest.mark.e2e
 
@@ -38,21 +37,6 @@ REVIEWS = [
 def story() -> dict:
     """What the tests learn along the way: invite links, who saw which item."""
     return {}
-
-
-@pytest.fixture(scope="module")
-def store(server):
-    store = Store.connect(server.database_url)
-    yield store
-    store.close()
-
-
-@pytest.fixture(scope="module")
-def admin(browser, server) -> Page:
-    context = browser.new_context(viewport={"width": 1280, "height": 1400}, accept_downloads=True)
-    page = context.new_page()
-    yield page
-    context.close()
 
 
 def refreshed_charts(page: Page, count: int) -> None:

@@ -15,7 +15,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from _browser import STEP_MS, go, item_text, next_item, ready, shot
-from labelling import Store, people
+from labelling import people
 
 pytestmark = pytest.mark.e2e
 
@@ -23,21 +23,18 @@ REVIEWS = ["Boils fast, but loud.", "Pretty, yet the lid sticks.", "Fine for the
 
 
 @pytest.fixture(scope="module")
-def story(server) -> dict:
+def story(server, store) -> dict:
     """The project, made through the library: overlap 2, and invite links for alice, bob and rita."""
-    store = Store.connect(server.database_url)
-    try:
-        project = store.create_project(
-            "Kettles", ["positive", "negative"], overlap=2, settings={"display": "text", "text_column": "review"}
-        )
-        store.add_items(project.id, [{"review": text} for text in REVIEWS])
-        ids = dict(zip(store.export(project.id)["review"], store.export(project.id)["item_id"]))
-        links = {}
-        for name, role in (("alice", "labeller"), ("bob", "labeller"), ("rita", "reviewer")):
-            _, token = people.add_labeller(store, name, role)
-            links[name] = f"{server.url}/?token={token}"
-    finally:
-        store.close()
+    project = store.create_project(
+        "Kettles", ["positive", "negative"], overlap=2, settings={"display": "text", "text_column": "review"}
+    )
+    store.add_items(project.id, [{"review": text} for text in REVIEWS])
+    items = store.export(project.id)
+    ids = dict(zip(items["review"], items["item_id"]))
+    links = {}
+    for name, role in (("alice", "labeller"), ("bob", "labeller"), ("rita", "reviewer")):
+        _, token = people.add_labeller(store, name, role)
+        links[name] = f"{server.url}/?token={token}"
     return {"project": project.id, "ids": {text: int(i) for text, i in ids.items()}, "links": links}
 
 
