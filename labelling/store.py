@@ -19,7 +19,7 @@ from sqlalchemy import Connection, Engine, select
 from sqlalchemy.exc import IntegrityError
 
 from labelling import export as exporting
-from labelling import consensus, ingest, quality, queries, queue, reports, review, runs
+from labelling import consensus, ingest, quality, queue, reports, review, runs
 from labelling import labels as label_values
 from labelling.db import clock, make_engine, migrate, read, write
 from labelling.errors import DuplicateProject, InvalidInput, ProjectNotFound
@@ -229,13 +229,6 @@ class Store:
         """Counts of items; per_labeller=False leaves out each labeller's figures (the cheap part for a bar)."""
         with read(self.engine) as connection:
             return reports.progress(connection, _load_project(connection, project_id), per_labeller=per_labeller)
-
-    def held(self, project_id: int) -> int:
-        """Items someone holds a live lease on now: those may still come back to the queue. Cheap at any
-        size (it walks the small lease index), so the Label page asks afresh."""
-        with read(self.engine) as connection:
-            project = _load_project(connection, project_id)
-            return connection.execute(queries.IN_PROGRESS, {"project": project.id}).scalar_one()
 
     def annotations(self, project_id: int) -> pd.DataFrame:
         """One row per current label: item, labeller, label, time (UTC) and seconds spent."""

@@ -80,16 +80,15 @@ def _labelling(project: Project, labeller: str) -> None:
     last = st.session_state.get(COUNTS)
     if last is not None and last[0] == project.id:
         _progress_bar(bar, last[1])
-    item_shown = _current_item(project, labeller)
-    counts = ui.progress(store, project.id, per_labeller=False, fresh=not item_shown)  # "nothing left": exact
+    _current_item(project, labeller)
+    counts = ui.progress(store, project.id, per_labeller=False)
     st.session_state[COUNTS] = (project.id, counts)
     _progress_bar(bar, counts)
 
 
-def _held_by_others(project: Project) -> None:
+def _held_by_others(held: int) -> None:
     """Items others hold may still come back (a labeller who left lets go when the lease runs out): say so,
     with a button to look again, rather than a final goodbye."""
-    held = store.held(project.id)  # none of them mine: I hold nothing when nothing is left for me
     if not held:
         return
     seconds = ui.lease_seconds()
@@ -110,9 +109,8 @@ def _progress_bar(bar, counts) -> None:
     )
 
 
-def _current_item(project: Project, labeller: str) -> bool:
-    """The notice, my item, the model's suggestion, and the buttons (inside the fragment); False when
-    there is no item for me."""
+def _current_item(project: Project, labeller: str) -> None:
+    """The notice, my item, the model's suggestion, and the buttons (inside the fragment)."""
     notice = st.session_state.pop(NOTICE, None)
     if notice:
         (st.info if notice[0] == "info" else st.warning)(notice[1])
@@ -120,12 +118,15 @@ def _current_item(project: Project, labeller: str) -> bool:
         item = store.next_item(project.id, labeller, ui.lease_seconds())
     except LabellingError as error:
         st.error(str(error))
-        return False
+        return
     if item is None:
+        # Counted afresh, not from the 5-second cache: the bar drawn next reads these, and the items held now
+        # are all others' (I hold nothing when nothing is left for me).
+        counts = ui.progress(store, project.id, per_labeller=False, fresh=True)
         st.success("Nothing left for you in this project. Thank you!", icon=":material/task_alt:")
-        _held_by_others(project)
+        _held_by_others(counts.in_progress)
         st.button("Undo my last label", key="undo", on_click=_undo, args=(project.id, labeller))
-        return False
+        return
 
     with st.container(border=True, key="item"):
         ui.show_item(item.data, project.settings)
@@ -176,7 +177,6 @@ def _current_item(project: Project, labeller: str) -> bool:
     buttons.button("Skip", key="skip", shortcut="S", icon=":material/skip_next:", on_click=_act, args=skip)
     undo = (project.id, labeller)
     buttons.button("Undo", key="undo", shortcut="U", icon=":material/undo:", on_click=_undo, args=undo)
-    return True
 
 
 if project is None:

@@ -196,7 +196,8 @@ def test_two_app_servers_and_a_worker_share_one_postgres(postgresql_url, browser
                         continue
                     expect(bob.page.get_by_text("with other labellers right now")).to_be_visible(timeout=STEP_MS)
                     bob.page.screenshot(path=str(screenshots / "scale-out-held-by-others.png"), full_page=True)
-                    wait_for(lambda: store.held(project.id) == 0, "the dead server's leases to run out",
+                    wait_for(lambda: store.progress(project.id, per_labeller=False).in_progress == 0,
+                             "the dead server's leases to run out",
                              LEASE_SECONDS + 30)
                     for labeller in on_b:
                         screens.moved(labeller, settle(labeller, click(labeller, ".st-key-check-again button")))
