@@ -1,5 +1,5 @@
 """Streamlit-side helpers shared by the pages: the store, sign-in, the project picker, item display and
-the upload limit. The CSV setup steps themselves are `labelling.csv_import`, shared with the command line.
+the upload limit. The CSV setup steps themselves are `labelling.io.csv_import`, shared with the command line.
 
 Nothing in `labelling/` imports this module; it only calls `labelling`'s public functions.
 """
@@ -26,10 +26,11 @@ import pandas as pd
 import streamlit as st
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
-from labelling import DuplicateProject, InvalidInput, Progress, Project, Store, demo, people
-from labelling.db import DEFAULT_URL as DEFAULT_DATABASE_URL
-from labelling.db import resolve_url
-from labelling.store import DEFAULT_LEASE_SECONDS
+from labelling import DuplicateProject, InvalidInput, Progress, Project, Store, people
+from labelling.io import demo
+from labelling.storage.engine import DEFAULT_URL as DEFAULT_DATABASE_URL
+from labelling.storage.engine import resolve_url
+from labelling.storage.store import DEFAULT_LEASE_SECONDS
 
 ADMIN_PASSWORD_ENV = "LABELLING_ADMIN_PASSWORD"
 PUBLIC_URL_ENV = "LABELLING_PUBLIC_URL"
@@ -110,7 +111,7 @@ def store() -> Store:
 
 
 EMBEDDED_WORKER_ENV = "LABELLING_EMBEDDED_WORKER"
-"""Set to 0 to run no worker from the app (e.g. you run `python -m labelling.worker` yourself)."""
+"""Set to 0 to run no worker from the app (e.g. you run `python -m labelling.learning.worker` yourself)."""
 WORKER_STOP_SECONDS = 10
 
 
@@ -124,9 +125,9 @@ def _stop_worker(process: subprocess.Popen) -> None:
 
 @st.cache_resource(show_spinner=False, validate=lambda process: process.poll() is None, on_release=_stop_worker)
 def _embedded_worker(url: str) -> subprocess.Popen:
-    """One `python -m labelling.worker` process per app process (a dead one is replaced on the next run);
+    """One `python -m labelling.learning.worker` process per app process (a dead one is replaced on the next run);
     it exits with the app. Only a real browser session starts it (AppTest has no request headers)."""
-    from labelling.worker import spawn_embedded  # the worker's scikit-learn stays out of the app's imports
+    from labelling.learning.worker import spawn_embedded  # the worker's scikit-learn stays out of the app's imports
 
     return spawn_embedded(url)
 

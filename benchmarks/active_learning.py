@@ -5,7 +5,7 @@
 
 For each data set and seed: a 30% stratified hold-out is set aside; the rest (the pool) becomes a project
 in a `Store` on a temporary SQLite file, with 20 random items imported as labelled. Then, until
-`--max-labels`: `labelling.training.train` fits the project's default model and reorders the queue with
+`--max-labels`: `labelling.learning.training.train` fits the project's default model and reorders the queue with
 the strategy under test (the project's settings, shuffle_prop included), the saved model
 (`training.load_model`) is scored on the hold-out, and an oracle labeller takes the next 10 items with
 `Store.next_item` / `Store.submit`. "Full" is the same model trained on the whole labelled pool.
@@ -32,7 +32,7 @@ from sklearn.model_selection import train_test_split  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from labelling import Store  # noqa: E402
-from labelling import training  # noqa: E402
+from labelling.learning import training# noqa: E402
 
 CHECKPOINTS = (50, 100, 200, 300, 400)
 INITIAL_LABELS = 20

@@ -6,7 +6,7 @@ retrain costs the people labelling meanwhile.
 
 1. A project of `--items` short reviews (3 labels) in a fresh PostgreSQL schema, `--labelled` of them
    imported as labelled; a "Retrain now" request is filed and a real worker process
-   (`python -m labelling.worker --once`, as deployed) trains the default model (TF-IDF + logistic
+   (`python -m labelling.learning.worker --once`, as deployed) trains the default model (TF-IDF + logistic
    regression, 3-fold CV), scores every open item, writes the predictions and the new priorities.
    Reported: the run's duration (database clock, start to finish) and the worker process's wall time.
 2. `Store.next_item` latency for one labeller labelling non-stop (next_item, then submit): ROUNDS times,
@@ -75,7 +75,7 @@ def reviews(n: int, rng: np.random.Generator) -> tuple[list[dict], list[str]]:
 def worker(url: str, folder: Path) -> subprocess.Popen:
     env = {**os.environ, "OMP_NUM_THREADS": "1", "LABELLING_MODEL_DIR": str(folder), "PYTHONPATH": str(REPO)}
     return subprocess.Popen(
-        [sys.executable, "-m", "labelling.worker", "--database-url", url, "--once", "--log-level", "WARNING"],
+        [sys.executable, "-m", "labelling.learning.worker", "--database-url", url, "--once", "--log-level", "WARNING"],
         cwd=REPO,
         env=env,
     )

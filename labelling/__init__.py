@@ -14,7 +14,7 @@ from labelling.errors import (
     UnsupportedData,
 )
 from labelling.records import Annotation, Item, LabellerProgress, Progress, Project
-from labelling.store import Store
+from labelling.storage.store import Store
 
 __all__ = [
     "Annotation",

@@ -9,7 +9,7 @@ from typing import Any
 
 from labelling.errors import InvalidInput
 from labelling.records import Label, Project
-from labelling.serialisation import is_missing
+from labelling.io.serialisation import is_missing
 
 MAX_LABEL_LENGTH = 200
 MULTI_LABEL_SEPARATOR = "|"

@@ -14,13 +14,13 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
 
-from labelling.db import clock, read, write
+from labelling.storage.engine import clock, read, write
 from labelling.errors import InvalidInput, LabellingError
-from labelling.queue import check_name
-from labelling.schema import annotations, labellers as labellers_table
+from labelling.storage.queue import check_name
+from labelling.storage.schema import annotations, labellers as labellers_table
 
 if TYPE_CHECKING:  # people sits below the store: it only uses the store's engine
-    from labelling.store import Store
+    from labelling.storage.store import Store
 
 __all__ = [
     "ADMIN_NAME",
@@ -46,7 +46,7 @@ REVIEW_ROLES = ("admin", "reviewer")
 TOKEN_BYTES = 32
 """Entropy of an invite token (256 bits, 43 URL-safe characters)."""
 IMPORT_NAME = "import"
-"""Who `Store.add_items(labels=...)` records imported labels as (labelling.store.IMPORT_LABELLER)."""
+"""Who `Store.add_items(labels=...)` records imported labels as (labelling.storage.store.IMPORT_LABELLER)."""
 RESERVED_NAMES = frozenset({ADMIN_NAME, IMPORT_NAME})
 
 

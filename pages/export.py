@@ -5,7 +5,7 @@ import re
 import streamlit as st
 
 import ui
-from labelling.export import to_csv, to_jsonl
+from labelling.io.export import to_csv, to_jsonl
 
 store = ui.store()
 ui.page_user(store, admin=True)

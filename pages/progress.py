@@ -5,7 +5,7 @@ import pandas as pd
 import streamlit as st
 
 import ui
-from labelling.quality import Agreement
+from labelling.quality.agreement import Agreement
 
 store = ui.store()
 me = ui.page_user(store)

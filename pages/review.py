@@ -4,7 +4,7 @@ import streamlit as st
 
 import ui
 from labelling import LabellingError, people
-from labelling.review import ReviewItem
+from labelling.storage.review import ReviewItem
 
 PAGE_SIZE = 20
 NOTICE = "review_notice"

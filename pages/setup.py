@@ -5,10 +5,11 @@ from pathlib import Path
 import streamlit as st
 
 import ui
-from labelling import DuplicateProject, LabellingError, csv_import
-from labelling.ingest import read_csv
-from labelling.review import MAX_OVERLAP, gold_rate, gold_rows
-from labelling.demo import DEMOS, create_demo
+from labelling import DuplicateProject, LabellingError
+from labelling.io import csv_import
+from labelling.io.ingest import read_csv
+from labelling.storage.review import MAX_OVERLAP, gold_rate, gold_rows
+from labelling.io.demo import DEMOS, create_demo
 
 NOTICE = "setup_notice"
 ROUND = "upload_round"

@@ -1,7 +1,7 @@
 """Train: the model and the queue's order. Status of the latest run, Retrain now, model, acquisition and
 schedule, the learning curve across runs, and the latest run's confusion matrix and per-class figures.
 
-Training happens in the worker process (`python -m labelling.worker`; the app starts one itself with the
+Training happens in the worker process (`python -m labelling.learning.worker`; the app starts one itself with the
 embedded SQLite database); this page only files requests and reads runs.
 """
 
@@ -12,9 +12,9 @@ import streamlit as st
 
 import ui
 from labelling import LabellingError
-from labelling.models import MODELS
-from labelling.runs import TrainingRun
-from labelling.training import MIN_LABELS, STRATEGIES, training_settings, with_training_settings
+from labelling.learning.models import MODELS
+from labelling.storage.runs import TrainingRun
+from labelling.learning.training import MIN_LABELS, STRATEGIES, training_settings, with_training_settings
 
 STATUS_REFRESH_SECONDS = 2  # while a run is queued or running, its status is re-read this often
 WAITING_HINT_SECONDS = 30  # a request waiting this long gets a hint to check the worker
@@ -62,7 +62,7 @@ def _status(run: TrainingRun | None) -> None:
     if run.status == "queued":
         st.info(f"Retraining requested {_ago(run.requested_at)}; waiting for the worker.", icon=":material/schedule:")
         if time.time() - run.requested_at > WAITING_HINT_SECONDS:
-            st.caption("Still waiting? Check that a worker runs: `python -m labelling.worker`.")
+            st.caption("Still waiting? Check that a worker runs: `python -m labelling.learning.worker`.")
     elif run.status == "running":
         st.progress(run.progress, text=f"Training (run {run.id}, started {_ago(run.started_at)}): {run.progress:.0%}")
     elif run.status == "failed":

@@ -16,7 +16,7 @@ from sqlalchemy.exc import OperationalError
 
 import ui
 from labelling import Store, people
-from labelling.training import training_settings
+from labelling.learning.training import training_settings
 
 
 def unreachable(*args, **kwargs):

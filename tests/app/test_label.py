@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from labelling import people
-from labelling.schema import tasks
+from labelling.storage.schema import tasks
 
 XSS = ['<img src=x onerror="window.__x=1">', "<script>window.__y=1</script>"]
 

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from labelling import people
-from labelling.export import to_csv, to_jsonl
+from labelling.io.export import to_csv, to_jsonl
 
 
 @pytest.fixture
@@ -69,7 +69,7 @@ def test_export_offers_items_and_annotations_as_csv_and_jsonl(app, labelled):
 
 
 def test_export_files_match_the_labels(store, labelled):
-    """What the Export page's buttons serve: the store's frames through labelling.export."""
+    """What the Export page's buttons serve: the store's frames through labelling.io.export."""
     items = pd.read_csv(io.BytesIO(to_csv(store.export(labelled.id))))
     assert items["data"].tolist()[0] == "'=1+1"  # a formula is neutralised
     assert items["label:alice"].tolist()[:2] == ["a", "b"]

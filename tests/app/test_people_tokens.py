@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from labelling import InvalidInput, Store, people
-from labelling.store import IMPORT_LABELLER
+from labelling.storage.store import IMPORT_LABELLER
 
 
 @pytest.fixture

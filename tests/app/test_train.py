@@ -1,5 +1,5 @@
 """The Train page (admin): status of each kind of run, Retrain now, settings, learning curve and figures;
-and the Label page's suggestion once a model exists. Runs are made with `labelling.training.train` on the
+and the Label page's suggestion once a model exists. Runs are made with `labelling.learning.training.train` on the
 test's SQLite file (the worker is tested in tests/integration)."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from labelling import people
-from labelling.training import train, training_settings
+from labelling.learning.training import train, training_settings
 
 WORDS = {
     "good": ["great", "lovely", "perfect", "happy", "excellent", "works"],

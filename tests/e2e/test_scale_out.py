@@ -27,9 +27,9 @@ from playwright.sync_api import expect
 
 from _browser import REPO, STEP_MS, Labeller, click, click_label, moved_on, open_labeller, ready, running_app, settle
 from labelling import Store, people
-from labelling.db import clock
-from labelling.schema import tasks
-from labelling.store import IMPORT_LABELLER
+from labelling.storage.engine import clock
+from labelling.storage.schema import tasks
+from labelling.storage.store import IMPORT_LABELLER
 
 pytestmark = pytest.mark.e2e
 

@@ -8,7 +8,7 @@ import time
 import pandas as pd
 from sqlalchemy import select
 
-from labelling.db import clock, read
+from labelling.storage.engine import clock, read
 
 _names = itertools.count()
 

@@ -18,7 +18,7 @@ from labelling.errors import (
     ProjectNotFound,
     UnsupportedData,
 )
-from labelling.ingest import CHUNK_ROWS
+from labelling.io.ingest import CHUNK_ROWS
 
 
 def snapshot(store, project_id):
@@ -378,8 +378,8 @@ def ranked(store):
 def _priority_order(store, project_id):
     from sqlalchemy import select
 
-    from labelling.db import read
-    from labelling.schema import tasks
+    from labelling.storage.engine import read
+    from labelling.storage.schema import tasks
 
     with read(store.engine) as connection:
         rows = connection.execute(

@@ -1,4 +1,4 @@
-"""`labelling.db.bulk_insert` on PostgreSQL: COPY's text format, built a column at a time, reads back exactly."""
+"""`labelling.storage.engine.bulk_insert` on PostgreSQL: COPY's text format, built a column at a time, reads back exactly."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from labelling.db import bulk_insert, make_engine, write
+from labelling.storage.engine import bulk_insert, make_engine, write
 
 COLUMNS = ["n", "x", "flag", "note", "maybe"]
 SPECIAL_TEXTS = ["tab\there", "new\nline", "back\\slash", "carriage\rreturn", "\\N", "", "é ☃ \"quoted\""]

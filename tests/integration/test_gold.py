@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import event
 
 from labelling import InvalidInput, ItemNotFound
-from labelling.review import NotAReviewer
+from labelling.storage.review import NotAReviewer
 from _helpers import drain, ids_by_data, new_project
 
 SEED = 20_240_501

@@ -11,8 +11,8 @@ from _helpers import drain, ids_by_data, item_ids, new_project
 def tasks_per_item(store, project_id) -> dict[int, int]:
     from sqlalchemy import func, select
 
-    from labelling.db import read
-    from labelling.schema import tasks
+    from labelling.storage.engine import read
+    from labelling.storage.schema import tasks
 
     with read(store.engine) as connection:
         rows = connection.execute(

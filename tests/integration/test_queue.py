@@ -22,7 +22,7 @@ from _helpers import (
 )
 from labelling import Store
 from labelling.errors import LeaseLost
-from labelling.export import to_csv
+from labelling.io.export import to_csv
 from labelling.records import Annotation, Item
 
 

@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import select
 
 from labelling import InvalidInput, ItemNotFound, people
-from labelling.db import write
-from labelling.review import NotAReviewer
-from labelling.schema import predictions, tasks
+from labelling.storage.engine import write
+from labelling.storage.review import NotAReviewer
+from labelling.storage.schema import predictions, tasks
 from _helpers import current_annotations, drain, ids_by_data, new_project
 
 

@@ -1,4 +1,4 @@
-"""`python -m labelling.worker` as real processes, on SQLite and PostgreSQL: killed mid-run, two at once, a
+"""`python -m labelling.learning.worker` as real processes, on SQLite and PostgreSQL: killed mid-run, two at once, a
 model that raises, the database going away and coming back while it sleeps, and the app's embedded
 worker ending with the app. Every wait is for a condition (a file, a log line, a row, a process exit).
 
@@ -23,9 +23,9 @@ from sklearn.linear_model import LogisticRegression
 
 from _helpers import drain, new_project, wait_for_db_clock
 from labelling import Store
-from labelling.db import read
-from labelling.schema import tasks, trainer_leases
-from labelling.training import train
+from labelling.storage.engine import read
+from labelling.storage.schema import tasks, trainer_leases
+from labelling.learning.training import train
 
 REPO = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
@@ -73,7 +73,7 @@ class Worker:
     def __init__(self, url: str, args: list[str], log: Path, env: dict[str, str]):
         self.log_path = log
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "labelling.worker", "--database-url", url, "--log-level", "INFO", *args],
+            [sys.executable, "-m", "labelling.learning.worker", "--database-url", url, "--log-level", "INFO", *args],
             cwd=REPO,
             env=env,
             stdout=subprocess.DEVNULL,
@@ -348,7 +348,7 @@ def test_the_embedded_worker_ends_with_the_app(sqlite_url, tmp_path):
     Store.connect(sqlite_url).close()
     app = (
         "import sys\n"
-        "from labelling.worker import spawn_embedded\n"
+        "from labelling.learning.worker import spawn_embedded\n"
         f"print(spawn_embedded({sqlite_url!r}).pid, flush=True)\n"
         "sys.stdin.read()\n"  # the app lives until the test closes its stdin
     )
@@ -369,7 +369,7 @@ def test_the_embedded_worker_ends_with_the_app(sqlite_url, tmp_path):
             os.kill(pid, 9)
 
 
-@pytest.mark.parametrize("command", [["labelling.worker"], ["labelling", "worker"]], ids=" ".join)
+@pytest.mark.parametrize("command", [["labelling.learning.worker"], ["labelling", "worker"]], ids=" ".join)
 def test_started_in_the_apps_folder_the_worker_uses_the_apps_database(tmp_path, command):
     """Both ways of starting the worker read the app's .streamlit/secrets.toml, first, as the app does."""
     (tmp_path / ".streamlit").mkdir()

@@ -1,4 +1,4 @@
-"""Training runs as the worker makes them (`labelling.training.train`), on SQLite and PostgreSQL: the queue's
+"""Training runs as the worker makes them (`labelling.learning.training.train`), on SQLite and PostgreSQL: the queue's
 new order and the suggestions, failures that leave both alone, cold start, NaN, unreadable images,
 multi-label, your own estimator, Retrain-now requests and the trainer lease."""
 
@@ -18,10 +18,10 @@ from sklearn.linear_model import LogisticRegression
 
 from _helpers import new_project, wait_for_db_clock
 from labelling import Store, people
-from labelling import runs as run_rows
-from labelling.db import read
-from labelling.schema import predictions, tasks
-from labelling.training import TrainingBusy, load_model, model_dir, train
+from labelling.storage import runs as run_rows
+from labelling.storage.engine import read
+from labelling.storage.schema import predictions, tasks
+from labelling.learning.training import TrainingBusy, load_model, model_dir, train
 
 SEED = 7
 

@@ -11,8 +11,8 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
 from labelling import Store
-from labelling.db import MIGRATIONS, make_engine, migrate, write
-from labelling.schema import metadata
+from labelling.storage.engine import MIGRATIONS, make_engine, migrate, write
+from labelling.storage.schema import metadata
 
 TABLES = set(metadata.tables)
 
@@ -111,7 +111,7 @@ def test_the_migrated_schema_equals_the_declared_metadata(url):
     store = Store.connect(url)
     try:
         diff = schema_diff(store.engine)
-        assert diff == [], "migrations and labelling.schema.metadata differ:\n" + "\n".join(map(repr, diff))
+        assert diff == [], "migrations and labelling.storage.schema.metadata differ:\n" + "\n".join(map(repr, diff))
     finally:
         store.close()
 

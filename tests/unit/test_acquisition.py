@@ -1,4 +1,4 @@
-"""Unit tests for labelling.acquisition (pure numpy, deterministic)."""
+"""Unit tests for labelling.learning.acquisition (pure numpy, deterministic)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from labelling import acquisition as acq
-from labelling.acquisition import (
+from labelling.learning import acquisition as acq
+from labelling.learning.acquisition import (
     DEFAULT_SHUFFLE_PROP,
     STRATEGIES,
     entropy,

@@ -115,6 +115,6 @@ def test_worker_options_are_left_for_the_worker():
     ],
 )
 def test_database_urls_use_the_installed_driver(given, expected):
-    from labelling.db import resolve_url
+    from labelling.storage.engine import resolve_url
 
     assert resolve_url(given) == expected

@@ -1,4 +1,4 @@
-"""labelling.ingest.read_csv: encodings, delimiters, bad files and chunking."""
+"""labelling.io.ingest.read_csv: encodings, delimiters, bad files and chunking."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from labelling.errors import InvalidInput
-from labelling.ingest import SNIFF_BYTES, read_csv
+from labelling.io.ingest import SNIFF_BYTES, read_csv
 
 PNG_BYTES = (
     b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89"

@@ -1,6 +1,6 @@
 """Agreement measures against hand-worked figures, and the consensus rules (majority, ties, review, gold).
 
-The hand-worked alphas use the coincidence-matrix form (labelling.quality.krippendorff_alpha):
+The hand-worked alphas use the coincidence-matrix form (labelling.quality.agreement.krippendorff_alpha):
 alpha = 1 - (n - 1) * sum_{c != k} o_ck / sum_{c != k} n_c * n_k.
 """
 
@@ -10,8 +10,8 @@ import random
 
 import pytest
 
-from labelling.consensus import GOLD, MAJORITY, REVIEW, TIE, decide, majority
-from labelling.quality import Figure, cohen_kappa, krippendorff_alpha
+from labelling.quality.consensus import GOLD, MAJORITY, REVIEW, TIE, decide, majority
+from labelling.quality.agreement import Figure, cohen_kappa, krippendorff_alpha
 
 # Krippendorff (2011), "Computing Krippendorff's Alpha-Reliability", the example with missing values:
 # 4 observers, 12 units, nominal alpha = 0.743. Unit 12 has one value and cannot be paired.

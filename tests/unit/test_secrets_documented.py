@@ -12,7 +12,7 @@ READ = re.compile(r"""\bsecret\(\s*["'](\w+)["']|\bsecrets\(\)\.get\(\s*["'](\w+
 
 
 def keys_read() -> set[str]:
-    """Keys read through ui.secret(...) on the Streamlit side and labelling.config's secrets() elsewhere."""
+    """Keys read through ui.secret(...) on the Streamlit side and labelling.settings's secrets() elsewhere."""
     sources = [REPO / "ui.py", REPO / "streamlit_app.py", *(REPO / "pages").glob("*.py"), *(REPO / "labelling").rglob("*.py")]
     return {key for path in sources for match in READ.finditer(path.read_text()) for key in match.groups() if key}
 

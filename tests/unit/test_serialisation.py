@@ -1,4 +1,4 @@
-"""labelling.serialisation: item values to text and back, exactly."""
+"""labelling.io.serialisation: item values to text and back, exactly."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from labelling.errors import InvalidInput, UnsupportedData
-from labelling.serialisation import decode, encode, encode_records, encode_rows, is_missing
+from labelling.io.serialisation import decode, encode, encode_records, encode_rows, is_missing
 
 
 def roundtrip(value):

@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 
 from labelling import InvalidInput, Project
-from labelling.diversity import candidates, diverse_ranking
-from labelling.features import (
+from labelling.learning.diversity import candidates, diverse_ranking
+from labelling.learning.features import (
     Column,
     ImageLoader,
     ImagePixels,
@@ -18,10 +18,10 @@ from labelling.features import (
     feature_columns,
     to_frame,
 )
-from labelling.models import TrainedModel, default_estimator, evaluate, label_probabilities
-from labelling.runs import TrainingRun, TrainingState
-from labelling.training import _cold_start, training_settings, with_training_settings
-from labelling.worker import due
+from labelling.learning.models import TrainedModel, default_estimator, evaluate, label_probabilities
+from labelling.storage.runs import TrainingRun, TrainingState
+from labelling.learning.training import _cold_start, training_settings, with_training_settings
+from labelling.learning.worker import due
 
 
 def run(status: str, started_at: float | None = 100.0) -> TrainingRun:

@@ -1,9 +1,9 @@
-"""Alembic environment: runs on the connection `labelling.db.migrate` passes in, or on $DATABASE_URL."""
+"""Alembic environment: runs on the connection `labelling.storage.engine.migrate` passes in, or on $DATABASE_URL."""
 
 from alembic import context
 
-from labelling.db import make_engine
-from labelling.schema import metadata
+from labelling.storage.engine import make_engine
+from labelling.storage.schema import metadata
 
 
 def _run(connection) -> None:

@@ -26,10 +26,10 @@ import pandas as pd
 from sklearn.metrics import cohen_kappa_score
 from sqlalchemy import Connection, bindparam, func, select
 
-from labelling import consensus
+from labelling.quality import consensus
 from labelling import labels as label_values
 from labelling.records import Label, Project
-from labelling.schema import annotations, labellers, skips
+from labelling.storage.schema import annotations, labellers, skips
 
 __all__ = ["STATS_COLUMNS", "Agreement", "Figure", "cohen_kappa", "krippendorff_alpha", "report"]
 

@@ -18,14 +18,17 @@ import pandas as pd
 from sqlalchemy import Connection, Engine, select
 from sqlalchemy.exc import IntegrityError
 
-from labelling import export as exporting
-from labelling import consensus, ingest, quality, queue, reports, review, runs
+from labelling.io import export as exporting
+from labelling.quality import agreement as quality
+from labelling.quality import consensus
+from labelling.io import ingest
+from labelling.storage import queue, reports, review, runs
 from labelling import labels as label_values
-from labelling.db import clock, make_engine, migrate, read, write
+from labelling.storage.engine import clock, make_engine, migrate, read, write
 from labelling.errors import DuplicateProject, InvalidInput, ProjectNotFound
 from labelling.records import Annotation, Item, Label, Progress, Project
-from labelling.runs import Prediction, TrainingRun
-from labelling.schema import projects
+from labelling.storage.runs import Prediction, TrainingRun
+from labelling.storage.schema import projects
 
 __all__ = ["DEFAULT_LEASE_SECONDS", "IMPORT_LABELLER", "Store"]
 
@@ -247,7 +250,7 @@ class Store:
             connection.execute(projects.delete().where(projects.c.id == project.id))
         self._projects.pop(project.id, None)  # SQLite may give the id to the next project
 
-    # Active learning: `labelling.training` fits and `labelling.worker` schedules; these file and read runs
+    # Active learning: `labelling.learning.training` fits and `labelling.learning.worker` schedules; these file and read runs
 
     def request_training(self, project_id: int) -> TrainingRun:
         """File a "Retrain now" request for the worker; a request already waiting is returned instead."""
@@ -261,7 +264,7 @@ class Store:
         """The latest model's suggestion for an item (one primary-key read), or None before any model."""
         return runs.prediction(self.engine, project_id, item_id)
 
-    # Quality control: overlap changes, gold items, agreement, review (labelling.review, labelling.quality)
+    # Quality control: overlap changes, gold items, agreement, review (labelling.storage.review, labelling.quality.agreement)
 
     def set_overlap(self, project_id: int, overlap: int) -> Project:
         """Change labellers per item mid-project without breaking anyone's stream (see review.change_overlap)."""

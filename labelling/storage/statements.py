@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from sqlalchemy import Double, Select, bindparam, exists, false, func, null, or_, select, text, true, update
 
-from labelling.db import Prepared, clock
-from labelling.schema import annotations, items, labellers, skips, tasks
+from labelling.storage.engine import Prepared, clock
+from labelling.storage.schema import annotations, items, labellers, skips, tasks
 
 _other = tasks.alias("other")
 

@@ -1,19 +1,19 @@
-"""The background retraining process: `python -m labelling.worker`.
+"""The background retraining process: `python -m labelling.learning.worker`.
 
-    python -m labelling.worker                              # the app's database (labelling.config)
-    python -m labelling.worker --once                       # train every due project once, then exit
-    python -m labelling.worker --every-labels 50 --every-seconds 600 --project 3
+    python -m labelling.learning.worker                              # the app's database (labelling.settings)
+    python -m labelling.learning.worker --once                       # train every due project once, then exit
+    python -m labelling.learning.worker --every-labels 50 --every-seconds 600 --project 3
 
 `orchestrate` polls the projects every POLL_SECONDS and trains one when it is due: a "Retrain now" request
 is waiting, or `every_labels` labels arrived since its last run started, or `every_seconds` passed since
 then and some label arrived, or its last run died with its worker (the lease expired). A project's own
 schedule (the Train page) wins over the command line's, which is the default for the others. Runs go
-through `labelling.training.train`, which holds the project's trainer lease, so any number of workers
+through `labelling.learning.training.train`, which holds the project's trainer lease, so any number of workers
 and app replicas train each project once at a time.
 
 The database may go away and come back (a restart, a failover, a moved SQLite file): the worker logs it,
 waits and retries. Started by the app (`spawn_embedded`), it exits once the app process is gone.
-The loop holds no SQL: it calls `labelling.runs` and `labelling.training`.
+The loop holds no SQL: it calls `labelling.storage.runs` and `labelling.learning.training`.
 """
 
 from __future__ import annotations
@@ -33,16 +33,17 @@ from typing import Any
 
 from sqlalchemy.exc import DBAPIError
 
-from labelling import runs, training
-from labelling.config import database_url
+from labelling.storage import runs
+from labelling.learning import training
+from labelling.settings import database_url
 from labelling.errors import LabellingError, ProjectNotFound
 from labelling.records import Project
-from labelling.runs import TrainingState
-from labelling.store import Store
+from labelling.storage.runs import TrainingState
+from labelling.storage.store import Store
 
 __all__ = ["POLL_SECONDS", "due", "main", "orchestrate", "spawn_embedded"]
 
-log = logging.getLogger("labelling.worker")
+log = logging.getLogger("labelling.learning.worker")
 
 POLL_SECONDS = 2.0
 """How often projects are checked; also how soon a "Retrain now" request is picked up."""
@@ -244,7 +245,7 @@ def _connect(url: str, once: bool, alive: Callable[[], bool], poll_seconds: floa
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m labelling.worker", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m labelling.learning.worker", description=__doc__.split("\n\n")[0])
     parser.add_argument(
         "--database-url",
         help="default: database_url in .streamlit/secrets.toml, else $DATABASE_URL, else sqlite:///labelling.db",
@@ -315,11 +316,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 def spawn_embedded(database_url: str, *, cwd: str | os.PathLike | None = None) -> subprocess.Popen:
     """Start a worker for this (app) process: same interpreter and working directory, one BLAS thread;
     it exits when this process ends. Its log goes to this process's stderr."""
-    root = str(Path(__file__).resolve().parents[1])
+    root = str(Path(__file__).resolve().parents[2])
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
     return subprocess.Popen(
-        [sys.executable, "-m", "labelling.worker", "--database-url", database_url, "--parent-pid", str(os.getpid())],
+        [sys.executable, "-m", "labelling.learning.worker", "--database-url", database_url, "--parent-pid", str(os.getpid())],
         cwd=cwd or os.getcwd(),
         env=env,
         stdin=subprocess.DEVNULL,

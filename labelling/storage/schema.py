@@ -66,7 +66,7 @@ items = Table(
     metadata,
     Column("id", BigId, primary_key=True),
     Column("project_id", ForeignKey("projects.id", ondelete="CASCADE"), nullable=False),
-    Column("data", Text, nullable=False),  # labelling.serialisation encoding
+    Column("data", Text, nullable=False),  # labelling.io.serialisation encoding
     Column("created_at", Double, nullable=False),
     Index(None, "project_id", "id"),
 )

@@ -1,7 +1,7 @@
 """Training runs, trainer leases and predictions: every statement of the active-learning loop, named, here.
 
 `training` and `worker` hold no SQL; they call these functions, which take an engine or the caller's
-connection and hand back frozen rows. Times come from the database clock (`labelling.db.clock`).
+connection and hand back frozen rows. Times come from the database clock (`labelling.storage.engine.clock`).
 
 A lease row per project (`trainer_leases`) lets one process train a project at a time however many
 workers and app replicas run; a worker that dies stops renewing it and the next claim after
@@ -19,10 +19,10 @@ from sqlalchemy import Connection, Engine, and_, bindparam, exists, func, litera
 from sqlalchemy.dialects import postgresql, sqlite
 
 from labelling import labels as label_values
-from labelling.db import bulk_insert, clock, read, write
-from labelling.queries import OPEN_ITEMS
+from labelling.storage.engine import bulk_insert, clock, read, write
+from labelling.storage.statements import OPEN_ITEMS
 from labelling.records import Label
-from labelling.schema import (annotations, gold_items, items, predictions, reviews, tasks, trainer_leases,
+from labelling.storage.schema import (annotations, gold_items, items, predictions, reviews, tasks, trainer_leases,
                               training_runs)
 
 __all__ = [

@@ -18,10 +18,10 @@ import pandas as pd
 from sqlalchemy import Connection, select, text
 
 from labelling import labels as label_values
-from labelling.db import bulk_insert, clock
+from labelling.storage.engine import bulk_insert, clock
 from labelling.errors import InvalidInput, UnsupportedData
 from labelling.records import Label, Project
-from labelling.serialisation import encode, encode_records, encode_rows
+from labelling.io.serialisation import encode, encode_records, encode_rows
 
 __all__ = ["CHUNK_ROWS", "Chunk", "chunks", "read_csv", "write_chunk"]
 

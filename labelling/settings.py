@@ -1,5 +1,5 @@
 """Settings the app's processes share outside Streamlit: the command line (`python -m labelling`) and the
-worker (`python -m labelling.worker`) read `.streamlit/secrets.toml` in the working directory as the app
+worker (`python -m labelling.learning.worker`) read `.streamlit/secrets.toml` in the working directory as the app
 does, so that all three use the same database wherever they are started.
 """
 
@@ -9,7 +9,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from labelling.db import resolve_url
+from labelling.storage.engine import resolve_url
 from labelling.errors import InvalidInput
 
 __all__ = ["SECRETS_FILE", "database_url", "secrets"]

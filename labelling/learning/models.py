@@ -24,7 +24,7 @@ from sklearn.model_selection import KFold, StratifiedKFold
 from sklearn.multiclass import OneVsRestClassifier
 from sklearn.pipeline import Pipeline
 
-from labelling import features
+from labelling.learning import features
 from labelling.records import Label
 
 __all__ = ["CV_FOLDS", "MODELS", "TrainedModel", "default_estimator", "evaluate", "label_probabilities"]
@@ -127,7 +127,7 @@ class TrainedModel:
         return p
 
     def acquisition_input(self, p: np.ndarray) -> np.ndarray | list[np.ndarray]:
-        """What `labelling.acquisition` measures: the array, or one (n, 2) array per label."""
+        """What `labelling.learning.acquisition` measures: the array, or one (n, 2) array per label."""
         if self.multi_label:
             return [np.column_stack([1.0 - p[:, j], p[:, j]]) for j in range(p.shape[1])]
         return p

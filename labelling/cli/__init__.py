@@ -5,7 +5,7 @@ Exit codes: 0 done, 1 refused (one line on stderr naming the problem: bad input,
 database), 2 wrong usage (argparse's message), 130 interrupted. Expected errors never print a traceback.
 
 The database is the one the app uses: --database-url, else `database_url` in ./.streamlit/secrets.toml,
-else $DATABASE_URL, else the SQLite file labelling.db in the working directory (`labelling.config`).
+else $DATABASE_URL, else the SQLite file labelling.db in the working directory (`labelling.settings`).
 """
 
 from __future__ import annotations
@@ -25,12 +25,13 @@ from alembic.util import CommandError
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, InterfaceError, NoSuchModuleError, OperationalError
 
-from labelling import csv_import, people
-from labelling.config import database_url, secrets
+from labelling import people
+from labelling.io import csv_import
+from labelling.settings import database_url, secrets
 from labelling.errors import LabellingError, ProjectNotFound
-from labelling.export import to_csv, to_jsonl
+from labelling.io.export import to_csv, to_jsonl
 from labelling.records import Project
-from labelling.store import Store
+from labelling.storage.store import Store
 
 __all__ = ["DEFAULT_PUBLIC_URL", "PUBLIC_URL_ENV", "main"]
 
@@ -108,7 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
         "worker",
         parents=[common],
         add_help=False,  # `worker --help` is the worker's own help
-        help="run the trainer (labelling.worker); options after it are the worker's",
+        help="run the trainer (labelling.learning.worker); options after it are the worker's",
     )
     worker.add_argument("worker_args", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
     worker.set_defaults(run=run_worker)
@@ -212,11 +213,11 @@ def run_migrate(args: argparse.Namespace) -> int:
 
 def run_worker(args: argparse.Namespace) -> int:
     try:
-        worker = importlib.import_module("labelling.worker")
+        worker = importlib.import_module("labelling.learning.worker")
     except ModuleNotFoundError as error:
-        if error.name != "labelling.worker":
+        if error.name != "labelling.learning.worker":
             raise
-        raise Refused("this installation has no trainer (the module labelling.worker is missing)") from None
+        raise Refused("this installation has no trainer (the module labelling.learning.worker is missing)") from None
     return worker.main(["--database-url", args.url, *args.worker_args])
 
 
@@ -332,7 +333,7 @@ def run_status(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-# Import: the Setup page's checks (labelling.csv_import), for a file on disk
+# Import: the Setup page's checks (labelling.io.csv_import), for a file on disk
 
 
 def _import_new(store: Store, handle: IO[bytes], args: argparse.Namespace) -> tuple[Project, int]:

@@ -15,10 +15,10 @@ from typing import IO, Any
 import pandas as pd
 
 from labelling.errors import InvalidInput
-from labelling.ingest import CHUNK_ROWS, read_csv
+from labelling.io.ingest import CHUNK_ROWS, read_csv
 from labelling.labels import MULTI_LABEL_SEPARATOR
 from labelling.records import Project
-from labelling.store import Store
+from labelling.storage.store import Store
 
 __all__ = [
     "DISPLAYS",

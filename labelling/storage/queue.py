@@ -15,12 +15,13 @@ import numpy as np
 from sqlalchemy import Connection
 from sqlalchemy.dialects import postgresql, sqlite
 
-from labelling import labels, queries
-from labelling.db import bulk_insert, clock
+from labelling import labels
+from labelling.storage import statements as queries
+from labelling.storage.engine import bulk_insert, clock
 from labelling.errors import InvalidInput, ItemNotFound, LeaseLost
 from labelling.records import Annotation, Item, Label, Project
-from labelling.schema import labellers
-from labelling.serialisation import decode
+from labelling.storage.schema import labellers
+from labelling.io.serialisation import decode
 
 __all__ = ["Labeller", "find_labeller", "lock_labeller", "next_item", "set_priorities", "skip", "submit", "undo"]
 
@@ -72,7 +73,7 @@ def next_item(
 ) -> Item | None:
     """My live lease (extended) if I hold one, else a newly claimed task; None when nothing is left for me.
 
-    `gold`, given when the gold-rate draw hit, offers a gold item instead of a claim (labelling.review)."""
+    `gold`, given when the gold-rate draw hit, offers a gold item instead of a claim (labelling.storage.review)."""
     params = {"project": project.id, "me": me.id, "lease": float(lease_seconds)}
     held = queries.REFRESH_MY_LEASE(connection, params).first()
     if held is not None:

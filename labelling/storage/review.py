@@ -37,15 +37,15 @@ from sqlalchemy import (
     update,
 )
 
-from labelling import consensus
+from labelling.quality import consensus
 from labelling import labels as label_values
-from labelling.db import clock
+from labelling.storage.engine import clock
 from labelling.errors import InvalidInput, ItemNotFound, LabellingError
 from labelling.people import ADMIN_NAME, REVIEW_ROLES
-from labelling.queue import Labeller, find_labeller, lock_labeller
+from labelling.storage.queue import Labeller, find_labeller, lock_labeller
 from labelling.records import Item, Label, Project
-from labelling.schema import annotations, gold_items, items, labellers, predictions, projects, reviews, tasks
-from labelling.serialisation import decode, is_missing
+from labelling.storage.schema import annotations, gold_items, items, labellers, predictions, projects, reviews, tasks
+from labelling.io.serialisation import decode, is_missing
 
 __all__ = [
     "GOLD_RATE_SETTING",

@@ -7,11 +7,11 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import Connection, select
 
-from labelling import consensus
+from labelling.quality import consensus
 from labelling import labels as label_values
 from labelling.records import Project
-from labelling.schema import annotations, items, labellers
-from labelling.serialisation import decode
+from labelling.storage.schema import annotations, items, labellers
+from labelling.io.serialisation import decode
 
 __all__ = ["annotations_frame", "items_frame", "to_csv", "to_jsonl"]
 

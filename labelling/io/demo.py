@@ -1,7 +1,7 @@
 """Demo projects made in one call, for a first start with nothing configured (and for scripts and tests).
 
     from labelling import Store
-    from labelling.demo import create_demo
+    from labelling.io.demo import create_demo
     create_demo(Store.connect(), "digits")
 """
 
@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from labelling import ingest
+from labelling.io import ingest
 from labelling.errors import InvalidInput
 from labelling.records import Project
-from labelling.store import Store
+from labelling.storage.store import Store
 
 __all__ = ["DEMOS", "REVIEWS_CSV", "create_demo", "create_digits_demo", "create_reviews_demo"]
 

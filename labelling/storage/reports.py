@@ -6,9 +6,9 @@ import numpy as np
 from sqlalchemy import Connection, bindparam, func, select
 
 from labelling import labels as label_values
-from labelling.queries import IN_PROGRESS, OPEN_ITEMS
+from labelling.storage.statements import IN_PROGRESS, OPEN_ITEMS
 from labelling.records import LabellerProgress, Progress, Project
-from labelling.schema import annotations, items, labellers, skips, tasks
+from labelling.storage.schema import annotations, items, labellers, skips, tasks
 
 TOP_OPEN_PRIORITY = select(func.max(tasks.c.priority)).where(
     tasks.c.project_id == bindparam("project"), ~tasks.c.done

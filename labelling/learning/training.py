@@ -1,7 +1,7 @@
 """One training run: learn from the labels so far, score every open item, reorder the queue, keep suggestions.
 
     from labelling import Store
-    from labelling.training import train
+    from labelling.learning.training import train
     run = train(Store.connect(), project_id)                 # the project's default model
     run = train(store, project_id, model=MyEstimator())      # anything with fit / predict_proba
 
@@ -31,13 +31,15 @@ from typing import Any
 import joblib
 import numpy as np
 
-from labelling import acquisition, consensus, diversity, features, models, runs
-from labelling.db import read
+from labelling.learning import acquisition, diversity, features, models
+from labelling.quality import consensus
+from labelling.storage import runs
+from labelling.storage.engine import read
 from labelling.errors import InvalidInput, LabellingError
 from labelling.records import Label, Project
-from labelling.runs import TrainingRun, TrainingState
-from labelling.serialisation import decode
-from labelling.store import Store
+from labelling.storage.runs import TrainingRun, TrainingState
+from labelling.io.serialisation import decode
+from labelling.storage.store import Store
 
 __all__ = [
     "DEFAULT_STRATEGY",

@@ -11,7 +11,7 @@ from sqlalchemy import Connection, bindparam, select
 
 from labelling import labels as label_values
 from labelling.records import Label
-from labelling.schema import annotations, gold_items, labellers, reviews
+from labelling.storage.schema import annotations, gold_items, labellers, reviews
 
 __all__ = ["SOURCES", "Final", "adjudicated", "current_votes", "decide", "final_labels", "gold_labels", "majority"]
 
