@@ -5,6 +5,7 @@
 """
 
 from labelling.errors import (
+    DatabaseUnavailable,
     DuplicateProject,
     InvalidInput,
     ItemNotFound,
@@ -18,6 +19,7 @@ from labelling.storage.store import Store
 
 __all__ = [
     "Annotation",
+    "DatabaseUnavailable",
     "DuplicateProject",
     "InvalidInput",
     "Item",

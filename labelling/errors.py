@@ -29,3 +29,7 @@ class ItemNotFound(LabellingError, LookupError):
 
 class LeaseLost(LabellingError):
     """The item was handed to another labeller after my lease expired; my label was not recorded."""
+
+
+class DatabaseUnavailable(LabellingError, ConnectionError):
+    """The database did not answer (refused, lost or restarting); nothing of this call was written. Try again."""
