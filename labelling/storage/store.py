@@ -58,7 +58,13 @@ class Store:
             migrate(engine)
         return cls(engine, rng)
 
+    @property
+    def url(self) -> str:
+        """The database's URL with the password hidden: names the database in messages and cache keys."""
+        return self.engine.url.render_as_string(hide_password=True)
+
     def close(self) -> None:
+        """Close the pooled connections (a later call opens new ones)."""
         self.engine.dispose()
 
     # Projects

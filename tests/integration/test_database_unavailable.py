@@ -33,6 +33,8 @@ def test_a_refused_connection_is_database_unavailable_with_the_driver_error_chai
         Store.connect(url)
     assert isinstance(raised.value.__cause__, psycopg2.OperationalError)
     assert "s3cret" not in str(raised.value)
+    unconnected = Store.connect(url, upgrade=False)  # makes no connection until a call needs one
+    assert unconnected.url == url.replace("s3cret", "***")
 
 
 def test_a_database_file_that_cannot_be_opened_is_database_unavailable(tmp_path):
