@@ -269,7 +269,7 @@ def current_user(store: Store) -> User | None:
     token = st.query_params.get(_TOKEN) or state.get(_TOKEN)
     if token:
         with database_guard():
-            person = people.labeller_for_token(store, token)
+            person = store.people.for_token(token)
         if person is None:
             for key in (_USER, _TOKEN):
                 state.pop(key, None)
@@ -325,7 +325,7 @@ def still_signed_in(store: Store) -> bool:
     token = state.get(_TOKEN)
     if not token or time.monotonic() - state.get(_TOKEN_CHECKED_AT, 0.0) < TOKEN_RECHECK_SECONDS:
         return True
-    if people.labeller_for_token(store, token) is None:
+    if store.people.for_token(token) is None:
         state.pop(_USER, None)
         return False
     state[_TOKEN_CHECKED_AT] = time.monotonic()

@@ -48,7 +48,7 @@ import sqlalchemy as sa
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from labelling import Store, people  # noqa: E402
+from labelling import Store  # noqa: E402
 # The same database, browser and app-server helpers as the UI benchmark:
 from ui_bench import CHROMIUM, CHROMIUM_ARGS, POSTGRES, free_port, healthy, log, schema  # noqa: E402
 
@@ -397,7 +397,7 @@ def run_browsers(server: str, processes: int, browsers: int, think: float, secon
         project_id = new_project(url, items, f"ui{processes}x{browsers}")
         store = Store.connect(url, upgrade=False)
         try:
-            tokens = [people.add_labeller(store, f"browser-{i}")[1] for i in range(browsers)]
+            tokens = [store.people.add(f"browser-{i}")[1] for i in range(browsers)]
         finally:
             store.close()
         log(f"browsers: {browsers} on {processes} app process(es), think {think:g} s, {seconds:g} s, "

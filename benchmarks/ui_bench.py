@@ -38,7 +38,7 @@ import sqlalchemy as sa
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from labelling import Store, people  # noqa: E402
+from labelling import Store  # noqa: E402
 
 POSTGRES = "postgresql+psycopg2://postgres@127.0.0.1:5432/test"
 CHROMIUM = "/usr/bin/chromium"
@@ -159,7 +159,7 @@ def set_up(url: str, n: int) -> tuple[float, str]:
         started = time.perf_counter()
         store.add_items(project.id, texts(n))
         seconds = time.perf_counter() - started
-        _person, token = people.add_labeller(store, LABELLER)
+        _person, token = store.people.add(LABELLER)
     finally:
         store.close()
     return seconds, token

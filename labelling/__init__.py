@@ -6,11 +6,14 @@
 
 from labelling.errors import (
     DatabaseUnavailable,
+    DuplicateLabeller,
     DuplicateProject,
     InvalidInput,
     ItemNotFound,
+    LabellerNotFound,
     LabellingError,
     LeaseLost,
+    NotAReviewer,
     ProjectNotFound,
     UnsupportedData,
 )
@@ -20,13 +23,16 @@ from labelling.storage.store import Store
 __all__ = [
     "Annotation",
     "DatabaseUnavailable",
+    "DuplicateLabeller",
     "DuplicateProject",
     "InvalidInput",
     "Item",
     "ItemNotFound",
+    "LabellerNotFound",
     "LabellerProgress",
     "LabellingError",
     "LeaseLost",
+    "NotAReviewer",
     "Progress",
     "Project",
     "ProjectNotFound",

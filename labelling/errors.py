@@ -33,3 +33,15 @@ class LeaseLost(LabellingError):
 
 class DatabaseUnavailable(LabellingError, ConnectionError):
     """The database did not answer (refused, lost or restarting); nothing of this call was written. Try again."""
+
+
+class NotAReviewer(LabellingError, PermissionError):
+    """Only reviewers and admins may set final labels or send items back to the queue."""
+
+
+class DuplicateLabeller(LabellingError):
+    """Someone with this name exists already; names are unique because labels are recorded by name."""
+
+
+class LabellerNotFound(LabellingError, LookupError):
+    """Nobody with this name."""

@@ -31,7 +31,7 @@ with st.form("add-person", clear_on_submit=True, border=True):
 if added:
     try:
         with ui.database_guard():
-            person, token = people.add_labeller(store, name, role)
+            person, token = store.people.add(name, role)
     except LabellingError as error:
         st.error(str(error))
     else:
@@ -52,7 +52,7 @@ if invite:
 @ui.guarded
 def _revoke(name: str) -> None:
     try:
-        people.revoke(store, name)
+        store.people.revoke(name)
     except LabellingError as error:
         st.session_state["people_error"] = str(error)
 
@@ -61,7 +61,7 @@ def _revoke(name: str) -> None:
 def _set_role(name: str, person_id: int) -> None:
     chosen = st.session_state.pop(f"role-{person_id}")  # the select shows the stored role, saved or not
     try:
-        people.set_role(store, name, chosen)
+        store.people.set_role(name, chosen)
     except LabellingError as error:
         st.session_state["people_error"] = str(error)
 
@@ -69,7 +69,7 @@ def _set_role(name: str, person_id: int) -> None:
 @ui.guarded
 def _new_link(name: str) -> None:
     try:
-        _invite(name, people.new_token(store, name))
+        _invite(name, store.people.new_token(name))
     except LabellingError as error:
         st.session_state["people_error"] = str(error)
 
@@ -79,8 +79,8 @@ if problem := st.session_state.pop("people_error", None):
 
 st.subheader("Everyone")
 with ui.database_guard():
-    everyone = people.labellers(store)
-    counts = people.label_counts(store)
+    everyone = store.people.all()
+    counts = store.people.label_counts()
 if not everyone:
     st.caption("Nobody yet. Add a labeller above; you label as **admin**.")
 for person in everyone:

@@ -118,7 +118,7 @@ if notice := st.session_state.pop(NOTICE, None):
     (st.success if notice[0] == "success" else st.error)(notice[1])
 
 with ui.database_guard():
-    names = [p.name for p in people.labellers(store)]
+    names = [p.name for p in store.people.all()]
 filters = st.container(horizontal=True, key="filters")
 which = filters.segmented_control("Show", [WAITING, REVIEWED], default=WAITING, key="review-which") or WAITING
 label = filters.selectbox("Someone labelled it", [ANY, *project.labels], key="review-label")

@@ -8,7 +8,9 @@ import ui
 from labelling import DuplicateProject, LabellingError
 from labelling.io import csv_import
 from labelling.io.ingest import read_csv
-from labelling.storage.review import MAX_OVERLAP, gold_rate, gold_rows
+from labelling.io.gold import gold_rows
+from labelling.storage.gold import gold_rate
+from labelling.storage.overlap import MAX_OVERLAP
 from labelling.io.demo import DEMOS, create_demo
 
 NOTICE = "setup_notice"

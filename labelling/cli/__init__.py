@@ -281,7 +281,7 @@ def run_labeller_add(args: argparse.Namespace) -> int:
     base = public_url(args.public_url)
     store = connect(args)
     try:
-        person, token = people.add_labeller(store, args.name, args.role)
+        person, token = store.people.add(args.name, args.role)
     finally:
         store.close()
     print(
@@ -296,7 +296,7 @@ def run_labeller_add(args: argparse.Namespace) -> int:
 def run_labeller_revoke(args: argparse.Namespace) -> int:
     store = connect(args)
     try:
-        person = people.revoke(store, args.name)
+        person = store.people.revoke(args.name)
     finally:
         store.close()
     print(f"revoked the invite link of {person.name}; their labels are kept")

@@ -1,38 +1,38 @@
-"""Labels out: one row per item (wide) or per annotation (long), and their CSV and JSONL files."""
+"""Labels out: one row per item (wide) or per annotation (long), and their CSV and JSONL files.
+
+The frames are built here from rows read by labelling.storage.exports."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Connection, select
 
-from labelling.quality import consensus
 from labelling import labels as label_values
-from labelling.records import Project
-from labelling.storage.schema import annotations, items, labellers
 from labelling.io.serialisation import decode
+from labelling.quality import consensus
+from labelling.records import Label
 
 __all__ = ["annotations_frame", "items_frame", "to_csv", "to_jsonl"]
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 """Spreadsheets run a cell starting with these as a formula (CSV injection); such cells get a leading '."""
-READ_BATCH = 10_000
 _NO_LABEL = consensus.Final(None, None, False, 0)
 
 
-def items_frame(connection: Connection, project: Project) -> pd.DataFrame:
-    """Original columns (or `data` for non-dict items), `item_id`, `label` (the final label: a reviewer's,
-    a gold item's known label, else the majority; empty on a tie), `tie`, `label_source` (review, gold,
-    majority or tie), `reviewed_by` (who adjudicated it), `n_labels`, and `label:<labeller>` for each labeller's current label."""
-    votes = consensus.current_votes(connection, project.id)
-    finals = consensus.final_labels(connection, project.id, votes)
+def items_frame(
+    items: Iterable[tuple[int, str]], votes: dict[int, dict[str, Label]], finals: dict[int, consensus.Final]
+) -> pd.DataFrame:
+    """One row per item, from (item id, encoded data) rows in id order, the current votes and final labels.
+
+    Columns: the original ones (or `data` for non-dict items), `item_id`, `label` (the final label: a
+    reviewer's, a gold item's known label, else the majority; empty on a tie), `tie`, `label_source`
+    (review, gold, majority or tie), `reviewed_by` (who adjudicated it), `n_labels`, and `label:<labeller>`
+    for each labeller's current label."""
     rows: list[dict[str, Any]] = []
     ids: list[int] = []
-    result = connection.execution_options(yield_per=READ_BATCH).execute(
-        select(items.c.id, items.c.data).where(items.c.project_id == project.id).order_by(items.c.id)
-    )
-    for item_id, data in result:
+    for item_id, data in items:
         value = decode(data)
         rows.append(value if isinstance(value, dict) else {"data": value})
         ids.append(item_id)
@@ -58,24 +58,10 @@ def items_frame(connection: Connection, project: Project) -> pd.DataFrame:
     return frame
 
 
-def annotations_frame(connection: Connection, project: Project) -> pd.DataFrame:
-    """Every annotation ever made (superseded ones with current=False): the audit trail."""
-    result = connection.execute(
-        select(
-            annotations.c.id.label("annotation_id"),
-            annotations.c.item_id,
-            labellers.c.name.label("labeller"),
-            annotations.c.label,
-            annotations.c.created_at,
-            annotations.c.seconds,
-            annotations.c.is_current.label("current"),
-            annotations.c.source,
-        )
-        .join(labellers, labellers.c.id == annotations.c.labeller_id)
-        .where(annotations.c.project_id == project.id)
-        .order_by(annotations.c.id)
-    )
-    frame = pd.DataFrame(result.all(), columns=list(result.keys()))
+def annotations_frame(rows: Sequence[Sequence[Any]], columns: Sequence[str]) -> pd.DataFrame:
+    """Every annotation ever made (superseded ones with current=False), the audit trail, from its rows:
+    `columns` name them and include label (as stored), created_at (epoch seconds) and current."""
+    frame = pd.DataFrame(rows, columns=list(columns))
     frame["label"] = [label_values.from_json(v) for v in frame["label"]]
     frame["created_at"] = pd.to_datetime(frame["created_at"], unit="s", utc=True)
     frame["current"] = frame["current"].astype(bool)

@@ -1,8 +1,8 @@
 """Items into the store: every accepted input shape becomes chunks of encoded rows, written in bulk.
 
 Memory stays flat: inputs are consumed CHUNK_ROWS at a time (CSV files through pandas' chunked reader),
-and each chunk is written before the next is read, all inside the caller's one transaction, so a bad
-row in the last chunk leaves nothing behind. PostgreSQL gets `COPY`; SQLite an executemany.
+and labelling.storage.items writes each chunk before the next is read, all inside one transaction, so a
+bad row in the last chunk leaves nothing behind.
 """
 
 from __future__ import annotations
@@ -15,15 +15,13 @@ from typing import IO, Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, select, text
 
 from labelling import labels as label_values
-from labelling.storage.engine import bulk_insert, clock
 from labelling.errors import InvalidInput, UnsupportedData
 from labelling.records import Label, Project
 from labelling.io.serialisation import encode, encode_records, encode_rows
 
-__all__ = ["CHUNK_ROWS", "Chunk", "chunks", "read_csv", "write_chunk"]
+__all__ = ["CHUNK_ROWS", "Chunk", "chunks", "read_csv"]
 
 CHUNK_ROWS = 10_000
 SNIFF_BYTES = 64 * 1024
@@ -221,49 +219,3 @@ def _delimiter(sample: str) -> str:
         counts = {d: lines[0].count(d) for d in DELIMITERS} if lines else {}
         best = max(counts, key=counts.get, default=",")
         return best if counts.get(best) else ","
-
-
-def write_chunk(connection: Connection, project: Project, chunk: Chunk, priority: float, importer: int | None) -> int:
-    """Write one chunk: items, their `overlap` tasks and, for given labels, an imported annotation each."""
-    n = len(chunk.rows)
-    now = connection.execute(select(clock())).scalar_one()
-    ids = _allocate_ids(connection, n)
-    labelled = [] if chunk.labels is None else [i for i, v in enumerate(chunk.labels) if v is not None]
-    done = set(labelled)
-    bulk_insert(
-        connection,
-        "items",
-        ["id", "project_id", "data", "created_at"],
-        [(ids[i], project.id, chunk.rows[i], now) for i in range(n)],
-    )
-    task_rows = []
-    for i in range(n):
-        first_done = i in done
-        for slot in range(project.overlap):
-            is_done = first_done and slot == 0
-            task_rows.append((project.id, ids[i], priority, first_done, is_done, importer if is_done else None))
-    bulk_insert(connection, "tasks", ["project_id", "item_id", "priority", "started", "done", "labeller_id"], task_rows)
-    if labelled:
-        bulk_insert(
-            connection,
-            "annotations",
-            ["project_id", "item_id", "labeller_id", "label", "created_at", "is_current", "source"],
-            [(project.id, ids[i], importer, label_values.to_json(chunk.labels[i]), now, True, "import") for i in labelled],
-        )
-    return n
-
-
-def _allocate_ids(connection: Connection, n: int) -> list[int]:
-    if connection.dialect.name == "postgresql":
-        # The sequence is looked up once, not per id: per row that lookup cost five times the nextval.
-        rows = connection.execute(
-            text(
-                "WITH s AS MATERIALIZED (SELECT pg_get_serial_sequence('items', 'id')::regclass AS seq) "
-                "SELECT nextval(s.seq) FROM s, generate_series(1, :n)"
-            ),
-            {"n": n},
-        )
-        return [r[0] for r in rows]
-    # SQLite: this transaction holds the write lock (BEGIN IMMEDIATE), so max(id) cannot move under us.
-    start = connection.execute(text("SELECT coalesce(max(id), 0) FROM items")).scalar_one() + 1
-    return list(range(start, start + n))

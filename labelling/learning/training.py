@@ -32,7 +32,7 @@ import joblib
 import numpy as np
 
 from labelling.learning import acquisition, diversity, features, models
-from labelling.quality import consensus
+from labelling.storage import votes
 from labelling.storage import runs
 from labelling.storage.engine import read
 from labelling.errors import InvalidInput, LabellingError
@@ -311,7 +311,7 @@ class _Run:
         engine, project = self.store.engine, self.project
         ids, encoded = runs.labelled_items(engine, project.id)
         with read(engine) as connection:  # a reviewer's label, else gold truth, else the majority
-            finals = consensus.final_labels(connection, project.id)
+            finals = votes.final_labels(connection, project.id)
         values, targets = [], []
         for item_id, value in zip(ids, encoded):
             final = finals.get(item_id)

@@ -36,7 +36,7 @@ from sqlalchemy.exc import DBAPIError
 from labelling.storage import runs
 from labelling.learning import training
 from labelling.settings import database_url
-from labelling.errors import LabellingError, ProjectNotFound
+from labelling.errors import DatabaseUnavailable, LabellingError, ProjectNotFound
 from labelling.records import Project
 from labelling.storage.runs import TrainingState
 from labelling.storage.store import Store
@@ -126,7 +126,7 @@ def orchestrate(
                 done += _train(store, project, holder, labels, seconds, model, preprocess, lease_seconds)
                 if max_runs is not None and done >= max_runs:
                     return done
-        except (DatabaseAway, DBAPIError) as error:
+        except (DatabaseAway, DatabaseUnavailable, DBAPIError) as error:
             if once:
                 raise DatabaseAway(_first_line(error)) from error
             failures += 1
@@ -164,7 +164,7 @@ def _train(store, project, holder, labels, seconds, model, preprocess, lease_sec
         return 0
     except ProjectNotFound:
         return 0
-    except DBAPIError:
+    except (DatabaseUnavailable, DBAPIError):
         raise  # the database went away: orchestrate waits for it
     except Exception as error:  # the model's own error: recorded as a failed run by `train`
         log.warning("project %s: training failed: %s", project.id, _first_line(error))
@@ -234,7 +234,7 @@ def _connect(url: str, once: bool, alive: Callable[[], bool], poll_seconds: floa
     while alive():
         try:
             return Store.connect(url)
-        except DBAPIError as error:
+        except (DatabaseUnavailable, DBAPIError) as error:
             if once:
                 raise DatabaseAway(_first_line(error)) from error
             failures += 1

@@ -24,14 +24,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from sklearn.metrics import cohen_kappa_score
-from sqlalchemy import Connection, bindparam, func, select
 
 from labelling.quality import consensus
-from labelling import labels as label_values
 from labelling.records import Label, Project
-from labelling.storage.schema import annotations, labellers, skips
 
-__all__ = ["STATS_COLUMNS", "Agreement", "Figure", "cohen_kappa", "krippendorff_alpha", "report"]
+__all__ = ["STATS_COLUMNS", "Agreement", "Figure", "Vote", "cohen_kappa", "krippendorff_alpha", "report"]
 
 STATS_COLUMNS = [
     "labeller",
@@ -114,41 +111,23 @@ def cohen_kappa(first: Sequence[Hashable], second: Sequence[Hashable]) -> float 
     return float(cohen_kappa_score(list(first), list(second), labels=values))
 
 
-# Reading a project's labels
+# The report
 
 
-VOTES = (
-    select(annotations.c.item_id, labellers.c.name, annotations.c.label, annotations.c.seconds)
-    .join(labellers, labellers.c.id == annotations.c.labeller_id)
-    .where(
-        annotations.c.project_id == bindparam("project"),
-        annotations.c.is_current,
-        annotations.c.source == "label",
-    )
-    .order_by(annotations.c.item_id, annotations.c.id)
-)
-"""Current labels given by people, with the seconds each took."""
-
-SKIPS = (
-    select(labellers.c.name, func.count())
-    .join(labellers, labellers.c.id == skips.c.labeller_id)
-    .where(skips.c.project_id == bindparam("project"))
-    .group_by(labellers.c.name)
-)
+Vote = tuple[int, str, Label, float | None]
+"""One current label given by a person: (item id, labeller name, label, seconds spent)."""
 
 
-def report(connection: Connection, project: Project) -> Agreement:
-    """Every agreement figure and per-labeller statistic of a project, from one read of its labels."""
-    params = {"project": project.id}
-    rows = [
-        (item_id, name, label_values.from_json(label), seconds)
-        for item_id, name, label, seconds in connection.execute(VOTES, params)
-    ]
-    all_votes = consensus.current_votes(connection, project.id)
-    finals = consensus.final_labels(connection, project.id, all_votes)
-    gold = consensus.gold_labels(connection, project.id)
-    skipped = {name: int(count) for name, count in connection.execute(SKIPS, params)}
-
+def report(
+    project: Project,
+    rows: Sequence[Vote],
+    skipped: dict[str, int],
+    finals: dict[int, consensus.Final],
+    gold: dict[int, Label],
+) -> Agreement:
+    """Every agreement figure and per-labeller statistic of a project, from its labels read once
+    (labelling.storage.votes reads them): `rows` by item then label, `skipped` per labeller, each item's
+    final label and the gold items' known labels."""
     by_item: dict[int, dict[str, Label]] = {}
     for item_id, name, label, _ in rows:
         if item_id not in gold:
@@ -204,7 +183,7 @@ def _pairwise_kappa(by_item: dict[int, dict[str, Label]], questions: list[Questi
 
 
 def _labeller_stats(
-    rows: list[tuple[int, str, Label, float | None]],
+    rows: Sequence[Vote],
     skipped: dict[str, int],
     by_item: dict[int, dict[str, Label]],
     finals: dict[int, consensus.Final],

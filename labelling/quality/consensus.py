@@ -1,5 +1,6 @@
 """The final label of an item: a reviewer's adjudication, else a gold item's known label, else the majority
-vote of its labellers, ties flagged rather than guessed. The one place that decides it, for export and training."""
+vote of its labellers, ties flagged rather than guessed. The one place that decides it, for export and training;
+labelling.storage.votes reads what it decides from."""
 
 from __future__ import annotations
 
@@ -7,13 +8,9 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, bindparam, select
-
-from labelling import labels as label_values
 from labelling.records import Label
-from labelling.storage.schema import annotations, gold_items, labellers, reviews
 
-__all__ = ["SOURCES", "Final", "adjudicated", "current_votes", "decide", "final_labels", "gold_labels", "majority"]
+__all__ = ["SOURCES", "Final", "decide", "final_labels", "majority"]
 
 
 def majority(votes: Sequence[Label]) -> tuple[Label | None, bool]:
@@ -71,50 +68,11 @@ def decide(
     return Final(label, MAJORITY if label is not None else None, False, len(votes))
 
 
-CURRENT_VOTES = (
-    select(annotations.c.item_id, labellers.c.name, annotations.c.label)
-    .join(labellers, labellers.c.id == annotations.c.labeller_id)
-    .where(annotations.c.project_id == bindparam("project"), annotations.c.is_current)
-    .order_by(annotations.c.id)
-)
-"""Every current label of a project with its labeller's name (labels and imported labels)."""
-
-CURRENT_REVIEWS = (
-    select(reviews.c.item_id, reviews.c.label, labellers.c.name)
-    .join(labellers, labellers.c.id == reviews.c.reviewer_id)
-    .where(reviews.c.project_id == bindparam("project"), reviews.c.is_current)
-)
-"""The adjudicated final labels and who set them."""
-
-GOLD_LABELS = select(gold_items.c.item_id, gold_items.c.label).where(gold_items.c.project_id == bindparam("project"))
-
-
-def current_votes(connection: Connection, project_id: int) -> dict[int, dict[str, Label]]:
-    """{item id: {labeller name: current label}} for items with at least one current label."""
-    votes: dict[int, dict[str, Label]] = {}
-    for item_id, name, label in connection.execute(CURRENT_VOTES, {"project": project_id}):
-        votes.setdefault(item_id, {})[name] = label_values.from_json(label)
-    return votes
-
-
-def adjudicated(connection: Connection, project_id: int) -> dict[int, tuple[Label, str]]:
-    """{item id: (final label, reviewer name)} for adjudicated items."""
-    rows = connection.execute(CURRENT_REVIEWS, {"project": project_id})
-    return {i: (label_values.from_json(v), name) for i, v, name in rows}
-
-
-def gold_labels(connection: Connection, project_id: int) -> dict[int, Label]:
-    return {i: label_values.from_json(v) for i, v in connection.execute(GOLD_LABELS, {"project": project_id})}
-
-
 def final_labels(
-    connection: Connection, project_id: int, votes: dict[int, dict[str, Label]] | None = None
+    votes: dict[int, dict[str, Label]], reviewed: dict[int, tuple[Label, str]], gold: dict[int, Label]
 ) -> dict[int, Final]:
-    """{item id: Final} for every item with a label, a gold label or an adjudication; items with none
-    of these are left out. Pass `votes` (from `current_votes`) when the caller has read them already."""
-    votes = current_votes(connection, project_id) if votes is None else votes
-    reviewed = adjudicated(connection, project_id)
-    gold = gold_labels(connection, project_id)
+    """{item id: Final} for every item with a label (`votes`: {item: {labeller: label}}), an adjudication
+    (`reviewed`: {item: (label, reviewer)}) or a gold label; items with none of these are left out."""
     finals = {}
     for item_id in sorted(set(votes) | set(reviewed) | set(gold)):
         given = list(votes.get(item_id, {}).values())

@@ -1,0 +1,1 @@
+"""The storage layer, the one door into the database: only it opens connections and transactions (`Store`)."""

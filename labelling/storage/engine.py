@@ -16,10 +16,12 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from psycopg2.extensions import encodings as psycopg2_codecs
-from sqlalchemy import Connection, CursorResult, Double, Engine, Executable, create_engine, event, text
+from sqlalchemy import Connection, CursorResult, Double, Engine, Executable, ExceptionContext, create_engine, event, text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
+
+from labelling.errors import DatabaseUnavailable
 
 DEFAULT_URL = "sqlite:///labelling.db"
 SQLITE_BUSY_TIMEOUT_SECONDS = 30
@@ -27,6 +29,9 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 # Any fixed 64-bit number: app servers and workers starting together take turns to migrate.
 MIGRATION_LOCK_KEY = 0x1ABE11
 _COPY_ESCAPED = ("\\", "\t", "\n", "\r")  # characters COPY's text format needs written as escapes
+SQLITE_UNAVAILABLE = {5: "SQLITE_BUSY", 10: "SQLITE_IOERR", 14: "SQLITE_CANTOPEN"}
+"""SQLite's primary result codes for a file that cannot be read or written now (held by another writer
+past the busy timeout, gone, unreadable): the embedded database's way of being down."""
 
 
 def resolve_url(url: str | None = None) -> str:
@@ -49,8 +54,26 @@ def make_engine(url: str | None = None) -> Engine:
         )
         event.listen(engine, "connect", _sqlite_connect)
         event.listen(engine, "begin", _sqlite_begin)
-        return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    else:
+        engine = create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    event.listen(engine, "handle_error", _unavailable)
+    return engine
+
+
+def _unavailable(context: ExceptionContext) -> None:
+    """The one place that decides "is the database down?": a connection refused or failing to open, or
+    lost mid-use (the dialect's own disconnect test), raises DatabaseUnavailable from the driver's error.
+    Every other error (a constraint, a bad statement) is left as SQLAlchemy raises it. A pool pre-ping is
+    left alone too: there a dead connection is only replaced, and the fresh connect decides."""
+    if context.is_pre_ping or context.sqlalchemy_exception is None:
+        return
+    connecting = context.connection is None  # the DBAPI connect itself failed
+    code = getattr(context.original_exception, "sqlite_errorcode", None)
+    sqlite_down = code is not None and code & 0xFF in SQLITE_UNAVAILABLE
+    if context.is_disconnect or connecting or sqlite_down:
+        url = context.engine.url.render_as_string(hide_password=True) if context.engine is not None else "the database"
+        reason = (str(context.original_exception).strip().splitlines() or ["no answer"])[0]
+        raise DatabaseUnavailable(f"cannot reach the database at {url}: {reason}") from context.original_exception
 
 
 def _sqlite_connect(dbapi_connection, _record) -> None:

@@ -18,14 +18,14 @@ from sqlalchemy.dialects import postgresql, sqlite
 from labelling import labels
 from labelling.storage import statements as queries
 from labelling.storage.engine import bulk_insert, clock
-from labelling.errors import InvalidInput, ItemNotFound, LeaseLost
+from labelling.errors import ItemNotFound, LeaseLost
+from labelling.people import check_name
 from labelling.records import Annotation, Item, Label, Project
 from labelling.storage.schema import labellers
 from labelling.io.serialisation import decode
 
 __all__ = ["Labeller", "find_labeller", "lock_labeller", "next_item", "set_priorities", "skip", "submit", "undo"]
 
-MAX_NAME_LENGTH = 200
 _NO_LIMIT = 2**62
 
 
@@ -53,15 +53,6 @@ def lock_labeller(connection: Connection, name: str) -> Labeller:
         )
         found = queries.LOCK_LABELLER(connection, {"name": name}).scalar_one()
     return Labeller(found, name)
-
-
-def check_name(name: str) -> str:
-    """A labeller's name, stripped; blank or over-long names are refused."""
-    if not isinstance(name, str) or not name.strip():
-        raise InvalidInput("a labeller needs a non-empty name")
-    if len(name.strip()) > MAX_NAME_LENGTH:
-        raise InvalidInput(f"a labeller name is at most {MAX_NAME_LENGTH} characters")
-    return name.strip()
 
 
 def next_item(

@@ -10,12 +10,6 @@ from labelling.storage.statements import IN_PROGRESS, OPEN_ITEMS
 from labelling.records import LabellerProgress, Progress, Project
 from labelling.storage.schema import annotations, items, labellers, skips, tasks
 
-TOP_OPEN_PRIORITY = select(func.max(tasks.c.priority)).where(
-    tasks.c.project_id == bindparam("project"), ~tasks.c.done
-)
-"""New items join at the top of the current order (they have never been scored, so nothing is known of them)."""
-
-
 MEDIAN_WINDOW = 1_000
 """A labeller's median seconds per item is taken over their latest this-many labels: their current pace,
 read from an index instead of every label they ever made."""

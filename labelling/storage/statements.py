@@ -227,6 +227,10 @@ IN_PROGRESS = select(func.count(func.distinct(tasks.c.item_id))).where(
 )
 """Items someone holds a live lease on (walks the small lease index, not the queue)."""
 
+TOP_OPEN_PRIORITY = select(func.max(tasks.c.priority)).where(tasks.c.project_id == bindparam("project"), ~tasks.c.done)
+"""The best priority in the queue: new items join at the top of the current order (they have never been
+scored, so nothing is known of them), and so do items sent back or reopened by a change of overlap."""
+
 UNKNOWN_PRIORITY_ITEMS = text(
     "SELECT n.item_id FROM new_priorities n WHERE NOT EXISTS "
     "(SELECT 1 FROM items i WHERE i.id = n.item_id AND i.project_id = :project) LIMIT 5"

@@ -18,15 +18,14 @@ import pandas as pd
 from sqlalchemy import Connection, Engine, select
 from sqlalchemy.exc import IntegrityError
 
-from labelling.io import export as exporting
-from labelling.quality import agreement as quality
-from labelling.quality import consensus
-from labelling.io import ingest
-from labelling.storage import queue, reports, review, runs
 from labelling import labels as label_values
-from labelling.storage.engine import clock, make_engine, migrate, read, write
 from labelling.errors import DuplicateProject, InvalidInput, ProjectNotFound
+from labelling.quality.agreement import Agreement
 from labelling.records import Annotation, Item, Label, Progress, Project
+from labelling.storage import exports, gold, items, queue, reports, review, runs, votes
+from labelling.storage.engine import clock, make_engine, migrate, read, write
+from labelling.storage.overlap import change_overlap
+from labelling.storage.people import People
 from labelling.storage.runs import Prediction, TrainingRun
 from labelling.storage.schema import projects
 
@@ -48,6 +47,8 @@ class Store:
         """Draws gold hand-outs; seed it (`random.Random(7)`) for a repeatable stream."""
         self._projects: dict[int, tuple[float, Project]] = {}
         self._labellers: dict[str, queue.Labeller] = {}
+        self.people = People(engine)
+        """Labellers, roles and invite tokens (labelling.storage.people)."""
 
     @classmethod
     def connect(cls, url: str | None = None, *, upgrade: bool = True, rng: random.Random | None = None) -> Store:
@@ -57,7 +58,13 @@ class Store:
             migrate(engine)
         return cls(engine, rng)
 
+    @property
+    def url(self) -> str:
+        """The database's URL with the password hidden: names the database in messages and cache keys."""
+        return self.engine.url.render_as_string(hide_password=True)
+
     def close(self) -> None:
+        """Close the pooled connections (a later call opens new ones)."""
         self.engine.dispose()
 
     # Projects
@@ -138,17 +145,7 @@ class Store:
         Returns how many items were added.
         """
         with write(self.engine) as connection:
-            project = _load_project(connection, project_id)
-            importer = None
-            priority = connection.execute(reports.TOP_OPEN_PRIORITY, {"project": project.id}).scalar() or 0.0
-            added = 0
-            for chunk in ingest.chunks(project, data, labels):
-                if chunk.labels is not None and importer is None and any(v is not None for v in chunk.labels):
-                    importer = queue.lock_labeller(connection, labeller).id
-                added += ingest.write_chunk(connection, project, chunk, priority, importer)
-            if added == 0:
-                raise InvalidInput("no items to add: the data is empty")
-        return added
+            return items.add_items(connection, _load_project(connection, project_id), data, labels, labeller)
 
     # The queue
 
@@ -158,11 +155,11 @@ class Store:
         with write(self.engine) as connection:
             project = self._project(connection, project_id)
             me = queue.lock_labeller(connection, labeller)
-            gold = None
-            rate = review.gold_rate(project)  # from the cached project: a miss costs no query
+            hand_out = None
+            rate = gold.gold_rate(project)  # from the cached project: a miss costs no query
             if rate and self.rng.random() < rate:
-                gold = functools.partial(review.hand_out_gold, connection, project, me, lease_seconds, self.rng)
-            return queue.next_item(connection, project, me, lease_seconds, gold=gold)
+                hand_out = functools.partial(gold.hand_out_gold, connection, project, me, lease_seconds, self.rng)
+            return queue.next_item(connection, project, me, lease_seconds, gold=hand_out)
 
     def submit(self, project_id: int, item_id: int, labeller: str, label: Label | Sequence[str]) -> Annotation:
         """Record a label (a list of labels for a multi-label project); a double submit records one."""
@@ -236,12 +233,12 @@ class Store:
     def annotations(self, project_id: int) -> pd.DataFrame:
         """One row per current label: item, labeller, label, time (UTC) and seconds spent."""
         with read(self.engine) as connection:
-            return exporting.annotations_frame(connection, _load_project(connection, project_id))
+            return exports.annotations_frame(connection, _load_project(connection, project_id))
 
     def export(self, project_id: int) -> pd.DataFrame:
         """One row per item: its original data, the final label, and each labeller's label."""
         with read(self.engine) as connection:
-            return exporting.items_frame(connection, _load_project(connection, project_id))
+            return exports.items_frame(connection, _load_project(connection, project_id))
 
     def delete_project(self, project_id: int) -> None:
         """Delete a project with its items, queue, labels and skips (the app undoes a failed CSV import)."""
@@ -264,20 +261,20 @@ class Store:
         """The latest model's suggestion for an item (one primary-key read), or None before any model."""
         return runs.prediction(self.engine, project_id, item_id)
 
-    # Quality control: overlap changes, gold items, agreement, review (labelling.storage.review, labelling.quality.agreement)
+    # Quality control: overlap changes, gold items, agreement, review (labelling.storage.overlap, .gold, .votes, .review)
 
     def set_overlap(self, project_id: int, overlap: int) -> Project:
-        """Change labellers per item mid-project without breaking anyone's stream (see review.change_overlap)."""
+        """Change labellers per item mid-project without breaking anyone's stream (see labelling.storage.overlap)."""
         with write(self.engine) as connection:
-            review.change_overlap(connection, _load_project(connection, project_id), overlap)
+            change_overlap(connection, _load_project(connection, project_id), overlap)
         return self._forget(project_id)
 
     def set_gold_rate(self, project_id: int, rate: float) -> Project:
         """The share (0..1) of each labeller's hand-outs that are gold items, e.g. 0.05; 0 stops them."""
-        rate = review.check_gold_rate(rate)
+        rate = gold.check_gold_rate(rate)
         with write(self.engine) as connection:
             project = _load_project(connection, project_id)
-            settings = {**project.settings, review.GOLD_RATE_SETTING: rate}
+            settings = {**project.settings, gold.GOLD_RATE_SETTING: rate}
             connection.execute(
                 projects.update().where(projects.c.id == project.id).values(settings=json.dumps(settings))
             )
@@ -287,37 +284,37 @@ class Store:
         """Mark items as gold with their known labels (one per item); returns how many. They leave the shared
         queue and reach every labeller, unannounced, at the gold rate; their known label is final."""
         with write(self.engine) as connection:
-            return review.mark_gold(connection, _load_project(connection, project_id), item_ids, list(labels))
+            return gold.mark_gold(connection, _load_project(connection, project_id), item_ids, list(labels))
 
     def unset_gold(self, project_id: int, item_ids: Sequence[int]) -> int:
         """Make gold items ordinary items again (back in the queue); returns how many were gold."""
         with write(self.engine) as connection:
-            return review.unmark_gold(connection, _load_project(connection, project_id), item_ids)
+            return gold.unmark_gold(connection, _load_project(connection, project_id), item_ids)
 
     def gold(self, project_id: int) -> pd.DataFrame:
         """The gold items: columns item_id and label (the known label)."""
         with read(self.engine) as connection:
-            found = consensus.gold_labels(connection, _load_project(connection, project_id).id)
+            found = votes.gold_labels(connection, _load_project(connection, project_id).id)
         return pd.DataFrame({"item_id": list(found), "label": list(found.values())}, columns=["item_id", "label"])
 
     def final_labels(self, project_id: int) -> pd.DataFrame:
         """One row per item with a label: item_id, label (None on a tie), source (review, gold, majority or
         tie), votes (current labels), reviewer. What export and training take as each item's label."""
         with read(self.engine) as connection:
-            finals = consensus.final_labels(connection, _load_project(connection, project_id).id)
+            finals = votes.final_labels(connection, _load_project(connection, project_id).id)
         return pd.DataFrame(
             [(i, f.label, f.source, f.votes, f.reviewer) for i, f in finals.items()],
             columns=["item_id", "label", "source", "votes", "reviewer"],
         )
 
-    def agreement(self, project_id: int) -> quality.Agreement:
+    def agreement(self, project_id: int) -> Agreement:
         """Kappa per pair of labellers, alpha overall and per label, and per-labeller statistics."""
         with read(self.engine) as connection:
-            return quality.report(connection, _load_project(connection, project_id))
+            return votes.agreement(connection, _load_project(connection, project_id))
 
     def labeller_stats(self, project_id: int) -> pd.DataFrame:
         """Per labeller: labels, median seconds, skips and skip rate, agreement with the final labels and
-        accuracy on gold items, each with the items it rests on (columns: quality.STATS_COLUMNS)."""
+        accuracy on gold items, each with the items it rests on (columns: labelling.quality.agreement.STATS_COLUMNS)."""
         return self.agreement(project_id).labellers
 
     def review_items(self, project_id: int, **filters: Any) -> tuple[list[review.ReviewItem], int]:

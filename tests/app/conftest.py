@@ -8,7 +8,7 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from labelling import Store, people
+from labelling import Store
 
 APP = Path(__file__).resolve().parents[2] / "streamlit_app.py"
 TIMEOUT_SECONDS = 60
@@ -52,6 +52,6 @@ def app():
 @pytest.fixture
 def labeller(store):
     """An invited labeller: (name, token)."""
-    person, token = people.add_labeller(store, "alice")
+    person, token = store.people.add("alice")
     return person.name, token
 

@@ -15,7 +15,8 @@ import streamlit as st
 from sqlalchemy.exc import OperationalError
 
 import ui
-from labelling import Store, people
+from labelling import Store
+from labelling.storage.people import People
 from labelling.learning.training import training_settings
 
 
@@ -41,7 +42,7 @@ def disputed(store):
     project = store.create_project("p", ["good", "bad"], overlap=2, settings={"display": "text"})
     store.add_items(project.id, ["kettle"])
     item_id = int(store.export(project.id)["item_id"][0])
-    _, token = people.add_labeller(store, "alice")
+    _, token = store.people.add("alice")
     store.submit(project.id, item_id, "alice", "good")
     store.submit(project.id, item_id, "bob", "bad")
     return project, item_id, token
@@ -68,11 +69,11 @@ def assert_click_not_saved(at) -> None:
     "page, owner, method",
     [
         ("train", Store, "training_runs"),
-        ("review", people, "labellers"),
+        ("review", People, "all"),
         ("review", Store, "review_items"),
         ("progress", Store, "annotations"),
         ("progress", Store, "agreement"),
-        ("people", people, "label_counts"),
+        ("people", People, "label_counts"),
         ("export", Store, "projects"),
     ],
 )
@@ -137,29 +138,29 @@ def test_retrain_now_while_the_database_is_away(app, store, monkeypatch, dispute
 def test_revoking_a_link_while_the_database_is_away(app, store, monkeypatch, disputed):
     _, _, token = disputed
     at = admin_page(app, "people")
-    alice = next(p for p in people.labellers(store) if p.name == "alice")
+    alice = next(p for p in store.people.all() if p.name == "alice")
     with monkeypatch.context() as outage:
-        outage.setattr(people, "revoke", unreachable)
+        outage.setattr(People, "revoke", unreachable)
         at.button(key=f"revoke-{alice.id}").click().run()
         assert_click_not_saved(at)
-    assert people.labeller_for_token(store, token).name == "alice"
+    assert store.people.for_token(token).name == "alice"
     at.button(key=f"revoke-{alice.id}").click().run()
     assert not at.exception and not at.warning
-    assert people.labeller_for_token(store, token) is None
+    assert store.people.for_token(token) is None
 
 
 def test_changing_a_role_while_the_database_is_away(app, store, monkeypatch, disputed):
     at = admin_page(app, "people")
-    alice = next(p for p in people.labellers(store) if p.name == "alice")
+    alice = next(p for p in store.people.all() if p.name == "alice")
     role = f"role-{alice.id}"
     with monkeypatch.context() as outage:
-        outage.setattr(people, "set_role", unreachable)
+        outage.setattr(People, "set_role", unreachable)
         at.selectbox(key=role).set_value("reviewer").run()
         assert_click_not_saved(at)
     assert at.selectbox(key=role).value == "labeller"  # what is stored, not the choice that was lost
     at.selectbox(key=role).set_value("reviewer").run()
     assert not at.exception and not at.warning
-    assert next(p for p in people.labellers(store) if p.name == "alice").role == "reviewer"
+    assert next(p for p in store.people.all() if p.name == "alice").role == "reviewer"
 
 
 def test_setting_a_final_label_while_the_database_is_away(app, store, monkeypatch, disputed):

@@ -7,7 +7,6 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from labelling import people
 from labelling.storage.schema import tasks
 
 XSS = ['<img src=x onerror="window.__x=1">', "<script>window.__y=1</script>"]
@@ -133,8 +132,8 @@ def test_labeller_labels_under_their_own_name(app, store, project, labeller):
 
 
 def test_two_labellers_never_get_the_same_item(app, store, project):
-    _, alice = people.add_labeller(store, "alice")
-    _, bob = people.add_labeller(store, "bob")
+    _, alice = store.people.add("alice")
+    _, bob = store.people.add("bob")
     a = app(token=alice, password="pw").run()
     b = app(token=bob, password="pw").run()
     assert shown_text(a) != shown_text(b)

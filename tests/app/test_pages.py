@@ -9,7 +9,6 @@ import json
 import pandas as pd
 import pytest
 
-from labelling import people
 from labelling.io.export import to_csv, to_jsonl
 
 
@@ -18,7 +17,7 @@ def labelled(store):
     """A project where alice labelled two items and skipped one, and bob labelled one."""
     made = store.create_project("p", ["a", "b"], settings={"display": "text"})
     store.add_items(made.id, ["=1+1", "two", "three", "four", "five"])
-    people.add_labeller(store, "alice")
+    store.people.add("alice")
     for label in ("a", "b"):
         item = store.next_item(made.id, "alice")
         store.submit(made.id, item.id, "alice", label)
@@ -42,7 +41,7 @@ def test_progress_for_the_admin_is_charts(app, labelled):
 
 
 def test_progress_for_a_labeller_is_only_their_own(app, store, labelled):
-    token = people.new_token(store, "alice")
+    token = store.people.new_token("alice")
     at = app(token=token, password="pw").run().switch_page("pages/progress.py").run()
     assert not at.exception
     assert [t.value for t in at.title] == ["My stats"]
@@ -84,7 +83,7 @@ def test_people_page_adds_a_labeller_with_an_invite_link(app, store):
     assert not at.exception and not at.error
     link = at.code[0].value
     assert link.startswith("http://labels.example.org:8501/?token=")
-    person = people.labeller_for_token(store, link.split("token=")[1])
+    person = store.people.for_token(link.split("token=")[1])
     assert person.name == "carol" and person.role == "labeller"
 
 
@@ -98,7 +97,7 @@ def test_invite_link_uses_the_public_url_secret(app, store):
 
 
 def test_duplicate_name_is_refused(app, store):
-    people.add_labeller(store, "carol")
+    store.people.add("carol")
     at = app().run().switch_page("pages/people.py").run()
     at.text_input[0].input("carol")
     at.button[0].click().run()
@@ -109,19 +108,19 @@ def test_duplicate_name_is_refused(app, store):
 
 
 def test_people_list_counts_and_revoke(app, store, labelled):
-    token = people.new_token(store, "alice")
+    token = store.people.new_token("alice")
     at = app().run().switch_page("pages/people.py").run()
     assert not at.exception
     rows = [m.value for m in at.markdown]
     assert any(r.startswith("**alice**") and "link active" in r for r in rows)
     assert any(r.startswith("**bob**") and "no invite link" in r for r in rows)  # labelled from a script
     assert "2 labels" in rows and "1 label" in rows
-    alice = next(p for p in people.labellers(store) if p.name == "alice")
+    alice = next(p for p in store.people.all() if p.name == "alice")
     at.button(key=f"revoke-{alice.id}").click().run()
-    assert people.labeller_for_token(store, token) is None
+    assert store.people.for_token(token) is None
     at.button(key=f"relink-{alice.id}").click().run()  # a new link re-admits her
     link = at.code[0].value
-    assert people.labeller_for_token(store, link.split("token=")[1]).name == "alice"
+    assert store.people.for_token(link.split("token=")[1]).name == "alice"
 
 
 @pytest.mark.parametrize("page", ["setup", "export", "people"])

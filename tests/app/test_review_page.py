@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import pytest
 
-from labelling import people
-
 
 @pytest.fixture
 def disputed(store):
@@ -17,7 +15,7 @@ def disputed(store):
     for data, (alice, bob) in {"kettle": ("good", "bad"), "toaster": ("bad", "good"), "lamp": ("good", "good")}.items():
         store.submit(project.id, int(ids[data]), "alice", alice)
         store.submit(project.id, int(ids[data]), "bob", bob)
-    _, token = people.add_labeller(store, "rita", "reviewer")
+    _, token = store.people.add("rita", "reviewer")
     return project, {k: int(v) for k, v in ids.items()}, token
 
 
@@ -33,7 +31,7 @@ def cards(at) -> list[str]:
 @pytest.fixture
 def lena(store):
     """An invited labeller who labelled nothing: (name, token)."""
-    person, token = people.add_labeller(store, "lena")
+    person, token = store.people.add("lena")
     return person.name, token
 
 
@@ -157,7 +155,7 @@ def test_progress_shows_gold_accuracy_once_there_is_gold(app, store):
 
 
 def test_a_labellers_stats_say_nothing_of_gold_or_agreement(app, store, disputed):
-    token = people.new_token(store, "alice")
+    token = store.people.new_token("alice")
     at = app(token=token, password="pw").run().switch_page("pages/progress.py").run()
     assert not at.exception
     assert [t.value for t in at.title] == ["My stats"]
@@ -181,11 +179,11 @@ def test_setup_changes_the_overlap_and_the_gold_rate(app, store, disputed):
 
 def test_people_page_makes_someone_a_reviewer(app, store, labeller):
     at = app().run().switch_page("pages/people.py").run()
-    alice = next(p for p in people.labellers(store) if p.name == "alice")
+    alice = next(p for p in store.people.all() if p.name == "alice")
     at.selectbox(key=f"role-{alice.id}").set_value("reviewer").run()
     assert not at.exception
-    assert next(p for p in people.labellers(store) if p.name == "alice").role == "reviewer"
+    assert next(p for p in store.people.all() if p.name == "alice").role == "reviewer"
     at.text_input[0].input("rita")
     at.selectbox[0].set_value("reviewer")
     at.button[0].click().run()
-    assert next(p for p in people.labellers(store) if p.name == "rita").role == "reviewer"
+    assert next(p for p in store.people.all() if p.name == "rita").role == "reviewer"

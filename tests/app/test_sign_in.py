@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from labelling import people
 
 ADMIN_PAGES = ["label", "progress", "setup", "export", "people"]
 LABELLER_PAGES = ["label", "progress"]
@@ -103,7 +102,7 @@ def test_revoked_token_stops_working_on_the_next_run(app, store, labeller):
     name, token = labeller
     at = app(token=token, password="s3cret").run()
     assert [t.value for t in at.title] == ["Label"]
-    people.revoke(store, name)
+    store.people.revoke(name)
     at.run()
     assert [t.value for t in at.title] == ["Invite link not valid"]
     assert not at.button
@@ -116,7 +115,7 @@ def test_absent_token_tells_labellers_to_use_their_link(app, labeller):
 
 
 def test_invited_admin_gets_every_page(app, store):
-    person, token = people.add_labeller(store, "boss", role="admin")
+    person, token = store.people.add("boss", role="admin")
     at = app(token=token, password="s3cret").run()
     assert not at.exception
     assert all(page_reachable(at, page) for page in ADMIN_PAGES)

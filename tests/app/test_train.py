@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import pytest
 
-from labelling import people
 from labelling.learning.training import train, training_settings
 
 WORDS = {
@@ -115,7 +114,7 @@ def test_the_label_page_shows_the_models_suggestion(app, store, project):
 
 
 def test_a_labeller_cannot_open_the_train_page(app, store, project):
-    _, token = people.add_labeller(store, "alice")
+    _, token = store.people.add("alice")
     at = app(token=token, password="pw").run()
     at.switch_page("pages/progress.py").run()
     at.switch_page("pages/train.py").run()

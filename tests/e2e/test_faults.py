@@ -24,7 +24,7 @@ import pytest
 
 from _browser import (DOWN, STEP_MS, Labeller, click_label, free_port, moved_on, open_labeller, ready,
                       running_app, screen, settle)
-from labelling import Store, people
+from labelling import Store
 
 pytestmark = pytest.mark.e2e
 
@@ -139,7 +139,7 @@ def project(postgres, app):
     store = Store.connect(postgres.url)
     made = store.create_project("Restarts", LABELS)
     store.add_items(made.id, [f"item {i:02d}" for i in range(ITEMS)])
-    tokens = {name: people.add_labeller(store, name)[1] for name in ("alice", "bob")}
+    tokens = {name: store.people.add(name)[1] for name in ("alice", "bob")}
     store.close()
     return made, tokens
 

@@ -15,7 +15,6 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from _browser import STEP_MS, go, item_text, next_item, ready, shot
-from labelling import people
 
 pytestmark = pytest.mark.e2e
 
@@ -33,7 +32,7 @@ def story(server, store) -> dict:
     ids = dict(zip(items["review"], items["item_id"]))
     links = {}
     for name, role in (("alice", "labeller"), ("bob", "labeller"), ("rita", "reviewer")):
-        _, token = people.add_labeller(store, name, role)
+        _, token = store.people.add(name, role)
         links[name] = f"{server.url}/?token={token}"
     return {"project": project.id, "ids": {text: int(i) for text, i in ids.items()}, "links": links}
 

@@ -26,7 +26,7 @@ import sqlalchemy as sa
 from playwright.sync_api import expect
 
 from _browser import REPO, STEP_MS, Labeller, click, click_label, moved_on, open_labeller, ready, running_app, settle
-from labelling import Store, people
+from labelling import Store
 from labelling.storage.engine import clock
 from labelling.storage.schema import tasks
 from labelling.storage.store import IMPORT_LABELLER
@@ -122,8 +122,8 @@ def test_two_app_servers_and_a_worker_share_one_postgres(postgresql_url, browser
     project = store.create_project("Scale-out", LABELS, settings={"display": "text", "training": training})
     store.add_items(project.id, seeded, labels=[LABELS[true_label(t)] for t in seeded])
     store.add_items(project.id, to_label)
-    tokens = {name: people.add_labeller(store, name)[1] for name in ("alice", "bob", "carol", "dave")}
-    lead_token = people.add_labeller(store, "lead", role="admin")[1]
+    tokens = {name: store.people.add(name)[1] for name in ("alice", "bob", "carol", "dave")}
+    lead_token = store.people.add("lead", role="admin")[1]
 
     env = {
         "DATABASE_URL": postgresql_url,

@@ -6,9 +6,10 @@ import itertools
 import time
 
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import select, update
 
-from labelling.storage.engine import clock, read
+from labelling.storage.engine import clock, read, write
+from labelling.storage.schema import tasks
 
 _names = itertools.count()
 
@@ -41,6 +42,17 @@ def wait_for_db_clock(store, moment: float, deadline_seconds: float = 15.0) -> N
         if time.monotonic() > give_up:
             raise AssertionError(f"database clock did not pass {moment} within {deadline_seconds}s")
         time.sleep(0.02)
+
+
+def expire_leases(store, item_id: int) -> None:
+    """End every live lease on an item now, by moving its expiry into the past in the database: the test
+    needs no short lease that a loaded machine could outrun before the next call."""
+    with write(store.engine) as connection:
+        connection.execute(
+            update(tasks)
+            .where(tasks.c.item_id == item_id, tasks.c.lease_expires_at.is_not(None))
+            .values(lease_expires_at=clock() - 1.0)
+        )
 
 
 def current_annotations(store, project_id) -> pd.DataFrame:

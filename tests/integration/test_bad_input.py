@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from _helpers import db_now, item_ids, new_project, wait_for_db_clock
+from _helpers import db_now, expire_leases, item_ids, new_project
 from labelling.errors import (
     DuplicateProject,
     InvalidInput,
@@ -254,8 +254,8 @@ def test_overlap_below_one_is_refused(store, overlap):
 def test_submitting_an_item_another_labeller_took_after_expiry_raises_lease_lost(store):
     project = new_project(store)
     store.add_items(project.id, ["only"])
-    mine = store.next_item(project.id, "alice", lease_seconds=0.2)
-    wait_for_db_clock(store, mine.lease_expires_at)
+    mine = store.next_item(project.id, "alice")
+    expire_leases(store, mine.id)
     assert store.next_item(project.id, "bob").id == mine.id
     before = snapshot(store, project.id)
 
@@ -270,8 +270,8 @@ def test_submitting_an_item_another_labeller_took_after_expiry_raises_lease_lost
 def test_skipping_an_item_another_labeller_holds_does_not_take_it_from_them(store):
     project = new_project(store)
     store.add_items(project.id, ["only"])
-    mine = store.next_item(project.id, "alice", lease_seconds=0.2)
-    wait_for_db_clock(store, mine.lease_expires_at)
+    mine = store.next_item(project.id, "alice")
+    expire_leases(store, mine.id)
     theirs = store.next_item(project.id, "bob")
     try:
         store.skip(project.id, mine.id, "alice")

@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from labelling import Store, cli, people
+from labelling import Store, cli
 
 REPO = Path(__file__).resolve().parents[2]
 CLI_SECONDS = 120
@@ -206,19 +206,19 @@ def test_labeller_add_prints_a_working_invite_link_and_revoke_stops_it(db_url, t
     assert "shown only now" in added.stderr
     store = opened()
     token = link.split("token=", 1)[1]
-    assert people.labeller_for_token(store, token).name == "alice"
+    assert store.people.for_token(token).name == "alice"
 
     admin = call(["labeller", "add", "carol", "--role", "admin", "--public-url", "http://10.0.0.5:8501"], db_url,
                  tmp_path)
     assert admin.code == 0, admin.err
     assert admin.out.startswith("http://10.0.0.5:8501/?token=")
-    assert people.labeller_for_token(store, admin.out.strip().split("token=")[1]).role == "admin"
+    assert store.people.for_token(admin.out.strip().split("token=")[1]).role == "admin"
     twice = call(["labeller", "add", "alice"], db_url, tmp_path)
     assert twice.code == 1 and "exists already" in twice.err
 
     revoked = run("labeller", "revoke", "alice", cwd=tmp_path, db=db_url)
     assert revoked.returncode == 0, revoked.stderr
-    assert people.labeller_for_token(store, token) is None
+    assert store.people.for_token(token) is None
     nobody = call(["labeller", "revoke", "nobody"], db_url, tmp_path)
     assert nobody.code == 1 and "no labeller named 'nobody'" in nobody.err
 

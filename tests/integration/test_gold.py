@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import event
 
 from labelling import InvalidInput, ItemNotFound
-from labelling.storage.review import NotAReviewer
+from labelling.errors import NotAReviewer
 from _helpers import drain, ids_by_data, new_project
 
 SEED = 20_240_501
@@ -193,12 +193,11 @@ def test_labels_given_before_an_item_became_gold_count_as_answers(store):
 
 
 def test_gold_overrides_an_adjudication_and_cannot_be_adjudicated(store):
-    from labelling import people
 
     project = new_project(store)
     store.add_items(project.id, ["x"])
     (item_id,) = ids_by_data(store, project.id).values()
-    people.add_labeller(store, "rita", "reviewer")
+    store.people.add("rita", "reviewer")
     store.adjudicate(project.id, item_id, "rita", "a")
     store.set_gold(project.id, [item_id], ["b"])
     assert store.final_labels(project.id)["source"].tolist() == ["gold"]

@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 from sqlalchemy import select
 
-from labelling import InvalidInput, ItemNotFound, people
+from labelling import InvalidInput, ItemNotFound
 from labelling.storage.engine import write
-from labelling.storage.review import NotAReviewer
+from labelling.errors import NotAReviewer
 from labelling.storage.schema import predictions, tasks
 from _helpers import current_annotations, drain, ids_by_data, new_project
 
@@ -30,7 +30,7 @@ def labelled(store, votes: dict[str, dict[str, object]], labels=("a", "b"), over
 
 @pytest.fixture
 def rita(store):
-    people.add_labeller(store, "rita", "reviewer")
+    store.people.add("rita", "reviewer")
     return "rita"
 
 
@@ -109,19 +109,19 @@ def test_a_reviewer_may_set_a_label_nobody_gave(store, rita):
 
 def test_only_reviewers_and_admins_review(store, rita):
     project, ids = labelled(store, {"x": {"alice": "a", "bob": "b"}})
-    person, _ = people.add_labeller(store, "lena")
+    person, _ = store.people.add("lena")
     for name in ("alice", "lena", "nobody"):
         with pytest.raises(NotAReviewer, match="not a reviewer"):
             store.adjudicate(project.id, ids["x"], name, "a")
         with pytest.raises(NotAReviewer):
             store.send_back(project.id, ids["x"], name)
-    people.revoke(store, "rita")
+    store.people.revoke("rita")
     with pytest.raises(NotAReviewer):
         store.adjudicate(project.id, ids["x"], "rita", "a")
-    people.set_role(store, "lena", "reviewer")
+    store.people.set_role("lena", "reviewer")
     store.adjudicate(project.id, ids["x"], "lena", "a")
     assert store.export(project.id)["reviewed_by"].tolist() == ["lena"]
-    assert "nobody" not in {p.name for p in people.labellers(store)}  # a refused name is not created
+    assert "nobody" not in {p.name for p in store.people.all()}  # a refused name is not created
 
 
 def test_bad_adjudications_are_refused(store, rita):

@@ -17,7 +17,7 @@ from sklearn.datasets import load_digits
 from sklearn.linear_model import LogisticRegression
 
 from _helpers import new_project, wait_for_db_clock
-from labelling import Store, people
+from labelling import Store
 from labelling.storage import runs as run_rows
 from labelling.storage.engine import read
 from labelling.storage.schema import predictions, tasks
@@ -330,7 +330,7 @@ def test_the_model_learns_the_final_labels_reviewers_and_gold_included(store):
     """Training takes each item's final label as export does: a reviewer's over the majority, and gold
     items (which nobody labels) with their known label."""
     project = number_project(store)
-    people.add_labeller(store, "rita", "reviewer")
+    store.people.add("rita", "reviewer")
     by_x = {}
     labelled = label_some(store, project.id, truth, 16)
     rows = store.export(project.id).set_index("item_id")

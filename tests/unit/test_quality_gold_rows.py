@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from labelling import InvalidInput
-from labelling.storage.review import gold_rows
+from labelling.io.gold import gold_rows
 
 
 def test_rows_with_a_label_are_gold_and_others_are_left_out():

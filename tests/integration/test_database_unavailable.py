@@ -1,0 +1,104 @@
+"""A database that refuses, loses or cannot open a connection surfaces from any Store call as
+labelling.errors.DatabaseUnavailable, the driver's error chained; every other database error (a constraint,
+a bad statement) reaches the caller as before. Decided in one place: the engine's handle_error hook."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+
+import psycopg2
+import pytest
+import sqlalchemy as sa
+
+from _helpers import new_project
+from labelling import DatabaseUnavailable, DuplicateProject, Store
+from labelling.storage.engine import read, write
+from labelling.storage.schema import labellers, projects
+
+WAIT_SECONDS = 30.0
+"""How long a test waits for a condition before failing (it returns as soon as the condition holds)."""
+
+
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_a_refused_connection_is_database_unavailable_with_the_driver_error_chained():
+    url = f"postgresql+psycopg2://labelling:s3cret@127.0.0.1:{_closed_port()}/labelling"
+    with pytest.raises(DatabaseUnavailable, match="cannot reach the database at .*127.0.0.1") as raised:
+        Store.connect(url)
+    assert isinstance(raised.value.__cause__, psycopg2.OperationalError)
+    assert "s3cret" not in str(raised.value)
+    unconnected = Store.connect(url, upgrade=False)  # makes no connection until a call needs one
+    assert unconnected.url == url.replace("s3cret", "***")
+
+
+def test_a_database_file_that_cannot_be_opened_is_database_unavailable(tmp_path):
+    with pytest.raises(DatabaseUnavailable, match="unable to open database file"):
+        Store.connect(f"sqlite:///{tmp_path / 'no such folder' / 'labelling.db'}")
+
+
+def test_a_connection_killed_mid_call_is_database_unavailable_and_the_next_call_reconnects(postgresql_url):
+    """alice's claim waits on her labeller row, locked by another session; that backend is terminated
+    (pg_terminate_backend, as a server restart or failover would) while the claim waits."""
+    store = Store.connect(postgresql_url)
+    project = new_project(store)
+    store.add_items(project.id, ["a"])
+    store.next_item(project.id, "alice")  # alice exists: her row is what the next claim locks first
+    outcome: list[BaseException | None] = []
+
+    def claim() -> None:
+        try:
+            store.next_item(project.id, "alice")
+            outcome.append(None)
+        except BaseException as error:  # noqa: BLE001 - the thread hands every outcome to the test
+            outcome.append(error)
+
+    holder = sa.create_engine(postgresql_url)
+    try:
+        with holder.connect() as blocking:
+            blocking.execute(sa.select(labellers.c.id).where(labellers.c.name == "alice").with_for_update())
+            waiter = threading.Thread(target=claim)
+            waiter.start()
+            blocked = _wait_for_blocked(blocking)
+            killed = blocking.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": blocked}).scalar()
+            assert killed
+            waiter.join(WAIT_SECONDS)
+            blocking.rollback()
+    finally:
+        holder.dispose()
+    assert outcome and isinstance(outcome[0], DatabaseUnavailable), outcome
+    assert isinstance(outcome[0].__cause__, psycopg2.OperationalError)
+    assert store.next_item(project.id, "alice").data == "a"  # a fresh connection; the lease is still hers
+    store.close()
+
+
+def _wait_for_blocked(blocking: sa.Connection) -> int:
+    """The backend waiting on a lock `blocking` holds, once there is one."""
+    give_up = time.monotonic() + WAIT_SECONDS
+    while time.monotonic() < give_up:
+        pid = blocking.execute(
+            sa.text("SELECT pid FROM pg_stat_activity WHERE pg_backend_pid() = ANY(pg_blocking_pids(pid))")
+        ).scalar()
+        if pid is not None:
+            return pid
+        time.sleep(0.05)
+    raise AssertionError(f"no session waited on the lock within {WAIT_SECONDS} s")
+
+
+def test_a_constraint_or_a_bad_statement_is_left_as_the_database_error(store):
+    project = new_project(store)
+    with pytest.raises(DuplicateProject):
+        store.create_project(project.name, ["a"])
+    with pytest.raises(sa.exc.IntegrityError):
+        with write(store.engine) as connection:
+            connection.execute(projects.insert().values(name=project.name, labels="[]", created_at=0.0))
+    with pytest.raises(sa.exc.DBAPIError) as raised:
+        with read(store.engine) as connection:
+            connection.execute(sa.text("SELECT * FROM no_such_table"))
+    assert not isinstance(raised.value, DatabaseUnavailable)
+    assert store.project(project.id) == project  # the store goes on as before
