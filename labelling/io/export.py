@@ -13,7 +13,7 @@ from labelling.records import Project
 from labelling.storage.schema import annotations, items, labellers
 from labelling.io.serialisation import decode
 
-__all__ = ["annotations_frame", "items_frame", "to_csv", "to_jsonl"]
+__all__ = ["annotations_frame", "file_slug", "items_frame", "to_csv", "to_jsonl"]
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 """Spreadsheets run a cell starting with these as a formula (CSV injection); such cells get a leading '."""
@@ -58,9 +58,10 @@ def items_frame(connection: Connection, project: Project) -> pd.DataFrame:
     return frame
 
 
-def annotations_frame(connection: Connection, project: Project) -> pd.DataFrame:
-    """Every annotation ever made (superseded ones with current=False): the audit trail."""
-    result = connection.execute(
+def annotations_frame(connection: Connection, project: Project, labeller: str | None = None) -> pd.DataFrame:
+    """Every annotation ever made (superseded ones with current=False): the audit trail; `labeller`'s only,
+    when given."""
+    query = (
         select(
             annotations.c.id.label("annotation_id"),
             annotations.c.item_id,
@@ -75,6 +76,9 @@ def annotations_frame(connection: Connection, project: Project) -> pd.DataFrame:
         .where(annotations.c.project_id == project.id)
         .order_by(annotations.c.id)
     )
+    if labeller is not None:
+        query = query.where(labellers.c.name == labeller)
+    result = connection.execute(query)
     frame = pd.DataFrame(result.all(), columns=list(result.keys()))
     frame["label"] = [label_values.from_json(v) for v in frame["label"]]
     frame["created_at"] = pd.to_datetime(frame["created_at"], unit="s", utc=True)
@@ -106,3 +110,14 @@ def _neutralised(value: Any) -> Any:
     if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
         return "'" + value
     return value
+
+
+SLUG_CHARACTERS = 60
+"""Longest project-name part of an export's file name."""
+
+
+def file_slug(name: str) -> str:
+    """A project name as a file name part: `Kettles / 2024 (v2)` -> `kettles-2024-v2`, `project` if nothing is
+    left. The Export page's downloads and `export --all` name their files alike."""
+    words = "".join(c.lower() if c.isascii() and c.isalnum() else " " for c in name).split()
+    return "-".join(words)[:SLUG_CHARACTERS] or "project"
