@@ -33,7 +33,7 @@ if added:
         with ui.database_guard():
             person, token = people.add_labeller(store, name, role)
     except LabellingError as error:
-        st.error(str(error))
+        st.error(ui.refusal(error))
     else:
         _invite(person.name, token)
 
@@ -54,7 +54,7 @@ def _revoke(name: str) -> None:
     try:
         people.revoke(store, name)
     except LabellingError as error:
-        st.session_state["people_error"] = str(error)
+        st.session_state["people_error"] = ui.refusal(error)
 
 
 @ui.guarded
@@ -63,7 +63,7 @@ def _set_role(name: str, person_id: int) -> None:
     try:
         people.set_role(store, name, chosen)
     except LabellingError as error:
-        st.session_state["people_error"] = str(error)
+        st.session_state["people_error"] = ui.refusal(error)
 
 
 @ui.guarded
@@ -71,7 +71,7 @@ def _new_link(name: str) -> None:
     try:
         _invite(name, people.new_token(store, name))
     except LabellingError as error:
-        st.session_state["people_error"] = str(error)
+        st.session_state["people_error"] = ui.refusal(error)
 
 
 if problem := st.session_state.pop("people_error", None):

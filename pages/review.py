@@ -36,7 +36,7 @@ def _act(action, item_id: int, *args) -> None:
     try:
         action(project.id, item_id, me.name, *args)
     except LabellingError as error:
-        st.session_state[NOTICE] = ("error", f"Item {item_id}: {error}")
+        st.session_state[NOTICE] = ("error", f"Item {item_id}: {ui.refusal(error)}")
         return
     ui.refresh_figures()
     if action == store.send_back:
