@@ -6,6 +6,7 @@ import ui
 from labelling import LabellingError, people
 
 URL_PATH = "people"
+DEFAULT_ROLE = "labeller"
 NEW_INVITE = "new_invite"
 
 store = ui.store()
@@ -23,7 +24,8 @@ with st.form("add-person", clear_on_submit=True, border=True):
     name = st.text_input("Name", placeholder="e.g. alice", help="Their labels are recorded under this name.")
     role = st.selectbox(
         "Role",
-        ["labeller", "reviewer", "admin"],
+        people.ROLES,
+        index=people.ROLES.index(DEFAULT_ROLE),
         help="Admins see every page; reviewers label and review disagreements; labellers only label and see "
         "their own stats.",
     )
