@@ -1,5 +1,7 @@
-"""Who is signed in: the invite token in the URL, the admin password, or local mode; the sign-in page,
-the check at the top of every page, the sidebar with sign-out, and the invite links the People page shows."""
+"""Who is signed in (invite token, admin password or local mode): sign-in, the page check, sign-out, invite links.
+
+The token stays in the URL so a refresh keeps a labeller signed in; the admin password is `Settings.admin_password`.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,7 @@
-"""The figures the Label and Progress pages draw, cached a few seconds per project and shared by all
-sessions, so that a page view never recounts a whole project per click."""
+"""The cached figures: progress counts, annotations and agreement, a few seconds old at most, shared by all sessions.
+
+Cached so that a click on the Label page or a view of the Progress page never recounts a whole project.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,7 @@
-"""The database guard: while the database is away (a restart, a failover) a page shows a message and a
-retry button, never a traceback. The storage layer raises `DatabaseUnavailable`; only that is caught here."""
+"""The database guard: while the database is away, a message and a retry button instead of a traceback.
+
+The storage layer raises `DatabaseUnavailable` for a refused or lost connection; only that is caught here.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,7 @@
-"""Showing an item and text as typed: plain text (never HTML), images from arrays or files, tables, the
-markdown escaping every page uses for names and labels, and the labels' keyboard shortcuts."""
+"""Showing an item (text, image or table) and any text as typed (markdown escaped); the labels' shortcuts.
+
+Text is shown as plain text, never HTML: an item's content comes from whoever made the CSV file.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""Which project a session works on: the sidebar's picker, choosing one after Setup made it, and the demo
-project a first start with nothing configured opens on."""
+"""Which project a session works on: the sidebar's picker, and the demo project of a first start."""
 
 from __future__ import annotations
 

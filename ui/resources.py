@@ -1,5 +1,7 @@
-"""The process's long-lived resources, shared by every session: the settings, the store (one engine and
-pool), the embedded retraining worker, and the garbage collector's freeze of what lives as long."""
+"""The process's long-lived resources: the settings, the cached store, the embedded worker, the gc freeze.
+
+One of each per app process, shared by every session.
+"""
 
 from __future__ import annotations
 

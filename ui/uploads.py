@@ -1,5 +1,4 @@
-"""The upload limit: a file over Streamlit's `server.maxUploadSize` is refused with a message that says where
-the limit is set."""
+"""The upload limit: a file over Streamlit's `server.maxUploadSize` is refused, saying where the limit is set."""
 
 from __future__ import annotations
 
