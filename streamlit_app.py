@@ -1,9 +1,9 @@
 """Entry point (`streamlit run streamlit_app.py`): sign the person in, then show only the pages their role may use.
 
 Pages a role may not use are left out of the navigation, so their URLs do not exist for that session.
-The sidebar links are drawn by `ui.sidebar` and Streamlit's own page menu is hidden
+The sidebar links are drawn by `ui.auth.sidebar` and Streamlit's own page menu is hidden
 (`client.showSidebarNavigation = false`), so that the menu Streamlit builds from the pages/ folder on a
-fresh process's first run (its v1 fallback, see `ui.page_user`) never shows.
+fresh process's first run (its v1 fallback, see `ui.auth.page_user`) never shows.
 """
 
 import streamlit as st

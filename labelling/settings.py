@@ -1,23 +1,108 @@
-"""Settings the app's processes share outside Streamlit: the command line (`python -m labelling`) and the
-worker (`python -m labelling.learning.worker`) read `.streamlit/secrets.toml` in the working directory as the app
-does, so that all three use the same database wherever they are started.
+"""The one configuration of the app, the command line and the worker: a frozen `Settings`, loaded once per
+process from, in this order, a command-line flag, `.streamlit/secrets.toml`, the environment, the default.
+
+The app passes Streamlit's own secrets (the same file, as Streamlit finds it); the command line and the
+worker read `.streamlit/secrets.toml` in the working directory, so all three use the same database
+wherever they are started. `SOURCES` names every key and variable read; nothing else reads them.
 """
 
 from __future__ import annotations
 
+import math
+import os
 import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from labelling.storage.engine import resolve_url
 from labelling.errors import InvalidInput
+from labelling.storage.engine import DEFAULT_URL, resolve_url
+from labelling.storage.store import DEFAULT_LEASE_SECONDS
 
-__all__ = ["SECRETS_FILE", "database_url", "secrets"]
+__all__ = [
+    "DEFAULT_PUBLIC_URL",
+    "INVITE_PARAMETER",
+    "SECRETS_FILE",
+    "SOURCES",
+    "Settings",
+    "Source",
+    "read_secrets_file",
+]
 
 SECRETS_FILE = Path(".streamlit") / "secrets.toml"
+DEFAULT_PUBLIC_URL = "http://localhost:8501"
+"""The invite links' address when none is configured and no browser told us the one it used (the CLI)."""
+INVITE_PARAMETER = "token"
+"""The query parameter of an invite link that carries the labeller's token."""
 
 
-def secrets(path: Path = SECRETS_FILE) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Source:
+    """Where one setting may be given: its secrets.toml key (None: environment only) and variable."""
+
+    secret: str | None
+    environment: str
+
+
+SOURCES: dict[str, Source] = {
+    "database_url": Source("database_url", "DATABASE_URL"),
+    "admin_password": Source("admin_password", "LABELLING_ADMIN_PASSWORD"),
+    "public_url": Source("public_url", "LABELLING_PUBLIC_URL"),
+    "lease_seconds": Source("lease_seconds", "LABELLING_LEASE_SECONDS"),
+    "embedded_worker": Source(None, "LABELLING_EMBEDDED_WORKER"),
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the processes are configured with; `Settings.load` fills it, nothing changes it afterwards."""
+
+    database_url: str = DEFAULT_URL
+    """A SQLAlchemy URL; postgres:// and postgresql:// are written for the installed driver (psycopg2)."""
+    admin_password: str | None = None
+    """None: local mode, whoever reaches the app is admin."""
+    public_url: str | None = None
+    """The address labellers open, for invite links; None: the address the admin's browser used."""
+    lease_seconds: float = float(DEFAULT_LEASE_SECONDS)
+    """How long an item handed to a labeller stays theirs before the queue may hand it to someone else."""
+    embedded_worker: bool = True
+    """With the SQLite database, the app starts the retraining worker itself (0 in the environment: off)."""
+
+    @classmethod
+    def load(
+        cls,
+        flags: Mapping[str, Any] | None = None,
+        *,
+        secrets: Mapping[str, Any] | None = None,
+        environ: Mapping[str, str] | None = None,
+    ) -> Settings:
+        """Each setting from the first of: `flags` (command-line values, None where not given), `secrets`
+        (default: `.streamlit/secrets.toml` in the working directory), `environ` (default: os.environ),
+        the default. A value that cannot be right (a negative lease) is refused here, at start-up."""
+        flags = flags or {}
+        secrets = read_secrets_file() if secrets is None else secrets
+        environ = os.environ if environ is None else environ
+
+        def given(name: str) -> str | None:
+            source = SOURCES[name]
+            for value in (flags.get(name), secrets.get(source.secret) if source.secret else None):
+                if value not in (None, ""):
+                    return str(value)
+            return environ.get(source.environment) or None
+
+        raw = {name: given(name) for name in SOURCES}
+        parsed = {name: _PARSERS.get(name, str)(value) for name, value in raw.items() if value is not None}
+        return cls(**{**parsed, "database_url": resolve_url(raw["database_url"] or DEFAULT_URL)})
+
+    def invite_link(self, token: str, seen_at: str | None = None) -> str:
+        """`<base>/?token=...`, the one link the People page and `labeller add` hand out: the base is
+        `public_url`, else `seen_at` (the address the admin's browser used), else DEFAULT_PUBLIC_URL."""
+        base = self.public_url or seen_at or DEFAULT_PUBLIC_URL
+        return f"{base.rstrip('/')}/?{INVITE_PARAMETER}={token}"
+
+
+def read_secrets_file(path: Path = SECRETS_FILE) -> dict[str, Any]:
     """The app's .streamlit/secrets.toml in the working directory, or {} when there is none."""
     try:
         with open(path, "rb") as handle:
@@ -28,8 +113,18 @@ def secrets(path: Path = SECRETS_FILE) -> dict[str, Any]:
         raise InvalidInput(f"{path} is not valid TOML: {error}") from None
 
 
-def database_url(given: str | None = None) -> str:
-    """The database the app would use when started in this folder: `given` (a --database-url flag), else
-    `database_url` in secrets.toml (the app, too, reads it first), else $DATABASE_URL, else the SQLite file
-    labelling.db in the working directory."""
-    return resolve_url(given or secrets().get("database_url") or None)
+def _seconds(value: str) -> float:
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = math.nan
+    if not math.isfinite(seconds) or seconds <= 0:
+        raise InvalidInput(f"lease_seconds must be a positive number of seconds, not {value!r}")
+    return seconds
+
+
+def _switch(value: str) -> bool:
+    return value.strip() != "0"
+
+
+_PARSERS: dict[str, Callable[[str], Any]] = {"lease_seconds": _seconds, "embedded_worker": _switch}

@@ -1,11 +1,9 @@
 """Export: the labels as CSV (safe to open in a spreadsheet) or JSONL, per item or per annotation."""
 
-import re
-
 import streamlit as st
 
 import ui
-from labelling.io.export import to_csv, to_jsonl
+from labelling.io.export import file_slug, to_csv, to_jsonl
 
 store = ui.store()
 ui.page_user(store, admin=True)
@@ -17,7 +15,7 @@ if project is None:
     st.stop()
 
 st.caption(project.name)
-slug = re.sub(r"[^A-Za-z0-9]+", "-", project.name).strip("-").lower() or f"project-{project.id}"
+slug = file_slug(project.name)
 FORMATS = {"CSV": (to_csv, "csv", "text/csv"), "JSONL": (to_jsonl, "jsonl", "application/jsonl")}
 
 

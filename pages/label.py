@@ -5,10 +5,9 @@ click reruns only that fragment: one `submit` and one `next_item`, nothing proje
 """
 
 import streamlit as st
-from sqlalchemy.exc import DBAPIError
 
 import ui
-from labelling import LabellingError, LeaseLost, Project
+from labelling import DatabaseUnavailable, LabellingError, LeaseLost, Project
 
 NOTICE = "label_notice"
 DONE_HERE = "labelled_this_session"
@@ -26,9 +25,7 @@ def _act(action, *args):
         if not ui.still_signed_in(store):
             return None
         return action(*args)
-    except DBAPIError as error:  # the fragment then shows the database message and a retry button
-        if not ui.database_unreachable(error):
-            raise
+    except DatabaseUnavailable:  # the fragment then shows the database message and a retry button
         st.session_state[NOTICE] = ("warning", ui.CLICK_NOT_SAVED)
     except LeaseLost as error:
         st.session_state[NOTICE] = ("warning", f"{error}. Here is your next item.")
@@ -43,7 +40,7 @@ def _label(project_id: int, item_id: int, labeller: str, label) -> None:
 
 
 def _undo(project_id: int, labeller: str) -> None:
-    if _act(store.undo, project_id, labeller, ui.lease_seconds()) is None and NOTICE not in st.session_state:
+    if _act(store.undo, project_id, labeller, ui.settings().lease_seconds) is None and NOTICE not in st.session_state:
         st.session_state[NOTICE] = ("info", "Nothing to undo yet.")
 
 
@@ -91,7 +88,7 @@ def _held_by_others(held: int) -> None:
     with a button to look again, rather than a final goodbye."""
     if not held:
         return
-    seconds = ui.lease_seconds()
+    seconds = ui.settings().lease_seconds
     hold = f"{seconds / 60:g} minutes" if seconds >= 120 else f"{seconds:g} seconds"
     st.info(
         f"{held:,} item{'s are' if held != 1 else ' is'} with other labellers right now. "
@@ -115,9 +112,9 @@ def _current_item(project: Project, labeller: str) -> None:
     if notice:
         (st.info if notice[0] == "info" else st.warning)(notice[1])
     try:
-        item = store.next_item(project.id, labeller, ui.lease_seconds())
+        item = store.next_item(project.id, labeller, ui.settings().lease_seconds)
     except LabellingError as error:
-        st.error(str(error))
+        st.error(ui.refusal(error))
         return
     if item is None:
         # Counted afresh, not from the 5-second cache: the bar drawn next reads these, and the items held now

@@ -6,6 +6,7 @@ import ui
 from labelling import LabellingError, people
 
 URL_PATH = "people"
+DEFAULT_ROLE = "labeller"
 NEW_INVITE = "new_invite"
 
 store = ui.store()
@@ -23,7 +24,8 @@ with st.form("add-person", clear_on_submit=True, border=True):
     name = st.text_input("Name", placeholder="e.g. alice", help="Their labels are recorded under this name.")
     role = st.selectbox(
         "Role",
-        ["labeller", "reviewer", "admin"],
+        people.ROLES,
+        index=people.ROLES.index(DEFAULT_ROLE),
         help="Admins see every page; reviewers label and review disagreements; labellers only label and see "
         "their own stats.",
     )
@@ -33,7 +35,7 @@ if added:
         with ui.database_guard():
             person, token = store.people.add(name, role)
     except LabellingError as error:
-        st.error(str(error))
+        st.error(ui.refusal(error))
     else:
         _invite(person.name, token)
 
@@ -54,7 +56,7 @@ def _revoke(name: str) -> None:
     try:
         store.people.revoke(name)
     except LabellingError as error:
-        st.session_state["people_error"] = str(error)
+        st.session_state["people_error"] = ui.refusal(error)
 
 
 @ui.guarded
@@ -63,7 +65,7 @@ def _set_role(name: str, person_id: int) -> None:
     try:
         store.people.set_role(name, chosen)
     except LabellingError as error:
-        st.session_state["people_error"] = str(error)
+        st.session_state["people_error"] = ui.refusal(error)
 
 
 @ui.guarded
@@ -71,7 +73,7 @@ def _new_link(name: str) -> None:
     try:
         _invite(name, store.people.new_token(name))
     except LabellingError as error:
-        st.session_state["people_error"] = str(error)
+        st.session_state["people_error"] = ui.refusal(error)
 
 
 if problem := st.session_state.pop("people_error", None):

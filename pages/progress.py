@@ -17,22 +17,11 @@ if project is None:
     st.stop()
 
 
-@st.cache_data(ttl=ui.STATS_TTL_SECONDS, show_spinner=False)
-def _agreement(_store, database: str, project_id: int):
-    return _store.agreement(project_id)
-
-
-@ui.guarded
-def refresh() -> None:
-    ui.refresh_figures()
-    _agreement.clear()
-
-
-st.sidebar.button("Refresh figures", key="refresh", on_click=refresh, icon=":material/refresh:")
+st.sidebar.button("Refresh figures", key="refresh", on_click=ui.refresh_figures, icon=":material/refresh:")
 with ui.database_guard():
     counts = ui.progress(store, project.id)
-    history = ui.annotations(store, project.id)
-    figures = _agreement(store, str(store.engine.url), project.id) if me.is_admin else None
+    history = ui.annotations(store, project.id, labeller=None if me.is_admin else me.name)
+    figures = ui.agreement(store, project.id) if me.is_admin else None
 labelled = history[history["source"] == "label"]
 current = history[history["current"]]
 
@@ -173,7 +162,7 @@ if not me.is_admin:
     a.metric("Items I labelled", f"{mine.labels if mine else 0:,}")
     b.metric("Median seconds per item", f"{mine.median_seconds:.1f}" if mine and mine.median_seconds else "–")
     c.metric("Items I skipped", f"{mine.skips if mine else 0:,}")
-    charts(labelled[labelled["labeller"] == me.name], current[current["labeller"] == me.name], "you")
+    charts(labelled, current, "you")
     st.stop()
 
 st.title("Progress")

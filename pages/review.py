@@ -36,7 +36,7 @@ def _act(action, item_id: int, *args) -> None:
     try:
         action(project.id, item_id, me.name, *args)
     except LabellingError as error:
-        st.session_state[NOTICE] = ("error", f"Item {item_id}: {error}")
+        st.session_state[NOTICE] = ("error", f"Item {item_id}: {ui.refusal(error)}")
         return
     ui.refresh_figures()
     if action == store.send_back:
@@ -77,12 +77,9 @@ def card(item: ReviewItem) -> None:
             st.markdown(
                 f"Final label **{ui.literal(shown(item.final.label))}**, set by {ui.literal(item.final.reviewer)}"
             )
-        # Start from the current final label, else the most common one, else the model's suggestion.
-        start = item.final.label
-        if start is None:
-            start = max(item.votes.values(), key=list(item.votes.values()).count) if not item.final.tie else None
-        if start is None:
-            start = item.suggestion
+        # Start from the final label as it stands (`labelling.quality.consensus`: a reviewer's, a gold item's,
+        # else the majority; none on a tie), else the model's suggestion.
+        start = item.suggestion if item.final.label is None else item.final.label
         if project.multi_label:
             st.multiselect(
                 "Final labels", project.labels, default=list(start or ()), key=f"final-{item.item_id}"

@@ -19,6 +19,8 @@ PREVIEW = "upload_preview"
 LABELS_FOUND = "upload_labels_found"
 CSV_TYPES = ["csv", "tsv", "txt"]
 MAX_GOLD_PERCENT = 50
+NO_COLUMN = "(none)"
+"""The choice for 'no column of existing labels'."""
 
 store = ui.store()
 ui.page_user(store, admin=True)
@@ -113,11 +115,11 @@ def new_project() -> None:
     )
     choice = st.selectbox(
         "Column of existing labels (optional)",
-        [ui.NO_COLUMN, *columns],
+        [NO_COLUMN, *columns],
         key=f"label-column-{k}",
         help="Rows with a value there are imported as already labelled; empty cells are left to label.",
     )
-    label_column = None if choice == ui.NO_COLUMN else choice
+    label_column = None if choice == NO_COLUMN else choice
     others = csv_import.columns_to_show(columns, label_column)
     guess = csv_import.guess_column(frame[others], display)
     text_column = image_column = None
@@ -171,7 +173,7 @@ def new_project() -> None:
                 on_rows=importing(uploaded),
             )
         except LabellingError as error:
-            st.error(f"Nothing was created: {error}", icon=":material/error:")
+            st.error(f"Nothing was created: {ui.refusal(error)}", icon=":material/error:")
         else:
             finished(f"Created **{ui.literal(made.name)}** with {added:,} items.", made.id)
 
@@ -196,7 +198,7 @@ def add_rows(project) -> None:
         try:
             added = csv_import.append_csv(store, project, uploaded, on_rows=importing(uploaded))
         except LabellingError as error:
-            st.error(f"Nothing was added: {error}", icon=":material/error:")
+            st.error(f"Nothing was added: {ui.refusal(error)}", icon=":material/error:")
         else:
             finished(f"Added {added:,} items to **{ui.literal(project.name)}**.", project.id)
 
@@ -216,7 +218,7 @@ def edit(project) -> None:
         try:
             store.update_project(project.id, labels=csv_import.parse_label_set(labels_text), instructions=instructions)
         except LabellingError as error:
-            st.error(f"Not saved: {error}", icon=":material/error:")
+            st.error(f"Not saved: {ui.refusal(error)}", icon=":material/error:")
         else:
             finished(f"Saved **{ui.literal(project.name)}**.")
 
@@ -237,7 +239,7 @@ def quality(project) -> None:
         try:
             store.set_overlap(project.id, int(overlap))
         except LabellingError as error:
-            st.error(f"Not changed: {error}", icon=":material/error:")
+            st.error(f"Not changed: {ui.refusal(error)}", icon=":material/error:")
         else:
             finished(f"**{ui.literal(project.name)}** now has {int(overlap)} labeller{'s' if overlap > 1 else ''} per item.")
 
@@ -282,7 +284,7 @@ def quality(project) -> None:
             ids, labels = gold_rows(read_csv(uploaded), id_column, label_column)
             marked = store.set_gold(project.id, ids, labels)
         except LabellingError as error:
-            st.error(f"Nothing was marked: {error}", icon=":material/error:")
+            st.error(f"Nothing was marked: {ui.refusal(error)}", icon=":material/error:")
         else:
             finished(f"Marked {marked:,} gold item{'s' if marked != 1 else ''} in **{ui.literal(project.name)}**.")
 

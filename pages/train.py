@@ -35,7 +35,7 @@ def _retrain(project_id: int) -> None:
     try:
         store.request_training(project_id)
     except LabellingError as error:
-        st.session_state[NOTICE] = ("error", str(error))
+        st.session_state[NOTICE] = ("error", ui.refusal(error))
     else:
         st.session_state[NOTICE] = ("success", "Retraining requested: the worker picks it up within seconds.")
 

@@ -14,7 +14,7 @@ from labelling.io.serialisation import decode
 from labelling.quality import consensus
 from labelling.records import Label
 
-__all__ = ["annotations_frame", "items_frame", "to_csv", "to_jsonl"]
+__all__ = ["annotations_frame", "file_slug", "items_frame", "to_csv", "to_jsonl"]
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 """Spreadsheets run a cell starting with these as a formula (CSV injection); such cells get a leading '."""
@@ -92,3 +92,14 @@ def _neutralised(value: Any) -> Any:
     if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
         return "'" + value
     return value
+
+
+SLUG_CHARACTERS = 60
+"""Longest project-name part of an export's file name."""
+
+
+def file_slug(name: str) -> str:
+    """A project name as a file name part: `Kettles / 2024 (v2)` -> `kettles-2024-v2`, `project` if nothing is
+    left. The Export page's downloads and `export --all` name their files alike."""
+    words = "".join(c.lower() if c.isascii() and c.isalnum() else " " for c in name).split()
+    return "-".join(words)[:SLUG_CHARACTERS] or "project"

@@ -35,7 +35,7 @@ from sqlalchemy.exc import DBAPIError
 
 from labelling.storage import runs
 from labelling.learning import training
-from labelling.settings import database_url
+from labelling.settings import Settings
 from labelling.errors import DatabaseUnavailable, LabellingError, ProjectNotFound
 from labelling.records import Project
 from labelling.storage.runs import TrainingState
@@ -269,8 +269,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.every_seconds is not None and args.every_seconds <= 0:
         parser.error("--every-seconds must be positive")
     try:
-        url = database_url(args.database_url)  # as `python -m labelling` and the app resolve it
-    except LabellingError as error:  # a secrets.toml that is not valid TOML
+        url = Settings.load({"database_url": args.database_url}).database_url  # as the CLI and the app
+    except LabellingError as error:  # a secrets.toml that is not valid TOML, a bad setting
         log.error("%s", error)
         return 1
 

@@ -18,10 +18,12 @@ from alembic.config import Config
 from psycopg2.extensions import encodings as psycopg2_codecs
 from sqlalchemy import Connection, CursorResult, Double, Engine, Executable, ExceptionContext, create_engine, event, text
 from sqlalchemy.dialects import postgresql
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
-from labelling.errors import DatabaseUnavailable
+from labelling.errors import DatabaseUnavailable, InvalidInput
 
 DEFAULT_URL = "sqlite:///labelling.db"
 SQLITE_BUSY_TIMEOUT_SECONDS = 30
@@ -213,3 +215,20 @@ class Prepared:
             prepared.add(self.name)
         values = self._compiled.construct_params(params)
         return connection.exec_driver_sql(self._execute, tuple(values[key] for key in self._compiled.positiontup))
+
+
+def shown_url(url: str) -> str:
+    """The URL as a message or a log may show it: the password hidden; one that does not parse, quoted."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return repr(url)
+
+
+def check_url(url: str) -> None:
+    """Refuse, before connecting, a URL that does not parse or names a database SQLAlchemy does not know."""
+    try:
+        make_url(url).get_dialect()
+    except (ArgumentError, NoSuchModuleError) as error:
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise InvalidInput(f"not a usable database URL {shown_url(url)}: {reason}") from None

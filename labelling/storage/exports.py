@@ -44,7 +44,9 @@ ANNOTATIONS = (
 )
 
 
-def annotations_frame(connection: Connection, project: Project) -> pd.DataFrame:
-    """One row per annotation ever made (see labelling.io.export.annotations_frame)."""
-    result = connection.execute(ANNOTATIONS, {"project": project.id})
+def annotations_frame(connection: Connection, project: Project, labeller: str | None = None) -> pd.DataFrame:
+    """One row per annotation ever made (see labelling.io.export.annotations_frame); `labeller`'s only, when
+    given (a labeller's own figures need not load everyone's)."""
+    query = ANNOTATIONS if labeller is None else ANNOTATIONS.where(labellers.c.name == labeller)
+    result = connection.execute(query, {"project": project.id})
     return export.annotations_frame(result.all(), list(result.keys()))

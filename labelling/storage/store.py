@@ -230,10 +230,11 @@ class Store:
         with read(self.engine) as connection:
             return reports.progress(connection, _load_project(connection, project_id), per_labeller=per_labeller)
 
-    def annotations(self, project_id: int) -> pd.DataFrame:
-        """One row per current label: item, labeller, label, time (UTC) and seconds spent."""
+    def annotations(self, project_id: int, *, labeller: str | None = None) -> pd.DataFrame:
+        """One row per current label: item, labeller, label, time (UTC) and seconds spent; only `labeller`'s
+        when given (a labeller's own stats need not load everyone's)."""
         with read(self.engine) as connection:
-            return exports.annotations_frame(connection, _load_project(connection, project_id))
+            return exports.annotations_frame(connection, _load_project(connection, project_id), labeller)
 
     def export(self, project_id: int) -> pd.DataFrame:
         """One row per item: its original data, the final label, and each labeller's label."""

@@ -1,4 +1,5 @@
-"""AppTest fixtures: a fresh SQLite file per test (through $DATABASE_URL) and fresh Streamlit caches."""
+"""AppTest fixtures: a fresh database per test (through $DATABASE_URL; SQLite, and PostgreSQL as well for the
+tests that use the store) and fresh Streamlit caches."""
 
 from __future__ import annotations
 
@@ -14,9 +15,22 @@ APP = Path(__file__).resolve().parents[2] / "streamlit_app.py"
 TIMEOUT_SECONDS = 60
 
 
+def pytest_generate_tests(metafunc):
+    """A test that touches the store runs on SQLite and on PostgreSQL; the others (sign-in, helpers) once."""
+    if "store" in metafunc.fixturenames:
+        metafunc.parametrize("app_db_url", ["sqlite", "postgresql"], indirect=True)
+
+
+@pytest.fixture
+def app_db_url(request) -> str:
+    """The database the app and the test's store use: a fresh SQLite file unless parametrised."""
+    return request.getfixturevalue(f"{getattr(request, 'param', 'sqlite')}_url")
+
+
 @pytest.fixture(autouse=True)
-def fresh_app_state(sqlite_url, monkeypatch):
-    monkeypatch.setenv("DATABASE_URL", sqlite_url)
+def fresh_app_state(app_db_url, monkeypatch):
+    """The app's settings (loaded once per process) and its store (closed on clearing) start afresh."""
+    monkeypatch.setenv("DATABASE_URL", app_db_url)
     monkeypatch.delenv("LABELLING_ADMIN_PASSWORD", raising=False)
     st.cache_resource.clear()
     st.cache_data.clear()
@@ -26,8 +40,8 @@ def fresh_app_state(sqlite_url, monkeypatch):
 
 
 @pytest.fixture
-def store(sqlite_url):
-    store = Store.connect(sqlite_url)
+def store(app_db_url):
+    store = Store.connect(app_db_url)
     yield store
     store.close()
 

@@ -3,7 +3,7 @@ pages: a page shows ui.DATABASE_DOWN and a "Try again" button, never a traceback
 meets the outage leaves ui.CLICK_NOT_SAVED on the run it triggers, and works once the database is back.
 
 After `switch_page` AppTest runs the page file without the router (Streamlit's v1 fallback, as a fresh
-process's first runs do; see ui.page_user), so these runs rest on each page's own guards.
+process's first runs do; see ui.auth.page_user), so these runs rest on each page's own guards.
 """
 
 from __future__ import annotations
@@ -12,16 +12,15 @@ import itertools
 
 import pytest
 import streamlit as st
-from sqlalchemy.exc import OperationalError
 
 import ui
-from labelling import Store
+from labelling import DatabaseUnavailable, Store
 from labelling.storage.people import People
 from labelling.learning.training import training_settings
 
 
 def unreachable(*args, **kwargs):
-    raise OperationalError("SELECT 1", None, ConnectionRefusedError("connection refused"))
+    raise DatabaseUnavailable("the database did not answer: connection refused")
 
 
 def unreachable_from_call(number: int, original):
@@ -178,3 +177,22 @@ def test_setting_a_final_label_while_the_database_is_away(app, store, monkeypatc
     assert not at.exception and not at.warning
     assert at.success[0].value == f"Item {item_id}: final label set to **bad**."
     assert store.export(project.id).set_index("item_id").loc[item_id, "reviewed_by"] == "admin"
+
+
+def test_labelling_while_the_database_is_away(app, store, monkeypatch):
+    """The Label page's buttons run in its fragment: the lost click is said there, and the item comes back."""
+    project = store.create_project("q", ["good", "bad"], settings={"display": "text"})
+    store.add_items(project.id, ["kettle", "toaster"])
+    at = app().run()
+    with monkeypatch.context() as outage:
+        outage.setattr(Store, "submit", unreachable)
+        at.button(key="label-0").click().run()
+        assert not at.exception
+        assert ui.CLICK_NOT_SAVED in [w.value for w in at.warning]
+        assert at.text[0].value == "kettle"
+    assert store.annotations(project.id).empty
+    at.button(key="label-0").click().run()
+    assert not at.exception
+    assert ui.CLICK_NOT_SAVED not in [w.value for w in at.warning]
+    assert at.text[0].value == "toaster"
+    assert store.annotations(project.id)["label"].tolist() == ["good"]

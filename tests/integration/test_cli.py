@@ -340,11 +340,18 @@ def test_usage_errors_exit_2(tmp_path, capsys):
 
 
 def test_worker_hands_its_options_to_labelling_worker(tmp_path, sqlite_url):
-    if not (REPO / "labelling" / "worker.py").is_file():
-        pytest.skip("labelling/worker.py does not exist yet (another engineer is writing it); `worker` only delegates")
     helped = run("worker", "--help", cwd=tmp_path, db=sqlite_url)
     assert helped.returncode == 0, helped.stderr
     assert "--every-labels" in helped.stdout  # the worker's own help, not the CLI's
-    once = run("--database-url", sqlite_url, "worker", "--once", cwd=tmp_path, db=None)
+    store = Store.connect(sqlite_url)
+    trained, left_alone = (store.create_project(name, ["a", "b"]) for name in ("trained", "left alone"))
+    for project in (trained, left_alone):
+        store.add_items(project.id, [f"{word} {i}" for i in range(6) for word in ("apple", "bolt")])
+        for item_id in store.export(project.id)["item_id"]:
+            store.submit(project.id, int(item_id), "ann", "a" if item_id % 2 else "b")
+    once = run("--database-url", sqlite_url, "worker", "--once", "--project", str(trained.id), cwd=tmp_path, db=None)
     assert once.returncode == 0, once.stderr
     assert "Traceback" not in once.stderr
+    assert [r.status for r in store.training_runs(trained.id)] == ["finished"]
+    assert store.training_runs(left_alone.id) == []  # --project reached the worker
+    store.close()

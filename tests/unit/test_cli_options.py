@@ -1,69 +1,40 @@
-"""labelling.cli without a database: configuration precedence, invite links, the progress bar, file names."""
+"""labelling.cli without a database: a broken configuration, the progress bar, file names, the grammar."""
 
 from __future__ import annotations
 
 import io
-from pathlib import Path
 
 import pytest
 
 from labelling import cli
+from labelling.cli import commands, files
+from labelling.io.export import file_slug
+from labelling.settings import SOURCES
 
 
-@pytest.fixture
-def here(tmp_path, monkeypatch) -> Path:
-    """A working directory with no secrets file and no configuration in the environment."""
-    monkeypatch.chdir(tmp_path)
-    for name in ("DATABASE_URL", cli.PUBLIC_URL_ENV):
-        monkeypatch.delenv(name, raising=False)
-    return tmp_path
-
-
-def secrets_file(folder: Path, text: str) -> None:
-    (folder / ".streamlit").mkdir(exist_ok=True)
-    (folder / ".streamlit" / "secrets.toml").write_text(text)
-
-
-def test_database_url_flag_then_secrets_then_environment_then_sqlite(here, monkeypatch):
-    assert cli.database_url(None) == "sqlite:///labelling.db"
-    monkeypatch.setenv("DATABASE_URL", "sqlite:///from-env.db")
-    assert cli.database_url(None) == "sqlite:///from-env.db"
-    secrets_file(here, 'database_url = "sqlite:///from-secrets.db"\n')
-    assert cli.database_url(None) == "sqlite:///from-secrets.db"  # as the app: secrets.toml first
-    assert cli.database_url("sqlite:///flag.db") == "sqlite:///flag.db"
-
-
-def test_public_url_flag_then_secrets_then_environment_then_localhost(here, monkeypatch):
-    assert cli.public_url(None) == cli.DEFAULT_PUBLIC_URL == "http://localhost:8501"
-    monkeypatch.setenv(cli.PUBLIC_URL_ENV, "https://env.example.org")
-    assert cli.public_url(None) == "https://env.example.org"
-    secrets_file(here, 'public_url = "https://secrets.example.org"\n')
-    assert cli.public_url(None) == "https://secrets.example.org"  # as the app (ui.invite_link): secrets.toml first
-    assert cli.public_url("https://flag.example.org") == "https://flag.example.org"
-
-
-def test_a_broken_secrets_file_is_refused_with_its_name(here, capsys):
-    secrets_file(here, "database_url = \n")
+def test_a_broken_secrets_file_is_refused_with_its_name(write_secrets, capsys):
+    write_secrets("database_url = \n")
     assert cli.main(["status"]) == 1
     err = capsys.readouterr().err
     assert "secrets.toml is not valid TOML" in err and "Traceback" not in err
 
 
-def test_invite_link_matches_the_people_page():
-    assert cli.invite_link("https://labels.example.org/", "abc") == "https://labels.example.org/?token=abc"
-    assert cli.invite_link("http://10.0.0.5:8501/sub", "abc") == "http://10.0.0.5:8501/sub/?token=abc"
+def test_a_bad_lease_is_refused_by_every_command(here, capsys, monkeypatch):
+    monkeypatch.setenv(SOURCES["lease_seconds"].environment, "-5")
+    assert cli.main(["status"]) == 1
+    assert "lease_seconds must be a positive number" in capsys.readouterr().err
 
 
 def test_progress_bar_without_a_terminal_writes_a_line_per_tenth():
     """One line when it starts, then one per 10% (a log file, not a redrawn bar)."""
     stream = io.StringIO()
-    bar = cli.ProgressBar(stream)
+    bar = files.ProgressBar(stream)
     for step in range(1, 21):
         bar.update(step / 20, step * 100)
     bar.close()
     lines = stream.getvalue().splitlines()
     assert len(lines) == 11
-    assert lines[-1] == "[" + "#" * cli.BAR_WIDTH + "] 100%  2,000 rows"
+    assert lines[-1] == "[" + "#" * files.BAR_WIDTH + "] 100%  2,000 rows"
 
 
 def test_progress_bar_on_a_terminal_redraws_one_line():
@@ -72,7 +43,7 @@ def test_progress_bar_on_a_terminal_redraws_one_line():
             return True
 
     stream = Terminal()
-    bar = cli.ProgressBar(stream)
+    bar = files.ProgressBar(stream)
     bar.update(0.5, 10)
     bar.update(1.0, 20)
     bar.close()
@@ -80,8 +51,8 @@ def test_progress_bar_on_a_terminal_redraws_one_line():
 
 
 def test_file_names_of_export_all():
-    assert cli._slug("Kettles / 2024 (v2)") == "kettles-2024-v2"
-    assert cli._slug("★★★") == "project"
+    assert file_slug("Kettles / 2024 (v2)") == "kettles-2024-v2"
+    assert file_slug("★★★") == "project"
 
 
 def test_flags_for_a_new_project_need_create(here, capsys):
@@ -101,7 +72,7 @@ def test_database_url_is_accepted_before_or_after_the_command():
 
 def test_worker_options_are_left_for_the_worker():
     args, extra = cli.build_parser().parse_known_args(["worker", "--once", "--project", "3"])
-    assert args.run is cli.run_worker
+    assert args.run is commands.run_worker
     assert [*extra, *args.worker_args] == ["--once", "--project", "3"]
 
 

@@ -1,0 +1,114 @@
+"""The command line's grammar: every command, its options and help, and the function that runs it."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from labelling import people
+from labelling.cli.commands import run_labeller_add, run_labeller_revoke, run_migrate, run_status, run_worker
+from labelling.cli.files import EXPORT_FORMATS, run_export, run_import
+from labelling.settings import DEFAULT_PUBLIC_URL, SOURCES
+
+__all__ = ["build_parser"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """`python -m labelling`'s parser; each command sets `run`, the function given the parsed arguments."""
+    # --database-url is accepted before or after the command; a subcommand's copy defaults to SUPPRESS so
+    # that it only overrides the top-level value when given.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--database-url", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    parser = argparse.ArgumentParser(
+        prog="python -m labelling",
+        description="Host and script the labelling app: schema, trainer, CSV import, exports, invite links.",
+    )
+    parser.add_argument(
+        "--database-url",
+        metavar="URL",
+        help="SQLAlchemy URL (default: database_url in .streamlit/secrets.toml, else $DATABASE_URL, "
+        "else sqlite:///labelling.db)",
+    )
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
+
+    migrate = commands.add_parser("migrate", parents=[common], help="create or upgrade the database schema")
+    migrate.set_defaults(run=run_migrate)
+
+    worker = commands.add_parser(
+        "worker",
+        parents=[common],
+        add_help=False,  # `worker --help` is the worker's own help
+        help="run the trainer (labelling.learning.worker); options after it are the worker's",
+    )
+    worker.add_argument("worker_args", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+    worker.set_defaults(run=run_worker)
+
+    _import_parser(commands, common)
+    _export_parser(commands, common)
+
+    labeller = commands.add_parser("labeller", help="invite people or revoke their invite links")
+    labeller_commands = labeller.add_subparsers(title="labeller commands", metavar="ACTION", required=True)
+    add = labeller_commands.add_parser("add", parents=[common], help="invite someone: prints their invite link")
+    add.add_argument("name", metavar="NAME", help="the name their labels are recorded under")
+    add.add_argument("--role", choices=people.ROLES, default="labeller", help="default: labeller")
+    add.add_argument(
+        "--public-url",
+        metavar="URL",
+        help="the address labellers open (default: public_url in .streamlit/secrets.toml, else "
+        f"${SOURCES['public_url'].environment}, else {DEFAULT_PUBLIC_URL})",
+    )
+    add.set_defaults(run=run_labeller_add)
+    revoke = labeller_commands.add_parser("revoke", parents=[common], help="stop someone's invite link working")
+    revoke.add_argument("name", metavar="NAME")
+    revoke.set_defaults(run=run_labeller_revoke)
+
+    status = commands.add_parser("status", parents=[common], help="every project with its progress")
+    status.set_defaults(run=run_status)
+    return parser
+
+
+def _import_parser(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    imports = commands.add_parser(
+        "import",
+        parents=[common],
+        help="add a CSV file's rows to a project (all rows or none)",
+        description="Add a CSV file's rows to a project in one transaction, checked as the Setup page checks "
+        "them. With --create, make the project first (items shown as text).",
+    )
+    imports.add_argument("csv", metavar="CSV", type=Path, help="the CSV file (, ; tab or | separated, with a header)")
+    imports.add_argument("--project", required=True, metavar="NAME", help="the project's name")
+    imports.add_argument("--create", action="store_true", help="make a new project named NAME from this file")
+    imports.add_argument("--labels", metavar="A,B,C", help="with --create: the label set, comma separated")
+    imports.add_argument(
+        "--text-column", metavar="C", help="with --create: the column shown to labellers (default: the longest text)"
+    )
+    imports.add_argument(
+        "--label-column",
+        metavar="C",
+        help="a column of existing labels: filled cells are imported as labelled (with --create and no --labels, "
+        "its values make the label set)",
+    )
+    imports.add_argument(
+        "--multi-label", action="store_true", help="with --create: items may have several labels (a|b)"
+    )
+    imports.add_argument("--overlap", type=int, metavar="N", help="with --create: labellers per item (default 1)")
+    imports.set_defaults(run=run_import)
+
+
+def _export_parser(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    export = commands.add_parser(
+        "export",
+        parents=[common],
+        help="write a project's labels (or every project's, with --all) to files",
+        description="One row per item (its columns, the final label — reviewer's, gold or majority — and each "
+        "labeller's label), or with --long one row per annotation. --all writes both, for every project, into "
+        "--output-dir.",
+    )
+    which = export.add_mutually_exclusive_group(required=True)
+    which.add_argument("--project", metavar="NAME", help="the project's name")
+    which.add_argument("--all", action="store_true", help="every project (a backup of all labels)")
+    export.add_argument("--format", choices=sorted(EXPORT_FORMATS), default="csv", help="default: csv")
+    export.add_argument("--long", action="store_true", help="one row per annotation instead of per item")
+    export.add_argument("--output", type=Path, metavar="FILE", help="the file to write (default: standard output)")
+    export.add_argument("--output-dir", type=Path, metavar="DIR", help="with --all: the folder to write into")
+    export.set_defaults(run=run_export)

@@ -1,0 +1,63 @@
+"""The Streamlit side shared by the pages, one concern per module; nothing in `labelling/` imports it.
+
+    resources  the settings, the cached store, the embedded worker, the gc freeze
+    guard      the database-outage message and retry (catches `labelling.DatabaseUnavailable`)
+    auth       who is signed in (invite token, admin password, local mode), sign-in and sign-out
+    projects   the sidebar's project picker and the first start's demo project
+    items      showing an item (text, image, table), markdown escaping, label shortcuts
+    figures    the cached progress counts, annotations and agreement figures
+    uploads    the upload limit
+
+Pages use the names below (`ui.store()`, `ui.page_user(...)`); the CSV setup steps themselves are
+`labelling.io.csv_import`, shared with the command line.
+"""
+
+from ui.auth import (
+    User,
+    current_user,
+    invite_link,
+    local_mode_banner,
+    mark_routed,
+    page_user,
+    sidebar,
+    sign_in_page,
+    still_signed_in,
+)
+from ui.figures import STATS_TTL_SECONDS, agreement, annotations, progress, refresh_figures
+from ui.guard import CLICK_NOT_SAVED, DATABASE_DOWN, database_guard, guarded, refusal
+from ui.items import image_array, label_shortcuts, literal, show_item
+from ui.projects import demo_on_first_start, project_picker, select_project
+from ui.resources import settings, store
+from ui.uploads import check_upload_size
+
+__all__ = [
+    "CLICK_NOT_SAVED",
+    "DATABASE_DOWN",
+    "STATS_TTL_SECONDS",
+    "User",
+    "agreement",
+    "annotations",
+    "check_upload_size",
+    "current_user",
+    "database_guard",
+    "demo_on_first_start",
+    "guarded",
+    "image_array",
+    "invite_link",
+    "label_shortcuts",
+    "literal",
+    "local_mode_banner",
+    "mark_routed",
+    "page_user",
+    "progress",
+    "project_picker",
+    "refresh_figures",
+    "refusal",
+    "select_project",
+    "settings",
+    "show_item",
+    "sidebar",
+    "sign_in_page",
+    "still_signed_in",
+    "store",
+]

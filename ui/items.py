@@ -1,0 +1,97 @@
+"""Showing an item (text, image or table) and any text as typed (markdown escaped); the labels' shortcuts.
+
+Text is shown as plain text, never HTML: an item's content comes from whoever made the CSV file.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from labelling import InvalidInput
+
+__all__ = ["IMAGE_PIXELS", "image_array", "label_shortcuts", "literal", "show_image", "show_item"]
+
+IMAGE_PIXELS = 200
+"""Small arrays (an 8x8 digit) are scaled up, nearest neighbour, to about this many pixels a side."""
+
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~:$&])")
+
+
+def literal(text: Any) -> str:
+    """Text that st.markdown shows as typed: every markdown, HTML and directive character escaped."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", str(text))
+
+
+def show_item(data: Any, settings: dict[str, Any]) -> None:
+    """One item as the project's settings say: text as plain text (never HTML), an image, or a table."""
+    display = settings.get("display") or _guess_display(data)
+    if display == "image":
+        value = data.get(settings.get("image_column")) if isinstance(data, dict) else data
+        show_image(value)
+    elif display == "table":
+        row = data if isinstance(data, dict) else {"value": data}
+        columns = settings.get("table_columns") or list(row)
+        table = pd.DataFrame({"field": columns, "value": [_cell(row.get(c)) for c in columns]})
+        st.dataframe(table, hide_index=True, width="stretch")
+    else:
+        value = data.get(settings.get("text_column")) if isinstance(data, dict) else data
+        st.text("" if value is None else str(value))
+
+
+def _guess_display(data: Any) -> str:
+    if isinstance(data, np.ndarray):
+        return "image"
+    if isinstance(data, dict):
+        return "table"
+    return "text"
+
+
+def _cell(value: Any) -> str:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return ""
+    return str(value)
+
+
+def show_image(value: Any) -> None:
+    """An image from a URL or file path (shown as is), or from an array (scaled, see `image_array`)."""
+    if isinstance(value, str):
+        if value.startswith(("http://", "https://")) or Path(value).is_file():
+            st.image(value, width=IMAGE_PIXELS * 2)
+        else:
+            st.warning(f"Image not found: {value}")
+        return
+    try:
+        st.image(image_array(value))
+    except InvalidInput as error:
+        st.warning(str(error))
+
+
+def image_array(value: Any, pixels: int = IMAGE_PIXELS) -> np.ndarray:
+    """A 2-d (grey) or 3-d (RGB/RGBA) array as floats in 0..1, scaled up nearest-neighbour to ~`pixels`."""
+    try:
+        array = np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        raise InvalidInput(f"cannot show a {type(value).__name__} as an image") from None
+    if array.ndim == 3 and array.shape[-1] == 1:
+        array = array[..., 0]
+    if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[-1] not in (3, 4)) or array.size == 0:
+        raise InvalidInput(f"cannot show an array of shape {array.shape} as an image")
+    array = np.nan_to_num(array, nan=0.0, posinf=0.0, neginf=0.0)
+    low, high = array.min(), array.max()
+    array = (array - low) / (high - low) if high > low else np.zeros_like(array)
+    scale = max(1, pixels // max(array.shape[:2]))
+    return array.repeat(scale, axis=0).repeat(scale, axis=1)
+
+
+def label_shortcuts(labels: tuple[str, ...]) -> list[str | None]:
+    """Keyboard shortcuts: a label that is one digit gets its own digit; otherwise 1-9 then 0 by position."""
+    if all(len(label) == 1 and label.isdigit() for label in labels):
+        return list(labels)
+    keys = [str(i) for i in range(1, 10)] + ["0"]
+    return [keys[i] if i < len(keys) else None for i in range(len(labels))]

@@ -1,0 +1,63 @@
+"""Which project a session works on: the sidebar's picker, and the demo project of a first start."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from labelling import DuplicateProject, Project, Store
+from labelling.io import demo
+from labelling.storage.engine import DEFAULT_URL
+from ui.guard import database_guard
+from ui.resources import settings
+
+__all__ = ["demo_on_first_start", "project_picker", "select_project"]
+
+_PROJECT = "project_id"
+_PROJECT_PICKER = "project_picker"
+
+
+def project_picker(store: Store) -> Project | None:
+    """The project this session works on, chosen in the sidebar when there are several."""
+    with database_guard():
+        projects = store.projects()
+    if not projects:
+        return None
+    by_id = {p.id: p for p in projects}
+    chosen = st.session_state.get(_PROJECT)
+    if chosen not in by_id:
+        chosen = projects[-1].id
+        st.session_state[_PROJECT] = chosen
+        st.session_state.pop(_PROJECT_PICKER, None)
+    if len(projects) > 1:
+        ids = list(by_id)
+        st.sidebar.selectbox(
+            "Project",
+            ids,
+            index=ids.index(chosen),
+            format_func=lambda i: by_id[i].name,
+            key=_PROJECT_PICKER,
+            on_change=_picked,
+        )
+        chosen = st.session_state.get(_PROJECT_PICKER, chosen)
+    return by_id[chosen]
+
+
+def _picked() -> None:
+    st.session_state[_PROJECT] = st.session_state[_PROJECT_PICKER]
+
+
+def select_project(project_id: int) -> None:
+    """Work on this project from the next run on (Setup, after making or changing one)."""
+    st.session_state[_PROJECT] = project_id
+    st.session_state.pop(_PROJECT_PICKER, None)
+
+
+def demo_on_first_start(store: Store) -> None:
+    """Nothing configured (no database URL anywhere, so the embedded SQLite file) and no project yet: make
+    the product-reviews demo, so that a first `streamlit run` has something to label at once."""
+    if settings().database_url != DEFAULT_URL or store.projects():
+        return
+    try:
+        demo.create_reviews_demo(store)
+    except DuplicateProject:  # another session of this first start made it a moment ago
+        pass

@@ -1,0 +1,90 @@
+"""The process's long-lived resources: the settings, the cached store, the embedded worker, the gc freeze.
+
+One of each per app process, shared by every session.
+"""
+
+from __future__ import annotations
+
+import gc
+import subprocess
+import sys
+
+import streamlit as st
+
+from labelling import Store
+from labelling.settings import Settings
+from ui.guard import database_guard
+
+__all__ = ["WORKER_STOP_SECONDS", "settings", "store"]
+
+WORKER_STOP_SECONDS = 10
+"""An embedded worker asked to stop is killed after this long."""
+
+
+@st.cache_resource(show_spinner=False)
+def settings() -> Settings:
+    """The configuration, loaded once per process: Streamlit's secrets (.streamlit/secrets.toml), then the
+    environment, then the defaults (`labelling.settings`). A changed secrets file takes effect on restart."""
+    return Settings.load(secrets=_streamlit_secrets())
+
+
+def _streamlit_secrets() -> dict:
+    try:
+        return st.secrets.to_dict()
+    except (FileNotFoundError, st.errors.StreamlitSecretNotFoundError):
+        return {}
+
+
+@st.cache_resource(show_spinner=False, on_release=Store.close)
+def _connect(url: str) -> Store:
+    return Store.connect(url)
+
+
+_FROZEN_AT_MODULES = 0
+
+
+def _freeze_long_lived_objects() -> None:
+    """Leave the objects alive now (modules, the engine) out of later garbage collections; again only when
+    more modules were loaded since (a page importing altair), so a few times per process.
+
+    Streamlit runs a full collection after every script and fragment run (`runner.postScriptGC`). With
+    pandas, SQLAlchemy and Alembic loaded that walked ~200k objects, 150-300 ms on 2 cores with the GIL
+    held, and the next item's text often waited behind it. Collected first, so no garbage is frozen.
+    """
+    global _FROZEN_AT_MODULES
+    if len(sys.modules) > _FROZEN_AT_MODULES:
+        _FROZEN_AT_MODULES = len(sys.modules)
+        gc.collect()
+        gc.freeze()
+
+
+def store() -> Store:
+    """The process's one store (one engine and pool per process, shared by every session).
+
+    With the embedded SQLite database, the first browser session also starts the retraining worker
+    (unless `embedded_worker` is off: you run `python -m labelling.learning.worker` yourself).
+    """
+    configured = settings()
+    with database_guard():
+        found = _connect(configured.database_url)
+    _freeze_long_lived_objects()
+    if configured.database_url.startswith("sqlite") and st.context.headers and configured.embedded_worker:
+        _embedded_worker(configured.database_url)
+    return found
+
+
+def _stop_worker(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=WORKER_STOP_SECONDS)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+@st.cache_resource(show_spinner=False, validate=lambda process: process.poll() is None, on_release=_stop_worker)
+def _embedded_worker(url: str) -> subprocess.Popen:
+    """One `python -m labelling.learning.worker` process per app process (a dead one is replaced on the next
+    run); it exits with the app. Only a real browser session starts it (AppTest has no request headers)."""
+    from labelling.learning.worker import spawn_embedded  # the worker's scikit-learn stays out of the app's imports
+
+    return spawn_embedded(url)
