@@ -15,10 +15,10 @@ import numpy as np
 from sqlalchemy import Connection
 from sqlalchemy.dialects import postgresql, sqlite
 
-from labelling import labels
+from labelling import labels, text
 from labelling.storage import statements as queries
 from labelling.storage.engine import bulk_insert, clock
-from labelling.errors import InvalidInput, ItemNotFound, LeaseLost
+from labelling.errors import ItemNotFound, LeaseLost
 from labelling.records import Annotation, Item, Label, Project
 from labelling.storage.schema import labellers
 from labelling.io.serialisation import decode
@@ -56,12 +56,8 @@ def lock_labeller(connection: Connection, name: str) -> Labeller:
 
 
 def check_name(name: str) -> str:
-    """A labeller's name, stripped; blank or over-long names are refused."""
-    if not isinstance(name, str) or not name.strip():
-        raise InvalidInput("a labeller needs a non-empty name")
-    if len(name.strip()) > MAX_NAME_LENGTH:
-        raise InvalidInput(f"a labeller name is at most {MAX_NAME_LENGTH} characters")
-    return name.strip()
+    """A labeller's name, stripped; blank, over-long, not valid Unicode or with control characters refused."""
+    return text.check_name(name, "labeller", MAX_NAME_LENGTH)
 
 
 def next_item(

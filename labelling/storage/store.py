@@ -24,6 +24,7 @@ from labelling.quality import consensus
 from labelling.io import ingest
 from labelling.storage import queue, reports, review, runs
 from labelling import labels as label_values
+from labelling import text
 from labelling.storage.engine import clock, make_engine, migrate, read, write
 from labelling.errors import DuplicateProject, InvalidInput, ProjectNotFound
 from labelling.records import Annotation, Item, Label, Progress, Project
@@ -81,8 +82,8 @@ class Store:
             "labels": json.dumps(list(label_set)),
             "multi_label": bool(multi_label),
             "overlap": int(overlap),
-            "instructions": str(instructions or ""),
-            "settings": json.dumps(settings or {}),
+            "instructions": _instructions(instructions or ""),
+            "settings": _settings_json(settings or {}),
             "created_at": clock(),
         }
         try:
@@ -121,9 +122,9 @@ class Store:
                     raise InvalidInput(f"labels already given to items cannot be removed: {', '.join(sorted(used))}")
                 values["labels"] = json.dumps(list(label_set))
             if instructions is not None:
-                values["instructions"] = str(instructions)
+                values["instructions"] = _instructions(instructions)
             if settings is not None:
-                values["settings"] = json.dumps(settings)
+                values["settings"] = _settings_json(settings)
             if values:
                 connection.execute(projects.update().where(projects.c.id == project.id).values(values))
         return self.project(project.id)
@@ -344,11 +345,17 @@ class Store:
 
 
 def _project_name(name: Any) -> str:
-    if not isinstance(name, str) or not name.strip():
-        raise InvalidInput("a project needs a non-empty name")
-    if len(name.strip()) > MAX_PROJECT_NAME:
-        raise InvalidInput(f"a project name is at most {MAX_PROJECT_NAME} characters")
-    return name.strip()
+    return text.check_name(name, "project", MAX_PROJECT_NAME)
+
+
+def _instructions(instructions: Any) -> str:
+    return text.check_unicode(str(instructions), "the instructions")
+
+
+def _settings_json(settings: dict[str, Any]) -> str:
+    """The settings as stored (ASCII JSON, which would escape a lone surrogate and keep it for later)."""
+    text.check_unicode(json.dumps(settings, ensure_ascii=False), "the settings")
+    return json.dumps(settings)
 
 
 def _check_lease(lease_seconds: float) -> None:
@@ -358,7 +365,7 @@ def _check_lease(lease_seconds: float) -> None:
 
 def _load_project(connection, project: int | str) -> Project:
     if isinstance(project, str):
-        condition = projects.c.name == project
+        condition = projects.c.name == _project_name(project)
     elif isinstance(project, (int, np.integer)) and not isinstance(project, bool):
         condition = projects.c.id == int(project)
     else:
