@@ -67,11 +67,16 @@ def encode_rows(array: np.ndarray) -> Iterator[str]:
 def _column_values(frame: pd.DataFrame) -> list[list[Any]]:
     values = []
     for _, column in frame.items():
-        if column.dtype == object:
+        if column.dtype == object or _python_strings(column.dtype):
             values.append([_tagged(v) for v in column.tolist()])
         else:
             values.append(column.tolist())  # numeric columns become exact Python ints and floats
     return values
+
+
+def _python_strings(dtype: Any) -> bool:
+    """Pandas strings kept as Python str, which may hold lone surrogates (Arrow-backed ones cannot)."""
+    return isinstance(dtype, pd.StringDtype) and dtype.storage == "python"
 
 
 def _repeated(names: list[str]) -> set[str]:

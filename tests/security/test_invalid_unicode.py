@@ -21,6 +21,7 @@ BAD_ITEMS = {
     "nested list and tuple": [{"parts": ["ok", ("x", BAD)]}],
     "non-string dict key": [{(1, BAD): "v"}],
     "frame cell": pd.DataFrame({"text": pd.Series(["fine", BAD], dtype=object)}),  # pandas' own strings refuse it
+    "frame python-string cell": pd.DataFrame({"text": pd.Series(["fine", BAD], dtype="string[python]")}),
     "frame column name": pd.DataFrame([["fine"]], columns=pd.Index([BAD], dtype=object)),
     "series": pd.Series(["fine", BAD], dtype=object),
     "numpy text array": [np.array(["fine", BAD])],
