@@ -13,7 +13,7 @@ from typing import Any
 
 from labelling.errors import InvalidInput
 
-__all__ = ["check_name", "check_unicode"]
+__all__ = ["check_name", "check_unicode", "is_name"]
 
 QUOTED_CHARACTERS = 60
 """How much of a refused text a message quotes."""
@@ -48,6 +48,14 @@ def check_name(name: Any, what: str, max_length: int) -> str:
             "use letters, digits, spaces and punctuation"
         )
     return name
+
+
+def is_name(name: str, max_length: int) -> bool:
+    """True if `check_name` takes `name` as it is: a lookup by any other text can find nothing."""
+    try:
+        return check_name(name, "name", max_length) == name
+    except InvalidInput:
+        return False
 
 
 def _quoted(text: str) -> str:

@@ -365,7 +365,9 @@ def _check_lease(lease_seconds: float) -> None:
 
 def _load_project(connection, project: int | str) -> Project:
     if isinstance(project, str):
-        condition = projects.c.name == _project_name(project)
+        if not text.is_name(project, MAX_PROJECT_NAME):  # no such project; and PostgreSQL refuses a NUL in a query
+            raise ProjectNotFound(f"no project {project!r}")
+        condition = projects.c.name == project
     elif isinstance(project, (int, np.integer)) and not isinstance(project, bool):
         condition = projects.c.id == int(project)
     else:
