@@ -29,7 +29,8 @@ def check_unicode(text: str, what: str) -> str:
     except UnicodeEncodeError as error:
         raise InvalidInput(
             f"{what} {_quoted(text)} is not valid Unicode: character {error.start + 1} "
-            f"({text[error.start]!r}) is a lone surrogate; fix the text (or its file's encoding) and try again"
+            f"({text[error.start]!r}) is a surrogate code point, which no text file or database can hold; "
+            "fix the text (or the encoding it was read with) and try again"
         ) from None
     return text
 
