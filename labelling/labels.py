@@ -7,6 +7,7 @@ import numbers
 from collections.abc import Iterable
 from typing import Any
 
+from labelling import text
 from labelling.errors import InvalidInput
 from labelling.records import Label, Project
 from labelling.io.serialisation import is_missing
@@ -20,7 +21,7 @@ def validate_label_set(labels: Iterable[Any]) -> tuple[str, ...]:
     """The label set as clean strings; empty, blank, duplicated or over-long labels are refused."""
     if isinstance(labels, str):
         raise InvalidInput("labels must be a list of label names, not one string")
-    names = tuple(_as_text(label) for label in labels)
+    names = tuple(text.check_unicode(_as_text(label), "the label") for label in labels)
     if not names:
         raise InvalidInput("the label set is empty: give at least one label")
     blank = [n for n in names if not n.strip()]

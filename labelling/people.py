@@ -12,6 +12,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 
+from labelling import text
 from labelling.errors import InvalidInput
 
 __all__ = [
@@ -59,12 +60,8 @@ class Person:
 
 
 def check_name(name: str) -> str:
-    """A labeller's name, stripped; blank or over-long names are refused."""
-    if not isinstance(name, str) or not name.strip():
-        raise InvalidInput("a labeller needs a non-empty name")
-    if len(name.strip()) > MAX_NAME_LENGTH:
-        raise InvalidInput(f"a labeller name is at most {MAX_NAME_LENGTH} characters")
-    return name.strip()
+    """A labeller's name, stripped; blank, over-long, not valid Unicode or with control characters refused."""
+    return text.check_name(name, "labeller", MAX_NAME_LENGTH)
 
 
 def check_role(role: str) -> str:

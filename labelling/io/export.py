@@ -17,7 +17,8 @@ from labelling.records import Label
 __all__ = ["annotations_frame", "file_slug", "items_frame", "to_csv", "to_jsonl"]
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-"""Spreadsheets run a cell starting with these as a formula (CSV injection); such cells get a leading '."""
+"""Spreadsheets run a cell starting with these as a formula (CSV injection); such cells, header cells too,
+get a leading '."""
 _NO_LABEL = consensus.Final(None, None, False, 0)
 
 
@@ -69,8 +70,10 @@ def annotations_frame(rows: Sequence[Sequence[Any]], columns: Sequence[str]) -> 
 
 
 def to_csv(frame: pd.DataFrame) -> bytes:
-    """UTF-8 CSV safe to open in a spreadsheet; multi-labels as `a|b`."""
-    return _flat(frame).map(_neutralised).to_csv(index=False).encode("utf-8")
+    """UTF-8 CSV safe to open in a spreadsheet, header cells included; multi-labels as `a|b`."""
+    safe = _flat(frame).map(_neutralised)
+    safe.columns = [_neutralised(c) for c in safe.columns]
+    return safe.to_csv(index=False).encode("utf-8")
 
 
 def to_jsonl(frame: pd.DataFrame) -> bytes:

@@ -26,6 +26,9 @@ __all__ = ["CHUNK_ROWS", "Chunk", "chunks", "read_csv"]
 CHUNK_ROWS = 10_000
 SNIFF_BYTES = 64 * 1024
 DELIMITERS = ",;\t|"
+MAX_CELL_CHARS = 200 * 1024 * 1024
+"""Longest CSV cell read, in characters: the Setup page's default upload limit (server.maxUploadSize, 200 MB),
+so every cell of a file it accepts fits. Python's csv module stops at 128 KiB unless told."""
 
 
 @dataclass(frozen=True)
@@ -122,6 +125,7 @@ def read_csv(source: str | IO[bytes] | IO[str], chunk_rows: int = CHUNK_ROWS, **
     many fields as the header, so a bad line far down is reported before any chunk is handed out.
     Raises InvalidInput for an empty or binary file, no header, duplicate column names, ragged rows.
     """
+    _allow_long_cells()
     handle = open(source, "rb") if isinstance(source, (str, bytes)) or hasattr(source, "__fspath__") else source
     if isinstance(handle, io.TextIOBase):  # a text stream (StringIO): its text, as UTF-8 bytes
         handle = io.BytesIO(handle.read().encode("utf-8"))
@@ -153,6 +157,17 @@ def read_csv(source: str | IO[bytes] | IO[str], chunk_rows: int = CHUNK_ROWS, **
     finally:
         if handle is not source:
             handle.close()
+
+
+def _allow_long_cells() -> None:
+    """Raise the csv module's field limit to MAX_CELL_CHARS; never lower it.
+
+    The limit is process-wide and the csv module has no per-reader one. Setting it around each read and
+    restoring it would race between the server's threads (one import restoring 128 KiB while another is
+    mid-file); raising it, idempotently, to a bounded value (not sys.maxsize) cannot. The limit only
+    bounds one field's memory, which the upload limit bounds already. Done on first read, not on import."""
+    if csv.field_size_limit() < MAX_CELL_CHARS:
+        csv.field_size_limit(MAX_CELL_CHARS)
 
 
 def _check_header(names: list[str]) -> None:
@@ -188,6 +203,10 @@ def _check_records(handle: IO[bytes], start: int, encoding: str, delimiter: str,
                     "every row needs one value per column (check the delimiter and quoting)"
                 )
     except csv.Error as error:
+        if "field limit" in str(error):
+            raise InvalidInput(
+                f"a cell on line {reader.line_num} is over {MAX_CELL_CHARS:,} characters, the longest a cell may be"
+            ) from None
         raise InvalidInput(f"the file is not valid CSV: {error}") from None
     finally:
         text.detach()

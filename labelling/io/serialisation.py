@@ -4,8 +4,9 @@ Plain rows (CSV lines, dicts of str/int/float/bool/None, strings) are stored as 
 any SQL console. Values JSON cannot hold exactly are stored as one-key tagged objects:
 numpy arrays as base64 `.npy` bytes (dtype, shape and NaN kept, 8 bytes a float64, not a JSON list of
 decimal strings), numpy scalars as 0-d `.npy`, timestamps as ISO strings, pandas objects as their
-arrays plus index. superintendent turned `np.int64(3)` into null; here an unknown type is refused.
-NaN and infinities use Python's JSON extensions (`NaN`, `Infinity`), so floats round-trip.
+arrays plus index. superintendent turned `np.int64(3)` into null; here an unknown type is refused, and so is
+text that is not valid Unicode (a lone surrogate), which JSON would escape and keep for a later export to
+trip on. NaN and infinities use Python's JSON extensions (`NaN`, `Infinity`), so floats round-trip.
 """
 
 from __future__ import annotations
@@ -22,14 +23,18 @@ import numpy as np
 import pandas as pd
 
 from labelling.errors import UnsupportedData
+from labelling.text import check_unicode
 
 __all__ = ["decode", "encode", "encode_records", "encode_rows", "is_missing"]
 
 _TAG = "$"
+_TEXT, _KEY, _COLUMN = "the item text", "the item key", "the column name"
+"""What a message calls refused text."""
 
 
 def encode(value: Any) -> str:
-    """Text for one item value; raises UnsupportedData naming the type it cannot keep."""
+    """Text for one item value; raises UnsupportedData naming a type it cannot keep, InvalidInput for
+    text that is not valid Unicode."""
     return json.dumps(_tagged(value), separators=(",", ":"), allow_nan=True)
 
 
@@ -39,7 +44,7 @@ def decode(text: str) -> Any:
 
 def encode_records(frame: pd.DataFrame) -> list[str]:
     """One JSON object per row, column by column: ~10x faster than `encode` per row for big CSVs."""
-    columns = [str(c) for c in frame.columns]
+    columns = [check_unicode(str(c), _COLUMN) for c in frame.columns]
     if len(set(columns)) != len(columns):
         raise UnsupportedData("duplicate column names: " + ", ".join(sorted(_repeated(columns))))
     if any(c.startswith(_TAG) for c in columns):
@@ -62,11 +67,16 @@ def encode_rows(array: np.ndarray) -> Iterator[str]:
 def _column_values(frame: pd.DataFrame) -> list[list[Any]]:
     values = []
     for _, column in frame.items():
-        if column.dtype == object:
+        if column.dtype == object or _python_strings(column.dtype):
             values.append([_tagged(v) for v in column.tolist()])
         else:
             values.append(column.tolist())  # numeric columns become exact Python ints and floats
     return values
+
+
+def _python_strings(dtype: Any) -> bool:
+    """Pandas strings kept as Python str, which may hold lone surrogates (Arrow-backed ones cannot)."""
+    return isinstance(dtype, pd.StringDtype) and dtype.storage == "python"
 
 
 def _repeated(names: list[str]) -> set[str]:
@@ -76,13 +86,15 @@ def _repeated(names: list[str]) -> set[str]:
 
 def _tagged(value: Any) -> Any:
     """A JSON-ready copy of value: containers walked, every non-JSON leaf tagged."""
-    if value is None or isinstance(value, (str, bool)):
+    if isinstance(value, str):
+        return check_unicode(value, _TEXT)
+    if value is None or isinstance(value, bool):
         return value
     if isinstance(value, (int, float)) and not isinstance(value, np.generic):
         return value
     if isinstance(value, dict):
         if all(isinstance(k, str) and not k.startswith(_TAG) for k in value):
-            return {k: _tagged(v) for k, v in value.items()}
+            return {check_unicode(k, _KEY): _tagged(v) for k, v in value.items()}
         return {"$dict": [[_tagged(k), _tagged(v)] for k, v in value.items()]}
     if isinstance(value, list):
         return [_tagged(v) for v in value]
@@ -95,6 +107,9 @@ def _tagged_leaf(value: Any) -> Any:
     if isinstance(value, np.ndarray):
         if value.dtype.hasobject:
             return {"$ndo": [_tagged(v) for v in value.ravel().tolist()], "shape": list(value.shape)}
+        if value.dtype.kind == "U":
+            for text in value.ravel().tolist():
+                check_unicode(text, _TEXT)
         return {"$nd": base64.b64encode(_npy_bytes(value)).decode("ascii")}
     if isinstance(value, np.generic):
         if isinstance(value, np.object_):

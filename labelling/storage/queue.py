@@ -95,8 +95,10 @@ def submit(connection: Connection, project: Project, me: Labeller, item_id: int,
         lock_labeller(connection, me.name)
         task = connection.execute(queries.MY_TASK_FOR_ITEM, params).first()
         if task is not None and task.done:
-            if task.lease_expires_at is None:  # labelled and not reopened: a double submit
-                return _my_current(connection, item_id, me)
+            mine = _my_current(connection, item_id, me) if task.lease_expires_at is None else None
+            if mine is not None:  # labelled and not reopened: a double submit
+                return mine
+            # Reopened by undo, or a gold hand-out (done from the start) I skipped or let expire: label it.
             connection.execute(queries.SUPERSEDE_MY_LABEL, params)
             connection.execute(queries.END_LEASE, {"task": task.id})
             return _add_annotation(connection, project, me, item_id, label, task.leased_at)

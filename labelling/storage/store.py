@@ -19,6 +19,7 @@ from sqlalchemy import Connection, Engine, select
 from sqlalchemy.exc import IntegrityError
 
 from labelling import labels as label_values
+from labelling import text
 from labelling.errors import DuplicateProject, InvalidInput, ProjectNotFound
 from labelling.quality.agreement import Agreement
 from labelling.records import Annotation, Item, Label, Progress, Project
@@ -88,8 +89,8 @@ class Store:
             "labels": json.dumps(list(label_set)),
             "multi_label": bool(multi_label),
             "overlap": int(overlap),
-            "instructions": str(instructions or ""),
-            "settings": json.dumps(settings or {}),
+            "instructions": _instructions(instructions or ""),
+            "settings": _settings_json(settings or {}),
             "created_at": clock(),
         }
         try:
@@ -128,9 +129,9 @@ class Store:
                     raise InvalidInput(f"labels already given to items cannot be removed: {', '.join(sorted(used))}")
                 values["labels"] = json.dumps(list(label_set))
             if instructions is not None:
-                values["instructions"] = str(instructions)
+                values["instructions"] = _instructions(instructions)
             if settings is not None:
-                values["settings"] = json.dumps(settings)
+                values["settings"] = _settings_json(settings)
             if values:
                 connection.execute(projects.update().where(projects.c.id == project.id).values(values))
         return self.project(project.id)
@@ -342,11 +343,17 @@ class Store:
 
 
 def _project_name(name: Any) -> str:
-    if not isinstance(name, str) or not name.strip():
-        raise InvalidInput("a project needs a non-empty name")
-    if len(name.strip()) > MAX_PROJECT_NAME:
-        raise InvalidInput(f"a project name is at most {MAX_PROJECT_NAME} characters")
-    return name.strip()
+    return text.check_name(name, "project", MAX_PROJECT_NAME)
+
+
+def _instructions(instructions: Any) -> str:
+    return text.check_unicode(str(instructions), "the instructions")
+
+
+def _settings_json(settings: dict[str, Any]) -> str:
+    """The settings as stored (ASCII JSON, which would escape a lone surrogate and keep it for later)."""
+    text.check_unicode(json.dumps(settings, ensure_ascii=False), "the settings")
+    return json.dumps(settings)
 
 
 def _check_lease(lease_seconds: float) -> None:
@@ -356,6 +363,8 @@ def _check_lease(lease_seconds: float) -> None:
 
 def _load_project(connection, project: int | str) -> Project:
     if isinstance(project, str):
+        if not text.is_name(project, MAX_PROJECT_NAME):  # no such project; and PostgreSQL refuses a NUL in a query
+            raise ProjectNotFound(f"no project {project!r}")
         condition = projects.c.name == project
     elif isinstance(project, (int, np.integer)) and not isinstance(project, bool):
         condition = projects.c.id == int(project)
