@@ -28,6 +28,7 @@ __all__ = [
     "MAX_TEMPERATURE",
     "MIN_TEMPERATURE",
     "apply_temperature",
+    "checked",
     "expected_calibration_error",
     "fit_temperature",
 ]
@@ -52,7 +53,8 @@ def fit_temperature(probabilities: ArrayLike, targets: ArrayLike) -> float:
 
     Fit it on out-of-fold probabilities: in-sample ones are over-confident by construction.
     """
-    logits, truth = _checked(probabilities, targets)
+    p, truth = checked(probabilities, targets)
+    logits = _logits(p)
     if not len(truth):
         return 1.0
     rows = np.arange(len(truth))
@@ -83,7 +85,7 @@ def expected_calibration_error(probabilities: ArrayLike, targets: ArrayLike, bin
     The "X% sure" shown on the Label page is the top probability, so this is the figure that says how
     far that percentage can be trusted.
     """
-    p, truth = _checked(probabilities, targets, as_logits=False)
+    p, truth = checked(probabilities, targets)
     if bins < 1:
         raise ValueError(f"bins must be at least 1; got {bins}")
     if not len(truth):
@@ -96,8 +98,10 @@ def expected_calibration_error(probabilities: ArrayLike, targets: ArrayLike, bin
     return float(np.abs(gap).sum() / len(truth))
 
 
-def _checked(probabilities: ArrayLike, targets: ArrayLike, as_logits: bool = True) -> tuple[FloatArray, NDArray]:
-    """Validate shapes and class indices; return logits (or the probabilities) and the targets."""
+def checked(probabilities: ArrayLike, targets: ArrayLike) -> tuple[FloatArray, NDArray[np.integer]]:
+    """`probabilities` as float64 `(n_samples, n_classes >= 2)`, finite and non-negative, and `targets` as
+    `(n_samples,)` integer column indices; a ValueError that names the problem otherwise (also used by
+    quality.label_errors, which takes the same pair)."""
     p = np.asarray(probabilities, dtype=np.float64)
     truth = np.asarray(targets)
     if p.ndim != 2 or p.shape[1] < 2:
@@ -108,7 +112,7 @@ def _checked(probabilities: ArrayLike, targets: ArrayLike, as_logits: bool = Tru
         raise ValueError(f"targets must be column indices in 0..{p.shape[1] - 1}")
     if not np.isfinite(p).all() or (p < 0).any():
         raise ValueError("probabilities must be finite and non-negative")
-    return (_logits(p) if as_logits else p), truth
+    return p, truth
 
 
 def _logits(p: FloatArray) -> FloatArray:
