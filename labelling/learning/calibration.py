@@ -72,8 +72,10 @@ def apply_temperature(probabilities: ArrayLike, temperature: float) -> FloatArra
     the most likely class unchanged."""
     if not temperature > 0:
         raise ValueError(f"temperature must be positive; got {temperature}")
-    logits = _logits(np.asarray(probabilities, dtype=np.float64))
-    scaled = logits / temperature
+    p = np.asarray(probabilities, dtype=np.float64)
+    if p.ndim != 2:
+        raise ValueError(f"probabilities must be (n_samples, n_classes); got shape {p.shape}")
+    scaled = _logits(p) / temperature
     return np.exp(scaled - _logsumexp(scaled)[:, None])
 
 

@@ -102,9 +102,11 @@ def test_bad_input_is_refused(probabilities, targets):
         fit_temperature(probabilities, targets)
 
 
-def test_non_positive_temperature_is_refused():
+def test_bad_temperature_input_is_refused():
     with pytest.raises(ValueError):
         apply_temperature(np.array([[0.5, 0.5]]), 0.0)
+    with pytest.raises(ValueError):
+        apply_temperature(np.array([0.5, 0.5]), 1.0)
 
 
 @pytest.mark.parametrize("seed", range(5))
