@@ -14,7 +14,8 @@ so `softmax(log(p) / T)` is exactly temperature scaling of the underlying logits
 of its one logit).
 
 Shapes: `probabilities` is `(n_samples, n_classes)`, rows summing to 1; `targets` is `(n_samples,)`
-holding each row's true class as a column index.
+holding each row's true class as a column index. A multi-label model gives one `(n_samples, 2)` array per
+label (one-vs-rest): fit and apply one temperature per label.
 """
 
 from __future__ import annotations
@@ -36,10 +37,10 @@ __all__ = [
 DEFAULT_BINS = 15
 """Equal-width confidence bins of the calibration error, as in Guo et al. 2017."""
 MIN_TEMPERATURE = 0.05
-"""Lowest temperature searched: sharpens a 60/40 binary guess to 1e-4 odds against; below this the
-fit only chases the last few mistakes."""
+"""Lowest temperature searched: sharpens a 60/40 binary guess to about 3,000 to 1; below this the fit
+only chases the last few mistakes."""
 MAX_TEMPERATURE = 20.0
-"""Highest temperature searched: flattens a 99.99% guess to about 62% binary; beyond this the model
+"""Highest temperature searched: flattens a binary 99.99% guess to about 61%; beyond this the model
 says nearly nothing."""
 _FLOOR = 1e-12
 """Smallest probability taken to the log (a 0 from a tree ensemble would give an infinite logit)."""

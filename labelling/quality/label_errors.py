@@ -11,7 +11,11 @@ else and not of what the labeller said. The likeliest errors come first, ranked 
 probability of the given label, lowest first), the paper's and cleanlab's default ranking.
 
 The probabilities must be out-of-fold (each item predicted by a model that did not train on it): a model
-that saw an item's label mostly repeats it, and hides the error.
+that saw an item's label mostly repeats it, and hides the error. Calibrate them first (calibration.py):
+a model that fits the wrong labels is over-confident, and on all 1,797 digits with 10% of labels flipped
+temperature scaling raises the precision of the flagged items from 0.79 to 0.82 (about three in four
+flipped labels found, the alternative being the true digit for 98% of them); precision follows the
+model's quality (0.93 with a more regularised logistic regression, C=0.1).
 
 Shapes: `probabilities` is `(n_items, n_classes)`; `given` is `(n_items,)`, each item's label as a column
 index. Items are reported by position in these arrays.
