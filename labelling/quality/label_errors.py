@@ -13,7 +13,7 @@ probability of the given label, lowest first), the paper's and cleanlab's defaul
 The probabilities must be out-of-fold (each item predicted by a model that did not train on it): a model
 that saw an item's label mostly repeats it, and hides the error. Calibrate them first (calibration.py):
 a model that fits the wrong labels is over-confident, and on all 1,797 digits with 10% of labels flipped
-temperature scaling raises the precision of the flagged items from 0.79 to 0.82 (about three in four
+temperature scaling raises the precision of the flagged items from 0.79 to 0.82 (about 70% of the
 flipped labels found, the alternative being the true digit for 98% of them); precision follows the
 model's quality (0.93 with a more regularised logistic regression, C=0.1).
 
