@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 
 from labelling import InvalidInput, ProjectNotFound
-from labelling.people import add_labeller, labellers
 
 BAD_NAMES = ["with\x00nul", "bell\x07", "new\nline", "esc\x1b[31mred", "del\x7f", "c1\x85inside", "lone\ud800"]
 REFUSED = "control character|not valid Unicode"
@@ -30,8 +29,8 @@ def test_a_labeller_name_with_a_control_character_or_surrogate_is_refused(store,
     with pytest.raises(InvalidInput, match=REFUSED):
         store.next_item(project.id, name)
     with pytest.raises(InvalidInput, match=REFUSED):
-        add_labeller(store, name)
-    assert labellers(store) == [] and store.progress(project.id).in_progress == 0
+        store.people.add(name)
+    assert store.people.all() == [] and store.progress(project.id).in_progress == 0
 
 
 def test_a_project_looked_up_by_a_name_with_nul_is_not_found(store):
