@@ -51,9 +51,12 @@ MAX_RETRY_SECONDS = 15.0
 """While the database is away, retries back off up to this interval."""
 NICENESS = 10
 """The worker runs at a low CPU priority, so labellers' clicks come first (not the lowest: on a busy
-machine a niceness of 19 starved a 100k-item retrain past a minute)."""
+machine a niceness of 19 starved a 100k-item retrain past a minute). `--niceness`, $LABELLING_WORKER_NICENESS."""
 DUTY_CYCLE = 0.5
-"""A run pauses between pages and batches as long as it worked: the database serves labellers meanwhile."""
+"""A run pauses between pages and batches as long as it worked: the database serves labellers meanwhile.
+`--duty-cycle`, $LABELLING_WORKER_DUTY_CYCLE; 1 is full speed (the tests)."""
+NICENESS_ENV = "LABELLING_WORKER_NICENESS"
+DUTY_CYCLE_ENV = "LABELLING_WORKER_DUTY_CYCLE"
 
 
 class DatabaseAway(Exception):
@@ -99,11 +102,13 @@ def orchestrate(
     preprocess: Callable[[Any, Any], tuple[Any, Any]] | None = None,
     lease_seconds: float = training.LEASE_SECONDS,
     poll_seconds: float = POLL_SECONDS,
+    duty_cycle: float = DUTY_CYCLE,
     alive: Callable[[], bool] = lambda: True,
 ) -> int:
     """Retrain due projects until stopped (`alive()` turns False), after one pass with `once`, or after
     `max_runs` runs; returns the number of runs (finished or failed). `model` is an estimator, or a
-    callable making one per run; None means each project's default model.
+    callable making one per run; None means each project's default model. `duty_cycle`: the share of
+    time a run works (see `training.train`).
 
     With `once`, a database that cannot be reached raises DatabaseAway; otherwise it is waited for.
     """
@@ -123,7 +128,7 @@ def orchestrate(
                 labels, seconds = _schedule(project, every_labels, every_seconds)
                 if due(runs.training_state(store.engine, project.id, holder), labels, seconds) is None:
                     continue
-                done += _train(store, project, holder, labels, seconds, model, preprocess, lease_seconds)
+                done += _train(store, project, holder, labels, seconds, model, preprocess, lease_seconds, duty_cycle)
                 if max_runs is not None and done >= max_runs:
                     return done
         except (DatabaseAway, DBAPIError) as error:
@@ -146,7 +151,7 @@ def _projects(store: Store, only: Sequence[int] | None) -> list[Project]:
     return [p for p in store.projects() if only is None or p.id in only]
 
 
-def _train(store, project, holder, labels, seconds, model, preprocess, lease_seconds) -> int:
+def _train(store, project, holder, labels, seconds, model, preprocess, lease_seconds, duty_cycle) -> int:
     """One run if the project is (still) due once its lease is held; 1 if a run happened."""
     try:
         run = training.train(
@@ -157,7 +162,7 @@ def _train(store, project, holder, labels, seconds, model, preprocess, lease_sec
             when=lambda state: due(state, labels, seconds),
             holder=holder,
             lease_seconds=lease_seconds,
-            duty_cycle=DUTY_CYCLE,
+            duty_cycle=duty_cycle,
         )
     except training.TrainingBusy:
         log.info("project %s is being trained elsewhere", project.id)
@@ -258,6 +263,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--model", help="package.module:name of an estimator or a function making one")
     parser.add_argument("--lease-seconds", type=float, default=training.LEASE_SECONDS)
     parser.add_argument("--poll-seconds", type=float, default=POLL_SECONDS)
+    parser.add_argument(
+        "--niceness",
+        type=int,
+        default=os.environ.get(NICENESS_ENV, str(NICENESS)),  # argparse converts a text default
+        help=f"CPU priority added to the worker's (default {NICENESS}, or ${NICENESS_ENV}; 0 keeps the parent's)",
+    )
+    parser.add_argument(
+        "--duty-cycle",
+        type=float,
+        default=os.environ.get(DUTY_CYCLE_ENV, str(DUTY_CYCLE)),
+        help=f"share of the time a run works, pausing in between (default {DUTY_CYCLE}, or ${DUTY_CYCLE_ENV}; 1: full speed)",
+    )
     parser.add_argument("--parent-pid", type=int, help="exit when this process ends (the app passes its own)")
     parser.add_argument("--log-level", default="INFO")
     args = parser.parse_args(argv)
@@ -268,6 +285,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--every-labels must be at least 1")
     if args.every_seconds is not None and args.every_seconds <= 0:
         parser.error("--every-seconds must be positive")
+    if not 0.0 < args.duty_cycle <= 1.0:
+        parser.error("--duty-cycle is a share of the time: above 0, at most 1")
     try:
         url = database_url(args.database_url)  # as `python -m labelling` and the app resolve it
     except LabellingError as error:  # a secrets.toml that is not valid TOML
@@ -278,7 +297,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     alive = _watcher(args.parent_pid, stop)
     try:
-        os.nice(NICENESS)
+        os.nice(args.niceness)
     except OSError:
         pass
     from threadpoolctl import threadpool_limits
@@ -300,6 +319,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 model=model,
                 lease_seconds=args.lease_seconds,
                 poll_seconds=args.poll_seconds,
+                duty_cycle=args.duty_cycle,
                 alive=alive,
             )
         finally:
