@@ -33,3 +33,19 @@ class LeaseLost(LabellingError):
 
 class DatabaseUnavailable(LabellingError, ConnectionError):
     """The database did not answer (refused, lost or restarting); nothing of this call was written. Try again."""
+
+
+class TrainingBusy(LabellingError):
+    """Another process is training this project now (it holds the project's trainer lease)."""
+
+
+class TrainingInterrupted(LabellingError):
+    """This run lost its trainer lease (it stalled past its expiry and another run took over); it wrote nothing."""
+
+
+class ImageUnavailable(Exception):
+    """An image could not be read (unreachable URL, missing file, not an image)."""
+
+
+class DatabaseAway(Exception):
+    """The database cannot be reached (or its SQLite file is missing); the worker waits and retries."""

@@ -234,6 +234,25 @@ def test_the_worker_trains_on_its_schedule(db_url, store, start_worker):
     assert (second.trigger, second.n_labels) == ("labels", 24)  # 12 new labels: due again
 
 
+def test_on_postgres_a_submitted_label_wakes_a_worker_that_seldom_polls(postgresql_url, start_worker):
+    """The worker LISTENs: new labels wake it, so it trains long before its next poll would come."""
+    store = Store.connect(postgresql_url)
+    try:
+        project = number_project(store, labelled=12)
+        seldom = str(10 * DEADLINE_SECONDS)  # a poll would come long after the test gave up waiting
+        worker = start_worker(postgresql_url, "--every-labels", "12", "--every-seconds", seldom, "--poll-seconds", seldom, "--max-runs", "2")
+        until(lambda: [r.status for r in store.training_runs(project.id)] == ["finished"], "a first run")
+        for i in range(12):
+            item = store.next_item(project.id, "alice")
+            store.submit(project.id, item.id, "alice", "ab"[i % 2])
+        assert worker.wait() == 0, worker.log()
+        assert "listening for notifications" in worker.log()
+        first, second = store.training_runs(project.id)
+        assert (second.trigger, second.status, second.n_labels) == ("labels", "finished", 24)
+    finally:
+        store.close()
+
+
 class Proxy:
     """A TCP relay to PostgreSQL that can be shut (the server is "away") and opened again on its port."""
 
