@@ -32,13 +32,13 @@ from sklearn.model_selection import train_test_split  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from labelling import Store  # noqa: E402
-from labelling.learning import training# noqa: E402
+from labelling.learning import training  # noqa: E402
+from labelling.learning.strategies import STRATEGIES  # noqa: E402
 
 CHECKPOINTS = (50, 100, 200, 300, 400)
 INITIAL_LABELS = 20
 BATCH = 10
 HOLD_OUT = 0.3
-STRATEGIES = ("random", "entropy", "least_confidence", "margin", "diverse_margin")
 ORACLE = "oracle"
 
 

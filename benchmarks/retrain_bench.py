@@ -37,6 +37,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from labelling import Store  # noqa: E402
+from labelling.storage.runs import RunStatus  # noqa: E402
 
 POSTGRES = "postgresql+psycopg2://postgres@127.0.0.1:5432/test"
 LABELS = ["positive", "negative", "neutral"]
@@ -155,7 +156,7 @@ def run(url: str, folder: Path, n_items: int, n_labelled: int) -> None:
         store.request_training(project.id)
         retrain = worker(url, folder)
         # Measure from the moment the worker starts training (its run is running) until it ends.
-        while store.training_runs(project.id)[-1].status == "queued" and retrain.poll() is None:
+        while store.training_runs(project.id)[-1].status == RunStatus.QUEUED and retrain.poll() is None:
             label_loop(store, project.id, truth_of, ops=5)
         during = label_loop(store, project.id, truth_of, until=lambda: retrain.poll() is not None)
         assert retrain.wait() == 0

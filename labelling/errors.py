@@ -45,3 +45,19 @@ class DuplicateLabeller(LabellingError):
 
 class LabellerNotFound(LabellingError, LookupError):
     """Nobody with this name."""
+
+
+class TrainingBusy(LabellingError):
+    """Another process is training this project now (it holds the project's trainer lease)."""
+
+
+class TrainingInterrupted(LabellingError):
+    """This run lost its trainer lease (it stalled past its expiry and another run took over); it wrote nothing."""
+
+
+class ImageUnavailable(Exception):
+    """An image could not be read (unreachable URL, missing file, not an image)."""
+
+
+class DatabaseAway(Exception):
+    """The database cannot be reached (or its SQLite file is missing); the worker waits and retries."""

@@ -13,7 +13,7 @@ import streamlit as st
 import ui
 from labelling import LabellingError
 from labelling.learning.models import MODELS
-from labelling.storage.runs import TrainingRun
+from labelling.storage.runs import RunStatus, TrainingRun
 from labelling.learning.training import MIN_LABELS, STRATEGIES, training_settings, with_training_settings
 
 STATUS_REFRESH_SECONDS = 2  # while a run is queued or running, its status is re-read this often
@@ -59,13 +59,13 @@ def _status(run: TrainingRun | None) -> None:
             icon=":material/model_training:",
         )
         return
-    if run.status == "queued":
+    if run.status == RunStatus.QUEUED:
         st.info(f"Retraining requested {_ago(run.requested_at)}; waiting for the worker.", icon=":material/schedule:")
         if time.time() - run.requested_at > WAITING_HINT_SECONDS:
             st.caption("Still waiting? Check that a worker runs: `python -m labelling.learning.worker`.")
-    elif run.status == "running":
+    elif run.status == RunStatus.RUNNING:
         st.progress(run.progress, text=f"Training (run {run.id}, started {_ago(run.started_at)}): {run.progress:.0%}")
-    elif run.status == "failed":
+    elif run.status == RunStatus.FAILED:
         st.error(f"The last training failed ({_ago(run.finished_at)}): {run.error}", icon=":material/error:")
     elif run.model:
         accuracy = (run.scores or {}).get("cv_accuracy")
@@ -79,7 +79,7 @@ def _status(run: TrainingRun | None) -> None:
             icon=":material/check_circle:",
         )
     if run.note:
-        (st.info if run.status == "finished" and not run.model else st.warning)(run.note)
+        (st.info if run.status == RunStatus.FINISHED and not run.model else st.warning)(run.note)
 
 
 def _learning_curve(finished: list[TrainingRun]) -> None:
@@ -209,7 +209,7 @@ def _settings_form() -> None:
 
 with ui.database_guard():
     runs = store.training_runs(project.id)
-active = bool(runs and runs[-1].status in ("queued", "running"))
+active = bool(runs and runs[-1].status in (RunStatus.QUEUED, RunStatus.RUNNING))
 
 
 @st.fragment(run_every=STATUS_REFRESH_SECONDS if active else None)
@@ -217,10 +217,10 @@ def status_and_figures(project_id: int, was_active: bool) -> None:
     with ui.database_guard():  # the fragment's own reruns run outside the page's guard
         all_runs = store.training_runs(project_id)
     latest = all_runs[-1] if all_runs else None
-    if was_active and (latest is None or latest.status not in ("queued", "running")):
+    if was_active and (latest is None or latest.status not in (RunStatus.QUEUED, RunStatus.RUNNING)):
         st.rerun()  # the run ended: redraw the page, and stop polling
     _status(latest)
-    finished = [r for r in all_runs if r.status == "finished"]
+    finished = [r for r in all_runs if r.status == RunStatus.FINISHED]
     _learning_curve(finished)
     trained = [r for r in finished if r.model]
     if trained:
@@ -240,7 +240,7 @@ st.button(
     icon=":material/refresh:",
     on_click=_retrain,
     args=(project.id,),
-    disabled=bool(runs) and runs[-1].status == "queued",
+    disabled=bool(runs) and runs[-1].status == RunStatus.QUEUED,
     help="Train on the labels so far and reorder the queue now, without waiting for the schedule.",
 )
 status_and_figures(project.id, active)

@@ -10,6 +10,7 @@ Design, after modAL's ``uncertainty.py`` and small-text's query strategies:
 * a measure is a pure function of a probability array -- no model, no state;
 * every score is "higher = ask sooner", so all strategies sort the same way;
 * one selector, :func:`priorities`, turns scores into an order;
+* strategies that combine them live in :mod:`labelling.learning.strategies`;
 * randomness only comes from an explicit :class:`numpy.random.Generator`,
   never from the global ``np.random`` state, so every queue is reproducible.
 
@@ -30,13 +31,13 @@ from numpy.typing import ArrayLike, NDArray
 
 __all__ = [
     "DEFAULT_SHUFFLE_PROP",
-    "STRATEGIES",
+    "FloatArray",
+    "Probabilities",
     "entropy",
     "least_confidence",
     "margin",
     "priorities",
     "random",
-    "score",
 ]
 
 #: Fraction of queue positions shuffled by default: a little exploration so the
@@ -209,50 +210,6 @@ def random(probabilities: Probabilities, rng: np.random.Generator) -> FloatArray
     gen = _require_rng(rng, "the 'random' strategy")
     n_samples = _as_label_arrays(probabilities)[0].shape[0]
     return gen.random(n_samples)
-
-
-STRATEGIES: dict[str, Callable[..., FloatArray]] = {
-    "entropy": entropy,
-    "margin": margin,
-    "least_confidence": least_confidence,
-    "random": random,
-}
-"""Strategy name -> scoring function. Only ``"random"`` takes an ``rng``."""
-
-_NEEDS_RNG = frozenset({"random"})
-
-
-def score(
-    strategy: str,
-    probabilities: Probabilities,
-    rng: np.random.Generator | None = None,
-) -> FloatArray:
-    """Score items with the strategy named ``strategy`` (a key of :data:`STRATEGIES`).
-
-    Lets the app store the strategy as a plain string (config, database)
-    instead of a function reference.
-
-    Args:
-        strategy: one of ``sorted(STRATEGIES)``.
-        probabilities: ``(n_samples, n_classes)`` array or list of such arrays.
-        rng: required for ``"random"``; ignored by the other strategies.
-
-    Returns:
-        ``(n_samples,)`` float64 scores, higher = ask sooner.
-
-    Raises:
-        ValueError: unknown strategy, or ``"random"`` without an ``rng``.
-    """
-    try:
-        fn = STRATEGIES[strategy]
-    except (KeyError, TypeError):
-        raise ValueError(
-            f"unknown acquisition strategy {strategy!r}; valid choices are "
-            f"{', '.join(sorted(STRATEGIES))}"
-        ) from None
-    if strategy in _NEEDS_RNG:
-        return fn(probabilities, _require_rng(rng, f"the {strategy!r} strategy"))
-    return fn(probabilities)
 
 
 # --------------------------------------------------------------------------- #

@@ -36,13 +36,14 @@ from sklearn.impute import SimpleImputer
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
+from labelling.errors import ImageUnavailable
+
 __all__ = [
     "IMAGE_SIDE",
     "Column",
     "Frame",
     "ImageLoader",
     "ImagePixels",
-    "ImageUnavailable",
     "describe",
     "feature_columns",
     "preprocessor",
@@ -60,10 +61,6 @@ NUMBER_SHARE = 0.9
 """A text column whose non-empty values are at least this share numbers is read as numbers."""
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".webp", ".tif", ".tiff")
 _WHOLE_ITEM = "value"
-
-
-class ImageUnavailable(Exception):
-    """An image could not be read (unreachable URL, missing file, not an image)."""
 
 
 @dataclass(frozen=True)

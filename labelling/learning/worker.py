@@ -4,16 +4,17 @@
     python -m labelling.learning.worker --once                       # train every due project once, then exit
     python -m labelling.learning.worker --every-labels 50 --every-seconds 600 --project 3
 
-`orchestrate` polls the projects every POLL_SECONDS and trains one when it is due: a "Retrain now" request
-is waiting, or `every_labels` labels arrived since its last run started, or `every_seconds` passed since
+`orchestrate` looks at the projects and trains one when it is due: a "Retrain now" request is waiting, or `every_labels` labels arrived since its last run started, or `every_seconds` passed since
 then and some label arrived, or its last run died with its worker (the lease expired). A project's own
 schedule (the Train page) wins over the command line's, which is the default for the others. Runs go
 through `labelling.learning.training.train`, which holds the project's trainer lease, so any number of workers
-and app replicas train each project once at a time.
+and app replicas train each project once at a time. On PostgreSQL the worker LISTENs: a submitted label or a
+"Retrain now" request wakes it at once (`labelling.storage.wakeups`), and it polls only every
+LISTEN_POLL_SECONDS as a fallback; on SQLite it polls every POLL_SECONDS.
 
 The database may go away and come back (a restart, a failover, a moved SQLite file): the worker logs it,
 waits and retries. Started by the app (`spawn_embedded`), it exits once the app process is gone.
-The loop holds no SQL: it calls `labelling.storage.runs` and `labelling.learning.training`.
+The loop holds no SQL: it calls the store (`Store.runs`, its listener) and `labelling.learning.training`.
 """
 
 from __future__ import annotations
@@ -31,33 +32,34 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy.exc import DBAPIError
-
-from labelling.storage import runs
+from labelling.errors import DatabaseAway, LabellingError, ProjectNotFound, TrainingBusy
 from labelling.learning import training
-from labelling.settings import Settings
-from labelling.errors import DatabaseUnavailable, LabellingError, ProjectNotFound
 from labelling.records import Project
-from labelling.storage.runs import TrainingState
+from labelling.settings import Settings
+from labelling.storage.runs import RunStatus, TrainingState
 from labelling.storage.store import Store
+from labelling.storage.wakeups import AWAY_ERRORS, WAIT_SLICE_SECONDS
 
-__all__ = ["POLL_SECONDS", "due", "main", "orchestrate", "spawn_embedded"]
+__all__ = ["LISTEN_POLL_SECONDS", "POLL_SECONDS", "due", "main", "orchestrate", "spawn_embedded"]
 
 log = logging.getLogger("labelling.learning.worker")
 
 POLL_SECONDS = 2.0
-"""How often projects are checked; also how soon a "Retrain now" request is picked up."""
+"""How often projects are checked where nothing wakes the worker (SQLite); also how soon a "Retrain now"
+request is picked up there."""
+LISTEN_POLL_SECONDS = 30.0
+"""How often projects are checked anyway while notifications wake the worker (PostgreSQL): the time
+schedule (`every_seconds`) and anything a lost notification missed are seen this late at most."""
 MAX_RETRY_SECONDS = 15.0
 """While the database is away, retries back off up to this interval."""
 NICENESS = 10
 """The worker runs at a low CPU priority, so labellers' clicks come first (not the lowest: on a busy
-machine a niceness of 19 starved a 100k-item retrain past a minute)."""
+machine a niceness of 19 starved a 100k-item retrain past a minute). `--niceness`, $LABELLING_WORKER_NICENESS."""
 DUTY_CYCLE = 0.5
-"""A run pauses between pages and batches as long as it worked: the database serves labellers meanwhile."""
-
-
-class DatabaseAway(Exception):
-    """The database cannot be reached (or its SQLite file is missing); the worker waits and retries."""
+"""A run pauses between pages and batches as long as it worked: the database serves labellers meanwhile.
+`--duty-cycle`, $LABELLING_WORKER_DUTY_CYCLE; 1 is full speed (the tests)."""
+NICENESS_ENV = "LABELLING_WORKER_NICENESS"
+DUTY_CYCLE_ENV = "LABELLING_WORKER_DUTY_CYCLE"
 
 
 def due(state: TrainingState, every_labels: int, every_seconds: float) -> str | None:
@@ -67,9 +69,9 @@ def due(state: TrainingState, every_labels: int, every_seconds: float) -> str | 
     last = state.last
     if last is None:
         return "labels" if state.new_labels > 0 else None
-    if last.status == runs.RUNNING and not state.lease_taken:
+    if last.status == RunStatus.RUNNING and not state.lease_taken:
         return "retry"  # its worker died: nobody renews the lease
-    if last.status == runs.RUNNING:
+    if last.status == RunStatus.RUNNING:
         return None
     if state.new_labels >= every_labels:
         return "labels"
@@ -98,55 +100,65 @@ def orchestrate(
     model: Any = None,
     preprocess: Callable[[Any, Any], tuple[Any, Any]] | None = None,
     lease_seconds: float = training.LEASE_SECONDS,
-    poll_seconds: float = POLL_SECONDS,
+    poll_seconds: float | None = None,
+    duty_cycle: float = DUTY_CYCLE,
     alive: Callable[[], bool] = lambda: True,
 ) -> int:
     """Retrain due projects until stopped (`alive()` turns False), after one pass with `once`, or after
     `max_runs` runs; returns the number of runs (finished or failed). `model` is an estimator, or a
-    callable making one per run; None means each project's default model.
+    callable making one per run; None means each project's default model. `poll_seconds`: how often the
+    projects are checked without a wakeup (default: LISTEN_POLL_SECONDS where notifications wake the
+    worker, else POLL_SECONDS). `duty_cycle`: the share of time a run works (see `training.train`).
 
     With `once`, a database that cannot be reached raises DatabaseAway; otherwise it is waited for.
     """
+    listener = store.runs.listener()
+    if poll_seconds is None:
+        poll_seconds = LISTEN_POLL_SECONDS if listener.listening else POLL_SECONDS
+    retry_seconds = min(poll_seconds, POLL_SECONDS)
     holder = training.new_holder()
     done = 0
     failures = 0
-    log.info("worker %s started (poll every %.1f s)", holder, poll_seconds)
-    while alive():
-        try:
-            found = _projects(store, projects)
-            if failures:
-                log.info("database is back")
-            failures = 0
-            for project in found:
-                if not alive():
-                    break
-                labels, seconds = _schedule(project, every_labels, every_seconds)
-                if due(runs.training_state(store.engine, project.id, holder), labels, seconds) is None:
-                    continue
-                done += _train(store, project, holder, labels, seconds, model, preprocess, lease_seconds)
-                if max_runs is not None and done >= max_runs:
-                    return done
-        except (DatabaseAway, DatabaseUnavailable, DBAPIError) as error:
+    woken = False
+    how = "woken by notifications, " if listener.listening else ""
+    log.info("worker %s started (%spoll every %.1f s)", holder, how, poll_seconds)
+    try:
+        while alive():
+            try:
+                listener.check_reachable()
+                listener.listen()
+                found = [p for p in store.projects() if projects is None or p.id in projects]
+                if failures:
+                    log.info("database is back")
+                failures = 0
+                for project in found:
+                    if not alive():
+                        break
+                    labels, seconds = _schedule(project, every_labels, every_seconds)
+                    if due(store.runs.state(project.id, holder), labels, seconds) is None:
+                        continue
+                    done += _train(store, project, holder, labels, seconds, model, preprocess, lease_seconds, duty_cycle)
+                    if max_runs is not None and done >= max_runs:
+                        return done
+            except AWAY_ERRORS as error:
+                if once:
+                    raise DatabaseAway(_first_line(error)) from error
+                failures += 1
+                delay = min(retry_seconds * 2 ** (failures - 1), max(MAX_RETRY_SECONDS, retry_seconds))
+                log.warning("database unavailable (%s); retrying in %.1f s", _first_line(error), delay)
+                listener.reset()  # drop connections to the server or file that went away
+                listener.wait(delay, alive)
+                continue
             if once:
-                raise DatabaseAway(_first_line(error)) from error
-            failures += 1
-            delay = min(poll_seconds * 2 ** (failures - 1), max(MAX_RETRY_SECONDS, poll_seconds))
-            log.warning("database unavailable (%s); retrying in %.1f s", _first_line(error), delay)
-            store.engine.dispose()  # drop pooled connections to the server or file that went away
-            _sleep(delay, alive)
-            continue
-        if once:
-            break
-        _sleep(poll_seconds, alive)
+                break
+            # Labels may arrive unannounced just after a wakeup (see wakeups.NOTIFY_EVERY_SECONDS): look again soon.
+            woken = listener.wait(min(poll_seconds, listener.RECHECK_SECONDS) if woken else poll_seconds, alive)
+    finally:
+        listener.close()
     return done
 
 
-def _projects(store: Store, only: Sequence[int] | None) -> list[Project]:
-    _check_database(store)
-    return [p for p in store.projects() if only is None or p.id in only]
-
-
-def _train(store, project, holder, labels, seconds, model, preprocess, lease_seconds) -> int:
+def _train(store, project, holder, labels, seconds, model, preprocess, lease_seconds, duty_cycle) -> int:
     """One run if the project is (still) due once its lease is held; 1 if a run happened."""
     try:
         run = training.train(
@@ -157,14 +169,14 @@ def _train(store, project, holder, labels, seconds, model, preprocess, lease_sec
             when=lambda state: due(state, labels, seconds),
             holder=holder,
             lease_seconds=lease_seconds,
-            duty_cycle=DUTY_CYCLE,
+            duty_cycle=duty_cycle,
         )
-    except training.TrainingBusy:
+    except TrainingBusy:
         log.info("project %s is being trained elsewhere", project.id)
         return 0
     except ProjectNotFound:
         return 0
-    except (DatabaseUnavailable, DBAPIError):
+    except AWAY_ERRORS:
         raise  # the database went away: orchestrate waits for it
     except Exception as error:  # the model's own error: recorded as a failed run by `train`
         log.warning("project %s: training failed: %s", project.id, _first_line(error))
@@ -181,22 +193,8 @@ def _train(store, project, holder, labels, seconds, model, preprocess, lease_sec
     return 1
 
 
-def _check_database(store: Store) -> None:
-    """An embedded database whose file is gone is away (connecting would create an empty one)."""
-    url = store.engine.url
-    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
-        if not Path(url.database).is_file():
-            raise DatabaseAway(f"the database file {url.database} is missing")
-
-
 def _first_line(error: BaseException) -> str:
     return (str(error).strip().splitlines() or [type(error).__name__])[0]
-
-
-def _sleep(seconds: float, alive: Callable[[], bool]) -> None:
-    deadline = time.monotonic() + seconds
-    while alive() and time.monotonic() < deadline:
-        time.sleep(min(0.5, max(0.0, deadline - time.monotonic())))
 
 
 def _load_model(spec: str) -> Any:
@@ -234,14 +232,21 @@ def _connect(url: str, once: bool, alive: Callable[[], bool], poll_seconds: floa
     while alive():
         try:
             return Store.connect(url)
-        except (DatabaseUnavailable, DBAPIError) as error:
+        except AWAY_ERRORS as error:
             if once:
                 raise DatabaseAway(_first_line(error)) from error
             failures += 1
             delay = min(poll_seconds * 2 ** (failures - 1), MAX_RETRY_SECONDS)
             log.warning("database unavailable (%s); retrying in %.1f s", _first_line(error), delay)
-            _sleep(delay, alive)
+            _pause(delay, alive)
     return None
+
+
+def _pause(seconds: float, alive: Callable[[], bool]) -> None:
+    """Wait before connecting again (no store yet, so nothing can wake the worker)."""
+    deadline = time.monotonic() + seconds
+    while alive() and time.monotonic() < deadline:
+        time.sleep(min(WAIT_SLICE_SECONDS, max(0.0, deadline - time.monotonic())))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -257,7 +262,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--project", type=int, action="append", help="only this project (repeatable)")
     parser.add_argument("--model", help="package.module:name of an estimator or a function making one")
     parser.add_argument("--lease-seconds", type=float, default=training.LEASE_SECONDS)
-    parser.add_argument("--poll-seconds", type=float, default=POLL_SECONDS)
+    parser.add_argument(
+        "--poll-seconds",
+        type=float,
+        help=f"check the projects this often without a wakeup (default {LISTEN_POLL_SECONDS:g} on PostgreSQL, "
+        f"which wakes the worker when labels arrive, {POLL_SECONDS:g} on SQLite)",
+    )
+    parser.add_argument(
+        "--niceness",
+        type=int,
+        default=os.environ.get(NICENESS_ENV, str(NICENESS)),  # argparse converts a text default
+        help=f"CPU priority added to the worker's (default {NICENESS}, or ${NICENESS_ENV}; 0 keeps the parent's)",
+    )
+    parser.add_argument(
+        "--duty-cycle",
+        type=float,
+        default=os.environ.get(DUTY_CYCLE_ENV, str(DUTY_CYCLE)),
+        help=f"share of the time a run works, pausing in between (default {DUTY_CYCLE}, or ${DUTY_CYCLE_ENV}; 1: full speed)",
+    )
     parser.add_argument("--parent-pid", type=int, help="exit when this process ends (the app passes its own)")
     parser.add_argument("--log-level", default="INFO")
     args = parser.parse_args(argv)
@@ -268,6 +290,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--every-labels must be at least 1")
     if args.every_seconds is not None and args.every_seconds <= 0:
         parser.error("--every-seconds must be positive")
+    if args.poll_seconds is not None and args.poll_seconds <= 0:
+        parser.error("--poll-seconds must be positive")
+    if not 0.0 < args.duty_cycle <= 1.0:
+        parser.error("--duty-cycle is a share of the time: above 0, at most 1")
     try:
         url = Settings.load({"database_url": args.database_url}).database_url  # as the CLI and the app
     except LabellingError as error:  # a secrets.toml that is not valid TOML, a bad setting
@@ -278,7 +304,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     alive = _watcher(args.parent_pid, stop)
     try:
-        os.nice(NICENESS)
+        os.nice(args.niceness)
     except OSError:
         pass
     from threadpoolctl import threadpool_limits
@@ -286,7 +312,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     threadpool_limits(limits=1)  # one BLAS thread: several times faster for these fits on few cores
     model = _load_model(args.model) if args.model else None
     try:
-        store = _connect(url, args.once, alive, args.poll_seconds)
+        store = _connect(url, args.once, alive, args.poll_seconds or POLL_SECONDS)
         if store is None:
             return 0
         try:
@@ -300,6 +326,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 model=model,
                 lease_seconds=args.lease_seconds,
                 poll_seconds=args.poll_seconds,
+                duty_cycle=args.duty_cycle,
                 alive=alive,
             )
         finally:

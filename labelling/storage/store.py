@@ -23,11 +23,12 @@ from labelling import text
 from labelling.errors import DuplicateProject, InvalidInput, ProjectNotFound
 from labelling.quality.agreement import Agreement
 from labelling.records import Annotation, Item, Label, Progress, Project
-from labelling.storage import exports, gold, items, queue, reports, review, runs, votes
+from labelling.storage import exports, gold, items, queue, reports, review, votes, wakeups
 from labelling.storage.engine import clock, make_engine, migrate, read, write
 from labelling.storage.overlap import change_overlap
 from labelling.storage.people import People
-from labelling.storage.runs import Prediction, TrainingRun
+from labelling.storage.model_data import ModelData, Prediction
+from labelling.storage.runs import Runs, TrainingRun
 from labelling.storage.schema import projects
 
 __all__ = ["DEFAULT_LEASE_SECONDS", "IMPORT_LABELLER", "Store"]
@@ -50,6 +51,11 @@ class Store:
         self._labellers: dict[str, queue.Labeller] = {}
         self.people = People(engine)
         """Labellers, roles and invite tokens (labelling.storage.people)."""
+        self._notifier = wakeups.Notifier()
+        self.runs = Runs(engine)
+        """Training runs and trainer leases (`labelling.learning` trains through it)."""
+        self.model_data = ModelData(engine)
+        """What training reads (labelled items, the open queue) and writes (predictions)."""
 
     @classmethod
     def connect(cls, url: str | None = None, *, upgrade: bool = True, rng: random.Random | None = None) -> Store:
@@ -146,7 +152,11 @@ class Store:
         Returns how many items were added.
         """
         with write(self.engine) as connection:
-            return items.add_items(connection, _load_project(connection, project_id), data, labels, labeller)
+            project = _load_project(connection, project_id)
+            added = items.add_items(connection, project, data, labels, labeller)
+            if labels is not None:
+                self._notifier.labels_arrived(connection, project.id)
+        return added
 
     # The queue
 
@@ -173,7 +183,9 @@ class Store:
                 value = label_values.normalise(project, label)
             if value is None:
                 raise InvalidInput("no label given")
-            return queue.submit(connection, project, self._labeller(connection, labeller), int(item_id), value)
+            annotation = queue.submit(connection, project, self._labeller(connection, labeller), int(item_id), value)
+            self._notifier.labels_arrived(connection, project.id)  # wakes the training worker (PostgreSQL)
+            return annotation
 
     def skip(self, project_id: int, item_id: int, labeller: str) -> None:
         """Pass an item on to other labellers."""
@@ -253,15 +265,15 @@ class Store:
 
     def request_training(self, project_id: int) -> TrainingRun:
         """File a "Retrain now" request for the worker; a request already waiting is returned instead."""
-        return runs.request_run(self.engine, self.project(project_id).id)
+        return self.runs.request(self.project(project_id).id)
 
     def training_runs(self, project_id: int) -> list[TrainingRun]:
         """Every training run of a project, oldest first (queued, running, finished and failed)."""
-        return runs.runs(self.engine, self.project(project_id).id)
+        return self.runs.all(self.project(project_id).id)
 
     def prediction(self, project_id: int, item_id: int) -> Prediction | None:
         """The latest model's suggestion for an item (one primary-key read), or None before any model."""
-        return runs.prediction(self.engine, project_id, item_id)
+        return self.model_data.prediction(project_id, item_id)
 
     # Quality control: overlap changes, gold items, agreement, review (labelling.storage.overlap, .gold, .votes, .review)
 

@@ -18,10 +18,11 @@ from sklearn.linear_model import LogisticRegression
 
 from _helpers import new_project, wait_for_db_clock
 from labelling import Store
-from labelling.storage import runs as run_rows
+from labelling.errors import TrainingBusy
 from labelling.storage.engine import read
+from labelling.storage.runs import RunStatus
 from labelling.storage.schema import predictions, tasks
-from labelling.learning.training import TrainingBusy, load_model, model_dir, train
+from labelling.learning.training import load_model, model_dir, train
 
 SEED = 7
 
@@ -299,13 +300,13 @@ def test_one_training_per_project_and_a_dead_runs_lease_expires(store):
     project = number_project(store)
     label_some(store, project.id, truth, 12)
     # A worker that took the lease and started a run, then died.
-    assert run_rows.claim_lease(store.engine, project.id, "dead-worker", 1.0)
-    dead = run_rows.start_run(store.engine, project.id, "labels")
+    assert store.runs.claim_lease(project.id, "dead-worker", 1.0)
+    dead = store.runs.start(project.id, "labels")
     with pytest.raises(TrainingBusy):
         train(store, project.id)
-    assert not run_rows.claim_lease(store.engine, project.id, "another", 1.0)
+    assert not store.runs.claim_lease(project.id, "another", 1.0)
 
-    lease_ends = run_rows.training_state(store.engine, project.id).now + 1.0
+    lease_ends = store.runs.state(project.id).now + 1.0
     wait_for_db_clock(store, lease_ends)
     run = train(store, project.id, seed=SEED)
 

@@ -1,4 +1,5 @@
-"""Unit tests for labelling.learning.acquisition (pure numpy, deterministic)."""
+"""Unit tests for labelling.learning.acquisition (pure numpy, deterministic) and the query strategies built
+on it (labelling.learning.strategies)."""
 
 from __future__ import annotations
 
@@ -10,13 +11,19 @@ import pytest
 from labelling.learning import acquisition as acq
 from labelling.learning.acquisition import (
     DEFAULT_SHUFFLE_PROP,
-    STRATEGIES,
     entropy,
     least_confidence,
     margin,
     priorities,
     random,
-    score,
+)
+from labelling.learning.strategies import (
+    DEFAULT_STRATEGY,
+    MIN_POOL_PER_BATCH,
+    STRATEGIES,
+    DiverseBatches,
+    RandomOrder,
+    Uncertainty,
 )
 
 # Any numpy RuntimeWarning (log(0), 0 * -inf, ...) is a bug here.
@@ -214,7 +221,7 @@ def test_single_column_in_multilabel_list_raises():
 
 
 # --------------------------------------------------------------------------- #
-# random, registry and score()
+# random, and the query strategies built on the measures
 # --------------------------------------------------------------------------- #
 def test_random_scores_shape_range_and_reproducible():
     a = random(THREE_CLASS, np.random.default_rng(0))
@@ -239,36 +246,57 @@ def test_random_requires_rng():
         random(THREE_CLASS, 0)  # type: ignore[arg-type]
 
 
-def test_registry_contents():
-    assert set(STRATEGIES) == {"entropy", "margin", "least_confidence", "random"}
-    assert STRATEGIES["margin"] is margin
-    assert STRATEGIES["random"] is random
+def _no_embedding(chosen):
+    raise AssertionError("only a diversity step asks for features")
 
 
-@pytest.mark.parametrize("name", ["entropy", "margin", "least_confidence"])
-def test_score_dispatches(name):
-    np.testing.assert_array_equal(score(name, THREE_CLASS), STRATEGIES[name](THREE_CLASS))
-    # rng is accepted and ignored by deterministic measures
-    np.testing.assert_array_equal(
-        score(name, THREE_CLASS, rng=np.random.default_rng(0)), STRATEGIES[name](THREE_CLASS)
-    )
+def test_registry_names_are_the_stored_ones_and_compose_the_measures():
+    assert list(STRATEGIES) == ["diverse_margin", "margin", "least_confidence", "entropy", "random"]
+    assert DEFAULT_STRATEGY == "diverse_margin"
+    assert STRATEGIES["margin"] == Uncertainty(margin, STRATEGIES["margin"].description)
+    assert STRATEGIES["diverse_margin"].base is STRATEGIES["margin"]  # diversity wraps margin
+    assert isinstance(STRATEGIES["random"], RandomOrder)
+    assert all(s.description for s in STRATEGIES.values())
 
 
-def test_score_random():
-    out = score("random", THREE_CLASS, rng=np.random.default_rng(0))
+@pytest.mark.parametrize(("name", "measure"), [("entropy", entropy), ("margin", margin), ("least_confidence", least_confidence)])
+def test_uncertainty_strategies_score_with_their_measure_and_keep_the_order(name, measure):
+    strategy = STRATEGIES[name]
+    scores = strategy.score(THREE_CLASS, np.random.default_rng(0))
+    np.testing.assert_array_equal(scores, measure(THREE_CLASS))
+    assert strategy.rank(scores, _no_embedding, 2, np.random.default_rng(0)) is scores
+
+
+def test_the_random_strategy_draws_from_the_rng_it_is_given():
+    out = STRATEGIES["random"].score(THREE_CLASS, np.random.default_rng(0))
     np.testing.assert_array_equal(out, random(THREE_CLASS, np.random.default_rng(0)))
+    with pytest.raises(ValueError, match="Generator"):
+        STRATEGIES["random"].score(THREE_CLASS, None)  # type: ignore[arg-type]
 
 
-def test_score_random_without_rng_raises():
-    with pytest.raises(ValueError, match="'random'.*Generator"):
-        score("random", THREE_CLASS)
+def test_diverse_batches_skip_k_means_on_a_small_pool():
+    batch = 2
+    scores = np.linspace(0.0, 1.0, MIN_POOL_PER_BATCH * batch - 1)
+    diverse = STRATEGIES["diverse_margin"]
+    assert diverse.rank(scores, _no_embedding, batch, np.random.default_rng(0)) is scores
 
 
-def test_score_unknown_strategy_names_choices():
-    with pytest.raises(ValueError, match="bald") as info:
-        score("bald", THREE_CLASS)
-    for name in STRATEGIES:
-        assert name in str(info.value)
+def test_diverse_batches_put_one_item_per_cluster_of_the_base_strategys_best_first():
+    """Two tight groups of near-duplicates among the most uncertain: one of each group leads the queue."""
+    n, batch = MIN_POOL_PER_BATCH * 2, 2
+    scores = np.linspace(0.0, 1.0, n)  # item n-1 is the most uncertain
+    group = np.arange(n) % 2  # even items sit at (0, 0), odd ones at (10, 10)
+    asked = []
+
+    def embed(chosen):
+        asked.append(chosen.tolist())
+        return np.c_[group[chosen] * 10.0, group[chosen] * 10.0] + 0.01 * np.arange(len(chosen))[:, None], np.ones(len(chosen), bool)
+
+    ranked = DiverseBatches(STRATEGIES["margin"], "test").rank(scores, embed, batch, np.random.default_rng(0))
+    assert asked == [list(range(n - 1, -1, -1))]  # the base's order: best first
+    first, second = np.argsort(-ranked)[:2]
+    assert {group[first], group[second]} == {0, 1}
+    assert sorted(ranked) == list(map(float, range(1, n + 1)))
 
 
 # --------------------------------------------------------------------------- #
@@ -369,8 +397,9 @@ def test_priorities_bad_scores(bad, message):
 def test_end_to_end_strategy_to_queue():
     rng = np.random.default_rng(0)
     probs = rng.dirichlet(np.ones(3), size=40)
-    for name in STRATEGIES:
-        prio = priorities(score(name, probs, rng=rng), shuffle_prop=0.2, rng=rng)
+    for strategy in STRATEGIES.values():
+        scores = strategy.rank(strategy.score(probs, rng), _no_embedding, 20, rng)
+        prio = priorities(scores, shuffle_prop=0.2, rng=rng)
         assert sorted(prio.tolist()) == [float(i) for i in range(1, 41)]
 
 

@@ -9,22 +9,15 @@ import pytest
 
 from labelling import InvalidInput, Project
 from labelling.learning.diversity import candidates, diverse_ranking
-from labelling.learning.features import (
-    Column,
-    ImageLoader,
-    ImagePixels,
-    ImageUnavailable,
-    describe,
-    feature_columns,
-    to_frame,
-)
+from labelling.errors import ImageUnavailable
+from labelling.learning.features import Column, ImageLoader, ImagePixels, describe, feature_columns, to_frame
 from labelling.learning.models import TrainedModel, default_estimator, evaluate, label_probabilities
-from labelling.storage.runs import TrainingRun, TrainingState
+from labelling.storage.runs import RunStatus, TrainingRun, TrainingState
 from labelling.learning.training import _cold_start, training_settings, with_training_settings
 from labelling.learning.worker import due
 
 
-def run(status: str, started_at: float | None = 100.0) -> TrainingRun:
+def run(status: RunStatus, started_at: float | None = 100.0) -> TrainingRun:
     return TrainingRun(1, 1, status, "labels", 90.0, started_at, None, 0.0, 10, None, None, None, None, None, None, None)
 
 
@@ -35,16 +28,16 @@ def state(*, queued=None, last=None, new_labels=0, now=200.0, lease_taken=False)
 @pytest.mark.parametrize(
     "situation, expected",
     [
-        (state(queued=run("queued", None)), "request"),
+        (state(queued=run(RunStatus.QUEUED, None)), "request"),
         (state(new_labels=1), "labels"),  # never trained, labels exist
         (state(), None),  # never trained, nothing labelled
-        (state(last=run("finished"), new_labels=19), None),
-        (state(last=run("finished"), new_labels=20), "labels"),
-        (state(last=run("failed"), new_labels=20), "labels"),
-        (state(last=run("finished"), new_labels=1, now=100.0 + 300.0), "schedule"),
-        (state(last=run("finished"), new_labels=0, now=10_000.0), None),  # nothing new: no retrain
-        (state(last=run("running"), new_labels=50, lease_taken=True), None),  # someone is on it
-        (state(last=run("running"), lease_taken=False), "retry"),  # its worker died
+        (state(last=run(RunStatus.FINISHED), new_labels=19), None),
+        (state(last=run(RunStatus.FINISHED), new_labels=20), "labels"),
+        (state(last=run(RunStatus.FAILED), new_labels=20), "labels"),
+        (state(last=run(RunStatus.FINISHED), new_labels=1, now=100.0 + 300.0), "schedule"),
+        (state(last=run(RunStatus.FINISHED), new_labels=0, now=10_000.0), None),  # nothing new: no retrain
+        (state(last=run(RunStatus.RUNNING), new_labels=50, lease_taken=True), None),  # someone is on it
+        (state(last=run(RunStatus.RUNNING), lease_taken=False), "retry"),  # its worker died
     ],
 )
 def test_when_a_project_is_due(situation, expected):
@@ -147,7 +140,9 @@ def test_a_fold_with_a_single_class_is_left_out():
     model = TrainedModel(default_estimator("logistic_regression", columns, False), ("a", "b"), False, columns)
     x = pd.DataFrame({"c0": np.arange(10.0)})
     scores = evaluate(model, x, ["a"] * 9 + ["b"])
-    assert scores is None or scores["cv_folds"] < 3
+    # The fold testing the one "b" trains on "a" alone: left out. The other two test 3 + 3 "a"s.
+    assert scores["cv_folds"] == 2
+    assert scores["confusion"] == {"labels": ["a", "b"], "matrix": [[6, 0], [0, 0]]}
 
 
 def test_probabilities_are_checked():

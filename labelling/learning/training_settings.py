@@ -1,0 +1,71 @@
+"""A project's training settings (`settings["training"]`, the Train page's form): model, query strategy,
+shuffle share and retraining schedule, typed and checked."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, replace
+from typing import Any
+
+from labelling.errors import InvalidInput
+from labelling.learning import acquisition, models
+from labelling.learning.strategies import DEFAULT_STRATEGY, STRATEGIES
+from labelling.records import Project
+
+__all__ = ["DEFAULT_EVERY_LABELS", "DEFAULT_EVERY_SECONDS", "TrainingSettings", "check_strategy", "training_settings",
+           "with_training_settings"]
+
+DEFAULT_EVERY_LABELS = 20
+DEFAULT_EVERY_SECONDS = 300.0
+
+
+@dataclass(frozen=True)
+class TrainingSettings:
+    """A project's `settings["training"]`, edited on the Train page."""
+
+    model: str = "logistic_regression"
+    strategy: str = DEFAULT_STRATEGY
+    """A name in `labelling.learning.strategies.STRATEGIES`."""
+    shuffle_prop: float = acquisition.DEFAULT_SHUFFLE_PROP
+    every_labels: int = DEFAULT_EVERY_LABELS
+    """Retrain once this many labels arrived since the last run started."""
+    every_seconds: float = DEFAULT_EVERY_SECONDS
+    """...or once this long passed since then, if any label arrived meanwhile."""
+
+
+def training_settings(project: Project) -> TrainingSettings:
+    """The project's training settings; anything missing or unusable is the default."""
+    stored = project.settings.get("training") or {}
+    try:
+        known = {k: v for k, v in stored.items() if k in TrainingSettings.__dataclass_fields__}
+        return _checked(TrainingSettings(**known))
+    except (InvalidInput, TypeError):
+        return TrainingSettings()
+
+
+def with_training_settings(project: Project, **changes: Any) -> dict[str, Any]:
+    """The project's settings with its training settings changed (checked), for `Store.update_project`."""
+    updated = _checked(replace(training_settings(project), **changes))
+    return {**project.settings, "training": asdict(updated)}
+
+
+def check_strategy(name: str) -> str:
+    """The name of a known query strategy, else InvalidInput naming the choices."""
+    if name not in STRATEGIES:
+        raise InvalidInput(f"no strategy {name!r}: choose one of {', '.join(STRATEGIES)}")
+    return name
+
+
+def _checked(settings: TrainingSettings) -> TrainingSettings:
+    if settings.model not in models.MODELS:
+        raise InvalidInput(f"no model {settings.model!r}: choose one of {', '.join(models.MODELS)}")
+    check_strategy(settings.strategy)
+    if not 0.0 <= float(settings.shuffle_prop) <= 1.0:
+        raise InvalidInput("shuffle_prop is a fraction between 0 and 1")
+    if int(settings.every_labels) < 1 or float(settings.every_seconds) <= 0:
+        raise InvalidInput("retrain every 1 or more labels and a positive number of seconds")
+    return replace(
+        settings,
+        shuffle_prop=float(settings.shuffle_prop),
+        every_labels=int(settings.every_labels),
+        every_seconds=float(settings.every_seconds),
+    )
