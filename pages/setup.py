@@ -6,12 +6,12 @@ import streamlit as st
 
 import ui
 from labelling import DuplicateProject, LabellingError
-from labelling.io import csv_import
+from labelling.setup import csv_import
 from labelling.io.ingest import read_csv
 from labelling.io.gold import gold_rows
 from labelling.storage.gold import gold_rate
 from labelling.storage.overlap import MAX_OVERLAP
-from labelling.io.demo import DEMOS, create_demo
+from labelling.setup.demo import DEMOS, create_demo
 
 NOTICE = "setup_notice"
 ROUND = "upload_round"

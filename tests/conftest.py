@@ -83,7 +83,7 @@ def csv_project(store):
     holding existing labels (one row, labelled pos), label set pos and neg."""
     import io
 
-    from labelling.io import csv_import
+    from labelling.setup import csv_import
 
     settings = csv_import.build_settings(["text", "sentiment"], "text", text_column="text", label_column="sentiment")
     project, _ = csv_import.import_csv(

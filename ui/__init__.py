@@ -9,7 +9,7 @@
     uploads    the upload limit
 
 Pages use the names below (`ui.store()`, `ui.page_user(...)`); the CSV setup steps themselves are
-`labelling.io.csv_import`, shared with the command line.
+`labelling.setup.csv_import`, shared with the command line.
 """
 
 from ui.auth import (

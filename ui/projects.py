@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from labelling import DuplicateProject, Project, Store
-from labelling.io import demo
+from labelling.setup import demo
 from labelling.storage.engine import DEFAULT_URL
 from ui.guard import database_guard
 from ui.resources import settings

@@ -15,7 +15,7 @@ import pandas as pd
 
 from labelling.cli.common import EXIT_OK, Refused, connect, write_file
 from labelling.errors import ProjectNotFound
-from labelling.io import csv_import
+from labelling.setup import csv_import
 from labelling.io.export import file_slug, to_csv, to_jsonl
 from labelling.records import Project
 from labelling.storage.store import Store
@@ -85,7 +85,7 @@ def run_export(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-# Import: the Setup page's checks (labelling.io.csv_import), for a file on disk
+# Import: the Setup page's checks (labelling.setup.csv_import), for a file on disk
 
 
 def _import_new(store: Store, handle: IO[bytes], args: argparse.Namespace) -> tuple[Project, int]:

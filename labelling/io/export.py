@@ -9,7 +9,7 @@ from typing import Any
 
 import pandas as pd
 
-from labelling import labels as label_values
+from labelling.io import labels as label_values
 from labelling.io.serialisation import decode
 from labelling.quality import consensus
 from labelling.records import Label

@@ -16,7 +16,7 @@ from typing import IO, Any
 import numpy as np
 import pandas as pd
 
-from labelling import labels as label_values
+from labelling.io import labels as label_values
 from labelling.errors import InvalidInput, UnsupportedData
 from labelling.records import Label, Project
 from labelling.io.serialisation import encode, encode_records, encode_rows

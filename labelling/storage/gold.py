@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy import Connection, and_, bindparam, exists, false, or_, select, true, update
 
-from labelling import labels as label_values
+from labelling.io import labels as label_values
 from labelling.errors import InvalidInput
 from labelling.io.serialisation import decode
 from labelling.records import Item, Project

@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select, text
 
-from labelling import labels as label_values
+from labelling.io import labels as label_values
 from labelling.errors import InvalidInput, ItemNotFound
 from labelling.io import ingest
 from labelling.records import Project

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine, and_, bindparam, exists, or_, select
 
-from labelling import labels as label_values
+from labelling.io import labels as label_values
 from labelling.storage import votes
 from labelling.records import Label
 from labelling.storage.engine import bulk_insert, read, write

@@ -15,7 +15,7 @@ import numpy as np
 from sqlalchemy import Connection
 from sqlalchemy.dialects import postgresql, sqlite
 
-from labelling import labels
+from labelling.io import labels
 from labelling.storage import statements as queries
 from labelling.storage.engine import bulk_insert, clock
 from labelling.errors import ItemNotFound, LeaseLost

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from sqlalchemy import Connection, bindparam, func, select
 
-from labelling import labels as label_values
+from labelling.io import labels as label_values
 from labelling.storage.statements import IN_PROGRESS, OPEN_ITEMS
 from labelling.records import LabellerProgress, Progress, Project
 from labelling.storage.schema import annotations, items, labellers, skips, tasks

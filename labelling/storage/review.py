@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection, false, or_, select, update
 
-from labelling import labels as label_values
+from labelling.io import labels as label_values
 from labelling.errors import InvalidInput, NotAReviewer
 from labelling.io.serialisation import decode
 from labelling.people import ADMIN_NAME, REVIEW_ROLES

@@ -18,7 +18,7 @@ import pandas as pd
 from sqlalchemy import Connection, Engine, select
 from sqlalchemy.exc import IntegrityError
 
-from labelling import labels as label_values
+from labelling.io import labels as label_values
 from labelling import text
 from labelling.errors import DuplicateProject, InvalidInput, ProjectNotFound
 from labelling.quality.agreement import Agreement

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, bindparam, func, select
 
-from labelling import labels as label_values
+from labelling.io import labels as label_values
 from labelling.quality import agreement as measures
 from labelling.quality import consensus
 from labelling.records import Label, Project

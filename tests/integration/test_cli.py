@@ -175,7 +175,7 @@ def test_import_adds_all_rows_or_none(db_url, tmp_path, reviews, opened, call):
 
 
 def test_import_checks_are_the_setup_pages(db_url, tmp_path, reviews, opened, call):
-    """labelling.io.csv_import's checks: an empty entry in --labels is ignored (as a blank line on the Setup page),
+    """labelling.setup.csv_import's checks: an empty entry in --labels is ignored (as a blank line on the Setup page),
     and a column labellers see cannot also bring labels."""
     created = call(["import", str(reviews), "--project", "K", "--create", "--labels", "positive,negative,"],
                    db_url, tmp_path)

@@ -1,4 +1,4 @@
-"""labelling.io.csv_import on SQLite and PostgreSQL: a CSV file becomes a project, or more rows of one, all rows
+"""labelling.setup.csv_import on SQLite and PostgreSQL: a CSV file becomes a project, or more rows of one, all rows
 or none."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import io
 
 import pytest
 
-from labelling.io import csv_import
+from labelling.setup import csv_import
 from labelling.errors import InvalidInput
 
 

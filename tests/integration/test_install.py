@@ -49,7 +49,7 @@ def test_the_installed_labelling_command_works_outside_the_checkout(tmp_path):
     exported = labelling("export", "--project", "Reviews", "--format", "csv")
     assert "lovely" in exported and "awful" in exported
     demo = subprocess.run(
-        [sys.executable, "-c", "import labelling, labelling.io.demo as d; print(labelling.__file__, d.REVIEWS_CSV.is_file())"],
+        [sys.executable, "-c", "import labelling, labelling.setup.demo as d; print(labelling.__file__, d.REVIEWS_CSV.is_file())"],
         cwd=work, env=environment, capture_output=True, text=True, timeout=INSTALL_SECONDS,
     )
     assert demo.stdout.split() == [str(target / "labelling" / "__init__.py"), "True"], demo.stderr

@@ -1,4 +1,4 @@
-"""labelling.io.csv_import without a database: the Setup page's and the command line's column choices, label
+"""labelling.setup.csv_import without a database: the Setup page's and the command line's column choices, label
 sets and settings."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import io
 import pandas as pd
 import pytest
 
-from labelling.io import csv_import
+from labelling.setup import csv_import
 from labelling.errors import InvalidInput
 
 

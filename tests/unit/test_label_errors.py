@@ -1,4 +1,4 @@
-"""Likely label errors by confident learning (labelling.quality.label_errors)."""
+"""Likely label errors by confident learning (labelling.learning.label_errors)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from labelling.learning.calibration import apply_temperature, fit_temperature
-from labelling.quality.label_errors import LabelIssue, class_thresholds, likely_label_errors
+from labelling.learning.label_errors import LabelIssue, class_thresholds, likely_label_errors
 
 pytestmark = pytest.mark.filterwarnings("error")
 

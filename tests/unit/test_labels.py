@@ -1,4 +1,4 @@
-"""labelling.labels: label sets and label values."""
+"""labelling.io.labels: label sets and label values."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from labelling.errors import InvalidInput
-from labelling.labels import MAX_LABEL_LENGTH, from_json, normalise, to_json, validate_label_set
+from labelling.io.labels import MAX_LABEL_LENGTH, from_json, normalise, to_json, validate_label_set
 from labelling.records import Project
 
 

@@ -1,7 +1,7 @@
 """Demo projects made in one call, for a first start with nothing configured (and for scripts and tests).
 
     from labelling import Store
-    from labelling.io.demo import create_demo
+    from labelling.setup.demo import create_demo
     create_demo(Store.connect(), "digits")
 """
 

@@ -16,7 +16,7 @@ import pandas as pd
 
 from labelling.errors import InvalidInput
 from labelling.io.ingest import CHUNK_ROWS, read_csv
-from labelling.labels import MULTI_LABEL_SEPARATOR
+from labelling.io.labels import MULTI_LABEL_SEPARATOR
 from labelling.records import Project
 from labelling.storage.store import Store
 
