@@ -1,1 +1,1 @@
-"""Data in and out, without SQL: item values to text and back, CSV reading and import, exports, the demo."""
+"""Data in and out, without SQL: item values and labels to text and back, CSV reading, export frames and files."""
