@@ -35,6 +35,10 @@ class DatabaseUnavailable(LabellingError, ConnectionError):
     """The database did not answer (refused, lost or restarting); nothing of this call was written. Try again."""
 
 
+class SchemaNotUpgradable(LabellingError):
+    """The database's schema cannot be brought up to date (e.g. a newer version of the app migrated it)."""
+
+
 class NotAReviewer(LabellingError, PermissionError):
     """Only reviewers and admins may set final labels or send items back to the queue."""
 

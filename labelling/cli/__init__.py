@@ -14,12 +14,10 @@ from __future__ import annotations
 import os
 import sys
 
-from alembic.util import CommandError
-
 from labelling.cli.commands import run_worker
 from labelling.cli.common import EXIT_INTERRUPTED, EXIT_REFUSED, Refused, first_line
 from labelling.cli.parser import build_parser
-from labelling.errors import DatabaseUnavailable, LabellingError
+from labelling.errors import DatabaseUnavailable, LabellingError, SchemaNotUpgradable
 from labelling.settings import Settings
 from labelling.storage.engine import shown_url
 
@@ -42,6 +40,8 @@ def main(argv: list[str] | None = None) -> int:
         return args.run(args)
     except DatabaseUnavailable as error:
         return _refuse(f"cannot reach the database at {_shown(url)}: {first_line(error.__cause__ or error)}")
+    except SchemaNotUpgradable as error:  # e.g. the database was migrated by a newer version of the app
+        return _refuse(f"cannot bring the schema of {_shown(url)} up to date: {first_line(error)}")
     except (LabellingError, Refused) as error:
         return _refuse(str(error))
     except FileNotFoundError as error:
@@ -52,8 +52,6 @@ def main(argv: list[str] | None = None) -> int:
             return EXIT_REFUSED
         where = f" {error.filename}" if error.filename else ""
         return _refuse(f"cannot use{where}: {error.strerror or error}")
-    except CommandError as error:  # Alembic: e.g. the database was migrated by a newer version of the app
-        return _refuse(f"cannot bring the schema of {_shown(url)} up to date: {first_line(error)}")
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED

@@ -15,6 +15,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
+from alembic.util import CommandError
 from psycopg2.extensions import encodings as psycopg2_codecs
 from sqlalchemy import Connection, CursorResult, Double, Engine, Executable, ExceptionContext, create_engine, event, text
 from sqlalchemy.dialects import postgresql
@@ -23,7 +24,7 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
-from labelling.errors import DatabaseUnavailable, InvalidInput
+from labelling.errors import DatabaseUnavailable, InvalidInput, SchemaNotUpgradable
 
 DEFAULT_URL = "sqlite:///labelling.db"
 SQLITE_BUSY_TIMEOUT_SECONDS = 30
@@ -139,7 +140,10 @@ def migrate(engine: Engine, revision: str = "head") -> None:
         if is_postgres(connection):
             connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
         config.attributes["connection"] = connection
-        command.upgrade(config, revision)
+        try:
+            command.upgrade(config, revision)
+        except CommandError as error:  # e.g. a revision this version does not know: a newer app migrated it
+            raise SchemaNotUpgradable(str(error).strip().splitlines()[0]) from error
 
 
 def bulk_insert(connection: Connection, table: str, columns: Sequence[str], rows: list[tuple]) -> None:

@@ -19,11 +19,11 @@ from sqlalchemy import Connection, Engine, select
 from sqlalchemy.exc import IntegrityError
 
 from labelling.io import labels as label_values
-from labelling import text
-from labelling.errors import DuplicateProject, InvalidInput, ProjectNotFound
+from labelling.errors import DuplicateProject, InvalidInput
 from labelling.quality.agreement import Agreement
 from labelling.records import Annotation, Item, Label, Progress, Project
 from labelling.storage import exports, gold, items, queue, reports, review, votes, wakeups
+from labelling.storage import projects as project_rows
 from labelling.storage.engine import clock, make_engine, migrate, read, write
 from labelling.storage.overlap import change_overlap
 from labelling.storage.people import People
@@ -36,7 +36,6 @@ __all__ = ["DEFAULT_LEASE_SECONDS", "IMPORT_LABELLER", "Store"]
 DEFAULT_LEASE_SECONDS = 600
 IMPORT_LABELLER = "import"
 """Who existing labels loaded with `add_items(labels=...)` are recorded as."""
-MAX_PROJECT_NAME = 200
 PROJECT_CACHE_SECONDS = 5.0
 
 
@@ -86,7 +85,7 @@ class Store:
         settings: dict[str, Any] | None = None,
     ) -> Project:
         """A new, empty project; `overlap` is how many different labellers label each item."""
-        name = _project_name(name)
+        name = project_rows.check_name(name)
         label_set = label_values.validate_label_set(labels)
         if not isinstance(overlap, (int, np.integer)) or isinstance(overlap, bool) or overlap < 1:
             raise InvalidInput(f"overlap must be a whole number of labellers, at least 1 (got {overlap!r})")
@@ -95,8 +94,8 @@ class Store:
             "labels": json.dumps(list(label_set)),
             "multi_label": bool(multi_label),
             "overlap": int(overlap),
-            "instructions": _instructions(instructions or ""),
-            "settings": _settings_json(settings or {}),
+            "instructions": project_rows.check_instructions(instructions or ""),
+            "settings": project_rows.settings_json(settings or {}),
             "created_at": clock(),
         }
         try:
@@ -109,11 +108,11 @@ class Store:
     def project(self, project: int | str) -> Project:
         """A project by id or by name."""
         with read(self.engine) as connection:
-            return _load_project(connection, project)
+            return project_rows.load(connection, project)
 
     def projects(self) -> list[Project]:
         with read(self.engine) as connection:
-            return [_project(row) for row in connection.execute(select(projects).order_by(projects.c.id))]
+            return [project_rows.from_row(row) for row in connection.execute(select(projects).order_by(projects.c.id))]
 
     def update_project(
         self,
@@ -126,7 +125,7 @@ class Store:
         """Edit the label set (labels already used cannot be removed), instructions or settings."""
         values: dict[str, Any] = {}
         with write(self.engine) as connection:
-            project = _load_project(connection, project_id)
+            project = project_rows.load(connection, project_id)
             if labels is not None:
                 label_set = label_values.validate_label_set(labels)
                 removed = set(project.labels) - set(label_set)
@@ -135,9 +134,9 @@ class Store:
                     raise InvalidInput(f"labels already given to items cannot be removed: {', '.join(sorted(used))}")
                 values["labels"] = json.dumps(list(label_set))
             if instructions is not None:
-                values["instructions"] = _instructions(instructions)
+                values["instructions"] = project_rows.check_instructions(instructions)
             if settings is not None:
-                values["settings"] = _settings_json(settings)
+                values["settings"] = project_rows.settings_json(settings)
             if values:
                 connection.execute(projects.update().where(projects.c.id == project.id).values(values))
         return self.project(project.id)
@@ -152,7 +151,7 @@ class Store:
         Returns how many items were added.
         """
         with write(self.engine) as connection:
-            project = _load_project(connection, project_id)
+            project = project_rows.load(connection, project_id)
             added = items.add_items(connection, project, data, labels, labeller)
             if labels is not None:
                 self._notifier.labels_arrived(connection, project.id)
@@ -191,14 +190,14 @@ class Store:
         """Pass an item on to other labellers."""
         with write(self.engine) as connection:
             me = queue.lock_labeller(connection, labeller)
-            queue.skip(connection, _load_project(connection, project_id), me, int(item_id))
+            queue.skip(connection, project_rows.load(connection, project_id), me, int(item_id))
 
     def undo(self, project_id: int, labeller: str, lease_seconds: float = DEFAULT_LEASE_SECONDS) -> Item | None:
         """Reopen my most recent label; the item comes back with `my_label` set. None if nothing to undo."""
         _check_lease(lease_seconds)
         with write(self.engine) as connection:
             me = queue.lock_labeller(connection, labeller)
-            return queue.undo(connection, _load_project(connection, project_id), me, lease_seconds)
+            return queue.undo(connection, project_rows.load(connection, project_id), me, lease_seconds)
 
     def set_priorities(self, project_id: int, item_ids: Sequence[int], scores: Sequence[float]) -> int:
         """Reorder the queue: a higher score is labelled sooner. Returns the number of items given."""
@@ -222,7 +221,7 @@ class Store:
         """The project, read at most every PROJECT_CACHE_SECONDS: the labelling loop need not re-read it."""
         cached = self._projects.get(project_id) if isinstance(project_id, int) else None
         if cached is None or fresh or time.monotonic() - cached[0] > PROJECT_CACHE_SECONDS:
-            project = _load_project(connection, project_id)
+            project = project_rows.load(connection, project_id)
             cached = (time.monotonic(), project)
             self._projects[project.id] = cached
         return cached[1]
@@ -241,23 +240,23 @@ class Store:
     def progress(self, project_id: int, *, per_labeller: bool = True) -> Progress:
         """Counts of items; per_labeller=False leaves out each labeller's figures (the cheap part for a bar)."""
         with read(self.engine) as connection:
-            return reports.progress(connection, _load_project(connection, project_id), per_labeller=per_labeller)
+            return reports.progress(connection, project_rows.load(connection, project_id), per_labeller=per_labeller)
 
     def annotations(self, project_id: int, *, labeller: str | None = None) -> pd.DataFrame:
         """One row per current label: item, labeller, label, time (UTC) and seconds spent; only `labeller`'s
         when given (a labeller's own stats need not load everyone's)."""
         with read(self.engine) as connection:
-            return exports.annotations_frame(connection, _load_project(connection, project_id), labeller)
+            return exports.annotations_frame(connection, project_rows.load(connection, project_id), labeller)
 
     def export(self, project_id: int) -> pd.DataFrame:
         """One row per item: its original data, the final label, and each labeller's label."""
         with read(self.engine) as connection:
-            return exports.items_frame(connection, _load_project(connection, project_id))
+            return exports.items_frame(connection, project_rows.load(connection, project_id))
 
     def delete_project(self, project_id: int) -> None:
         """Delete a project with its items, queue, labels and skips (the app undoes a failed CSV import)."""
         with write(self.engine) as connection:
-            project = _load_project(connection, project_id)
+            project = project_rows.load(connection, project_id)
             connection.execute(projects.delete().where(projects.c.id == project.id))
         self._projects.pop(project.id, None)  # SQLite may give the id to the next project
 
@@ -280,14 +279,14 @@ class Store:
     def set_overlap(self, project_id: int, overlap: int) -> Project:
         """Change labellers per item mid-project without breaking anyone's stream (see labelling.storage.overlap)."""
         with write(self.engine) as connection:
-            change_overlap(connection, _load_project(connection, project_id), overlap)
+            change_overlap(connection, project_rows.load(connection, project_id), overlap)
         return self._forget(project_id)
 
     def set_gold_rate(self, project_id: int, rate: float) -> Project:
         """The share (0..1) of each labeller's hand-outs that are gold items, e.g. 0.05; 0 stops them."""
         rate = gold.check_gold_rate(rate)
         with write(self.engine) as connection:
-            project = _load_project(connection, project_id)
+            project = project_rows.load(connection, project_id)
             settings = {**project.settings, gold.GOLD_RATE_SETTING: rate}
             connection.execute(
                 projects.update().where(projects.c.id == project.id).values(settings=json.dumps(settings))
@@ -298,24 +297,24 @@ class Store:
         """Mark items as gold with their known labels (one per item); returns how many. They leave the shared
         queue and reach every labeller, unannounced, at the gold rate; their known label is final."""
         with write(self.engine) as connection:
-            return gold.mark_gold(connection, _load_project(connection, project_id), item_ids, list(labels))
+            return gold.mark_gold(connection, project_rows.load(connection, project_id), item_ids, list(labels))
 
     def unset_gold(self, project_id: int, item_ids: Sequence[int]) -> int:
         """Make gold items ordinary items again (back in the queue); returns how many were gold."""
         with write(self.engine) as connection:
-            return gold.unmark_gold(connection, _load_project(connection, project_id), item_ids)
+            return gold.unmark_gold(connection, project_rows.load(connection, project_id), item_ids)
 
     def gold(self, project_id: int) -> pd.DataFrame:
         """The gold items: columns item_id and label (the known label)."""
         with read(self.engine) as connection:
-            found = votes.gold_labels(connection, _load_project(connection, project_id).id)
+            found = votes.gold_labels(connection, project_rows.load(connection, project_id).id)
         return pd.DataFrame({"item_id": list(found), "label": list(found.values())}, columns=["item_id", "label"])
 
     def final_labels(self, project_id: int) -> pd.DataFrame:
         """One row per item with a label: item_id, label (None on a tie), source (review, gold, majority or
         tie), votes (current labels), reviewer. What export and training take as each item's label."""
         with read(self.engine) as connection:
-            finals = votes.final_labels(connection, _load_project(connection, project_id).id)
+            finals = votes.final_labels(connection, project_rows.load(connection, project_id).id)
         return pd.DataFrame(
             [(i, f.label, f.source, f.votes, f.reviewer) for i, f in finals.items()],
             columns=["item_id", "label", "source", "votes", "reviewer"],
@@ -324,7 +323,7 @@ class Store:
     def agreement(self, project_id: int) -> Agreement:
         """Kappa per pair of labellers, alpha overall and per label, and per-labeller statistics."""
         with read(self.engine) as connection:
-            return votes.agreement(connection, _load_project(connection, project_id))
+            return votes.agreement(connection, project_rows.load(connection, project_id))
 
     def labeller_stats(self, project_id: int) -> pd.DataFrame:
         """Per labeller: labels, median seconds, skips and skip rate, agreement with the final labels and
@@ -334,18 +333,18 @@ class Store:
     def review_items(self, project_id: int, **filters: Any) -> tuple[list[review.ReviewItem], int]:
         """Items whose labellers disagree, least agreement first, and how many there are (review.review_items)."""
         with read(self.engine) as connection:
-            return review.review_items(connection, _load_project(connection, project_id), **filters)
+            return review.review_items(connection, project_rows.load(connection, project_id), **filters)
 
     def adjudicate(self, project_id: int, item_id: int, reviewer: str, label: Any) -> Label:
         """A reviewer sets an item's final label: it wins in `export` and `final_labels`, recorded as a review."""
         with write(self.engine) as connection:
-            return review.adjudicate(connection, _load_project(connection, project_id), item_id, reviewer, label)
+            return review.adjudicate(connection, project_rows.load(connection, project_id), item_id, reviewer, label)
 
     def send_back(self, project_id: int, item_id: int, reviewer: str) -> int:
         """A reviewer sends an item back for new labels: its labels are superseded (kept in the history) and
         its tasks reopen. Returns how many labels were superseded."""
         with write(self.engine) as connection:
-            return review.send_back(connection, _load_project(connection, project_id), item_id, reviewer)
+            return review.send_back(connection, project_rows.load(connection, project_id), item_id, reviewer)
 
     def _forget(self, project_id: int) -> Project:
         """Drop the cached project after a change to it, and return it fresh."""
@@ -354,48 +353,6 @@ class Store:
         return project
 
 
-def _project_name(name: Any) -> str:
-    return text.check_name(name, "project", MAX_PROJECT_NAME)
-
-
-def _instructions(instructions: Any) -> str:
-    return text.check_unicode(str(instructions), "the instructions")
-
-
-def _settings_json(settings: dict[str, Any]) -> str:
-    """The settings as stored (ASCII JSON, which would escape a lone surrogate and keep it for later)."""
-    text.check_unicode(json.dumps(settings, ensure_ascii=False), "the settings")
-    return json.dumps(settings)
-
-
 def _check_lease(lease_seconds: float) -> None:
     if not isinstance(lease_seconds, (int, float)) or not math.isfinite(lease_seconds) or lease_seconds <= 0:
         raise InvalidInput(f"lease_seconds must be a positive number of seconds (got {lease_seconds!r})")
-
-
-def _load_project(connection, project: int | str) -> Project:
-    if isinstance(project, str):
-        if not text.is_name(project, MAX_PROJECT_NAME):  # no such project; and PostgreSQL refuses a NUL in a query
-            raise ProjectNotFound(f"no project {project!r}")
-        condition = projects.c.name == project
-    elif isinstance(project, (int, np.integer)) and not isinstance(project, bool):
-        condition = projects.c.id == int(project)
-    else:
-        raise InvalidInput(f"a project is named by its id or name, not {project!r}")
-    row = connection.execute(select(projects).where(condition)).first()
-    if row is None:
-        raise ProjectNotFound(f"no project {project!r}")
-    return _project(row)
-
-
-def _project(row) -> Project:
-    return Project(
-        id=row.id,
-        name=row.name,
-        labels=tuple(json.loads(row.labels)),
-        multi_label=bool(row.multi_label),
-        overlap=row.overlap,
-        instructions=row.instructions,
-        settings=json.loads(row.settings),
-        created_at=row.created_at,
-    )

@@ -1,0 +1,61 @@
+"""The projects table: a project loaded by id or name as a frozen `Project`, and the checks its columns need
+before they are written."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import numpy as np
+from sqlalchemy import Connection, select
+
+from labelling import text
+from labelling.errors import InvalidInput, ProjectNotFound
+from labelling.records import Project
+from labelling.storage.schema import projects
+
+__all__ = ["MAX_PROJECT_NAME", "check_instructions", "check_name", "from_row", "load", "settings_json"]
+
+MAX_PROJECT_NAME = 200
+
+
+def check_name(name: Any) -> str:
+    return text.check_name(name, "project", MAX_PROJECT_NAME)
+
+
+def check_instructions(instructions: Any) -> str:
+    return text.check_unicode(str(instructions), "the instructions")
+
+
+def settings_json(settings: dict[str, Any]) -> str:
+    """The settings as stored (ASCII JSON, which would escape a lone surrogate and keep it for later)."""
+    text.check_unicode(json.dumps(settings, ensure_ascii=False), "the settings")
+    return json.dumps(settings)
+
+
+def load(connection: Connection, project: int | str) -> Project:
+    if isinstance(project, str):
+        if not text.is_name(project, MAX_PROJECT_NAME):  # no such project; and PostgreSQL refuses a NUL in a query
+            raise ProjectNotFound(f"no project {project!r}")
+        condition = projects.c.name == project
+    elif isinstance(project, (int, np.integer)) and not isinstance(project, bool):
+        condition = projects.c.id == int(project)
+    else:
+        raise InvalidInput(f"a project is named by its id or name, not {project!r}")
+    row = connection.execute(select(projects).where(condition)).first()
+    if row is None:
+        raise ProjectNotFound(f"no project {project!r}")
+    return from_row(row)
+
+
+def from_row(row) -> Project:
+    return Project(
+        id=row.id,
+        name=row.name,
+        labels=tuple(json.loads(row.labels)),
+        multi_label=bool(row.multi_label),
+        overlap=row.overlap,
+        instructions=row.instructions,
+        settings=json.loads(row.settings),
+        created_at=row.created_at,
+    )
