@@ -1,1 +1,1 @@
-"""The learning loop: features, models, query strategies, training runs and the worker that schedules them."""
+"""The learning loop: features and models, query strategies, one training run, and the worker that schedules runs."""

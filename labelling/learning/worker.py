@@ -4,8 +4,9 @@
     python -m labelling.learning.worker --once                       # train every due project once, then exit
     python -m labelling.learning.worker --every-labels 50 --every-seconds 600 --project 3
 
-`orchestrate` looks at the projects and trains one when it is due: a "Retrain now" request is waiting, or `every_labels` labels arrived since its last run started, or `every_seconds` passed since
-then and some label arrived, or its last run died with its worker (the lease expired). A project's own
+`orchestrate` looks at the projects and trains one when it is due: a "Retrain now" request is waiting, or
+`every_labels` labels arrived since its last run started, or `every_seconds` passed since then and some
+label arrived, or its last run died with its worker (the lease expired). A project's own
 schedule (the Train page) wins over the command line's, which is the default for the others. Runs go
 through `labelling.learning.training.train`, which holds the project's trainer lease, so any number of workers
 and app replicas train each project once at a time. On PostgreSQL the worker LISTENs: a submitted label or a

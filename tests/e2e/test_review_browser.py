@@ -14,7 +14,7 @@ import io
 import pytest
 from playwright.sync_api import Page, expect
 
-from _browser import STEP_MS, go, item_text, next_item, ready, shot
+from _browser import STEP_MS, go, item_text, next_item, ready, shot, sign_in_as_admin
 
 pytestmark = pytest.mark.e2e
 
@@ -95,11 +95,7 @@ def the_reviewer_sets_a_final_label_and_sends_an_item_back(browser, story, scree
 def the_export_shows_the_reviewers_label(browser, server, story, screenshots):
     context = browser.new_context(viewport={"width": 1280, "height": 1400}, accept_downloads=True)
     page = context.new_page()
-    page.goto(server.url)
-    page.get_by_label("Admin password").fill(server.admin_password)
-    page.get_by_role("button", name="Sign in as admin").click()
-    expect(page.get_by_role("heading", level=1).first).to_be_visible(timeout=STEP_MS)
-    ready(page)
+    sign_in_as_admin(page, server.url, server.admin_password)
     go(page, "Export")
     with page.expect_download(timeout=STEP_MS) as download:
         page.get_by_role("button", name="Download CSV").first.click()
