@@ -22,6 +22,8 @@ from labelling.storage.store import DEFAULT_LEASE_SECONDS
 
 __all__ = [
     "DEFAULT_PUBLIC_URL",
+    "WORKER_DUTY_CYCLE",
+    "WORKER_NICENESS",
     "INVITE_PARAMETER",
     "SECRETS_FILE",
     "SOURCES",
@@ -33,6 +35,12 @@ __all__ = [
 SECRETS_FILE = Path(".streamlit") / "secrets.toml"
 DEFAULT_PUBLIC_URL = "http://localhost:8501"
 """The invite links' address when none is configured and no browser told us the one it used (the CLI)."""
+WORKER_NICENESS = 10
+"""The worker runs at a low CPU priority, so labellers' clicks come first (not the lowest: on a busy
+machine a niceness of 19 starved a 100k-item retrain past a minute). 0 keeps the parent's priority."""
+WORKER_DUTY_CYCLE = 0.5
+"""A run pauses between pages and batches as long as it worked: the database serves labellers meanwhile.
+1 is full speed (the tests)."""
 INVITE_PARAMETER = "token"
 """The query parameter of an invite link that carries the labeller's token."""
 
@@ -51,6 +59,9 @@ SOURCES: dict[str, Source] = {
     "public_url": Source("public_url", "LABELLING_PUBLIC_URL"),
     "lease_seconds": Source("lease_seconds", "LABELLING_LEASE_SECONDS"),
     "embedded_worker": Source(None, "LABELLING_EMBEDDED_WORKER"),
+    "model_dir": Source(None, "LABELLING_MODEL_DIR"),
+    "worker_niceness": Source(None, "LABELLING_WORKER_NICENESS"),
+    "worker_duty_cycle": Source(None, "LABELLING_WORKER_DUTY_CYCLE"),
 }
 
 
@@ -68,6 +79,11 @@ class Settings:
     """How long an item handed to a labeller stays theirs before the queue may hand it to someone else."""
     embedded_worker: bool = True
     """With the SQLite database, the app starts the retraining worker itself (0 in the environment: off)."""
+    model_dir: str | None = None
+    """Where models and fetched images are kept; None: `models/` beside the SQLite file, else in the working
+    directory (labelling.learning.model_files)."""
+    worker_niceness: int = WORKER_NICENESS
+    worker_duty_cycle: float = WORKER_DUTY_CYCLE
 
     @classmethod
     def load(
@@ -127,4 +143,26 @@ def _switch(value: str) -> bool:
     return value.strip() != "0"
 
 
-_PARSERS: dict[str, Callable[[str], Any]] = {"lease_seconds": _seconds, "embedded_worker": _switch}
+def _niceness(value: str) -> int:
+    try:
+        return int(value)
+    except ValueError:
+        raise InvalidInput(f"the worker's niceness must be a whole number, not {value!r}") from None
+
+
+def _duty_cycle(value: str) -> float:
+    try:
+        share = float(value)
+    except ValueError:
+        share = math.nan
+    if not 0.0 < share <= 1.0:
+        raise InvalidInput(f"the worker's duty cycle is a share of the time, above 0 and at most 1, not {value!r}")
+    return share
+
+
+_PARSERS: dict[str, Callable[[str], Any]] = {
+    "lease_seconds": _seconds,
+    "embedded_worker": _switch,
+    "worker_niceness": _niceness,
+    "worker_duty_cycle": _duty_cycle,
+}

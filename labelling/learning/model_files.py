@@ -9,23 +9,23 @@ from pathlib import Path
 import joblib
 
 from labelling.learning import models
+from labelling.settings import Settings
 from labelling.storage.runs import RunStatus
 from labelling.storage.store import Store
 
-__all__ = ["KEEP_MODELS", "MODEL_DIR_ENV", "load_model", "model_dir", "model_path", "save_model"]
+__all__ = ["KEEP_MODELS", "load_model", "model_dir", "model_path", "save_model"]
 
 KEEP_MODELS = 3
 """Saved models kept per project (older files are deleted)."""
-MODEL_DIR_ENV = "LABELLING_MODEL_DIR"
 MAX_NAME_CHARACTERS = 60
 
 
 def model_dir(store: Store) -> Path:
     """Where this app keeps models and fetched images for this database: a folder named after the
-    database inside $LABELLING_MODEL_DIR, else inside `models/` beside the SQLite file, else inside
+    database inside the `model_dir` setting ($LABELLING_MODEL_DIR), else inside `models/` beside the SQLite file, else inside
     `models/` in the working directory (so two databases never share a model file)."""
     database = store.model_data.location()
-    configured = os.environ.get(MODEL_DIR_ENV)
+    configured = Settings.load().model_dir
     if configured:
         root = Path(configured)
     elif database.file is not None:

@@ -27,7 +27,7 @@ from labelling.errors import TrainingBusy, TrainingInterrupted
 from labelling.io.serialisation import decode
 from labelling.learning import acquisition, features, models, strategies
 from labelling.learning.lease import LEASE_SECONDS, Lease, new_holder
-from labelling.learning.model_files import MODEL_DIR_ENV, load_model, model_dir, model_path, save_model
+from labelling.learning.model_files import load_model, model_dir, model_path, save_model
 from labelling.learning.strategies import DEFAULT_STRATEGY, QueryStrategy
 from labelling.learning.training_settings import (
     TrainingSettings,
@@ -43,7 +43,6 @@ __all__ = [
     "DEFAULT_STRATEGY",
     "LEASE_SECONDS",
     "MIN_LABELS",
-    "MODEL_DIR_ENV",
     "STRATEGIES",
     "TrainingBusy",
     "TrainingInterrupted",

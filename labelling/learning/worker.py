@@ -36,7 +36,7 @@ from typing import Any
 from labelling.errors import DatabaseAway, LabellingError, ProjectNotFound, TrainingBusy
 from labelling.learning import training
 from labelling.records import Project
-from labelling.settings import Settings
+from labelling.settings import WORKER_DUTY_CYCLE, WORKER_NICENESS, Settings
 from labelling.storage.runs import RunStatus, TrainingState
 from labelling.storage.store import Store
 from labelling.storage.wakeups import AWAY_ERRORS, WAIT_SLICE_SECONDS
@@ -53,14 +53,6 @@ LISTEN_POLL_SECONDS = 30.0
 schedule (`every_seconds`) and anything a lost notification missed are seen this late at most."""
 MAX_RETRY_SECONDS = 15.0
 """While the database is away, retries back off up to this interval."""
-NICENESS = 10
-"""The worker runs at a low CPU priority, so labellers' clicks come first (not the lowest: on a busy
-machine a niceness of 19 starved a 100k-item retrain past a minute). `--niceness`, $LABELLING_WORKER_NICENESS."""
-DUTY_CYCLE = 0.5
-"""A run pauses between pages and batches as long as it worked: the database serves labellers meanwhile.
-`--duty-cycle`, $LABELLING_WORKER_DUTY_CYCLE; 1 is full speed (the tests)."""
-NICENESS_ENV = "LABELLING_WORKER_NICENESS"
-DUTY_CYCLE_ENV = "LABELLING_WORKER_DUTY_CYCLE"
 
 
 def due(state: TrainingState, every_labels: int, every_seconds: float) -> str | None:
@@ -102,7 +94,7 @@ def orchestrate(
     preprocess: Callable[[Any, Any], tuple[Any, Any]] | None = None,
     lease_seconds: float = training.LEASE_SECONDS,
     poll_seconds: float | None = None,
-    duty_cycle: float = DUTY_CYCLE,
+    duty_cycle: float = WORKER_DUTY_CYCLE,
     alive: Callable[[], bool] = lambda: True,
 ) -> int:
     """Retrain due projects until stopped (`alive()` turns False), after one pass with `once`, or after
@@ -271,15 +263,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument(
         "--niceness",
-        type=int,
-        default=os.environ.get(NICENESS_ENV, str(NICENESS)),  # argparse converts a text default
-        help=f"CPU priority added to the worker's (default {NICENESS}, or ${NICENESS_ENV}; 0 keeps the parent's)",
+        help=f"CPU priority added to the worker's (default {WORKER_NICENESS}, or $LABELLING_WORKER_NICENESS; "
+        "0 keeps the parent's)",
     )
     parser.add_argument(
         "--duty-cycle",
-        type=float,
-        default=os.environ.get(DUTY_CYCLE_ENV, str(DUTY_CYCLE)),
-        help=f"share of the time a run works, pausing in between (default {DUTY_CYCLE}, or ${DUTY_CYCLE_ENV}; 1: full speed)",
+        help=f"share of the time a run works, pausing in between (default {WORKER_DUTY_CYCLE}, or "
+        "$LABELLING_WORKER_DUTY_CYCLE; 1: full speed)",
     )
     parser.add_argument("--parent-pid", type=int, help="exit when this process ends (the app passes its own)")
     parser.add_argument("--log-level", default="INFO")
@@ -293,19 +283,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--every-seconds must be positive")
     if args.poll_seconds is not None and args.poll_seconds <= 0:
         parser.error("--poll-seconds must be positive")
-    if not 0.0 < args.duty_cycle <= 1.0:
-        parser.error("--duty-cycle is a share of the time: above 0, at most 1")
+    flags = {"database_url": args.database_url, "worker_niceness": args.niceness, "worker_duty_cycle": args.duty_cycle}
     try:
-        url = Settings.load({"database_url": args.database_url}).database_url  # as the CLI and the app
+        settings = Settings.load(flags)  # as the CLI and the app
     except LabellingError as error:  # a secrets.toml that is not valid TOML, a bad setting
         log.error("%s", error)
         return 1
+    url = settings.database_url
 
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     alive = _watcher(args.parent_pid, stop)
     try:
-        os.nice(args.niceness)
+        os.nice(settings.worker_niceness)
     except OSError:
         pass
     from threadpoolctl import threadpool_limits
@@ -327,7 +317,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 model=model,
                 lease_seconds=args.lease_seconds,
                 poll_seconds=args.poll_seconds,
-                duty_cycle=args.duty_cycle,
+                duty_cycle=settings.worker_duty_cycle,
                 alive=alive,
             )
         finally:

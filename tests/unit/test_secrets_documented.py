@@ -15,7 +15,6 @@ READERS = {
     "labelling/settings.py": "the one configuration: flag, secrets.toml, environment, default",
     "ui/resources.py": "hands Streamlit's secrets (the same file, as Streamlit finds it) to Settings.load",
     "labelling/storage/engine.py": "Store.connect()'s default for library users, $DATABASE_URL as documented",
-    "labelling/learning/training.py": "$LABELLING_MODEL_DIR, where the worker keeps model files",
 }
 """Every module that reads secrets or the environment, and why."""
 
