@@ -12,7 +12,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 INSTALL_SECONDS = 300
-PACKAGED = ("pyproject.toml", "requirements.txt", "README.md")
+PACKAGED = ("pyproject.toml", "requirements.txt", "requirements-embeddings.txt", "README.md")
 
 
 def test_the_installed_labelling_command_works_outside_the_checkout(tmp_path):
