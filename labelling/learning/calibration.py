@@ -104,7 +104,7 @@ def expected_calibration_error(probabilities: ArrayLike, targets: ArrayLike, bin
 def checked(probabilities: ArrayLike, targets: ArrayLike) -> tuple[FloatArray, NDArray[np.integer]]:
     """`probabilities` as float64 `(n_samples, n_classes >= 2)`, finite and non-negative, and `targets` as
     `(n_samples,)` integer column indices; a ValueError that names the problem otherwise (also used by
-    quality.label_errors, which takes the same pair)."""
+    learning.label_errors, which takes the same pair)."""
     p = np.asarray(probabilities, dtype=np.float64)
     truth = np.asarray(targets)
     if p.ndim != 2 or p.shape[1] < 2:

@@ -17,7 +17,7 @@ from sklearn.datasets import load_digits
 from _browser import STEP_MS, go, ready, running_app, shot, sign_in_as_admin
 from conftest import ADMIN_PASSWORD, Server
 from labelling import Store
-from labelling.io.demo import create_digits_demo
+from labelling.setup.demo import create_digits_demo
 from labelling.storage.runs import RunStatus
 
 pytestmark = pytest.mark.e2e

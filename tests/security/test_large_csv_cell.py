@@ -9,7 +9,8 @@ import io
 import pytest
 
 from labelling import InvalidInput
-from labelling.io import csv_import, ingest
+from labelling.io import ingest
+from labelling.setup import csv_import
 from labelling.io.ingest import read_csv
 
 CELL_CHARACTERS = 300 * 1024

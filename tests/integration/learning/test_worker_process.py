@@ -27,7 +27,7 @@ from labelling.storage.engine import read
 from labelling.storage.schema import tasks, trainer_leases
 from labelling.learning.training import train
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 HERE = Path(__file__).resolve().parent
 DEADLINE_SECONDS = float(os.environ.get("WORKER_TEST_DEADLINE_SECONDS", 900))
 """How long a wait for a condition may take before the test fails: only a hang should reach it, never a slow
@@ -116,7 +116,7 @@ def start_worker(tmp_path):
     started: list[Worker] = []
     env = {
         **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(REPO), str(HERE)]),
+        "PYTHONPATH": os.pathsep.join([str(REPO), str(HERE), str(HERE.parent)]),  # HERE.parent: _helpers
         "OMP_NUM_THREADS": "1",
         **FULL_SPEED,
         "LABELLING_MODEL_DIR": str(tmp_path / "models"),

@@ -189,7 +189,7 @@ def test_the_models_suggestion_is_shown_when_there_is_one(store, rita):
     assert listed[ids["y"]].suggestion is None
 
 
-# Agreement of real labels (hand-worked values: see tests/unit/test_quality.py)
+# Agreement of real labels (hand-worked values: see tests/unit/quality/test_quality.py)
 
 
 def test_agreement_figures_of_two_labellers(store):
