@@ -17,7 +17,7 @@ from labelling.errors import (
     ProjectNotFound,
     UnsupportedData,
 )
-from labelling.records import Annotation, Item, LabellerProgress, Progress, Project
+from labelling.records import Annotation, Item, LabellerProgress, Progress, Project, ProjectSettings
 from labelling.storage.store import Store
 
 __all__ = [
@@ -36,6 +36,7 @@ __all__ = [
     "Progress",
     "Project",
     "ProjectNotFound",
+    "ProjectSettings",
     "Store",
     "UnsupportedData",
 ]

@@ -2,11 +2,63 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 Label = str | tuple[str, ...]
 """A single-label project records a str; a multi-label project a tuple of labels in label-set order."""
+
+
+@dataclass(frozen=True)
+class ProjectSettings:
+    """A project's settings, typed: how its items are shown, which columns the model learns from, its gold
+    rate and its training form. Stored as JSON (`Project.settings`, which keeps keys this class does not
+    name); read through `Project.options`."""
+
+    display: str | None = None
+    """"text", "image" or "table"; None: guessed from each item's value."""
+    text_column: str | None = None
+    image_column: str | None = None
+    table_columns: tuple[str, ...] = ()
+    feature_columns: tuple[str, ...] = ()
+    """The columns the model learns from; empty: the shown ones."""
+    label_column: str | None = None
+    """The file's column of existing labels: never shown, never learnt from."""
+    gold_rate: float = 0.0
+    """The share of each labeller's hand-outs that are gold items."""
+    training: Mapping[str, Any] = field(default_factory=dict)
+    """The Train page's form, read by labelling.learning.training_settings."""
+
+    @classmethod
+    def of(cls, stored: Mapping[str, Any]) -> ProjectSettings:
+        """The typed view of stored settings; a value of the wrong type reads as unset."""
+
+        def text(key: str) -> str | None:
+            value = stored.get(key)
+            return value if isinstance(value, str) and value else None
+
+        def names(key: str) -> tuple[str, ...]:
+            value = stored.get(key)
+            return tuple(v for v in value if isinstance(v, str)) if isinstance(value, (list, tuple)) else ()
+
+        rate = stored.get("gold_rate")
+        training = stored.get("training")
+        return cls(
+            display=text("display"),
+            text_column=text("text_column"),
+            image_column=text("image_column"),
+            table_columns=names("table_columns"),
+            feature_columns=names("feature_columns"),
+            label_column=text("label_column"),
+            gold_rate=float(rate) if isinstance(rate, (int, float)) and not isinstance(rate, bool) else 0.0,
+            training=dict(training) if isinstance(training, Mapping) else {},
+        )
+
+    @property
+    def shown_columns(self) -> list[str]:
+        """The columns labellers see, in order."""
+        return [c for c in (self.text_column, self.image_column, *self.table_columns) if c]
 
 
 @dataclass(frozen=True)
@@ -18,7 +70,13 @@ class Project:
     overlap: int
     instructions: str
     settings: dict[str, Any] = field(default_factory=dict, compare=False)
+    """As stored (JSON); read it through `options`."""
     created_at: float = 0.0
+
+    @property
+    def options(self) -> ProjectSettings:
+        """The settings, typed."""
+        return ProjectSettings.of(self.settings)
 
 
 @dataclass(frozen=True)

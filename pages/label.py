@@ -126,7 +126,7 @@ def _current_item(project: Project, labeller: str) -> None:
         return
 
     with st.container(border=True, key="item"):
-        ui.show_item(item.data, project.settings)
+        ui.show_item(item.data, project.options)
     suggestion = _suggestion(project.id, item.id)
     if suggestion is not None:
         guess = ", ".join(suggestion.label) if isinstance(suggestion.label, tuple) else suggestion.label

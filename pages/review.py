@@ -64,7 +64,7 @@ def card(item: ReviewItem) -> None:
             f"Item {item.item_id} · {len(item.votes)} labels · {item.agreement:.0%} agree"
             + (" · tie" if item.final.tie else "")
         )
-        ui.show_item(item.data, project.settings)
+        ui.show_item(item.data, project.options)
         lines = [f"- **{ui.literal(name)}**: {ui.literal(shown(label))}" for name, label in sorted(item.votes.items())]
         st.markdown("\n".join(lines))
         if item.suggestion is not None:

@@ -14,6 +14,7 @@ import pandas as pd
 import streamlit as st
 
 from labelling import InvalidInput
+from labelling.records import ProjectSettings
 
 __all__ = ["IMAGE_PIXELS", "image_array", "label_shortcuts", "literal", "show_image", "show_item"]
 
@@ -28,19 +29,19 @@ def literal(text: Any) -> str:
     return _MARKDOWN_SPECIAL.sub(r"\\\1", str(text))
 
 
-def show_item(data: Any, settings: dict[str, Any]) -> None:
+def show_item(data: Any, settings: ProjectSettings) -> None:
     """One item as the project's settings say: text as plain text (never HTML), an image, or a table."""
-    display = settings.get("display") or _guess_display(data)
+    display = settings.display or _guess_display(data)
     if display == "image":
-        value = data.get(settings.get("image_column")) if isinstance(data, dict) else data
+        value = data.get(settings.image_column) if isinstance(data, dict) else data
         show_image(value)
     elif display == "table":
         row = data if isinstance(data, dict) else {"value": data}
-        columns = settings.get("table_columns") or list(row)
+        columns = list(settings.table_columns) or list(row)
         table = pd.DataFrame({"field": columns, "value": [_cell(row.get(c)) for c in columns]})
         st.dataframe(table, hide_index=True, width="stretch")
     else:
-        value = data.get(settings.get("text_column")) if isinstance(data, dict) else data
+        value = data.get(settings.text_column) if isinstance(data, dict) else data
         st.text("" if value is None else str(value))
 
 

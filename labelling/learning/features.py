@@ -37,6 +37,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
 from labelling.errors import ImageUnavailable
+from labelling.records import ProjectSettings
 
 __all__ = [
     "IMAGE_SIDE",
@@ -85,31 +86,27 @@ class Frame:
     problems: list[str]
 
 
-def feature_columns(settings: dict[str, Any], values: Sequence[Any]) -> list[Column]:
+def feature_columns(settings: ProjectSettings, values: Sequence[Any]) -> list[Column]:
     """The model's columns for a project, from its settings and a sample of its items' values."""
     sample = [v for v in values[:1000]]
     if not sample or not all(isinstance(v, dict) for v in sample):
         return [Column(None, _kind(None, sample, settings))]
-    names = list(settings.get("feature_columns") or [])
-    if not names:
-        shown = [settings.get("text_column"), settings.get("image_column"), *(settings.get("table_columns") or [])]
-        names = [n for n in shown if n]
+    names = list(settings.feature_columns) or settings.shown_columns
     if not names:
         names = list(dict.fromkeys(k for v in sample for k in v))
-    label_column = settings.get("label_column")
-    names = [n for n in names if n != label_column]
+    names = [n for n in names if n != settings.label_column]
     return [Column(n, _kind(n, [v.get(n) for v in sample], settings)) for n in names]
 
 
-def _kind(name: str | None, values: list[Any], settings: dict[str, Any]) -> str:
+def _kind(name: str | None, values: list[Any], settings: ProjectSettings) -> str:
     present = [v for v in values if not _missing(v)]
     if any(isinstance(v, np.ndarray) and v.ndim >= 2 for v in present):
         return IMAGE
     if any(isinstance(v, np.ndarray) for v in present):
         return VECTOR
-    if name is not None and name == settings.get("image_column"):
+    if name is not None and name == settings.image_column:
         return IMAGE
-    if name is None and settings.get("display") == "image":
+    if name is None and settings.display == "image":
         return IMAGE
     if not present:
         return NUMBER

@@ -206,7 +206,7 @@ class _Run:
     def _model(self, model: Any, preprocess: Any, values: list[Any]) -> models.TrainedModel:
         project = self.project
         if model is None:
-            columns = features.feature_columns(project.settings, values)
+            columns = features.feature_columns(project.options, values)
             estimator = models.default_estimator(self.settings.model, columns, project.multi_label)
             self.description = f"{models.MODELS[self.settings.model]} on {features.describe(columns)}"
             if project.multi_label:

@@ -34,7 +34,7 @@ class TrainingSettings:
 
 def training_settings(project: Project) -> TrainingSettings:
     """The project's training settings; anything missing or unusable is the default."""
-    stored = project.settings.get("training") or {}
+    stored = project.options.training
     try:
         known = {k: v for k, v in stored.items() if k in TrainingSettings.__dataclass_fields__}
         return _checked(TrainingSettings(**known))

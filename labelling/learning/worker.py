@@ -75,7 +75,7 @@ def due(state: TrainingState, every_labels: int, every_seconds: float) -> str | 
 
 def _schedule(project: Project, every_labels: int | None, every_seconds: float | None) -> tuple[int, float]:
     """The project's own schedule where it has one, else the command line's, else the defaults."""
-    own = project.settings.get("training") or {}
+    own = project.options.training
     settings = training.training_settings(project)
     labels = settings.every_labels if "every_labels" in own or every_labels is None else every_labels
     seconds = settings.every_seconds if "every_seconds" in own or every_seconds is None else every_seconds

@@ -17,7 +17,7 @@ import pandas as pd
 from labelling.errors import InvalidInput
 from labelling.io.ingest import CHUNK_ROWS, read_csv
 from labelling.io.labels import MULTI_LABEL_SEPARATOR
-from labelling.records import Project
+from labelling.records import Project, ProjectSettings
 from labelling.storage.store import Store
 
 __all__ = [
@@ -168,9 +168,8 @@ def build_settings(
 def required_columns(settings: dict[str, Any]) -> list[str]:
     """Columns every later file for the project must have, because labellers see them or the model learns
     from them (the label column is optional: a file may bring no labels)."""
-    wanted = [settings.get("text_column"), settings.get("image_column"), *(settings.get("table_columns") or [])]
-    wanted += settings.get("feature_columns") or []
-    return list(dict.fromkeys(c for c in wanted if c))
+    options = ProjectSettings.of(settings)
+    return list(dict.fromkeys([*options.shown_columns, *options.feature_columns]))
 
 
 def check_columns(columns: list[str], settings: dict[str, Any]) -> None:
@@ -235,7 +234,7 @@ def append_csv(
                 raise InvalidInput(
                     f"{label_column!r} is shown to labellers or learnt from: it cannot also hold the existing labels"
                 )
-        label_column = label_column or project.settings.get("label_column")
+        label_column = label_column or project.options.label_column
         return store.add_items(project.id, _item_chunks(frames, label_column, on_rows))
 
 

@@ -47,7 +47,7 @@ GOLD_CANDIDATES = 50
 
 def gold_rate(project: Project) -> float:
     """The project's gold rate (0 when it has none); read from the cached project, no query."""
-    return float(project.settings.get(GOLD_RATE_SETTING) or 0.0)
+    return project.options.gold_rate
 
 
 def check_gold_rate(rate: Any) -> float:

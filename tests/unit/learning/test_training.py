@@ -10,6 +10,7 @@ import pytest
 from labelling import InvalidInput, Project
 from labelling.learning.diversity import candidates, diverse_ranking
 from labelling.errors import ImageUnavailable
+from labelling.records import ProjectSettings
 from labelling.learning.features import Column, ImageLoader, ImagePixels, describe, feature_columns, to_frame
 from labelling.learning.models import TrainedModel, default_estimator, evaluate, label_probabilities
 from labelling.storage.runs import RunStatus, TrainingRun, TrainingState
@@ -75,13 +76,14 @@ def test_feature_columns_are_read_from_the_settings_and_the_values():
         {"review": "bad", "stars": "", "price": None, "photo": "b.jpg", "label": "bad"},
     ]
     settings = {"display": "text", "text_column": "review", "feature_columns": ["review", "stars", "price", "photo", "label"], "label_column": "label"}
-    columns = feature_columns(settings, values)
+    columns = feature_columns(ProjectSettings.of(settings), values)
     assert columns == [Column("review", "text"), Column("stars", "number"), Column("price", "number"), Column("photo", "image")]
     assert describe(columns) == "TF-IDF of review; pixels of photo; numbers stars, price"
-    assert feature_columns({"display": "text", "text_column": "review"}, values) == [Column("review", "text")]
-    assert feature_columns({}, ["plain text"]) == [Column(None, "text")]
-    assert feature_columns({}, [np.zeros((8, 8))]) == [Column(None, "image")]
-    assert feature_columns({}, [np.zeros(3)]) == [Column(None, "vector")]
+    shown_text = ProjectSettings(display="text", text_column="review")
+    assert feature_columns(shown_text, values) == [Column("review", "text")]
+    assert feature_columns(ProjectSettings(), ["plain text"]) == [Column(None, "text")]
+    assert feature_columns(ProjectSettings(), [np.zeros((8, 8))]) == [Column(None, "image")]
+    assert feature_columns(ProjectSettings(), [np.zeros(3)]) == [Column(None, "vector")]
 
 
 def test_to_frame_turns_missing_and_bad_numbers_into_nan_and_drops_unreadable_images():
