@@ -47,10 +47,12 @@ import sqlalchemy as sa
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "tests" / "e2e"))  # the app start-up the end-to-end tests use
 
+from _streamlit_server import CHROMIUM, CHROMIUM_ARGS, free_port, healthy  # noqa: E402
 from labelling import Store  # noqa: E402
-# The same database, browser and app-server helpers as the UI benchmark:
-from ui_bench import CHROMIUM, CHROMIUM_ARGS, POSTGRES, free_port, healthy, log, schema  # noqa: E402
+# The same database and logging helpers as the UI benchmark:
+from ui_bench import POSTGRES, log, schema  # noqa: E402
 
 LABELS = ["positive", "negative", "neutral"]
 ADMIN_PASSWORD = "load-bench-admin-password"
