@@ -37,7 +37,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,10 +47,12 @@ import sqlalchemy as sa
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "tests" / "e2e"))  # the app start-up the end-to-end tests use
 
+from _streamlit_server import CHROMIUM, CHROMIUM_ARGS, free_port, healthy  # noqa: E402
 from labelling import Store  # noqa: E402
-# The same database, browser and app-server helpers as the UI benchmark:
-from ui_bench import CHROMIUM, CHROMIUM_ARGS, POSTGRES, free_port, healthy, log, schema  # noqa: E402
+# The same database and logging helpers as the UI benchmark:
+from ui_bench import POSTGRES, log, schema  # noqa: E402
 
 LABELS = ["positive", "negative", "neutral"]
 ADMIN_PASSWORD = "load-bench-admin-password"
@@ -433,40 +435,47 @@ def _pause(think: float) -> str:
     return "none (flat out)" if not think else f"{think:g} s mean"
 
 
+def markdown_table(header: str, align: str, rows: Iterable[str]) -> str:
+    """A Markdown table from its header row, its alignment row and one row a result."""
+    return "\n".join([header, align, *rows])
+
+
 def library_table(results: list[LibraryResult]) -> str:
-    lines = [
-        "| labellers (processes) | pause between items | labels/s | next+submit p50 | p99 | max "
-        "| labellers' CPU | machine CPU busy (before: others) |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|",
-    ]
-    for r in results:
-        lines.append(
+    def row(r: LibraryResult) -> str:
+        return (
             f"| {r.labellers} | {_pause(r.think)} | {r.labels / r.seconds:,.0f} | {r.p50_ms:.1f} ms | {r.p99_ms:.1f} ms "
             f"| {r.max_ms:.0f} ms | {r.client_cpu:.2f} cores | {r.machine_busy:.0%} ({r.before_busy:.0%}) |"
         )
-    return "\n".join(lines)
+
+    return markdown_table(
+        "| labellers (processes) | pause between items | labels/s | next+submit p50 | p99 | max "
+        "| labellers' CPU | machine CPU busy (before: others) |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+        map(row, results),
+    )
 
 
 def browser_table(results: list[BrowserResult]) -> str:
-    lines = [
-        "| app processes | browsers | pause between items | labels/s | click→next p50 | p99 | app CPU (of one core) "
-        "| app CPU per session | app memory per session | browsers' CPU | machine CPU busy (before: others) |",
-        "|---:|---:|---:|---:|---:|---:|---|---|---|---:|---:|",
-    ]
-    for r in results:
+    def row(r: BrowserResult) -> str:
         cpu = " + ".join(f"{c:.0%}" for c in r.app_cpu)
         per_session = " / ".join(f"{c / max(n, 1):.0%}" for c, n in zip(r.app_cpu, r.sessions))
         memory = " / ".join(
             f"{(loaded - idle) / max(n, 1):.1f} MB (idle {idle:.0f} MB)"
             for idle, loaded, n in zip(r.app_rss_idle, r.app_rss_loaded, r.sessions)
         )
-        lines.append(
+        return (
             f"| {r.processes} | {r.browsers} | {_pause(r.think)} | {r.clicks / r.seconds:.1f} | {r.p50_ms:.0f} ms "
             f"| {r.p99_ms:.0f} ms "
             f"| {cpu} | {per_session} | {memory} | {r.browser_cpu:.2f} cores "
             f"| {r.machine_busy:.0%} ({r.before_busy:.0%}) |"
         )
-    return "\n".join(lines)
+
+    return markdown_table(
+        "| app processes | browsers | pause between items | labels/s | click→next p50 | p99 | app CPU (of one core) "
+        "| app CPU per session | app memory per session | browsers' CPU | machine CPU busy (before: others) |",
+        "|---:|---:|---:|---:|---:|---:|---|---|---|---:|---:|",
+        map(row, results),
+    )
 
 
 def main() -> None:

@@ -20,13 +20,10 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
@@ -37,24 +34,16 @@ import sqlalchemy as sa
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "tests" / "e2e"))  # the app start-up the end-to-end tests use
 
+from _streamlit_server import CHROMIUM, CHROMIUM_ARGS, streamlit_server  # noqa: E402
 from labelling import Store  # noqa: E402
 
 POSTGRES = "postgresql+psycopg2://postgres@127.0.0.1:5432/test"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 ADMIN_PASSWORD = "ui-bench-admin-password"
 LABELLER = "bench-labeller"
 LABELS = ["positive", "negative", "neutral"]
 CHUNK_ROWS = 50_000
-STARTUP_SECONDS = 60
 STEP_MS = 30_000
 ROUNDS = 10
 WARM_UP_CLICKS = 5
@@ -165,50 +154,16 @@ def set_up(url: str, n: int) -> tuple[float, str]:
     return seconds, token
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def healthy(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-            return response.read().decode().strip() == "ok"
-    except OSError:
-        return False
-
-
 @contextmanager
 def streamlit(script: Path, env: dict[str, str], log_path: Path):
-    """`streamlit run script` on a free port, from the repository (its .streamlit/config.toml applies)."""
-    port = free_port()
-    with open(log_path, "wb") as output:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(script), "--server.port", str(port),
-             "--server.headless", "true", "--server.address", "127.0.0.1"],
-            cwd=REPO,
-            env={**os.environ, **env},
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
+    """`streamlit run script` on a free port, from the repository (its .streamlit/config.toml applies); on
+    any failure the last lines of its log go to stderr."""
     try:
-        deadline = time.monotonic() + STARTUP_SECONDS
-        while not healthy(url):
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"streamlit did not start:\n{log_path.read_text()}")
-            time.sleep(0.2)  # polling the health endpoint, not waiting on a page
-        yield url
+        with streamlit_server(script, env, log_path) as (url, _process):
+            yield url
     except BaseException:
         log(f"--- {log_path.name}, last lines ---\n" + "\n".join(log_path.read_text().splitlines()[-40:]))
         raise
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 class Clicker:

@@ -69,12 +69,24 @@ def db_url(request) -> str:
 
 
 @pytest.fixture
-def store(db_url):
+def open_store():
+    """`Store.connect` for a test's fixtures: every store opened through it is closed at teardown."""
     from labelling import Store
 
-    store = Store.connect(db_url)
-    yield store
-    store.close()
+    opened = []
+
+    def connect(url: str):
+        opened.append(Store.connect(url))
+        return opened[-1]
+
+    yield connect
+    for store in opened:
+        store.close()
+
+
+@pytest.fixture
+def store(db_url, open_store):
+    return open_store(db_url)
 
 
 @pytest.fixture

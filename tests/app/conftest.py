@@ -9,8 +9,6 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from labelling import Store
-
 APP = Path(__file__).resolve().parents[2] / "streamlit_app.py"
 TIMEOUT_SECONDS = 60
 
@@ -40,10 +38,9 @@ def fresh_app_state(app_db_url, monkeypatch):
 
 
 @pytest.fixture
-def store(app_db_url):
-    store = Store.connect(app_db_url)
-    yield store
-    store.close()
+def store(app_db_url, open_store):
+    """The library on the app's database (the root conftest's `store` is on `db_url`)."""
+    return open_store(app_db_url)
 
 
 @pytest.fixture

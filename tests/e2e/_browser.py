@@ -3,12 +3,8 @@ follow what a labeller's screen shows click by click."""
 
 from __future__ import annotations
 
-import os
-import socket
 import subprocess
-import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -17,6 +13,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+from _streamlit_server import REPO, free_port, streamlit_server  # noqa: F401 (REPO and free_port: for the tests)
 
 READY = "[data-testid='stApp'][data-test-script-state='notRunning']"
 """Streamlit marks the app so once a script or fragment run has finished."""
@@ -52,24 +50,6 @@ def sign_in_as_admin(page: Page, url: str, password: str) -> None:
     ready(page)
 
 
-REPO = Path(__file__).resolve().parents[2]
-STARTUP_SECONDS = 60
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def healthy(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-            return response.read().decode().strip() == "ok"
-    except OSError:
-        return False
-
-
 @dataclass(frozen=True)
 class App:
     url: str
@@ -80,30 +60,8 @@ class App:
 @contextmanager
 def running_app(env: dict[str, str], log: Path, *options: str) -> Iterator[App]:
     """`streamlit run streamlit_app.py` from the repository on a free port, once healthy."""
-    port = free_port()
-    with open(log, "wb") as output:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port", str(port),
-             "--server.headless", "true", "--server.address", "127.0.0.1", *options],
-            cwd=REPO,
-            env={**os.environ, "OMP_NUM_THREADS": "1", **env},
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + STARTUP_SECONDS
-        while not healthy(url):
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"streamlit did not start:\n{log.read_text()}")
-            time.sleep(0.2)  # polling the health endpoint, not waiting on the page
+    with streamlit_server("streamlit_app.py", env, log, *options, did_not_start=pytest.fail) as (url, process):
         yield App(url, process, log)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 # Following a labeller's screen

@@ -9,18 +9,10 @@ from pathlib import Path
 import pytest
 
 from _browser import REPO, running_app
+from _streamlit_server import CHROMIUM, CHROMIUM_ARGS
 from labelling import Store
 
 SCREENSHOTS = REPO / "artifacts" / "screenshots"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 ADMIN_PASSWORD = "e2e-admin-password"
 
 

@@ -310,6 +310,15 @@ class Proxy:
         self.sockets.clear()
 
 
+def request_and_expect_it_run_once_the_database_is_back(store, project_id: int, worker) -> None:
+    """Request a training run of the worker that lost its database while sleeping: it trains on the request,
+    says the database is back, and exits cleanly after its one run."""
+    store.request_training(project_id)
+    assert worker.wait() == 0, worker.log()
+    assert "database is back" in worker.log()
+    assert [(r.trigger, r.status) for r in store.training_runs(project_id)] == [("script", "finished"), ("request", "finished")]
+
+
 def test_postgres_going_away_and_coming_back_while_the_worker_sleeps(postgresql_url, start_worker):
     url = sa.engine.make_url(postgresql_url)
     proxy = Proxy((url.host or "127.0.0.1", url.port or 5432))
@@ -324,10 +333,7 @@ def test_postgres_going_away_and_coming_back_while_the_worker_sleeps(postgresql_
         proxy.shut()
         worker.wait_for_log("database unavailable")
         proxy.open()
-        store.request_training(project.id)
-        assert worker.wait() == 0, worker.log()
-        assert "database is back" in worker.log()
-        assert [(r.trigger, r.status) for r in store.training_runs(project.id)] == [("script", "finished"), ("request", "finished")]
+        request_and_expect_it_run_once_the_database_is_back(store, project.id, worker)
     finally:
         store.close()
         proxy.shut()
@@ -351,10 +357,7 @@ def test_sqlite_file_going_away_and_coming_back_while_the_worker_sleeps(sqlite_u
         shutil.move(away / path.name, path)
     store = Store.connect(sqlite_url)
     try:
-        store.request_training(project.id)
-        assert worker.wait() == 0, worker.log()
-        assert "database is back" in worker.log()
-        assert [(r.trigger, r.status) for r in store.training_runs(project.id)] == [("script", "finished"), ("request", "finished")]
+        request_and_expect_it_run_once_the_database_is_back(store, project.id, worker)
     finally:
         store.close()
 

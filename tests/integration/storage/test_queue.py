@@ -47,14 +47,21 @@ def test_highest_priority_first_ties_by_insertion_order(store):
     assert order == [ids[1], ids[2], ids[5], ids[3], ids[0], ids[4]]
 
 
-def test_set_priorities_reorders_the_remaining_queue(store):
+def prioritised_with_the_top_labelled(store, prefix: str):
+    """A project of five items `{prefix}0..4` scored 5..1 (so queued in insertion order), whose first item
+    alice was served first and labelled; returns the project and the five ids."""
     project = new_project(store)
-    store.add_items(project.id, [f"item{i}" for i in range(5)])
+    store.add_items(project.id, [f"{prefix}{i}" for i in range(5)])
     ids = item_ids(store, project.id)
     store.set_priorities(project.id, ids, [5, 4, 3, 2, 1])
     first = store.next_item(project.id, "alice")
     assert first.id == ids[0]
     store.submit(project.id, first.id, "alice", "a")
+    return project, ids
+
+
+def test_set_priorities_reorders_the_remaining_queue(store):
+    project, ids = prioritised_with_the_top_labelled(store, "item")
 
     store.set_priorities(project.id, ids[1:], [1, 2, 3, 4])  # reversed
 
@@ -89,13 +96,7 @@ def test_numpy_ids_and_scores_are_accepted(store):
 
 
 def test_items_added_after_set_priorities_join_at_the_top(store):
-    project = new_project(store)
-    store.add_items(project.id, [f"old{i}" for i in range(5)])
-    old = item_ids(store, project.id)
-    store.set_priorities(project.id, old, [5, 4, 3, 2, 1])
-    top = store.next_item(project.id, "alice")
-    assert top.id == old[0]
-    store.submit(project.id, top.id, "alice", "a")
+    project, old = prioritised_with_the_top_labelled(store, "old")
 
     assert store.add_items(project.id, ["new0", "new1"]) == 2
     new = [i for i in item_ids(store, project.id) if i not in old]
