@@ -118,13 +118,22 @@ Index(
     sqlite_where=text("labeller_id IS NOT NULL"),
 )
 
+
+def _act_columns() -> list[Column]:
+    """The columns that open a labeller's act on an item (a label, a skip): its id, and the project, item
+    and labeller it belongs to. New Column objects on each call: a Column belongs to one table."""
+    return [
+        Column("id", BigId, primary_key=True),
+        Column("project_id", ForeignKey("projects.id", ondelete="CASCADE"), nullable=False),
+        Column("item_id", ForeignKey("items.id", ondelete="CASCADE"), nullable=False),
+        Column("labeller_id", ForeignKey("labellers.id"), nullable=False),
+    ]
+
+
 annotations = Table(
     "annotations",
     metadata,
-    Column("id", BigId, primary_key=True),
-    Column("project_id", ForeignKey("projects.id", ondelete="CASCADE"), nullable=False),
-    Column("item_id", ForeignKey("items.id", ondelete="CASCADE"), nullable=False),
-    Column("labeller_id", ForeignKey("labellers.id"), nullable=False),
+    *_act_columns(),
     Column("label", Text, nullable=False),  # JSON: a str, or a list for multi-label projects
     Column("created_at", Double, nullable=False),
     Column("seconds", Double, nullable=True),  # time from hand-out to label; None for imported labels
@@ -146,10 +155,7 @@ Index(
 skips = Table(
     "skips",
     metadata,
-    Column("id", BigId, primary_key=True),
-    Column("project_id", ForeignKey("projects.id", ondelete="CASCADE"), nullable=False),
-    Column("item_id", ForeignKey("items.id", ondelete="CASCADE"), nullable=False),
-    Column("labeller_id", ForeignKey("labellers.id"), nullable=False),
+    *_act_columns(),
     Column("created_at", Double, nullable=False),
     Column("seconds", Double, nullable=True),
     Index(None, "item_id", "labeller_id"),
