@@ -129,14 +129,22 @@ def read_secrets_file(path: Path = SECRETS_FILE) -> dict[str, Any]:
         raise InvalidInput(f"{path} is not valid TOML: {error}") from None
 
 
-def _seconds(value: str) -> float:
-    try:
-        seconds = float(value)
-    except ValueError:
-        seconds = math.nan
-    if not math.isfinite(seconds) or seconds <= 0:
-        raise InvalidInput(f"lease_seconds must be a positive number of seconds, not {value!r}")
-    return seconds
+def _number_in(above: float, at_most: float, meaning: str) -> Callable[[str], float]:
+    """A parser of a finite number greater than `above` and at most `at_most`; `meaning` says what it must be."""
+
+    def parse(value: str) -> float:
+        try:
+            number = float(value)
+        except ValueError:
+            number = math.nan
+        if not (above < number <= at_most and math.isfinite(number)):
+            raise InvalidInput(f"{meaning}, not {value!r}")
+        return number
+
+    return parse
+
+
+_seconds = _number_in(0.0, math.inf, "lease_seconds must be a positive number of seconds")
 
 
 def _switch(value: str) -> bool:
@@ -150,14 +158,7 @@ def _niceness(value: str) -> int:
         raise InvalidInput(f"the worker's niceness must be a whole number, not {value!r}") from None
 
 
-def _duty_cycle(value: str) -> float:
-    try:
-        share = float(value)
-    except ValueError:
-        share = math.nan
-    if not 0.0 < share <= 1.0:
-        raise InvalidInput(f"the worker's duty cycle is a share of the time, above 0 and at most 1, not {value!r}")
-    return share
+_duty_cycle = _number_in(0.0, 1.0, "the worker's duty cycle is a share of the time, above 0 and at most 1")
 
 
 _PARSERS: dict[str, Callable[[str], Any]] = {

@@ -7,14 +7,7 @@ from labelling.io.export import file_slug, to_csv, to_jsonl
 
 store = ui.store()
 ui.page_user(store, admin=True)
-project = ui.project_picker(store)
-
-st.title("Export")
-if project is None:
-    st.info("There is no project yet.")
-    st.stop()
-
-st.caption(project.name)
+project = ui.page_project(store, "Export")
 slug = file_slug(project.name)
 FORMATS = {"CSV": (to_csv, "csv", "text/csv"), "JSONL": (to_jsonl, "jsonl", "application/jsonl")}
 

@@ -16,13 +16,7 @@ me = ui.page_user(store)
 if me.role not in people.REVIEW_ROLES:
     st.error("This page is for reviewers and admins.", icon=":material/block:")
     st.stop()
-project = ui.project_picker(store)
-
-st.title("Review")
-if project is None:
-    st.info("There is no project yet.")
-    st.stop()
-st.caption(project.name)
+project = ui.page_project(store, "Review")
 
 
 def shown(label) -> str:

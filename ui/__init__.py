@@ -3,7 +3,7 @@
     resources  the settings, the cached store, the embedded worker, the gc freeze
     guard      the database-outage message and retry (catches `labelling.DatabaseUnavailable`)
     auth       who is signed in (invite token, admin password, local mode), sign-in and sign-out
-    projects   the sidebar's project picker and the first start's demo project
+    projects   the sidebar's project picker, a page's project heading, and the first start's demo project
     items      showing an item (text, image, table), markdown escaping, label shortcuts
     figures    the cached progress counts, annotations and agreement figures
     uploads    the upload limit
@@ -26,7 +26,7 @@ from ui.auth import (
 from ui.figures import STATS_TTL_SECONDS, agreement, annotations, progress, refresh_figures
 from ui.guard import CLICK_NOT_SAVED, DATABASE_DOWN, database_guard, guarded, refusal
 from ui.items import image_array, label_shortcuts, literal, show_item
-from ui.projects import demo_on_first_start, project_picker, select_project
+from ui.projects import demo_on_first_start, page_project, project_picker, select_project
 from ui.resources import settings, store
 from ui.uploads import check_upload_size
 
@@ -48,6 +48,7 @@ __all__ = [
     "literal",
     "local_mode_banner",
     "mark_routed",
+    "page_project",
     "page_user",
     "progress",
     "project_picker",

@@ -10,7 +10,7 @@ from labelling.storage.engine import DEFAULT_URL
 from ui.guard import database_guard
 from ui.resources import settings
 
-__all__ = ["demo_on_first_start", "project_picker", "select_project"]
+__all__ = ["demo_on_first_start", "page_project", "project_picker", "select_project"]
 
 _PROJECT = "project_id"
 _PROJECT_PICKER = "project_picker"
@@ -40,6 +40,17 @@ def project_picker(store: Store) -> Project | None:
         )
         chosen = st.session_state.get(_PROJECT_PICKER, chosen)
     return by_id[chosen]
+
+
+def page_project(store: Store, title: str) -> Project:
+    """The page's title over the project picked in the sidebar; with no project yet, says so and stops."""
+    project = project_picker(store)
+    st.title(title)
+    if project is None:
+        st.info("There is no project yet.")
+        st.stop()
+    st.caption(project.name)
+    return project
 
 
 def _picked() -> None:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import functools
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from labelling import people
 from labelling.cli.commands import run_labeller_add, run_labeller_revoke, run_migrate, run_status, run_worker
@@ -31,24 +34,23 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
 
-    migrate = commands.add_parser("migrate", parents=[common], help="create or upgrade the database schema")
-    migrate.set_defaults(run=run_migrate)
+    command = functools.partial(_command, commands, common)
+    command("migrate", run_migrate, help="create or upgrade the database schema")
 
-    worker = commands.add_parser(
+    worker = command(
         "worker",
-        parents=[common],
+        run_worker,
         add_help=False,  # `worker --help` is the worker's own help
         help="run the trainer (labelling.learning.worker); options after it are the worker's",
     )
     worker.add_argument("worker_args", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
-    worker.set_defaults(run=run_worker)
 
-    _import_parser(commands, common)
-    _export_parser(commands, common)
+    _import_parser(command)
+    _export_parser(command)
 
     labeller = commands.add_parser("labeller", help="invite people or revoke their invite links")
     labeller_commands = labeller.add_subparsers(title="labeller commands", metavar="ACTION", required=True)
-    add = labeller_commands.add_parser("add", parents=[common], help="invite someone: prints their invite link")
+    add = _command(labeller_commands, common, "add", run_labeller_add, help="invite someone: prints their invite link")
     add.add_argument("name", metavar="NAME", help="the name their labels are recorded under")
     add.add_argument("--role", choices=people.ROLES, default="labeller", help="default: labeller")
     add.add_argument(
@@ -57,20 +59,32 @@ def build_parser() -> argparse.ArgumentParser:
         help="the address labellers open (default: public_url in .streamlit/secrets.toml, else "
         f"${SOURCES['public_url'].environment}, else {DEFAULT_PUBLIC_URL})",
     )
-    add.set_defaults(run=run_labeller_add)
-    revoke = labeller_commands.add_parser("revoke", parents=[common], help="stop someone's invite link working")
+    revoke = _command(
+        labeller_commands, common, "revoke", run_labeller_revoke, help="stop someone's invite link working"
+    )
     revoke.add_argument("name", metavar="NAME")
-    revoke.set_defaults(run=run_labeller_revoke)
 
-    status = commands.add_parser("status", parents=[common], help="every project with its progress")
-    status.set_defaults(run=run_status)
+    command("status", run_status, help="every project with its progress")
     return parser
 
 
-def _import_parser(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-    imports = commands.add_parser(
+def _command(
+    commands: argparse._SubParsersAction,
+    common: argparse.ArgumentParser,
+    name: str,
+    run: Callable[[argparse.Namespace], Any],
+    **options: Any,
+) -> argparse.ArgumentParser:
+    """A command taking the common options (--database-url) whose parsed arguments go to `run`."""
+    parser = commands.add_parser(name, parents=[common], **options)
+    parser.set_defaults(run=run)
+    return parser
+
+
+def _import_parser(command: Callable[..., argparse.ArgumentParser]) -> None:
+    imports = command(
         "import",
-        parents=[common],
+        run_import,
         help="add a CSV file's rows to a project (all rows or none)",
         description="Add a CSV file's rows to a project in one transaction, checked as the Setup page checks "
         "them. With --create, make the project first (items shown as text).",
@@ -92,13 +106,12 @@ def _import_parser(commands: argparse._SubParsersAction, common: argparse.Argume
         "--multi-label", action="store_true", help="with --create: items may have several labels (a|b)"
     )
     imports.add_argument("--overlap", type=int, metavar="N", help="with --create: labellers per item (default 1)")
-    imports.set_defaults(run=run_import)
 
 
-def _export_parser(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-    export = commands.add_parser(
+def _export_parser(command: Callable[..., argparse.ArgumentParser]) -> None:
+    export = command(
         "export",
-        parents=[common],
+        run_export,
         help="write a project's labels (or every project's, with --all) to files",
         description="One row per item (its columns, the final label — reviewer's, gold or majority — and each "
         "labeller's label), or with --long one row per annotation. --all writes both, for every project, into "
@@ -111,4 +124,3 @@ def _export_parser(commands: argparse._SubParsersAction, common: argparse.Argume
     export.add_argument("--long", action="store_true", help="one row per annotation instead of per item")
     export.add_argument("--output", type=Path, metavar="FILE", help="the file to write (default: standard output)")
     export.add_argument("--output-dir", type=Path, metavar="DIR", help="with --all: the folder to write into")
-    export.set_defaults(run=run_export)

@@ -132,53 +132,51 @@ def _least_confidence(p: FloatArray) -> FloatArray:
     return 1.0 - np.max(p, axis=1)
 
 
+#: The Args and Returns sections of every public measure's docstring.
+_MEASURE_ARGS = """
+
+    Args:
+        probabilities: ``(n_samples, n_classes)`` array, or a list of such
+            arrays (multi-label; the per-label scores are averaged).
+
+    Returns:
+        ``(n_samples,)`` float64 scores, higher = ask sooner.
+    """
+
+
+def _measure(public: Callable[[Probabilities], FloatArray]) -> Callable[[Probabilities], FloatArray]:
+    """Give a public measure the Args and Returns sections every measure shares (under -OO, no docstrings)."""
+    if public.__doc__ is not None:
+        public.__doc__ += _MEASURE_ARGS
+    return public
+
+
+@_measure
 def entropy(probabilities: Probabilities) -> FloatArray:
     """Shannon entropy ``-sum_k p_k log p_k`` (natural log, ``0 log 0 = 0``).
 
     Uses the whole distribution, so it prefers items the model spreads over
     many classes (Settles 2009, sec. 3.1, eq. 3.3; Shannon 1948). Ranges from
-    0 (one-hot) to ``log(n_classes)`` (uniform).
-
-    Args:
-        probabilities: ``(n_samples, n_classes)`` array, or a list of such
-            arrays (multi-label; the per-label entropies are averaged).
-
-    Returns:
-        ``(n_samples,)`` float64 scores, higher = ask sooner.
-    """
+    0 (one-hot) to ``log(n_classes)`` (uniform)."""
     return _averaged(_entropy, probabilities)
 
 
+@_measure
 def margin(probabilities: Probabilities) -> FloatArray:
     """Margin score ``1 - (p_top1 - p_top2)``.
 
     A small gap between the two most likely classes means the model can barely
     tell them apart (Scheffer et al. 2001; Settles 2009, sec. 3.1, eq. 3.2).
-    Inverted so that a smaller margin gives a higher score.
-
-    Args:
-        probabilities: ``(n_samples, n_classes)`` array, or a list of such
-            arrays (multi-label; the per-label scores are averaged).
-
-    Returns:
-        ``(n_samples,)`` float64 scores, higher = ask sooner.
-    """
+    Inverted so that a smaller margin gives a higher score."""
     return _averaged(_margin, probabilities)
 
 
+@_measure
 def least_confidence(probabilities: Probabilities) -> FloatArray:
     """Least-confidence score ``1 - max_k p_k``.
 
     Asks about items whose most likely label is least likely (Lewis & Gale
-    1994; Settles 2009, sec. 3.1, eq. 3.1). Ignores all but the top class.
-
-    Args:
-        probabilities: ``(n_samples, n_classes)`` array, or a list of such
-            arrays (multi-label; the per-label scores are averaged).
-
-    Returns:
-        ``(n_samples,)`` float64 scores, higher = ask sooner.
-    """
+    1994; Settles 2009, sec. 3.1, eq. 3.1). Ignores all but the top class."""
     return _averaged(_least_confidence, probabilities)
 
 

@@ -34,6 +34,18 @@ Read the product review and choose its sentiment:
 """
 
 
+def _settings(display: str, column: str, source: str) -> dict:
+    """A demo's project settings: items shown as `display` ("text" or "image") from `column`, which is
+    also the one column the model learns from; no column of existing labels."""
+    return {
+        "display": display,
+        f"{display}_column": column,
+        "feature_columns": [column],
+        "label_column": None,
+        "source": source,
+    }
+
+
 def create_digits_demo(store: Store, name: str = "Handwritten digits (demo)") -> Project:
     """sklearn's bundled 1,797 handwritten digits, shown as 8×8 images, labels "0".."9"."""
     from sklearn.datasets import load_digits
@@ -43,13 +55,7 @@ def create_digits_demo(store: Store, name: str = "Handwritten digits (demo)") ->
         name,
         labels=[str(d) for d in range(10)],
         instructions=DIGITS_INSTRUCTIONS,
-        settings={
-            "display": "image",
-            "image_column": "image",
-            "feature_columns": ["image"],
-            "label_column": None,
-            "source": "sklearn.datasets.load_digits",
-        },
+        settings=_settings("image", "image", source="sklearn.datasets.load_digits"),
     )
     items = [{"image": image, "index": index} for index, image in enumerate(digits.images)]
     store.add_items(project.id, items)
@@ -62,13 +68,7 @@ def create_reviews_demo(store: Store, name: str = "Product reviews (demo)") -> P
         name,
         labels=["positive", "negative", "neutral"],
         instructions=REVIEWS_INSTRUCTIONS,
-        settings={
-            "display": "text",
-            "text_column": "review",
-            "feature_columns": ["review"],
-            "label_column": None,
-            "source": REVIEWS_CSV.name,
-        },
+        settings=_settings("text", "review", source=REVIEWS_CSV.name),
     )
     store.add_items(project.id, ingest.read_csv(REVIEWS_CSV))
     return project

@@ -71,12 +71,33 @@ items = Table(
     Index(None, "project_id", "id"),
 )
 
+
+def _item_row_columns() -> list[Column]:
+    """The columns that open a row about one item of a project (a task, a label, a skip, a review): its own
+    id, and the project and item it belongs to. New Column objects on each call: a Column has one table."""
+    return [
+        Column("id", BigId, primary_key=True),
+        Column("project_id", ForeignKey("projects.id", ondelete="CASCADE"), nullable=False),
+        Column("item_id", ForeignKey("items.id", ondelete="CASCADE"), nullable=False),
+    ]
+
+
+def _unique_where(name: str, *columns: Column, postgresql: str, sqlite: str | None = None) -> Index:
+    """A unique index over the rows a predicate keeps, the predicate written per dialect exactly as the
+    queries' conditions render (`sqlite` only where it differs from `postgresql`)."""
+    return Index(
+        name,
+        *columns,
+        unique=True,
+        postgresql_where=text(postgresql),
+        sqlite_where=text(postgresql if sqlite is None else sqlite),
+    )
+
+
 tasks = Table(
     "tasks",
     metadata,
-    Column("id", BigId, primary_key=True),
-    Column("project_id", ForeignKey("projects.id", ondelete="CASCADE"), nullable=False),
-    Column("item_id", ForeignKey("items.id", ondelete="CASCADE"), nullable=False),
+    *_item_row_columns(),
     Column("priority", Double, nullable=False, server_default=text("0")),
     Column("started", Boolean, nullable=False, server_default=text("false")),  # item has >= 1 label
     Column("done", Boolean, nullable=False, server_default=text("false")),
@@ -109,21 +130,13 @@ Index(
 )
 
 # A labeller holds or has done at most one task per item: nobody can label the same item twice.
-Index(
-    "uq_tasks_labeller_item",
-    tasks.c.item_id,
-    tasks.c.labeller_id,
-    unique=True,
-    postgresql_where=text("labeller_id IS NOT NULL"),
-    sqlite_where=text("labeller_id IS NOT NULL"),
-)
+_unique_where("uq_tasks_labeller_item", tasks.c.item_id, tasks.c.labeller_id, postgresql="labeller_id IS NOT NULL")
+
 
 annotations = Table(
     "annotations",
     metadata,
-    Column("id", BigId, primary_key=True),
-    Column("project_id", ForeignKey("projects.id", ondelete="CASCADE"), nullable=False),
-    Column("item_id", ForeignKey("items.id", ondelete="CASCADE"), nullable=False),
+    *_item_row_columns(),
     Column("labeller_id", ForeignKey("labellers.id"), nullable=False),
     Column("label", Text, nullable=False),  # JSON: a str, or a list for multi-label projects
     Column("created_at", Double, nullable=False),
@@ -134,21 +147,18 @@ annotations = Table(
     Index(None, "project_id", "created_at"),
 )
 # Append-only history, but one current label per labeller and item: a double submit cannot add a second.
-Index(
+_unique_where(
     "uq_annotations_current",
     annotations.c.item_id,
     annotations.c.labeller_id,
-    unique=True,
-    postgresql_where=text("is_current"),
-    sqlite_where=text("is_current = 1"),
+    postgresql="is_current",
+    sqlite="is_current = 1",
 )
 
 skips = Table(
     "skips",
     metadata,
-    Column("id", BigId, primary_key=True),
-    Column("project_id", ForeignKey("projects.id", ondelete="CASCADE"), nullable=False),
-    Column("item_id", ForeignKey("items.id", ondelete="CASCADE"), nullable=False),
+    *_item_row_columns(),
     Column("labeller_id", ForeignKey("labellers.id"), nullable=False),
     Column("created_at", Double, nullable=False),
     Column("seconds", Double, nullable=True),
@@ -180,13 +190,7 @@ training_runs = Table(
     Index(None, "project_id", "id"),
 )
 # At most one waiting request per project: pressing Retrain now twice files one run.
-Index(
-    "uq_training_runs_queued",
-    training_runs.c.project_id,
-    unique=True,
-    postgresql_where=text("status = 'queued'"),
-    sqlite_where=text("status = 'queued'"),
-)
+_unique_where("uq_training_runs_queued", training_runs.c.project_id, postgresql="status = 'queued'")
 
 # One training per project at a time, across processes and replicas; a dead worker's lease expires.
 trainer_leases = Table(
@@ -226,9 +230,7 @@ gold_items = Table(
 reviews = Table(
     "reviews",
     metadata,
-    Column("id", BigId, primary_key=True),
-    Column("project_id", ForeignKey("projects.id", ondelete="CASCADE"), nullable=False),
-    Column("item_id", ForeignKey("items.id", ondelete="CASCADE"), nullable=False),
+    *_item_row_columns(),
     Column("reviewer_id", ForeignKey("labellers.id"), nullable=False),
     Column("action", String(20), nullable=False),  # adjudicate | requeue
     Column("label", Text, nullable=True),  # JSON final label for adjudicate, None for requeue
@@ -237,10 +239,4 @@ reviews = Table(
     Index(None, "project_id", "item_id"),
 )
 # At most one final label per item.
-Index(
-    "uq_reviews_current",
-    reviews.c.item_id,
-    unique=True,
-    postgresql_where=text("is_current"),
-    sqlite_where=text("is_current = 1"),
-)
+_unique_where("uq_reviews_current", reviews.c.item_id, postgresql="is_current", sqlite="is_current = 1")
