@@ -11,7 +11,7 @@ each label a yes/no question; its overall figures pool those yes/no answers of e
 The measures themselves (`krippendorff_alpha`, `cohen_kappa`) are pure functions of the labels. Kappa
 is scikit-learn's. Alpha is computed here: the one kept library for it, `krippendorff` on PyPI, is
 GPL-3.0, which would bind anyone who ships this app; the nominal case is a few lines, checked in
-tests/unit/test_quality.py against hand-worked values and Krippendorff's own published example.
+tests/unit/quality/test_quality.py against hand-worked values and Krippendorff's own published example.
 """
 
 from __future__ import annotations

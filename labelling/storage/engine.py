@@ -16,6 +16,7 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from alembic.util import CommandError
+import psycopg2
 from psycopg2.extensions import encodings as psycopg2_codecs
 from sqlalchemy import Connection, CursorResult, Double, Engine, Executable, ExceptionContext, create_engine, event, text
 from sqlalchemy.dialects import postgresql
@@ -64,8 +65,9 @@ def make_engine(url: str | None = None) -> Engine:
 
 
 def _unavailable(context: ExceptionContext) -> None:
-    """The one place that decides "is the database down?": a connection refused or failing to open, or
-    lost mid-use (the dialect's own disconnect test), raises DatabaseUnavailable from the driver's error.
+    """The one place that decides "is the database down?": a connection refused or failing to open, lost
+    mid-use (the dialect's own disconnect test), or a PostgreSQL operational error (deadlock, timeout,
+    shutdown) raises DatabaseUnavailable from the driver's error.
     Every other error (a constraint, a bad statement) is left as SQLAlchemy raises it. A pool pre-ping is
     left alone too: there a dead connection is only replaced, and the fresh connect decides."""
     if context.is_pre_ping or context.sqlalchemy_exception is None:
@@ -73,7 +75,10 @@ def _unavailable(context: ExceptionContext) -> None:
     connecting = context.connection is None  # the DBAPI connect itself failed
     code = getattr(context.original_exception, "sqlite_errorcode", None)
     sqlite_down = code is not None and code & 0xFF in SQLITE_UNAVAILABLE
-    if context.is_disconnect or connecting or sqlite_down:
+    # PostgreSQL's operational errors (a deadlock, a lock or statement timeout, an admin shutdown) are the
+    # server's, not the statement's: trying again is the answer, as for a lost connection.
+    postgres_transient = isinstance(context.original_exception, psycopg2.OperationalError)
+    if context.is_disconnect or connecting or sqlite_down or postgres_transient:
         url = context.engine.url.render_as_string(hide_password=True) if context.engine is not None else "the database"
         reason = (str(context.original_exception).strip().splitlines() or ["no answer"])[0]
         raise DatabaseUnavailable(f"cannot reach the database at {url}: {reason}") from context.original_exception

@@ -64,7 +64,7 @@ def next_item(
 ) -> Item | None:
     """My live lease (extended) if I hold one, else a newly claimed task; None when nothing is left for me.
 
-    `gold`, given when the gold-rate draw hit, offers a gold item instead of a claim (labelling.storage.review)."""
+    `gold`, given when the gold-rate draw hit, offers a gold item instead of a claim (labelling.storage.gold)."""
     params = {"project": project.id, "me": me.id, "lease": float(lease_seconds)}
     held = queries.REFRESH_MY_LEASE(connection, params).first()
     if held is not None:
@@ -205,9 +205,10 @@ def set_priorities(connection: Connection, project: Project, item_ids: np.ndarra
             connection.execute(queries.APPLY_PRIORITIES, {"project": project.id, **bounds})
             connection.commit()
     finally:
-        connection.rollback()  # on an error this also undoes the CREATE: hence IF EXISTS
-        connection.exec_driver_sql("DROP TABLE IF EXISTS new_priorities")
-        connection.commit()
+        if not connection.invalidated:  # a lost connection took the temp table with its session
+            connection.rollback()  # on an error this also undoes the CREATE: hence IF EXISTS
+            connection.exec_driver_sql("DROP TABLE IF EXISTS new_priorities")
+            connection.commit()
     if connection.dialect.name == "postgresql":
         _vacuum_queue(connection)
     return len(ids)

@@ -37,8 +37,8 @@ at commit, so submit (the hot path) sends few; the worker looks again this long 
 WAIT_SLICE_SECONDS = 0.5
 """A wait checks `alive()` at least this often, so a stopped worker exits promptly."""
 AWAY_ERRORS: tuple[type[BaseException], ...] = (DatabaseUnavailable, DBAPIError)
-"""What "the database is away" looks like to a caller of the store. DBAPIError stays until the engine
-wraps every driver error into DatabaseUnavailable."""
+"""What the worker waits out and retries: an unreachable database, and any other driver error in its loop
+(a daemon retries a failing statement rather than ending; runs record a model's own errors themselves)."""
 
 NOTIFY = text(f"SELECT pg_notify('{CHANNEL}', :project)")
 """Wake listening workers for one project when the transaction commits."""
@@ -114,7 +114,10 @@ class Listener:
 
     def _listening(self):
         if self._connection is None:
-            pooled = self._engine.raw_connection()
+            try:  # raw_connection() bypasses the engine's handle_error hook: a refused connect is ours to wrap
+                pooled = self._engine.raw_connection()
+            except (DBAPIError, psycopg2.Error) as error:
+                raise DatabaseUnavailable(f"could not connect to listen for notifications: {error}") from error
             connection = pooled.driver_connection
             pooled.detach()  # its own connection for as long as the worker lives, never handed out
             try:

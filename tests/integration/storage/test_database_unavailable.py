@@ -102,3 +102,26 @@ def test_a_constraint_or_a_bad_statement_is_left_as_the_database_error(store):
             connection.execute(sa.text("SELECT * FROM no_such_table"))
     assert not isinstance(raised.value, DatabaseUnavailable)
     assert store.project(project.id) == project  # the store goes on as before
+
+
+def test_a_statement_the_server_cancels_is_database_unavailable(postgresql_url):
+    """A lock or statement timeout, a deadlock: the server's operational errors mean "try again"."""
+    store = Store.connect(postgresql_url)
+    try:
+        with pytest.raises(DatabaseUnavailable, match="statement timeout") as raised:
+            with store.engine.connect() as connection:
+                connection.exec_driver_sql("SET statement_timeout = 50")
+                connection.exec_driver_sql("SELECT pg_sleep(5)")
+        assert isinstance(raised.value.__cause__, psycopg2.errors.QueryCanceled)
+    finally:
+        store.close()
+
+
+def test_the_workers_listening_connection_refused_is_database_unavailable():
+    """The worker's LISTEN connection is opened outside the pool's error hook: it wraps a refusal itself."""
+    store = Store.connect(f"postgresql+psycopg2://nobody@127.0.0.1:{_closed_port()}/nothing", upgrade=False)
+    try:
+        with pytest.raises(DatabaseUnavailable, match="listen"):
+            store.runs.listener().listen()
+    finally:
+        store.close()
