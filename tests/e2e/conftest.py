@@ -7,13 +7,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
-from _browser import REPO, running_app
+from _browser import REPO, STEP_MS, running_app
 from _streamlit_server import CHROMIUM, CHROMIUM_ARGS
 from labelling import Store
 
 SCREENSHOTS = REPO / "artifacts" / "screenshots"
 ADMIN_PASSWORD = "e2e-admin-password"
+
+# Every expectation waits as long as a step may take: Playwright's 5 s default was too short for a page's
+# first import on a loaded 2-core machine (a page's heading appeared after it, in one of three parallel runs).
+expect.set_options(timeout=STEP_MS)
 
 
 @dataclass(frozen=True)
