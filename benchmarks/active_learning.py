@@ -7,7 +7,7 @@ For each data set and seed: a 30% stratified hold-out is set aside; the rest (th
 in a `Store` on a temporary SQLite file, with 20 random items imported as labelled. Then, until
 `--max-labels`: `labelling.learning.training.train` fits the project's default model and reorders the queue with
 the strategy under test (the project's settings, shuffle_prop included), the saved model
-(`training.load_model`) is scored on the hold-out, and an oracle labeller takes the next 10 items with
+(`model_files.load_model`) is scored on the hold-out, and an oracle labeller takes the next 10 items with
 `Store.next_item` / `Store.submit`. "Full" is the same model trained on the whole labelled pool.
 
 Prints hold-out accuracy (mean over seeds) at 50/100/200/300/400 labels and the labels needed for the
@@ -32,7 +32,8 @@ from sklearn.model_selection import train_test_split  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from labelling import Store  # noqa: E402
-from labelling.learning import training  # noqa: E402
+from labelling.learning import model_files, training  # noqa: E402
+from labelling.learning.training_settings import TrainingSettings  # noqa: E402
 from labelling.learning.strategies import STRATEGIES  # noqa: E402
 
 CHECKPOINTS = (50, 100, 200, 300, 400)
@@ -59,7 +60,7 @@ def dataset(name: str):
 
 
 def hold_out_accuracy(store: Store, project_id: int, values, truth) -> float:
-    model = training.load_model(store, project_id)
+    model = model_files.load_model(store, project_id)
     x, keep, _ = model.inputs(values)
     guessed, _ = model.predict(model.probabilities(x))
     return float(np.mean(np.asarray(guessed) == np.asarray(truth)[keep]))
@@ -126,7 +127,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.quick:
         args.seeds, args.max_labels = 2, 100
-    shuffle_prop = training.TrainingSettings().shuffle_prop if args.shuffle_prop is None else args.shuffle_prop
+    shuffle_prop = TrainingSettings().shuffle_prop if args.shuffle_prop is None else args.shuffle_prop
     strategies = args.strategies.split(",")
     print(f"# Active learning: {args.seeds} seeds, {INITIAL_LABELS} random initial labels, batches of {BATCH}, "
           f"{HOLD_OUT:.0%} stratified hold-out, shuffle_prop={shuffle_prop}, LogisticRegression (project default)")

@@ -14,7 +14,8 @@ import ui
 from labelling import LabellingError
 from labelling.learning.models import MODELS
 from labelling.storage.runs import RunStatus, TrainingRun
-from labelling.learning.training import MIN_LABELS, STRATEGIES, training_settings, with_training_settings
+from labelling.learning.training import MIN_LABELS, STRATEGIES
+from labelling.learning.training_settings import training_settings, with_training_settings
 
 STATUS_REFRESH_SECONDS = 2  # while a run is queued or running, its status is re-read this often
 WAITING_HINT_SECONDS = 30  # a request waiting this long gets a hint to check the worker

@@ -23,37 +23,17 @@ from typing import Any
 
 import numpy as np
 
-from labelling.errors import TrainingBusy, TrainingInterrupted
 from labelling.io.serialisation import decode
 from labelling.learning import acquisition, features, models, strategies
 from labelling.learning.lease import LEASE_SECONDS, Lease, new_holder
-from labelling.learning.model_files import load_model, model_dir, model_path, save_model
-from labelling.learning.strategies import DEFAULT_STRATEGY, QueryStrategy
-from labelling.learning.training_settings import (
-    TrainingSettings,
-    check_strategy,
-    training_settings,
-    with_training_settings,
-)
+from labelling.learning.model_files import model_dir, model_path, save_model
+from labelling.learning.strategies import QueryStrategy
+from labelling.learning.training_settings import TrainingSettings, check_strategy, training_settings
 from labelling.records import Label, Project
 from labelling.storage.runs import RunStatus, TrainingRun, TrainingState
 from labelling.storage.store import Store
 
-__all__ = [
-    "DEFAULT_STRATEGY",
-    "LEASE_SECONDS",
-    "MIN_LABELS",
-    "STRATEGIES",
-    "TrainingBusy",
-    "TrainingInterrupted",
-    "TrainingSettings",
-    "load_model",
-    "model_dir",
-    "new_holder",
-    "train",
-    "training_settings",
-    "with_training_settings",
-]
+__all__ = ["MIN_LABELS", "STRATEGIES", "train"]
 
 log = logging.getLogger(__name__)
 

@@ -35,6 +35,8 @@ from typing import Any
 
 from labelling.errors import DatabaseAway, LabellingError, ProjectNotFound, TrainingBusy
 from labelling.learning import training
+from labelling.learning.lease import LEASE_SECONDS, new_holder
+from labelling.learning.training_settings import training_settings
 from labelling.records import Project
 from labelling.settings import WORKER_DUTY_CYCLE, WORKER_NICENESS, Settings
 from labelling.storage.runs import RunStatus, TrainingState
@@ -76,7 +78,7 @@ def due(state: TrainingState, every_labels: int, every_seconds: float) -> str | 
 def _schedule(project: Project, every_labels: int | None, every_seconds: float | None) -> tuple[int, float]:
     """The project's own schedule where it has one, else the command line's, else the defaults."""
     own = project.options.training
-    settings = training.training_settings(project)
+    settings = training_settings(project)
     labels = settings.every_labels if "every_labels" in own or every_labels is None else every_labels
     seconds = settings.every_seconds if "every_seconds" in own or every_seconds is None else every_seconds
     return int(labels), float(seconds)
@@ -92,7 +94,7 @@ def orchestrate(
     projects: Sequence[int] | None = None,
     model: Any = None,
     preprocess: Callable[[Any, Any], tuple[Any, Any]] | None = None,
-    lease_seconds: float = training.LEASE_SECONDS,
+    lease_seconds: float = LEASE_SECONDS,
     poll_seconds: float | None = None,
     duty_cycle: float = WORKER_DUTY_CYCLE,
     alive: Callable[[], bool] = lambda: True,
@@ -109,7 +111,7 @@ def orchestrate(
     if poll_seconds is None:
         poll_seconds = LISTEN_POLL_SECONDS if listener.listening else POLL_SECONDS
     retry_seconds = min(poll_seconds, POLL_SECONDS)
-    holder = training.new_holder()
+    holder = new_holder()
     done = 0
     failures = 0
     woken = False
@@ -254,7 +256,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--max-runs", type=int, help="exit after this many runs")
     parser.add_argument("--project", type=int, action="append", help="only this project (repeatable)")
     parser.add_argument("--model", help="package.module:name of an estimator or a function making one")
-    parser.add_argument("--lease-seconds", type=float, default=training.LEASE_SECONDS)
+    parser.add_argument("--lease-seconds", type=float, default=LEASE_SECONDS)
     parser.add_argument(
         "--poll-seconds",
         type=float,

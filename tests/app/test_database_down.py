@@ -16,7 +16,7 @@ import streamlit as st
 import ui
 from labelling import DatabaseUnavailable, Store
 from labelling.storage.people import People
-from labelling.learning.training import training_settings
+from labelling.learning.training_settings import training_settings
 
 
 def unreachable(*args, **kwargs):

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from labelling.learning.training import train, training_settings
+from labelling.learning.training import train
+from labelling.learning.training_settings import training_settings
 
 WORDS = {
     "good": ["great", "lovely", "perfect", "happy", "excellent", "works"],

@@ -22,7 +22,8 @@ from labelling.errors import TrainingBusy
 from labelling.storage.engine import read
 from labelling.storage.runs import RunStatus
 from labelling.storage.schema import predictions, tasks
-from labelling.learning.training import load_model, model_dir, train
+from labelling.learning.model_files import load_model, model_dir
+from labelling.learning.training import train
 
 SEED = 7
 

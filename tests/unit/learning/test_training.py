@@ -14,7 +14,8 @@ from labelling.records import ProjectSettings
 from labelling.learning.features import Column, ImageLoader, ImagePixels, describe, feature_columns, to_frame
 from labelling.learning.models import TrainedModel, default_estimator, evaluate, label_probabilities
 from labelling.storage.runs import RunStatus, TrainingRun, TrainingState
-from labelling.learning.training import _cold_start, training_settings, with_training_settings
+from labelling.learning.training import _cold_start
+from labelling.learning.training_settings import training_settings, with_training_settings
 from labelling.learning.worker import due
 
 
