@@ -18,6 +18,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -240,3 +241,31 @@ reviews = Table(
 )
 # At most one final label per item.
 _unique_where("uq_reviews_current", reviews.c.item_id, postgresql="is_current", sqlite="is_current = 1")
+
+# Sentence embeddings (revision 0004). One vector per item, text column (`feature`; "" for an item that is
+# itself the text) and model, as float32 bytes: computed once by whichever worker claimed the item, then
+# read by every run. A claim row says a worker is computing that vector until `expires_at`; a dead
+# worker's claims expire and are taken again.
+embeddings = Table(
+    "embeddings",
+    metadata,
+    Column("item_id", ForeignKey("items.id", ondelete="CASCADE"), primary_key=True),
+    Column("feature", String(200), primary_key=True),
+    Column("model", String(200), primary_key=True),
+    Column("project_id", ForeignKey("projects.id", ondelete="CASCADE"), nullable=False),
+    Column("dim", Integer, nullable=False),
+    Column("vector", LargeBinary, nullable=False),  # dim float32 values, little-endian
+    Index(None, "project_id", "feature", "model"),
+)
+
+embedding_claims = Table(
+    "embedding_claims",
+    metadata,
+    Column("item_id", ForeignKey("items.id", ondelete="CASCADE"), primary_key=True),
+    Column("feature", String(200), primary_key=True),
+    Column("model", String(200), primary_key=True),
+    Column("project_id", ForeignKey("projects.id", ondelete="CASCADE"), nullable=False),
+    Column("holder", Text, nullable=False),
+    Column("expires_at", Double, nullable=False),
+    Index(None, "project_id", "feature", "model"),
+)

@@ -24,6 +24,7 @@ from labelling.quality.agreement import Agreement
 from labelling.records import Annotation, Item, Label, Progress, Project
 from labelling.storage import exports, gold, items, queue, reports, review, votes, wakeups
 from labelling.storage import projects as project_rows
+from labelling.storage.embeddings import Embeddings
 from labelling.storage.engine import clock, make_engine, migrate, read, write
 from labelling.storage.overlap import change_overlap
 from labelling.storage.people import People
@@ -55,6 +56,8 @@ class Store:
         """Training runs and trainer leases (`labelling.learning` trains through it)."""
         self.model_data = ModelData(engine)
         """What training reads (labelled items, the open queue) and writes (predictions)."""
+        self.embeddings = Embeddings(engine)
+        """Stored sentence embeddings and the claims that split their computation between workers."""
 
     @classmethod
     def connect(cls, url: str | None = None, *, upgrade: bool = True, rng: random.Random | None = None) -> Store:
