@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from labelling.io.serialisation import decode
-from labelling.learning import acquisition, features, models, strategies
+from labelling.learning import acquisition, features, models, strategies, text_features
 from labelling.learning.lease import LEASE_SECONDS, Lease, new_holder
 from labelling.learning.model_files import model_dir, model_path, save_model
 from labelling.learning.strategies import QueryStrategy
@@ -124,6 +124,12 @@ class _Run:
         self.description: str | None = None
         self.duty_cycle = 1.0
         self._working_since = time.monotonic()
+        self.reading = text_features.Reading([])
+        """How the default model reads text this run (TF-IDF or stored embeddings)."""
+
+    def _values(self, ids: Sequence[int], values: list[Any]) -> list[Any]:
+        """Decoded items as the model reads them: embedded text columns hold their stored vectors."""
+        return self.reading.values(self.store, self.project.id, [int(i) for i in ids], values)
 
     def progress(self, fraction: float) -> None:
         self.breathe()
@@ -141,6 +147,10 @@ class _Run:
         project = self.project
         labelled = self.store.model_data.labelled(project.id)  # a reviewer's label, else gold truth, else the majority
         values = [decode(value) for value in labelled.data]
+        if model is None:  # your own estimator reads the items as they are
+            self.reading = text_features.reading(self.store, project, self.settings, values)
+            self.notes += [self.reading.note] if self.reading.note else []
+            values = self._values(labelled.ids, values)
         self.progress(0.05)
         trained = self._model(model, preprocess, values)
         x, keep, problems = trained.inputs(values, self.loader)
@@ -186,9 +196,9 @@ class _Run:
     def _model(self, model: Any, preprocess: Any, values: list[Any]) -> models.TrainedModel:
         project = self.project
         if model is None:
-            columns = features.feature_columns(project.options, values)
+            columns = self.reading.columns
             estimator = models.default_estimator(self.settings.model, columns, project.multi_label)
-            self.description = f"{models.MODELS[self.settings.model]} on {features.describe(columns)}"
+            self.description = f"{models.MODELS[self.settings.model]} on {self.reading.describe()}"
             if project.multi_label:
                 self.description += " (one-vs-rest)"
             return models.TrainedModel(estimator, project.labels, project.multi_label, columns, None, self.description)
@@ -228,7 +238,7 @@ class _Run:
         unreadable: list[int] = []
         problems: list[str] = []
         for page_ids, page_data in data.open_items(project.id, SCORE_CHUNK_ROWS):
-            x, keep, page_problems = trained.inputs([decode(d) for d in page_data], self.loader)
+            x, keep, page_problems = trained.inputs(self._values(page_ids, [decode(d) for d in page_data]), self.loader)
             problems += page_problems
             kept = [i for i, k in zip(page_ids, keep) if k]
             unreadable += [i for i, k in zip(page_ids, keep) if not k]
@@ -254,7 +264,7 @@ class _Run:
     def _embed(self, trained: models.TrainedModel, ids: np.ndarray, chosen: np.ndarray):
         """Features of some scored items for a diversity step (re-read: only the few candidates are kept)."""
         found = self.store.model_data.items_by_id(self.project.id, ids[chosen].tolist())
-        x, keep, _ = trained.inputs([decode(found[int(i)]) for i in ids[chosen]], self.loader)
+        x, keep, _ = trained.inputs(self._values(ids[chosen], [decode(found[int(i)]) for i in ids[chosen]]), self.loader)
         embedded = trained.embedding(x)
         return (trained.probabilities(x) if embedded is None else embedded), np.asarray(keep, dtype=bool)
 

@@ -1,5 +1,5 @@
 """A project's training settings (`settings["training"]`, the Train page's form): model, query strategy,
-shuffle share and retraining schedule, typed and checked."""
+shuffle share, retraining schedule and how text is read, typed and checked."""
 
 from __future__ import annotations
 
@@ -7,15 +7,24 @@ from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from labelling.errors import InvalidInput
-from labelling.learning import acquisition, models
+from labelling.learning import acquisition, embeddings, models
 from labelling.learning.strategies import DEFAULT_STRATEGY, STRATEGIES
 from labelling.records import Project
 
-__all__ = ["DEFAULT_EVERY_LABELS", "DEFAULT_EVERY_SECONDS", "TrainingSettings", "check_strategy", "training_settings",
-           "with_training_settings"]
+__all__ = ["DEFAULT_EVERY_LABELS", "DEFAULT_EVERY_SECONDS", "MAX_MODEL_NAME", "TEXT_FEATURES", "TrainingSettings",
+           "check_strategy", "training_settings", "with_training_settings"]
 
 DEFAULT_EVERY_LABELS = 20
 DEFAULT_EVERY_SECONDS = 300.0
+TEXT_FEATURES = {
+    "auto": "Automatic: sentence embeddings once every item has one, TF-IDF until then",
+    "embeddings": "Sentence embeddings (TF-IDF until every item has one)",
+    "tfidf": "TF-IDF (words and word pairs)",
+}
+"""How text columns are read (`text_features`) -> words for the Train page. "auto" and "embeddings" differ
+only without the extra: "auto" quietly reads TF-IDF, "embeddings" says in each run's note what is missing."""
+MAX_MODEL_NAME = 200
+"""An embedding model's name is stored with each vector (`storage.schema.embeddings.model`)."""
 
 
 @dataclass(frozen=True)
@@ -30,6 +39,11 @@ class TrainingSettings:
     """Retrain once this many labels arrived since the last run started."""
     every_seconds: float = DEFAULT_EVERY_SECONDS
     """...or once this long passed since then, if any label arrived meanwhile."""
+    text_features: str = "auto"
+    """A key of TEXT_FEATURES."""
+    embedding_model: str = embeddings.DEFAULT_MODEL
+    """The sentence-embedding model: the packaged default, or any sentence-transformers model the deployer
+    has installed (a directory or a cached model id; see `labelling.learning.embeddings`)."""
 
 
 def training_settings(project: Project) -> TrainingSettings:
@@ -63,9 +77,15 @@ def _checked(settings: TrainingSettings) -> TrainingSettings:
         raise InvalidInput("shuffle_prop is a fraction between 0 and 1")
     if int(settings.every_labels) < 1 or float(settings.every_seconds) <= 0:
         raise InvalidInput("retrain every 1 or more labels and a positive number of seconds")
+    if settings.text_features not in TEXT_FEATURES:
+        raise InvalidInput(f"text_features is one of {', '.join(TEXT_FEATURES)}, not {settings.text_features!r}")
+    model = settings.embedding_model
+    if not isinstance(model, str) or not model.strip() or len(model.strip()) > MAX_MODEL_NAME:
+        raise InvalidInput(f"the embedding model is a name or directory of 1 to {MAX_MODEL_NAME} characters")
     return replace(
         settings,
         shuffle_prop=float(settings.shuffle_prop),
         every_labels=int(settings.every_labels),
         every_seconds=float(settings.every_seconds),
+        embedding_model=model.strip(),
     )

@@ -15,6 +15,8 @@ LISTEN_POLL_SECONDS as a fallback; on SQLite it polls every POLL_SECONDS.
 
 The database may go away and come back (a restart, a failover, a moved SQLite file): the worker logs it,
 waits and retries. Started by the app (`spawn_embedded`), it exits once the app process is gone.
+Between training checks it computes the sentence embeddings text columns still lack, a few seconds at a
+time (`labelling.learning.embedding_jobs`), and looks again at once while some are left.
 The loop holds no SQL: it calls the store (`Store.runs`, its listener) and `labelling.learning.training`.
 """
 
@@ -35,6 +37,7 @@ from typing import Any
 
 from labelling.errors import DatabaseAway, LabellingError, ProjectNotFound, TrainingBusy
 from labelling.learning import training
+from labelling.learning.embedding_jobs import EmbeddingJobs
 from labelling.learning.lease import LEASE_SECONDS, new_holder
 from labelling.learning.training_settings import training_settings
 from labelling.records import Project
@@ -112,6 +115,7 @@ def orchestrate(
         poll_seconds = LISTEN_POLL_SECONDS if listener.listening else POLL_SECONDS
     retry_seconds = min(poll_seconds, POLL_SECONDS)
     holder = new_holder()
+    jobs = EmbeddingJobs(store, holder, duty_cycle=duty_cycle) if model is None else None  # your model reads raw items
     done = 0
     failures = 0
     woken = False
@@ -135,6 +139,9 @@ def orchestrate(
                     done += _train(store, project, holder, labels, seconds, model, preprocess, lease_seconds, duty_cycle)
                     if max_runs is not None and done >= max_runs:
                         return done
+                more = jobs is not None and jobs.work(found, alive)
+                while once and more:  # one pass: every pending vector, then exit
+                    more = jobs.work(found, alive)
             except AWAY_ERRORS as error:
                 if once:
                     raise DatabaseAway(_first_line(error)) from error
@@ -146,6 +153,8 @@ def orchestrate(
                 continue
             if once:
                 break
+            if more:
+                continue  # embeddings are left: check the training schedule, then the next slice
             # Labels may arrive unannounced just after a wakeup (see wakeups.NOTIFY_EVERY_SECONDS): look again soon.
             woken = listener.wait(min(poll_seconds, listener.RECHECK_SECONDS) if woken else poll_seconds, alive)
     finally:
