@@ -1,5 +1,6 @@
-"""Train: the model and the queue's order. Status of the latest run, Retrain now, model, acquisition and
-schedule, the learning curve across runs, and the latest run's confusion matrix and per-class figures.
+"""Train: the model and the queue's order. Status of the latest run, Retrain now, model, acquisition,
+schedule and how text is read (with the embeddings' progress), the learning curve across runs, and the
+latest run's confusion matrix and per-class figures.
 
 Training happens in the worker process (`python -m labelling.learning.worker`; the app starts one itself with the
 embedded SQLite database); this page only files requests and reads runs.
@@ -15,9 +16,11 @@ from labelling import LabellingError
 from labelling.learning.models import MODELS
 from labelling.storage.runs import RunStatus, TrainingRun
 from labelling.learning.training import MIN_LABELS, STRATEGIES
-from labelling.learning.training_settings import training_settings, with_training_settings
+from labelling.learning.text_features import status as embedding_status
+from labelling.learning.training_settings import TEXT_FEATURES, training_settings, with_training_settings
 
 STATUS_REFRESH_SECONDS = 2  # while a run is queued or running, its status is re-read this often
+EMBEDDING_REFRESH_SECONDS = 5  # while the worker computes embeddings, their progress is re-read this often
 WAITING_HINT_SECONDS = 30  # a request waiting this long gets a hint to check the worker
 NOTICE = "train_notice"
 
@@ -163,6 +166,35 @@ def _history(all_runs: list[TrainingRun]) -> None:
         st.dataframe(pd.DataFrame(rows), hide_index=True)
 
 
+with ui.database_guard():
+    text_state = embedding_status(store, project)
+computing = text_state.wanted and text_state.available and text_state.done < text_state.total
+
+
+@st.fragment(run_every=EMBEDDING_REFRESH_SECONDS if computing else None)
+def text_reading(was_computing: bool) -> None:
+    """How text is read: the embeddings' progress, or what installing them would gain."""
+    state = text_state
+    if was_computing:  # re-read on the fragment's own reruns; once complete, redraw the page and stop polling
+        with ui.database_guard():
+            state = embedding_status(store, project)
+        if state.done >= state.total:
+            st.rerun()
+    if not state.wanted:
+        return
+    if not state.available:
+        st.info(
+            f"Text is read as TF-IDF (words and word pairs). Sentence embeddings ({state.model}) make active "
+            "learning pay off on text: on a movie-review corpus they reached 68% accuracy at 100 labels against "
+            f"55% with TF-IDF, and 95% of the best accuracy at 250 labels. Install them on the server with "
+            f"`{state.install}` and restart the app and its workers.",
+            icon=":material/lightbulb:",
+        )
+        return
+    when = "runs read them" if state.ready else "the worker computes them; runs read TF-IDF until they are ready"
+    st.caption(f"Embeddings: {state.done:,} of {state.total:,} items ({state.model}): {when}.")
+
+
 def _settings_form() -> None:
     current = training_settings(project)
     with st.form(f"training-settings-{project.id}"):
@@ -188,6 +220,19 @@ def _settings_form() -> None:
         every_seconds = right.number_input(
             "...or after this many seconds (if any label arrived)", 10, 7 * 86_400, int(current.every_seconds)
         )
+        left, right = st.columns(2)
+        text_features = left.selectbox(
+            "Read text as",
+            list(TEXT_FEATURES),
+            index=list(TEXT_FEATURES).index(current.text_features),
+            format_func=TEXT_FEATURES.get,
+        )
+        embedding_model = right.text_input(
+            "Embedding model",
+            current.embedding_model,
+            help="The packaged all-MiniLM-L6-v2, or a sentence-transformers model installed on the server "
+            "(a directory, or a model id in its Hugging Face cache). Nothing is downloaded.",
+        )
         saved = st.form_submit_button("Save", type="primary")
     if saved:
         try:
@@ -198,6 +243,8 @@ def _settings_form() -> None:
                 shuffle_prop=float(shuffle_prop),
                 every_labels=int(every_labels),
                 every_seconds=float(every_seconds),
+                text_features=text_features,
+                embedding_model=embedding_model,
             )
             with ui.database_guard():
                 store.update_project(project.id, settings=settings)
@@ -246,4 +293,5 @@ st.button(
 )
 status_and_figures(project.id, active)
 st.subheader("Settings")
+text_reading(computing)
 _settings_form()
