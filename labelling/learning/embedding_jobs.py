@@ -61,6 +61,8 @@ class EmbeddingJobs:
         self.computed = 0
         """Vectors this worker computed and stored."""
         self._columns: dict[int, tuple[str, list[features.Column]]] = {}
+        self._last: dict[tuple[int, str, str], int] = {}
+        """(project, column, model) -> the last item id this worker claimed: the next claim looks past it."""
         self._failed: dict[tuple[int, str], str] = {}
         """(project, model) -> the error its model raised: not tried again by this worker."""
 
@@ -100,9 +102,13 @@ class EmbeddingJobs:
         """Claim, encode and store one batch; False when nothing is left to claim (or the model fails)."""
         started = time.monotonic()
         claims = self.store.embeddings
-        ids, data = claims.claim(project.id, key, model, self.holder, self.batch_rows, self.claim_seconds)
+        job = (project.id, key, model)
+        ids, data = claims.claim(
+            project.id, key, model, self.holder, self.batch_rows, self.claim_seconds, self._last.get(job, -1)
+        )
         if not ids:
             return False
+        self._last[job] = ids[-1]
         texts = [features.text_of(_cell(decode(value), key)) for value in data]
         try:
             vectors = embeddings.encode(texts, model=model)
@@ -110,7 +116,7 @@ class EmbeddingJobs:
             self._failed[(project.id, model)] = str(error)
             log.warning("project %s: embedding model %s failed: %s", project.id, model, error)
             return False
-        self.computed += claims.write(project.id, key, model, self.holder, ids, vectors)
+        self.computed += claims.write(project.id, key, model, ids, vectors)
         self._pause(time.monotonic() - started, alive)
         return True
 

@@ -2,13 +2,14 @@
 `Embeddings`; `labelling.learning.embedding_jobs` fills it and training reads it.
 
 Several workers (processes or machines) split the computation through the database: `claim` hands each a
-batch of items still lacking a vector that nobody else holds, with an expiry. On PostgreSQL the candidate
-items are locked `FOR NO KEY UPDATE SKIP LOCKED` while the claim is written, so two claimers take
-different items instead of queueing on the same ones (and labels, whose foreign keys take `KEY SHARE`
-locks on the items, never wait for it); the claim rows are upserted only where no live claim exists, so
-even a claimer that read an older snapshot gets nothing twice. On SQLite the write transaction's
-`BEGIN IMMEDIATE` serialises claimers. A worker that dies leaves claims that expire, and the items are
-claimed again. `write` stores a batch and drops its claims in one transaction.
+batch of items that have no vector and no live claim, writing a claim row (vector NULL, holder, expiry)
+per item; `write` fills in the vectors. On PostgreSQL the candidate items are locked `FOR NO KEY UPDATE
+SKIP LOCKED` while they are claimed, so two claimers take different items instead of queueing on the same
+ones (labels, whose foreign keys take `KEY SHARE` locks on the items, never wait for it). The claim is an
+upsert that takes a row only while it has no vector and its claim has expired, decided on the row's
+latest version, so a claimer that read an older snapshot gets nothing twice. On SQLite the write
+transaction's `BEGIN IMMEDIATE` serialises claimers. A worker that dies leaves claims that expire, and
+the items are claimed again.
 
 A column is named by `feature`: the item's field, or "" for an item that is itself the text.
 """
@@ -22,7 +23,7 @@ from sqlalchemy import Engine, bindparam, exists, func, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from labelling.storage.engine import clock, read, write
-from labelling.storage.schema import embedding_claims, embeddings, items
+from labelling.storage.schema import embeddings, items
 
 __all__ = ["CLAIM_SECONDS", "Embeddings"]
 
@@ -32,34 +33,48 @@ READ_BATCH_ROWS = 5_000
 _FLOAT32 = np.dtype("<f4")
 
 
-def _same_vector(table, item_column=items.c.id):
-    return (
-        (table.c.item_id == item_column)
-        & (table.c.feature == bindparam("feature"))
-        & (table.c.model == bindparam("model"))
-    )
-
-
 CANDIDATES = (
     select(items.c.id, items.c.data)
     .where(
         items.c.project_id == bindparam("project"),
-        ~exists().where(_same_vector(embeddings)),
-        ~exists().where(_same_vector(embedding_claims), embedding_claims.c.expires_at >= clock()),
+        items.c.id > bindparam("after"),
+        ~exists().where(
+            embeddings.c.item_id == items.c.id,
+            embeddings.c.feature == bindparam("feature"),
+            embeddings.c.model == bindparam("model"),
+            embeddings.c.vector.is_not(None) | (embeddings.c.expires_at >= clock()),
+        ),
     )
     .order_by(items.c.id)
     .limit(bindparam("rows"))
     .with_for_update(skip_locked=True, key_share=True, of=items)
 )
-"""Items lacking the vector that no live claim holds, oldest first; locked (PostgreSQL) while being claimed."""
+"""Items with neither the vector nor a live claim, oldest first; locked (PostgreSQL) while being claimed."""
 
 DONE = select(func.count()).where(
     embeddings.c.project_id == bindparam("project"),
     embeddings.c.feature == bindparam("feature"),
     embeddings.c.model == bindparam("model"),
+    embeddings.c.vector.is_not(None),
 )
 TOTAL = select(func.count()).where(items.c.project_id == bindparam("project"))
 SAMPLE = select(items.c.data).where(items.c.project_id == bindparam("project")).order_by(items.c.id).limit(bindparam("rows"))
+
+
+def _upsert(connection, rows: list[dict], *, holder_only: bool):
+    """One statement for many rows, returning the item ids it wrote: a claim (`holder_only`) takes a row
+    that has no vector and whose claim expired; a vector fills a row that has none. The condition is
+    checked on the row's latest version, whatever snapshot the caller read its candidates in."""
+    statement = (postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert)(embeddings).values(rows)
+    changed = ("holder", "expires_at") if holder_only else ("dim", "vector", "holder", "expires_at")
+    condition = embeddings.c.vector.is_(None)
+    if holder_only:
+        condition &= embeddings.c.expires_at < clock()
+    return statement.on_conflict_do_update(
+        index_elements=["item_id", "feature", "model"],
+        set_={name: statement.excluded[name] for name in changed},
+        where=condition,
+    ).returning(embeddings.c.item_id)
 
 
 class Embeddings:
@@ -69,38 +84,40 @@ class Embeddings:
         self._engine = engine
 
     def claim(
-        self, project_id: int, feature: str, model: str, holder: str, rows: int, seconds: float = CLAIM_SECONDS
+        self,
+        project_id: int,
+        feature: str,
+        model: str,
+        holder: str,
+        rows: int,
+        seconds: float = CLAIM_SECONDS,
+        after: int = -1,
     ) -> tuple[list[int], list[str]]:
         """Up to `rows` items of the project still lacking a vector for (feature, model), now claimed by
-        `holder` for `seconds`: (ids, encoded data), ids ascending. Empty when none is left unclaimed."""
-        params = {"project": project_id, "feature": feature, "model": model, "rows": int(rows)}
+        `holder` for `seconds`: (ids, encoded data), ids ascending. Empty when none is left unclaimed.
+
+        `after`: look past this item id first (the last one this worker claimed), so that a long run does
+        not walk the done items again on every claim; the items before it are looked at when none is left
+        after it (a dead worker's expired claims)."""
+        params = {"project": project_id, "feature": feature, "model": model, "rows": int(rows), "after": int(after)}
         with write(self._engine) as connection:
             found = connection.execute(CANDIDATES, params).all()
+            if not found and after >= 0:
+                found = connection.execute(CANDIDATES, {**params, "after": -1}).all()
             if not found:
                 return [], []
-            insert = (postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert)(embedding_claims)
-            expires = clock() + literal(float(seconds))
-            statement = insert.values(
-                [
-                    {"item_id": row.id, "feature": feature, "model": model, "project_id": project_id,
-                     "holder": holder, "expires_at": expires}
-                    for row in found
-                ]
-            )
-            statement = statement.on_conflict_do_update(
-                index_elements=["item_id", "feature", "model"],
-                set_={"holder": statement.excluded.holder, "expires_at": statement.excluded.expires_at},
-                where=embedding_claims.c.expires_at < clock(),
-            ).returning(embedding_claims.c.item_id)
-            claimed = set(connection.execute(statement).scalars())
+            claims = [
+                {"item_id": row.id, "feature": feature, "model": model, "project_id": project_id, "holder": holder,
+                 "expires_at": clock() + literal(float(seconds))}
+                for row in found
+            ]
+            claimed = set(connection.execute(_upsert(connection, claims, holder_only=True)).scalars())
         kept = [row for row in found if row.id in claimed]
         return [int(row.id) for row in kept], [row.data for row in kept]
 
-    def write(
-        self, project_id: int, feature: str, model: str, holder: str, item_ids: Sequence[int], vectors: np.ndarray
-    ) -> int:
-        """Store the vectors (one row per item id) and drop `holder`'s claims on them, in one transaction.
-        A vector another worker stored meanwhile is kept. Returns how many were stored."""
+    def write(self, project_id: int, feature: str, model: str, item_ids: Sequence[int], vectors: np.ndarray) -> int:
+        """Store the vectors (one row per item id) in one transaction, whoever holds the claims now. A
+        vector another worker stored meanwhile is kept. Returns how many were stored."""
         array = np.ascontiguousarray(vectors, dtype=_FLOAT32)
         ids = [int(i) for i in item_ids]
         if array.ndim != 2 or len(array) != len(ids):
@@ -108,26 +125,13 @@ class Embeddings:
         if not ids:
             return 0
         dim = int(array.shape[1])
+        rows = [
+            {"item_id": i, "feature": feature, "model": model, "project_id": project_id, "dim": dim,
+             "vector": row.tobytes(), "holder": None, "expires_at": None}
+            for i, row in zip(ids, array)
+        ]
         with write(self._engine) as connection:
-            insert = (postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert)(embeddings)
-            stored = connection.execute(
-                insert.on_conflict_do_nothing(index_elements=["item_id", "feature", "model"]),
-                [
-                    {"item_id": i, "feature": feature, "model": model, "project_id": project_id, "dim": dim,
-                     "vector": row.tobytes()}
-                    for i, row in zip(ids, array)
-                ],
-            ).rowcount
-            for start in range(0, len(ids), READ_BATCH_ROWS):
-                connection.execute(
-                    embedding_claims.delete().where(
-                        embedding_claims.c.item_id.in_(ids[start : start + READ_BATCH_ROWS]),
-                        embedding_claims.c.feature == feature,
-                        embedding_claims.c.model == model,
-                        embedding_claims.c.holder == holder,
-                    )
-                )
-        return int(stored)
+            return len(connection.execute(_upsert(connection, rows, holder_only=False)).all())
 
     def vectors(self, project_id: int, feature: str, model: str, item_ids: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
         """(float32 `(len(item_ids), dim)` vectors in the order given, which of them are stored). Rows not
@@ -143,6 +147,7 @@ class Embeddings:
                         embeddings.c.feature == feature,
                         embeddings.c.model == model,
                         embeddings.c.item_id.in_(chunk),
+                        embeddings.c.vector.is_not(None),
                     )
                 )
                 found.update((int(row.item_id), bytes(row.vector)) for row in result)

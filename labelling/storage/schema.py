@@ -242,10 +242,10 @@ reviews = Table(
 # At most one final label per item.
 _unique_where("uq_reviews_current", reviews.c.item_id, postgresql="is_current", sqlite="is_current = 1")
 
-# Sentence embeddings (revision 0004). One vector per item, text column (`feature`; "" for an item that is
-# itself the text) and model, as float32 bytes: computed once by whichever worker claimed the item, then
-# read by every run. A claim row says a worker is computing that vector until `expires_at`; a dead
-# worker's claims expire and are taken again.
+# Sentence embeddings (revision 0004). One row per item, text column (`feature`; "" for an item that is
+# itself the text) and model. A worker claims the row first (vector NULL, `holder` until `expires_at`), then
+# fills in the vector, float32 bytes: computed once, read by every run. A dead worker's claims expire and
+# are taken again; a row with a vector is never claimed again.
 embeddings = Table(
     "embeddings",
     metadata,
@@ -253,19 +253,9 @@ embeddings = Table(
     Column("feature", String(200), primary_key=True),
     Column("model", String(200), primary_key=True),
     Column("project_id", ForeignKey("projects.id", ondelete="CASCADE"), nullable=False),
-    Column("dim", Integer, nullable=False),
-    Column("vector", LargeBinary, nullable=False),  # dim float32 values, little-endian
-    Index(None, "project_id", "feature", "model"),
-)
-
-embedding_claims = Table(
-    "embedding_claims",
-    metadata,
-    Column("item_id", ForeignKey("items.id", ondelete="CASCADE"), primary_key=True),
-    Column("feature", String(200), primary_key=True),
-    Column("model", String(200), primary_key=True),
-    Column("project_id", ForeignKey("projects.id", ondelete="CASCADE"), nullable=False),
-    Column("holder", Text, nullable=False),
-    Column("expires_at", Double, nullable=False),
+    Column("dim", Integer, nullable=True),
+    Column("vector", LargeBinary, nullable=True),  # dim float32 values, little-endian; NULL while claimed
+    Column("holder", Text, nullable=True),  # the claiming worker, until the vector is stored
+    Column("expires_at", Double, nullable=True),
     Index(None, "project_id", "feature", "model"),
 )

@@ -16,7 +16,7 @@ def project(store):
     made = store.create_project("reviews", ["good", "bad"], settings={"display": "text", "text_column": "text"})
     store.add_items(made.id, [{"text": f"review number {i}"} for i in range(30)])
     ids, _ = store.embeddings.claim(made.id, "text", embeddings.DEFAULT_MODEL, "test", rows=8)
-    store.embeddings.write(made.id, "text", embeddings.DEFAULT_MODEL, "test", ids, np.ones((8, 4)))
+    store.embeddings.write(made.id, "text", embeddings.DEFAULT_MODEL, ids, np.ones((8, 4)))
     return made
 
 

@@ -31,7 +31,7 @@ def test_claim_write_and_read_back(store, project):
     # Claimed items are nobody else's while the claim lives; the next claim takes the next ones.
     more, _ = store.embeddings.claim(project.id, "", MODEL, "w2", rows=100)
     assert len(more) == 6 and not set(more) & set(ids)
-    assert store.embeddings.write(project.id, "", MODEL, "w1", ids, fake_vectors(ids)) == 4
+    assert store.embeddings.write(project.id, "", MODEL, ids, fake_vectors(ids)) == 4
     assert store.embeddings.progress(project.id, "", MODEL) == (4, 10)
     wanted = [ids[2], more[0], ids[0]]
     vectors, present = store.embeddings.vectors(project.id, "", MODEL, wanted)
@@ -54,34 +54,44 @@ def test_a_dead_workers_claims_expire_and_are_taken_again(store, project):
     assert len(ids) == 10
     again, _ = store.embeddings.claim(project.id, "", MODEL, "alive", rows=10)
     assert again == ids
-    store.embeddings.write(project.id, "", MODEL, "alive", again, fake_vectors(again))
+    store.embeddings.write(project.id, "", MODEL, again, fake_vectors(again))
     assert store.embeddings.claim(project.id, "", MODEL, "alive", rows=10) == ([], [])
     assert store.embeddings.progress(project.id, "", MODEL) == (10, 10)
+    # A stored vector is never claimed again, whatever its claim's expiry was.
+    assert store.embeddings.claim(project.id, "", MODEL, "late", rows=10, after=-1) == ([], [])
+
+
+def test_a_claim_looks_past_the_last_one_first_then_from_the_start(store, project):
+    ids, _ = store.embeddings.claim(project.id, "", MODEL, "dead", rows=10, seconds=-1.0)  # expired at once
+    assert store.embeddings.claim(project.id, "", MODEL, "w", rows=3, after=ids[4])[0] == ids[5:8]
+    assert store.embeddings.claim(project.id, "", MODEL, "w", rows=10, after=ids[7])[0] == ids[8:]
+    # Nothing is left past the last claim: the ones before it (a dead worker's, expired) are taken.
+    assert store.embeddings.claim(project.id, "", MODEL, "w", rows=10, after=ids[-1])[0] == ids[:5]
 
 
 def test_a_vector_stored_twice_keeps_the_first(store, project):
     ids, _ = store.embeddings.claim(project.id, "", MODEL, "slow", rows=2, seconds=-1.0)
     store.embeddings.claim(project.id, "", MODEL, "fast", rows=2)
-    assert store.embeddings.write(project.id, "", MODEL, "fast", ids, fake_vectors(ids)) == 2
-    assert store.embeddings.write(project.id, "", MODEL, "slow", ids, fake_vectors(ids) + 1) == 0
+    assert store.embeddings.write(project.id, "", MODEL, ids, fake_vectors(ids)) == 2
+    assert store.embeddings.write(project.id, "", MODEL, ids, fake_vectors(ids) + 1) == 0
     vectors, _ = store.embeddings.vectors(project.id, "", MODEL, ids)
     np.testing.assert_array_equal(vectors, fake_vectors(ids))
 
 
 def test_a_batch_of_the_wrong_shape_is_refused(store, project):
     with pytest.raises(ValueError):
-        store.embeddings.write(project.id, "", MODEL, "w", [1, 2], np.zeros((3, 4)))
+        store.embeddings.write(project.id, "", MODEL, [1, 2], np.zeros((3, 4)))
 
 
 def test_deleting_the_project_deletes_its_vectors_and_claims(store, project):
     ids, _ = store.embeddings.claim(project.id, "", MODEL, "w", rows=6)
-    store.embeddings.write(project.id, "", MODEL, "w", ids[:3], fake_vectors(ids[:3]))
+    store.embeddings.write(project.id, "", MODEL, ids[:3], fake_vectors(ids[:3]))
     other = store.create_project("other", ["a", "b"])
     store.add_items(other.id, ["x"])
     store.delete_project(project.id)
     with store.engine.connect() as connection:
-        left = [connection.exec_driver_sql(f"SELECT count(*) FROM {t}").scalar() for t in ("embeddings", "embedding_claims")]
-    assert left == [0, 0]
+        left = connection.exec_driver_sql("SELECT count(*) FROM embeddings").scalar()
+    assert left == 0
     assert store.embeddings.progress(other.id, "", MODEL) == (0, 1)
 
 
@@ -104,7 +114,7 @@ def test_workers_split_the_claims_without_overlap(postgresql_url, open_store):
                 if not ids:
                     return
                 claimed[n] += ids
-                stores[n].embeddings.write(made.id, "", MODEL, f"w{n}", ids, fake_vectors(ids))
+                stores[n].embeddings.write(made.id, "", MODEL, ids, fake_vectors(ids))
         except BaseException as error:  # reported by the main thread
             errors.append(error)
 

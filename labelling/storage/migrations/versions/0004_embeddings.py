@@ -1,5 +1,5 @@
-"""Sentence embeddings: one stored vector per item, text column and model, and the claims that let several
-workers split their computation.
+"""Sentence embeddings: one stored vector per item, text column and model, claimed first by the worker
+computing it so that several workers split the work.
 
 Revision ID: 0004_embeddings
 Revises: 0003
@@ -14,36 +14,27 @@ down_revision = '0003'
 branch_labels = None
 depends_on = None
 
-_ID = sa.BigInteger().with_variant(sa.Integer(), 'sqlite')
 
-
-def _item_key_table(name: str, *columns: sa.Column) -> None:
-    """A table keyed by (item, feature, model) that belongs to a project; both cascade on delete."""
-    op.create_table(name,
-    sa.Column('item_id', _ID, nullable=False),
+def upgrade() -> None:
+    op.create_table('embeddings',
+    sa.Column('item_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('feature', sa.String(length=200), nullable=False),
     sa.Column('model', sa.String(length=200), nullable=False),
     sa.Column('project_id', sa.Integer(), nullable=False),
-    *columns,
-    sa.ForeignKeyConstraint(['item_id'], ['items.id'], name=op.f(f'fk_{name}_item_id_items'), ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['project_id'], ['projects.id'], name=op.f(f'fk_{name}_project_id_projects'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('item_id', 'feature', 'model', name=op.f(f'pk_{name}'))
+    sa.Column('dim', sa.Integer(), nullable=True),
+    sa.Column('vector', sa.LargeBinary(), nullable=True),
+    sa.Column('holder', sa.Text(), nullable=True),
+    sa.Column('expires_at', sa.Double(), nullable=True),
+    sa.ForeignKeyConstraint(['item_id'], ['items.id'], name=op.f('fk_embeddings_item_id_items'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['project_id'], ['projects.id'], name=op.f('fk_embeddings_project_id_projects'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('item_id', 'feature', 'model', name=op.f('pk_embeddings'))
     )
-    with op.batch_alter_table(name, schema=None) as batch_op:
-        batch_op.create_index(batch_op.f(f'ix_{name}_project_id_feature_model'), ['project_id', 'feature', 'model'], unique=False)
-
-
-def upgrade() -> None:
-    _item_key_table('embeddings',
-        sa.Column('dim', sa.Integer(), nullable=False),
-        sa.Column('vector', sa.LargeBinary(), nullable=False))
-    _item_key_table('embedding_claims',
-        sa.Column('holder', sa.Text(), nullable=False),
-        sa.Column('expires_at', sa.Double(), nullable=False))
+    with op.batch_alter_table('embeddings', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_embeddings_project_id_feature_model'), ['project_id', 'feature', 'model'], unique=False)
 
 
 def downgrade() -> None:
-    for name in ('embedding_claims', 'embeddings'):
-        with op.batch_alter_table(name, schema=None) as batch_op:
-            batch_op.drop_index(batch_op.f(f'ix_{name}_project_id_feature_model'))
-        op.drop_table(name)
+    with op.batch_alter_table('embeddings', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_embeddings_project_id_feature_model'))
+
+    op.drop_table('embeddings')
