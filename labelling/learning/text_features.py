@@ -6,6 +6,8 @@ embeddings when the extra is installed. Either way embeddings are used only once
 TF-IDF, so labelling never waits for the worker (`labelling.learning.embedding_jobs`) to finish. A run
 never computes vectors itself; it reads them through `Store.embeddings` and puts them in place of the
 text, which the model then reads as an EMBEDDING column (unit-norm vectors, `features.preprocessor`).
+A saved model whose description names sentence embeddings (`model_files.load_model`) therefore wants the
+vectors in those columns: pass it `Reading.values(...)`, or `embeddings.encode` of the texts.
 """
 
 from __future__ import annotations
