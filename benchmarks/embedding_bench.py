@@ -83,7 +83,8 @@ def latency(url: str, folder: Path, n_items: int, n_embed: int, rounds: int) -> 
     rng = np.random.default_rng(0)
     store = Store.connect(url)
     rows, truth = reviews(n_items, rng)
-    labelling = store.create_project("labelling", LABELS, settings={"display": "text", "text_column": "review"})
+    reading = {"display": "text", "text_column": "review", "training": {"text_features": "tfidf"}}  # not embedded
+    labelling = store.create_project("labelling", LABELS, settings=reading)
     store.add_items(labelling.id, rows)
     by_text = {row["review"]: label for row, label in zip(rows, truth)}
 
