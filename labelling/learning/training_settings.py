@@ -17,8 +17,8 @@ __all__ = ["DEFAULT_EVERY_LABELS", "DEFAULT_EVERY_SECONDS", "MAX_MODEL_NAME", "T
 DEFAULT_EVERY_LABELS = 20
 DEFAULT_EVERY_SECONDS = 300.0
 TEXT_FEATURES = {
-    "auto": "Automatic: sentence embeddings once every item has one, TF-IDF until then",
-    "embeddings": "Sentence embeddings (TF-IDF until every item has one)",
+    "auto": "Automatic: embeddings when installed and ready",
+    "embeddings": "Sentence embeddings, once ready",
     "tfidf": "TF-IDF (words and word pairs)",
 }
 """How text columns are read (`text_features`) -> words for the Train page. "auto" and "embeddings" differ
