@@ -149,7 +149,6 @@ class _Run:
         values = [decode(value) for value in labelled.data]
         if model is None:  # your own estimator reads the items as they are
             self.reading = text_features.reading(self.store, project, self.settings, values)
-            self.notes += [self.reading.note] if self.reading.note else []
             values = self._values(labelled.ids, values)
         self.progress(0.05)
         trained = self._model(model, preprocess, values)
@@ -162,6 +161,7 @@ class _Run:
         reason = _cold_start(targets, project)
         if reason is not None:
             return self._cold_start(reason, counts)
+        self.notes += [self.reading.note] if self.reading.note else []  # why text is read as TF-IDF
         scores = models.evaluate(trained, x, targets, seed=self.seed) if evaluate else None
         self.progress(0.35)
         trained.fit(x, targets)
