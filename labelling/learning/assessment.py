@@ -149,20 +149,37 @@ def out_of_fold(model: models.TrainedModel, x: Any, targets: Sequence[Label], fo
     return p, covered
 
 
-def stability(store: Store, project_id: int, run_id: int, model: models.TrainedModel, loader: Any, seed: int) -> float | None:
+def stability(
+    store: Store,
+    project_id: int,
+    run_id: int,
+    model: models.TrainedModel,
+    loader: Any,
+    seed: int,
+    scored: tuple[Sequence[int], Sequence[Label]],
+) -> float | None:
     """Kappa between this run's predictions on the project's stop set and the previous run's (None for the
-    first run); keeps this run's for the next. The stop set is drawn once from the open items."""
+    first run); keeps this run's for the next. The stop set is drawn once from the open items. `scored`:
+    this run's (item ids, suggestions) of the open items, reused; only stop-set items labelled since are
+    predicted here."""
     before_run, before = store.assessment.stop_set(project_id)
-    ids = sorted(before) or stopping.choose_stop_set(store.model_data.open_item_ids(project_id), np.random.default_rng(seed)).tolist()
-    found = store.model_data.items_by_id(project_id, ids)
-    ids = [i for i in ids if i in found]
+    scored_ids = np.asarray(scored[0][: len(scored[1])], dtype=np.int64)
+    ids = np.asarray(sorted(before), dtype=np.int64)
+    if not len(ids):
+        ids = stopping.choose_stop_set(scored_ids, np.random.default_rng(seed))
+    order = np.argsort(scored_ids, kind="stable")
+    at = np.minimum(np.searchsorted(scored_ids[order], ids), max(len(order) - 1, 0))
+    known = {int(i): scored[1][int(order[a])] for i, a in zip(ids, at) if len(order) and scored_ids[order[a]] == i}
+    found = store.model_data.items_by_id(project_id, [int(i) for i in ids if int(i) not in known])
+    missing = list(found)
+    if missing:
+        x, keep, _ = model.inputs([decode(found[i]) for i in missing], loader)
+        labels, _ = model.predict(model.probabilities(x))
+        known.update(zip((i for i, k in zip(missing, keep) if k), labels))
+    ids = sorted(known)
     if not ids:
         return None
-    x, keep, _ = model.inputs([decode(found[i]) for i in ids], loader)
-    ids = [i for i, k in zip(ids, keep) if k]
-    if not ids:
-        return None
-    labels, _ = model.predict(model.probabilities(x))
+    labels = [known[i] for i in ids]
     store.assessment.set_stop_predictions(project_id, run_id, ids, labels)
     common = [row for row, i in enumerate(ids) if i in before]
     if before_run is None or not common:

@@ -184,7 +184,7 @@ class _Run:
         if assessed:
             self.store.assessment.set_label_issues(project.id, self.run.id, assessed.issues)
         evaluation["stability_kappa"] = assessment.stability(
-            self.store, project.id, self.run.id, trained, self.loader, self.seed
+            self.store, project.id, self.run.id, trained, self.loader, self.seed, (scored_ids, suggestions)
         )
         return self._finish(len(targets), self.description, figures, counts, evaluation)
 
