@@ -168,6 +168,11 @@ def _trust(trained: list[TrainingRun]) -> None:
         )
     else:
         st.caption(f"Stopping signal: after {stopping.STOP_WINDOW + 1} trained runs (kappa so far: {len(kappas)} runs).")
+    if latest.progressive_n:
+        st.markdown(
+            "**Suggestions on the random items when handed out** (earlier models, before they learnt those "
+            f"labels): {_estimate(latest.progressive_accuracy, latest.progressive_low, latest.progressive_high, latest.progressive_n)}."
+        )
     honest = [r for r in trained if r.honest_n]
     slope = stopping.labels_per_point([r.n_labels for r in honest], [r.honest_accuracy for r in honest])
     if slope is not None:
