@@ -195,6 +195,7 @@ if not listed:
         st.info("No reviewed items match.")
     else:
         st.success("Nothing to review: no item matching these filters has labellers who disagree.")
+        st.caption(f"**{TO_CHECK}** lists labels the model doubts, also when each item has one labeller.")
     st.stop()
 st.caption(
     f"{total:,} item{'s' if total != 1 else ''}"

@@ -82,7 +82,7 @@ def _status(run: TrainingRun | None) -> None:
         elif accuracy is not None:
             figures = "no items chosen at random labelled yet to score it on"
         if accuracy is not None:
-            figures += f" (cross-validated on the labelled items {accuracy:.1%}, macro-F1 {f1:.2f}: {BIASED})"
+            figures += f" (cross-validated accuracy on the labelled items {accuracy:.1%}, macro-F1 {f1:.2f}: {BIASED})"
         st.success(
             f"Trained on {run.n_labels:,} labels {_ago(run.finished_at)} in {run.duration or 0:.1f} s: {figures}. "
             f"Queue ordered by {STRATEGIES.get(run.strategy, run.strategy).split(' (')[0].lower()}.",

@@ -140,7 +140,7 @@ def test_the_honest_score_its_interval_and_the_stopping_state_are_shown(app, sto
     at = train_page(app)
     message = at.success[0].value.replace("\\", "")
     assert f"{latest.honest_accuracy:.1%} (95% interval {latest.honest_low:.0%}–{latest.honest_high:.0%}, 16 items chosen at random)" in message
-    assert "cross-validated on the labelled items" in message and "so this reads low" in message
+    assert "cross-validated accuracy on the labelled items" in message and "so this reads low" in message
     assert any("accuracy on items chosen at random" in c.value and "interval" in c.value for c in at.caption)
     assert any(s.value == "The model has stopped changing — more labels will add little." for s in at.success)
     assert any("calibration error" in m.value for m in at.markdown)
