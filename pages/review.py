@@ -1,15 +1,17 @@
-"""Review: items whose labellers disagree. A reviewer sets the final label or sends the item back for new labels."""
+"""Review: items whose labellers disagree, and labels the model doubts (labels to check, found by the latest
+training run even when each item has one labeller). A reviewer sets the final label or sends the item back."""
 
 import streamlit as st
 
 import ui
 from labelling import LabellingError, people
+from labelling.storage.assessment import LabelCheck
 from labelling.storage.review import ReviewItem
 
 PAGE_SIZE = 20
 NOTICE = "review_notice"
 ANY = "(any)"
-WAITING, REVIEWED = "Waiting for review", "Already reviewed"
+WAITING, REVIEWED, TO_CHECK = "Waiting for review", "Already reviewed", "Labels to check"
 
 store = ui.store()
 me = ui.page_user(store)
@@ -50,6 +52,46 @@ def _adjudicate(item_id: int) -> None:
 @ui.guarded
 def _send_back(item_id: int) -> None:
     _act(store.send_back, item_id)
+
+
+@ui.guarded
+def _keep(item_id: int, label) -> None:
+    _act(store.adjudicate, item_id, list(label) if project.multi_label else label)
+
+
+def check_card(check: LabelCheck) -> None:
+    """A label the model doubts: keep it (the reviewer confirms it) or set another."""
+    with st.container(border=True, key=f"check-{check.item_id}"):
+        st.caption(f"Item {check.item_id} · found by training run {check.run_id}")
+        ui.show_item(check.data, project.options)
+        st.markdown(
+            f"Labelled **{ui.literal(shown(check.given))}**, which the model gives {check.given_probability:.0%}; "
+            f"it says **{ui.literal(shown(check.alternative))}** ({check.alternative_probability:.0%})."
+        )
+        st.radio(
+            "Final label",
+            project.labels,
+            index=project.labels.index(check.alternative) if check.alternative in project.labels else None,
+            horizontal=True,
+            key=f"final-{check.item_id}",
+        )
+        row = st.container(horizontal=True)
+        row.button(
+            "Set final label",
+            key=f"adjudicate-{check.item_id}",
+            type="primary",
+            icon=":material/gavel:",
+            on_click=_adjudicate,
+            args=(check.item_id,),
+        )
+        row.button(
+            f"Keep {shown(check.given)}",
+            key=f"keep-{check.item_id}",
+            icon=":material/check:",
+            on_click=_keep,
+            args=(check.item_id, check.given),
+            help="The label is right: it becomes the final label and leaves this list.",
+        )
 
 
 def card(item: ReviewItem) -> None:
@@ -111,7 +153,21 @@ if notice := st.session_state.pop(NOTICE, None):
 with ui.database_guard():
     names = [p.name for p in store.people.all()]
 filters = st.container(horizontal=True, key="filters")
-which = filters.segmented_control("Show", [WAITING, REVIEWED], default=WAITING, key="review-which") or WAITING
+which = filters.segmented_control("Show", [WAITING, REVIEWED, TO_CHECK], default=WAITING, key="review-which") or WAITING
+if which == TO_CHECK:
+    with ui.database_guard():
+        checks = store.assessment.labels_to_check(project.id, limit=PAGE_SIZE)
+    if not checks:
+        st.success("No labels to check: the latest model doubts none of the labels given (or none is trained yet).")
+        st.stop()
+    st.caption(
+        "Labels the latest model finds unlikely, from predictions of models that did not learn from them "
+        "(confident learning), likeliest errors first. Setting a final label, or keeping the one given, "
+        "takes an item off the list."
+    )
+    for check in checks:
+        check_card(check)
+    st.stop()
 label = filters.selectbox("Someone labelled it", [ANY, *project.labels], key="review-label")
 labeller = filters.selectbox("Labelled by", [ANY, *names], key="review-labeller")
 most = st.slider(
@@ -139,6 +195,7 @@ if not listed:
         st.info("No reviewed items match.")
     else:
         st.success("Nothing to review: no item matching these filters has labellers who disagree.")
+        st.caption(f"**{TO_CHECK}** lists labels the model doubts, also when each item has one labeller.")
     st.stop()
 st.caption(
     f"{total:,} item{'s' if total != 1 else ''}"

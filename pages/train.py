@@ -13,6 +13,7 @@ import streamlit as st
 
 import ui
 from labelling import LabellingError
+from labelling.learning import stopping
 from labelling.learning.models import MODELS
 from labelling.storage.runs import RunStatus, TrainingRun
 from labelling.learning.training import MIN_LABELS, STRATEGIES
@@ -23,6 +24,10 @@ STATUS_REFRESH_SECONDS = 2  # while a run is queued or running, its status is re
 EMBEDDING_REFRESH_SECONDS = 5  # while the worker computes embeddings, their progress is re-read this often
 WAITING_HINT_SECONDS = 30  # a request waiting this long gets a hint to check the worker
 NOTICE = "train_notice"
+HONEST = "accuracy on items chosen at random"
+CROSS_VALIDATED = "cross-validation on the labelled items"
+BIASED = "active learning picks hard ones, so this reads low"
+STOPPED = "The model has stopped changing — more labels will add little."
 
 store = ui.store()
 ui.page_user(store, admin=True)
@@ -75,8 +80,12 @@ def _status(run: TrainingRun | None) -> None:
         accuracy = (run.scores or {}).get("cv_accuracy")
         f1 = (run.scores or {}).get("macro_f1")
         figures = "not cross-validated"
+        if run.honest_n:
+            figures = f"accuracy **{_estimate(run.honest_accuracy, run.honest_low, run.honest_high, run.honest_n)}**"
+        elif accuracy is not None:
+            figures = "no items chosen at random labelled yet to score it on"
         if accuracy is not None:
-            figures = f"cross-validated accuracy **{accuracy:.1%}**, macro-F1 {f1:.2f}"
+            figures += f" (cross-validated accuracy on the labelled items {accuracy:.1%}, macro-F1 {f1:.2f}: {BIASED})"
         st.success(
             f"Trained on {run.n_labels:,} labels {_ago(run.finished_at)} in {run.duration or 0:.1f} s: {figures}. "
             f"Queue ordered by {STRATEGIES.get(run.strategy, run.strategy).split(' (')[0].lower()}.",
@@ -86,35 +95,92 @@ def _status(run: TrainingRun | None) -> None:
         (st.info if run.status == RunStatus.FINISHED and not run.model else st.warning)(run.note)
 
 
+def _estimate(value: float, low: float, high: float, n: int) -> str:
+    return f"{value:.1%} (95% interval {low:.0%}–{high:.0%}, {n:,} items chosen at random)"
+
+
 def _learning_curve(finished: list[TrainingRun]) -> None:
     st.subheader("Learning curve")
-    points = [r for r in finished if r.scores and r.scores.get("cv_accuracy") is not None]
+    points = [r for r in finished if r.honest_n or (r.scores and r.scores.get("cv_accuracy") is not None)]
     if not points:
-        st.caption("Each trained run adds a point: its cross-validated score against the number of labels.")
+        st.caption(
+            "Each trained run adds a point: its accuracy on labelled items the queue chose at random (each "
+            "predicted by a model trained without it), against the number of labels."
+        )
         return
     curve = pd.DataFrame(
         [
-            {"labelled items": r.n_labels, "score": r.scores.get(key), "measure": name, "run": r.id}
+            {"labelled items": r.n_labels, "accuracy": r.honest_accuracy, "low": r.honest_low, "high": r.honest_high,
+             "items": r.honest_n, "measure": HONEST, "run": r.id}
             for r in points
-            for key, name in (("cv_accuracy", "accuracy"), ("macro_f1", "macro-F1"))
+            if r.honest_n
         ]
-    ).dropna()
+        + [
+            {"labelled items": r.n_labels, "accuracy": r.scores["cv_accuracy"], "measure": CROSS_VALIDATED, "run": r.id}
+            for r in points
+            if r.scores and r.scores.get("cv_accuracy") is not None
+        ]
+    )
+    x = {"field": "labelled items", "type": "quantitative", "axis": {"format": "d", "tickMinStep": 1}}
     st.vega_lite_chart(
         curve,
         {
-            "mark": {"type": "line", "point": True, "tooltip": True},
-            "encoding": {
-                "x": {"field": "labelled items", "type": "quantitative", "axis": {"format": "d", "tickMinStep": 1}},
-                "y": {
-                    "field": "score",
-                    "type": "quantitative",
-                    "scale": {"domain": [0, 1]},
-                    "title": "3-fold CV score",
+            "encoding": {"x": x},
+            "layer": [
+                {
+                    "transform": [{"filter": {"field": "measure", "equal": HONEST}}],
+                    "mark": {"type": "area", "opacity": 0.2},
+                    "encoding": {
+                        "y": {"field": "low", "type": "quantitative", "scale": {"domain": [0, 1]}},
+                        "y2": {"field": "high"},
+                    },
                 },
-                "color": {"field": "measure", "type": "nominal", "title": None, "legend": {"orient": "bottom"}},
-            },
+                {
+                    "mark": {"type": "line", "point": True, "tooltip": True},
+                    "encoding": {
+                        "y": {"field": "accuracy", "type": "quantitative", "scale": {"domain": [0, 1]}, "title": "accuracy"},
+                        "color": {"field": "measure", "type": "nominal", "title": None, "legend": {"orient": "bottom", "labelLimit": 600}},
+                    },
+                },
+            ],
         },
     )
+    st.caption(
+        f"**{HONEST}**, with its 95% interval (the band): each random item is predicted by a model trained on "
+        "every other label. While the first, cold-start items are most of them it reads a few points low. "
+        f"**{CROSS_VALIDATED}**: {BIASED}."
+    )
+
+
+def _trust(trained: list[TrainingRun]) -> None:
+    """Calibration, the stopping signal and the recent slope of the learning curve."""
+    latest = trained[-1]
+    if latest.ece is not None:
+        st.markdown(
+            f"**Certainty shown on the Label page**: calibrated (temperature {latest.temperature:.2f}); calibration "
+            f"error {latest.ece:.3f}, {latest.ece_uncalibrated:.3f} before (0 means \"80% sure\" is right 80% of the time)."
+        )
+    kappas = [r.stability_kappa for r in trained if r.stability_kappa is not None]
+    signal = stopping.stabilised(kappas)
+    if signal.stop:
+        st.success(STOPPED, icon=":material/flag:")
+    elif signal.recent is not None:
+        st.markdown(
+            f"**Still changing**: predictions on the stop set agree {signal.recent:.3f} (Cohen's kappa, mean of the "
+            f"last {stopping.STOP_WINDOW} runs) with the run before; stable at {stopping.STOP_KAPPA}."
+        )
+    else:
+        st.caption(f"Stopping signal: after {stopping.STOP_WINDOW + 1} trained runs (kappa so far: {len(kappas)} runs).")
+    if latest.progressive_n:
+        st.markdown(
+            "**Suggestions on the random items when handed out** (earlier models, before they learnt those "
+            f"labels): {_estimate(latest.progressive_accuracy, latest.progressive_low, latest.progressive_high, latest.progressive_n)}."
+        )
+    honest = [r for r in trained if r.honest_n]
+    slope = stopping.labels_per_point([r.n_labels for r in honest], [r.honest_accuracy for r in honest])
+    if slope is not None:
+        words = "no gain lately" if slope == float("inf") else f"about {slope:,.0f} labels per point of accuracy"
+        st.markdown(f"**Recent slope** of the learning curve: {words}.")
 
 
 def _latest_figures(run: TrainingRun) -> None:
@@ -156,7 +222,10 @@ def _history(all_runs: list[TrainingRun]) -> None:
                 "status": r.status,
                 "why": r.trigger,
                 "labels": r.n_labels,
-                "accuracy": (r.scores or {}).get("cv_accuracy"),
+                "accuracy (random items)": r.honest_accuracy,
+                "random items": r.honest_n,
+                "cross-validated": (r.scores or {}).get("cv_accuracy"),
+                "kappa": r.stability_kappa,
                 "seconds": r.duration,
                 "when": _ago(r.finished_at or r.started_at or r.requested_at),
                 "message": r.error or r.note or "",
@@ -272,6 +341,7 @@ def status_and_figures(project_id: int, was_active: bool) -> None:
     _learning_curve(finished)
     trained = [r for r in finished if r.model]
     if trained:
+        _trust(trained)
         _latest_figures(trained[-1])
     if all_runs:
         _history(all_runs)

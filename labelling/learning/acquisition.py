@@ -38,6 +38,7 @@ __all__ = [
     "margin",
     "priorities",
     "random",
+    "shuffled_priorities",
 ]
 
 #: Fraction of queue positions shuffled by default: a little exploration so the
@@ -240,6 +241,20 @@ def priorities(
         ValueError: bad ``scores`` or ``shuffle_prop``, or ``rng`` missing
             when shuffling is needed.
     """
+    return shuffled_priorities(scores, shuffle_prop, rng)[0]
+
+
+def shuffled_priorities(
+    scores: ArrayLike,
+    shuffle_prop: float = DEFAULT_SHUFFLE_PROP,
+    rng: np.random.Generator | None = None,
+) -> tuple[FloatArray, NDArray[np.bool_]]:
+    """:func:`priorities`, and which items got their place from the random share: ``(n,)`` booleans.
+
+    Those items are a uniform random sample of the pool, whatever the scores said, so the labels they get
+    test the model without the bias of the items it chose (`labelling.learning.evaluation`). Validation
+    as in :func:`priorities` (which calls this).
+    """
     s = np.asarray(scores, dtype=np.float64)
     if s.ndim != 1:
         raise ValueError(f"scores must be a 1-D array; got shape {s.shape}")
@@ -251,11 +266,13 @@ def priorities(
     n = s.shape[0]
     order = np.argsort(-s, kind="stable")  # order[r] = index of the item at rank r
     k = round(shuffle_prop * n)
+    random_share = np.zeros(n, dtype=bool)
     if k >= 2:
         gen = _require_rng(rng, f"shuffling {k} queue positions (shuffle_prop={shuffle_prop})")
         positions = gen.choice(n, size=k, replace=False)
         order[positions] = order[gen.permutation(positions)]
+        random_share[order[positions]] = True
 
     result = np.empty(n, dtype=np.float64)
     result[order] = n - np.arange(n, dtype=np.float64)
-    return result
+    return result, random_share

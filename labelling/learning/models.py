@@ -24,7 +24,7 @@ from sklearn.model_selection import KFold, StratifiedKFold
 from sklearn.multiclass import OneVsRestClassifier
 from sklearn.pipeline import Pipeline
 
-from labelling.learning import features
+from labelling.learning import calibration, features
 from labelling.records import Label
 
 __all__ = ["CV_FOLDS", "MODELS", "TrainedModel", "default_estimator", "evaluate", "label_probabilities"]
@@ -73,6 +73,8 @@ class TrainedModel:
         self.preprocess = preprocess
         self.description = description or type(estimator).__name__
         self.classes: tuple[str, ...] = ()
+        self.temperature = 1.0
+        """Scales the suggestions' certainty (`labelling.learning.calibration`); fitted by the run."""
 
     # Reading items
 
@@ -133,7 +135,11 @@ class TrainedModel:
         return p
 
     def predict(self, p: np.ndarray) -> tuple[list[Label], np.ndarray]:
-        """(suggested label per row, how sure: the top probability, or for multi-label the mean certainty)."""
+        """(suggested label per row, how sure: the top probability, or for multi-label the mean certainty),
+        the probabilities scaled by the model's temperature first (single-label)."""
+        temperature = getattr(self, "temperature", 1.0)  # models saved before calibration have none
+        if not self.multi_label and temperature != 1.0 and len(p):
+            p = calibration.apply_temperature(p, temperature)
         return label_probabilities(p, self.classes, self.labels, self.multi_label)
 
     def embedding(self, x: Any) -> Any | None:

@@ -31,6 +31,7 @@ __all__ = [
     "Stabilising",
     "choose_stop_set",
     "labels_per_point",
+    "stabilised",
     "stabilising_predictions",
     "successive_kappas",
 ]
@@ -95,9 +96,15 @@ def stabilising_predictions(
     """The stopping signal from the stop-set predictions of successive runs, oldest first (see
     `successive_kappas` for their shape): stop once the mean of the last `window` kappas reaches
     `threshold`."""
+    return stabilised(successive_kappas(predictions), threshold, window)
+
+
+def stabilised(kappas: Sequence[float], threshold: float = STOP_KAPPA, window: int = STOP_WINDOW) -> Stabilising:
+    """The stopping signal from kappas already measured (one per run after the first, oldest first, as
+    training keeps them): stop once the mean of the last `window` reaches `threshold`."""
     if window < 1:
         raise ValueError(f"window must be at least 1; got {window}")
-    kappas = successive_kappas(predictions)
+    kappas = [float(k) for k in kappas]
     if len(kappas) < window:
         return Stabilising(False, tuple(kappas), None)
     recent = float(np.mean(kappas[-window:]))

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from labelling.io.serialisation import decode
-from labelling.learning import acquisition, features, models, strategies, text_features
+from labelling.learning import acquisition, assessment, features, models, strategies, text_features
 from labelling.learning.lease import LEASE_SECONDS, Lease, new_holder
 from labelling.learning.model_files import model_dir, model_path, save_model
 from labelling.learning.strategies import QueryStrategy
@@ -145,6 +145,7 @@ class _Run:
 
     def go(self, model: Any, preprocess: Any, evaluate: bool) -> TrainingRun:
         project = self.project
+        assessment.keep_random_picks(self.store, project.id, self.store.runs.all(project.id))
         labelled = self.store.model_data.labelled(project.id)  # a reviewer's label, else gold truth, else the majority
         values = [decode(value) for value in labelled.data]
         if model is None:  # your own estimator reads the items as they are
@@ -163,26 +164,43 @@ class _Run:
             return self._cold_start(reason, counts)
         self.notes += [self.reading.note] if self.reading.note else []  # why text is read as TF-IDF
         scores = models.evaluate(trained, x, targets, seed=self.seed) if evaluate else None
+        ids = [i for i, kept in zip(labelled.ids, keep) if kept]
+        assessed = assessment.assess(trained, x, targets, ids, self.store, project.id, self.seed) if evaluate else None
         self.progress(0.35)
         trained.fit(x, targets)
+        trained.temperature = assessed.temperature if assessed else 1.0
         self.progress(0.45)
         note = save_model(trained, model_path(self.store, project.id, self.run.id), self.run.id)
         if note:
             self.notes.append(note)
-        scored_ids, priorities, suggestions, certainty, n_unreadable = self._score_open_items(trained)
+        scored_ids, priorities, suggestions, certainty, random_share = self._score_open_items(trained)
         self.lease.check()
         self.store.model_data.write_predictions(
-            project.id, self.run.id, scored_ids[: len(suggestions)], suggestions, certainty, self.breathe
+            project.id,
+            self.run.id,
+            scored_ids[: len(suggestions)],
+            suggestions,
+            certainty,
+            self.breathe,
+            random_picks=random_share[: len(suggestions)],
         )
         self.progress(0.9)
         self.lease.check()
         self.store.set_priorities(project.id, scored_ids, priorities)
         figures = dict(scores or {})
         figures["items_scored"] = len(suggestions)
-        figures["items_unreadable"] = n_unreadable
-        return self._finish(len(targets), self.description, figures, counts)
+        figures["items_unreadable"] = len(scored_ids) - len(suggestions)
+        evaluation = dict(assessed.figures) if assessed else {}
+        if assessed:
+            self.store.assessment.set_label_issues(project.id, self.run.id, assessed.issues)
+        evaluation["stability_kappa"] = assessment.stability(
+            self.store, project.id, self.run.id, trained, self.loader, self.seed, (scored_ids, suggestions), self._values
+        )
+        return self._finish(len(targets), self.description, figures, counts, evaluation)
 
-    def _finish(self, n_labels: int, model: str | None, scores: dict | None, counts: dict[str, int]) -> TrainingRun:
+    def _finish(
+        self, n_labels: int, model: str | None, scores: dict | None, counts: dict[str, int], evaluation: dict | None = None
+    ) -> TrainingRun:
         return self.store.runs.finish(
             self.run.id,
             n_labels=n_labels,
@@ -191,6 +209,7 @@ class _Run:
             scores=scores,
             label_counts=counts,
             note=" ".join(self.notes) or None,
+            evaluation=evaluation,
         )
 
     def _model(self, model: Any, preprocess: Any, values: list[Any]) -> models.TrainedModel:
@@ -228,7 +247,7 @@ class _Run:
 
     def _score_open_items(self, trained: models.TrainedModel):
         """Scores of every open item, a page at a time; returns ids (scored first, then unreadable ones),
-        their priorities, and the scored items' suggestions and certainty."""
+        their priorities, the scored items' suggestions and certainty, and which ids the random share placed."""
         data, project = self.store.model_data, self.project
         total = max(data.open_item_count(project.id), 1)
         ids: list[int] = []
@@ -257,9 +276,9 @@ class _Run:
         if unreadable:
             low = (score.min() if len(score) else 0.0) - 1.0
             score = np.concatenate([score, np.full(len(unreadable), low)])
-        priorities = acquisition.priorities(score, self.shuffle_prop, self.rng)
+        priorities, random_share = acquisition.shuffled_priorities(score, self.shuffle_prop, self.rng)
         sure = np.concatenate(certainty) if certainty else np.zeros(0)
-        return ids + unreadable, priorities, suggestions, sure, len(unreadable)
+        return ids + unreadable, priorities, suggestions, sure, random_share
 
     def _embed(self, trained: models.TrainedModel, ids: np.ndarray, chosen: np.ndarray):
         """Features of some scored items for a diversity step (re-read: only the few candidates are kept)."""

@@ -169,14 +169,18 @@ class ModelData:
         labels: Sequence[Label],
         probabilities: Sequence[float],
         between_batches: Callable[[], None] = lambda: None,
+        *,
+        random_picks: Sequence[bool] | None = None,
     ) -> None:
-        """Replace the project's predictions with these, in id-range batches of PREDICTION_BATCH_ROWS.
+        """Replace the project's predictions with these, in id-range batches of PREDICTION_BATCH_ROWS;
+        `random_picks` flags the items whose queue place the run's random share gave (the honest score's).
 
         Each batch deletes the old predictions of its id range and inserts the new ones in one short
         transaction (COPY on PostgreSQL), so an item always has the old or the new suggestion; the first and
         last batches reach past the ends, so items no longer scored (labelled since) lose theirs.
         """
-        rows = sorted(zip((int(i) for i in item_ids), labels, probabilities))
+        picks = [False] * len(item_ids) if random_picks is None else [bool(r) for r in random_picks]
+        rows = sorted(zip((int(i) for i in item_ids), labels, probabilities, picks), key=lambda row: row[0])
         bounds = range(0, max(len(rows), 1), PREDICTION_BATCH_ROWS)
         for number, start in enumerate(bounds):
             batch = rows[start : start + PREDICTION_BATCH_ROWS]
@@ -188,8 +192,8 @@ class ModelData:
                     bulk_insert(
                         connection,
                         "predictions",
-                        ["item_id", "project_id", "label", "probability", "run_id"],
-                        [(i, project_id, label_values.to_json(label), float(p), run_id) for i, label, p in batch],
+                        ["item_id", "project_id", "label", "probability", "run_id", "random_pick"],
+                        [(i, project_id, label_values.to_json(label), float(p), run_id, r) for i, label, p, r in batch],
                     )
             between_batches()
 

@@ -24,7 +24,7 @@ from labelling.storage import wakeups
 from labelling.storage.engine import clock, read, write
 from labelling.storage.schema import annotations, trainer_leases, training_runs
 
-__all__ = ["RunStatus", "Runs", "TrainingRun", "TrainingState"]
+__all__ = ["EVALUATION_FIELDS", "RunStatus", "Runs", "TrainingRun", "TrainingState"]
 
 
 class RunStatus(enum.StrEnum):
@@ -58,6 +58,43 @@ class TrainingRun:
     duration: float | None
     note: str | None
     error: str | None
+    # How far to trust the model (labelling.learning.assessment); None when the run could not measure it.
+    honest_accuracy: float | None = None
+    """Accuracy on labelled items the queue chose at random, each predicted by a model trained without it."""
+    honest_low: float | None = None
+    honest_high: float | None = None
+    """The Wilson interval of `honest_accuracy` (95%)."""
+    honest_n: int | None = None
+    """How many random items `honest_accuracy` rests on."""
+    progressive_accuracy: float | None = None
+    """The suggestions random items had when handed out, against the labels they got (earlier models)."""
+    progressive_low: float | None = None
+    progressive_high: float | None = None
+    progressive_n: int | None = None
+    ece: float | None = None
+    """Expected calibration error of the suggestions' certainty after temperature scaling (0 = exact)."""
+    ece_uncalibrated: float | None = None
+    temperature: float | None = None
+    """The temperature the suggestions' probabilities are scaled by."""
+    stability_kappa: float | None = None
+    """Cohen's kappa between this run's and the previous trained run's predictions on the stop set."""
+
+
+EVALUATION_FIELDS = (
+    "honest_accuracy",
+    "honest_low",
+    "honest_high",
+    "honest_n",
+    "progressive_accuracy",
+    "progressive_low",
+    "progressive_high",
+    "progressive_n",
+    "ece",
+    "ece_uncalibrated",
+    "temperature",
+    "stability_kappa",
+)
+"""The run's columns that say how far to trust its model (`Runs.finish(evaluation=...)`)."""
 
 
 @dataclass(frozen=True)
@@ -92,6 +129,7 @@ def _run(row) -> TrainingRun:
         duration=row.duration,
         note=row.note,
         error=row.error,
+        **{name: getattr(row, name) for name in EVALUATION_FIELDS},
     )
 
 
@@ -228,8 +266,13 @@ class Runs:
         scores: dict[str, Any] | None,
         label_counts: dict[str, int],
         note: str | None,
+        evaluation: dict[str, float | int | None] | None = None,
     ) -> TrainingRun:
-        """Close a run that trained (or explained why it could not yet) with its figures."""
+        """Close a run that trained (or explained why it could not yet) with its figures; `evaluation` holds
+        some of EVALUATION_FIELDS."""
+        unknown = set(evaluation or ()) - set(EVALUATION_FIELDS)
+        if unknown:
+            raise ValueError(f"not a run's evaluation figure: {', '.join(sorted(unknown))}")
         return self._end(
             run_id,
             status=RunStatus.FINISHED,
@@ -240,6 +283,7 @@ class Runs:
             scores=None if scores is None else json.dumps(scores),
             label_counts=json.dumps(label_counts),
             note=note,
+            **(evaluation or {}),
         )
 
     def fail(self, run_id: int, error: str, *, n_labels: int | None = None, model: str | None = None) -> TrainingRun:

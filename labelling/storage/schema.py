@@ -188,6 +188,22 @@ training_runs = Table(
     Column("duration", Double, nullable=True),  # seconds from start to finish
     Column("note", Text, nullable=True),  # why the order was kept (cold start), images that were skipped
     Column("error", Text, nullable=True),  # a failed run's message
+    # How far to trust the model (revision 0004; labelling.learning.assessment): accuracy on items the queue
+    # chose at random, held out of fold, and (progressive) the suggestions they had when handed out, each
+    # with a Wilson interval and its count; the calibration error after and before temperature scaling;
+    # Cohen's kappa between this run's and the previous run's predictions on the stop set.
+    Column("honest_accuracy", Double, nullable=True),
+    Column("honest_low", Double, nullable=True),
+    Column("honest_high", Double, nullable=True),
+    Column("honest_n", Integer, nullable=True),
+    Column("progressive_accuracy", Double, nullable=True),
+    Column("progressive_low", Double, nullable=True),
+    Column("progressive_high", Double, nullable=True),
+    Column("progressive_n", Integer, nullable=True),
+    Column("ece", Double, nullable=True),
+    Column("ece_uncalibrated", Double, nullable=True),
+    Column("temperature", Double, nullable=True),
+    Column("stability_kappa", Double, nullable=True),
     Index(None, "project_id", "id"),
 )
 # At most one waiting request per project: pressing Retrain now twice files one run.
@@ -211,6 +227,8 @@ predictions = Table(
     Column("label", Text, nullable=False),  # JSON, as annotations.label
     Column("probability", Double, nullable=False),
     Column("run_id", Integer, nullable=False),
+    # The item's queue place came from the run's random share (revision 0004): its label will test the model.
+    Column("random_pick", Boolean, nullable=False, server_default=text("false")),
     Index(None, "project_id", "item_id"),
 )
 
@@ -258,4 +276,44 @@ embeddings = Table(
     Column("holder", Text, nullable=True),  # the claiming worker, until the vector is stored
     Column("expires_at", Double, nullable=True),
     Index(None, "project_id", "feature", "model"),
+)
+
+# The honest score (revision 0004). Labelled items whose queue place was random (the cold-start order, or
+# a run's random share), kept with the suggestion they had when handed out (None before any model).
+random_picks = Table(
+    "random_picks",
+    metadata,
+    Column("item_id", ForeignKey("items.id", ondelete="CASCADE"), primary_key=True),
+    Column("project_id", ForeignKey("projects.id", ondelete="CASCADE"), nullable=False),
+    Column("run_id", Integer, nullable=True),  # the run whose order placed it; None for the cold-start order
+    Column("label", Text, nullable=True),  # JSON suggestion at hand-out, as predictions.label
+    Column("probability", Double, nullable=True),
+    Index(None, "project_id", "item_id"),
+)
+
+# When to stop: the latest trained run's predictions on the project's stop set (a fixed sample of items);
+# the next run compares its own with them.
+stop_predictions = Table(
+    "stop_predictions",
+    metadata,
+    Column("item_id", ForeignKey("items.id", ondelete="CASCADE"), primary_key=True),
+    Column("project_id", ForeignKey("projects.id", ondelete="CASCADE"), nullable=False),
+    Column("run_id", Integer, nullable=False),
+    Column("label", Text, nullable=False),  # JSON, as predictions.label
+    Index(None, "project_id", "item_id"),
+)
+
+# Likely label errors found by the latest trained run (confident learning), likeliest first.
+label_issues = Table(
+    "label_issues",
+    metadata,
+    Column("item_id", ForeignKey("items.id", ondelete="CASCADE"), primary_key=True),
+    Column("project_id", ForeignKey("projects.id", ondelete="CASCADE"), nullable=False),
+    Column("run_id", Integer, nullable=False),
+    Column("rank", Integer, nullable=False),  # 0 = the likeliest error
+    Column("given", Text, nullable=False),  # JSON: the label the item has
+    Column("alternative", Text, nullable=False),  # JSON: the label the model is confident of instead
+    Column("given_probability", Double, nullable=False),
+    Column("alternative_probability", Double, nullable=False),
+    Index(None, "project_id", "rank"),
 )

@@ -28,6 +28,7 @@ from labelling.storage.embeddings import Embeddings
 from labelling.storage.engine import clock, make_engine, migrate, read, write
 from labelling.storage.overlap import change_overlap
 from labelling.storage.people import People
+from labelling.storage.assessment import Assessment
 from labelling.storage.model_data import ModelData, Prediction
 from labelling.storage.runs import Runs, TrainingRun
 from labelling.storage.schema import projects
@@ -58,6 +59,8 @@ class Store:
         """What training reads (labelled items, the open queue) and writes (predictions)."""
         self.embeddings = Embeddings(engine)
         """Stored sentence embeddings and the claims that split their computation between workers."""
+        self.assessment = Assessment(engine)
+        """How far to trust the model: random picks, the stop set, label issues (`labels_to_check`)."""
 
     @classmethod
     def connect(cls, url: str | None = None, *, upgrade: bool = True, rng: random.Random | None = None) -> Store:

@@ -187,3 +187,29 @@ def test_people_page_makes_someone_a_reviewer(app, store, labeller):
     at.selectbox[0].set_value("reviewer")
     at.button[0].click().run()
     assert next(p for p in store.people.all() if p.name == "rita").role == "reviewer"
+
+
+def test_labels_to_check_are_listed_even_with_one_labeller_and_leave_once_decided(app, store):
+    """Overlap 1, nothing to adjudicate: the labels the latest run doubts are listed with the model's
+    alternative; keeping one or setting another takes it off the list."""
+    project = store.create_project("single", ["good", "bad"], settings={"display": "text"})
+    store.add_items(project.id, ["kettle", "toaster", "lamp"])
+    ids = {d: int(i) for d, i in zip(store.export(project.id)["data"], store.export(project.id)["item_id"])}
+    for data in ids:
+        store.submit(project.id, ids[data], "alice", "good")
+    store.assessment.set_label_issues(
+        project.id, 7, [(ids["kettle"], "good", "bad", 0.01, 0.97), (ids["toaster"], "good", "bad", 0.03, 0.9)]
+    )
+    at = app().run().switch_page("pages/review.py").run()
+    assert any("Nothing to review" in s.value for s in at.success)
+    at.segmented_control(key="review-which").set_value("Labels to check").run()
+    assert not at.exception
+    assert cards(at) == [f"Item {ids['kettle']} · found by training run 7", f"Item {ids['toaster']} · found by training run 7"]
+    assert any("Labelled **good**, which the model gives 1%; it says **bad** (97%)" in m.value for m in at.markdown)
+    assert at.radio(key=f"final-{ids['kettle']}").value == "bad"  # the model's alternative to start from
+    at.button(key=f"keep-{ids['toaster']}").click().run()
+    at.button(key=f"adjudicate-{ids['kettle']}").click().run()
+    assert not at.exception
+    finals = store.final_labels(project.id).set_index("item_id")["label"]
+    assert finals[ids["kettle"]] == "bad" and finals[ids["toaster"]] == "good"
+    assert cards(at) == [] and any("No labels to check" in s.value for s in at.success)

@@ -415,3 +415,16 @@ def test_module_imports_only_numpy_and_stdlib():
         elif isinstance(node, ast.ImportFrom) and node.module:
             roots.add(node.module.split(".")[0])
     assert roots <= {"__future__", "collections", "typing", "numpy"}
+
+
+@pytest.mark.parametrize("shuffle_prop", [0.0, 0.1, 0.5, 1.0])
+def test_shuffled_priorities_name_the_items_the_random_share_placed(shuffle_prop):
+    scores = np.random.default_rng(1).random(200)
+    found, random_share = acq.shuffled_priorities(scores, shuffle_prop, np.random.default_rng(9))
+    np.testing.assert_array_equal(found, acq.priorities(scores, shuffle_prop, np.random.default_rng(9)))
+    k = round(shuffle_prop * len(scores))
+    assert random_share.sum() == (k if k >= 2 else 0)
+    # Every other item keeps the place its score gave it.
+    ranked = np.empty(len(scores))
+    ranked[np.argsort(-scores, kind="stable")] = len(scores) - np.arange(len(scores))
+    np.testing.assert_array_equal(found[~random_share], ranked[~random_share])

@@ -12,6 +12,7 @@ from labelling.learning.stopping import (
     STOP_WINDOW,
     choose_stop_set,
     labels_per_point,
+    stabilised,
     stabilising_predictions,
     successive_kappas,
 )
@@ -103,3 +104,14 @@ def test_stop_set_is_a_reproducible_sample():
     assert np.array_equal(first, choose_stop_set(ids, np.random.default_rng(7)))
     assert np.array_equal(choose_stop_set(ids[:5], np.random.default_rng(7)), ids[:5])
     assert len(choose_stop_set([], np.random.default_rng(7))) == 0
+
+
+def test_kappas_kept_run_by_run_give_the_same_signal():
+    """Training keeps one kappa per run (the stop set's previous predictions only): the signal from those
+    equals the one from every run's predictions."""
+    runs = _runs([100, 2, 1, 0])
+    kept = [successive_kappas(pair)[0] for pair in zip(runs, runs[1:])]
+    assert stabilised(kept) == stabilising_predictions(runs)
+    assert not stabilised(kept[:2]).stop and stabilised(kept[:2]).recent is None
+    with pytest.raises(ValueError, match="window"):
+        stabilised(kept, window=0)
