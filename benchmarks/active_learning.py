@@ -87,6 +87,7 @@ def new_project(store: Store, task: Task, name: str, pool: np.ndarray, given: li
     settings = {**task.settings, "training": {**task.training, **training_}}
     project = store.create_project(name, task.label_set, settings=settings)
     store.add_items(project.id, [{**task.values[i], "index": int(i)} for i in pool], labels=given)
+    hooks.prepare(store, project.id, task)
     return project
 
 
@@ -95,7 +96,7 @@ def hold_out(store: Store, project_id: int, task: Task, test: np.ndarray) -> tup
     calibration error (equal-width bins, Guo et al. 2017) of the suggestion and "% sure" that the Label page
     would show: `predict` is what the run writes as each open item's suggestion (`check_shown` checks it)."""
     model = model_files.load_model(store, project_id)
-    x, keep, _ = model.inputs([task.values[i] for i in test])
+    x, keep, _ = model.inputs(hooks.model_values(model, [task.values[i] for i in test]))
     guessed, sure = model.predict(model.probabilities(x))
     correct = (np.asarray(guessed) == np.asarray([task.labels[i] for i in test])[keep]).astype(float)
     which = np.clip(np.ceil(sure * ECE_BINS).astype(int) - 1, 0, ECE_BINS - 1)
@@ -109,7 +110,7 @@ def check_shown(store: Store, project_id: int, task: Task, items: int = 10) -> N
     ids = store.model_data.open_item_ids(project_id)[:items]
     data = store.model_data.items_by_id(project_id, ids)
     model = model_files.load_model(store, project_id)
-    x, keep, _ = model.inputs([task.values[decode(data[i])["index"]] for i in ids])
+    x, keep, _ = model.inputs(hooks.model_values(model, [task.values[decode(data[i])["index"]] for i in ids]))
     _, sure = model.predict(model.probabilities(x))
     stored = [store.model_data.prediction(project_id, i) for i, k in zip(ids, keep) if k]
     if not np.allclose(sure, [p.probability for p in stored], atol=1e-6):
@@ -172,7 +173,7 @@ def label_errors(task: Task, seed: int, folder: Path) -> tuple[float, float, int
     try:
         project = new_project(store, task, f"flipped-{seed}", pool, given, {})
         training.train(store, project.id, seed=seed)
-        flags = hooks.label_error_flags(store, project.id)
+        flags = hooks.label_error_flags(store, project.id, len(pool))
         wrong = {int(pool[k]) for k in flipped}
         found = store.model_data.items_by_id(project.id, flags)
         hits = sum(decode(found[i])["index"] in wrong for i in flags)
@@ -307,12 +308,12 @@ def main() -> None:
           f"OMP_NUM_THREADS={os.environ['OMP_NUM_THREADS']}")
     print(f"text_features training setting: {'yes' if hooks.HAS_TEXT_FEATURES else NA}; "
           f"honest score / ECE / stability fields on TrainingRun: "
-          f"{'yes' if hasattr(TrainingRun, '__dataclass_fields__') and 'honest_accuracy' in TrainingRun.__dataclass_fields__ else NA}")
+          f"{'yes' if hooks.HAS_RUN_FIELDS else NA}; labels to check: {'yes' if hooks.HAS_LABEL_ERRORS else NA}")
     selected = hooks.tasks(args.datasets.split(","), args.embeddings_via)
     if hooks.ENCODING:
         e = hooks.ENCODING
-        print(f"embeddings: {e['texts']:.0f} texts encoded once in {e['seconds']:.1f} s ({e['per_second']:.0f} texts/s "
-              f"on one thread); the extra's packages take {e['mb']:.0f} MB installed")
+        print(f"embeddings: {e['texts']:.0f} texts encoded once in {e['seconds']:.1f} s, {e['per_cpu_second']:.0f} texts "
+              f"per CPU-second (one thread); the extra's packages take {e['mb']:.0f} MB installed")
     with tempfile.TemporaryDirectory(prefix="al-bench-") as tmp:
         for task in selected:
             report(task, strategies, args, Path(tmp))
