@@ -34,6 +34,7 @@ from typing import Any
 
 from labelling.errors import DatabaseAway, LabellingError, ProjectNotFound, TrainingBusy
 from labelling.learning import registry, training
+from labelling.learning.models import MODELS
 from labelling.learning.lease import LEASE_SECONDS, new_holder
 from labelling.learning.training_settings import training_settings
 from labelling.records import Project
@@ -248,8 +249,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--project", type=int, action="append", help="only this project (repeatable)")
     parser.add_argument(
         "--model",
-        help="train every project with this model: a registered name or package.module:factory (an estimator, "
-        "its class or a function making one), instead of each project's choice",
+        help="train every project with this model instead of each project's choice: a built-in or registered "
+        "name, or package.module:factory (an estimator, its class or a function making one)",
     )
     parser.add_argument("--lease-seconds", type=float, default=LEASE_SECONDS)
     parser.add_argument(
@@ -298,7 +299,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from threadpoolctl import threadpool_limits
 
     threadpool_limits(limits=1)  # one BLAS thread: several times faster for these fits on few cores
-    if args.model:
+    if args.model and args.model not in MODELS:
         try:  # once now, so that a model that cannot be made stops the worker with the reason
             registry.make(args.model, settings.models)
         except LabellingError as error:
