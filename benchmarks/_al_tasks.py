@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sklearn.datasets import load_breast_cancer, load_digits
+from sklearn.model_selection import train_test_split
 
 from labelling import Store
 from labelling.learning import embeddings
@@ -91,9 +92,10 @@ def model_values(model: Any, values: list[dict[str, Any]]) -> list[dict[str, Any
     return [{**v, **{name: _ENCODED[v[name]] for name in embedded}} for v in values] if embedded else values
 
 
-def tasks(names: list[str], embeddings_via: str) -> list[Task]:
+def tasks(names: list[str], embeddings_via: str, texts: int | None = None) -> list[Task]:
     """The tasks of these data sets ("digits", "breast_cancer", "rotten_tomatoes" gives two: TF-IDF and
-    embeddings, or only "rotten_tomatoes:tfidf" / "rotten_tomatoes:embeddings")."""
+    embeddings, or only "rotten_tomatoes:tfidf" / "rotten_tomatoes:embeddings"); `texts`: a stratified
+    sample of that many snippets (a smoke test), else all."""
     found: list[Task] = []
     for name in names:
         corpus, _, representation = name.partition(":")
@@ -114,6 +116,8 @@ def tasks(names: list[str], embeddings_via: str) -> list[Task]:
             ))
         elif corpus == "rotten_tomatoes":
             frame = pd.read_csv(CORPUS)
+            if texts is not None and texts < len(frame):
+                frame, _ = train_test_split(frame, train_size=texts, stratify=frame["label"], random_state=0)
             texts, labels = frame["text"].astype(str).tolist(), frame["label"].astype(str).tolist()
             for kind in [representation] if representation else ["tfidf", "embeddings"]:
                 found.append(_text_task(texts, labels, kind, embeddings_via))

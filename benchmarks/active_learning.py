@@ -297,6 +297,7 @@ def main() -> None:
                         default="project" if hooks.HAS_TEXT_FEATURES else "vector",
                         help="project: text_features=embeddings on the text column; vector: a precomputed vector "
                         "column (the default without text_features on this branch)")
+    parser.add_argument("--texts", type=int, help="a stratified sample of this many movie-review snippets (smoke tests)")
     parser.add_argument("--quick", action="store_true", help="2 seeds, checkpoints up to 100 labels")
     args = parser.parse_args()
     args.checkpoints = CHECKPOINTS
@@ -309,7 +310,7 @@ def main() -> None:
     print(f"text_features training setting: {'yes' if hooks.HAS_TEXT_FEATURES else NA}; "
           f"honest score / ECE / stability fields on TrainingRun: "
           f"{'yes' if hooks.HAS_RUN_FIELDS else NA}; labels to check: {'yes' if hooks.HAS_LABEL_ERRORS else NA}")
-    selected = hooks.tasks(args.datasets.split(","), args.embeddings_via)
+    selected = hooks.tasks(args.datasets.split(","), args.embeddings_via, args.texts)
     if hooks.ENCODING:
         e = hooks.ENCODING
         print(f"embeddings: {e['texts']:.0f} texts encoded once in {e['seconds']:.1f} s, {e['per_cpu_second']:.0f} texts "
