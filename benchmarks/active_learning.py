@@ -177,7 +177,7 @@ def label_errors(task: Task, seed: int, folder: Path) -> tuple[float, float, int
         wrong = {int(pool[k]) for k in flipped}
         found = store.model_data.items_by_id(project.id, flags)
         hits = sum(decode(found[i])["index"] in wrong for i in flags)
-        return hits / max(len(flags), 1), hits / len(wrong), len(flags)
+        return (hits / len(flags) if flags else 0.0), hits / len(wrong), len(flags)
     finally:
         store.close()
 
@@ -255,7 +255,7 @@ def report(task: Task, strategies: list[str], args, folder: Path) -> None:
     full = float(np.mean([f[0] for f in fulls]))
     print(f"\n## {task.name}: {task.how}; model: {fulls[0][1]}")
     print(f"full-pool accuracy {full:.4f} ({TARGET:.0%}: {TARGET * full:.4f}), {len(task.values)} items")
-    checkpoints = [c for c in args.checkpoints if c <= args.max_labels]
+    checkpoints = [c for c in args.checkpoints if c <= args.max_labels] or [args.max_labels]
     print("\n| strategy | " + " | ".join(f"acc@{c}" for c in checkpoints) + f" | labels to {TARGET:.0%} | area | stops at |")
     print("|---" * (len(checkpoints) + 4) + "|")
     shown: list[str] = []
@@ -277,8 +277,9 @@ def report(task: Task, strategies: list[str], args, folder: Path) -> None:
     if any(f is None for f in found):
         print(f"\nlabels to check with {FLIPPED:.0%} of labels flipped: {NA}")
     else:
-        precision, recall, flagged = (np.mean(column) for column in zip(*found))
-        print(f"\nlabels to check with {FLIPPED:.0%} of labels flipped: precision {precision:.3f}, recall {recall:.3f}, "
+        precision = mean_of([p for p, _, n in found if n])  # a seed that flagged nothing has no precision
+        recall, flagged = (np.mean(column) for column in list(zip(*found))[1:])
+        print(f"\nlabels to check with {FLIPPED:.0%} of labels flipped: precision {precision}, recall {recall:.3f}, "
               f"{flagged:.0f} flagged (means over seeds)")
     print(f"({time.monotonic() - started:.0f} s)", flush=True)
 
