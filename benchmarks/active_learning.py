@@ -223,11 +223,11 @@ def at(curves: list[list[Point]], n: int) -> list[Point]:
     return [p for c in curves for p in c if p.labels == n]
 
 
-def mean_of(values: list[Any]) -> str:
+def mean_of(values: list[Any], digits: int = 3) -> str:
     if any(v is hooks.MISSING for v in values):
         return NA
     present = [float(v) for v in values if v is not None]
-    return f"{np.mean(present):.3f}" if present else "none"
+    return f"{np.mean(present):.{digits}f}" if present else "none"
 
 
 def shown_rows(strategy: str, curves: list[list[Point]]) -> list[str]:
@@ -240,7 +240,7 @@ def shown_rows(strategy: str, curves: list[list[Point]]) -> list[str]:
         honest = mean_of(field["honest_accuracy"])
         if honest != NA:
             gaps = [abs(h - p.hold_out) for h, p in zip(field["honest_accuracy"], points) if h is not None]
-            honest += (f" [{mean_of(field['honest_low'])}, {mean_of(field['honest_high'])}] n={mean_of(field['honest_n'])}"
+            honest += (f" [{mean_of(field['honest_low'])}, {mean_of(field['honest_high'])}] n={mean_of(field['honest_n'], 0)}"
                        f"; |gap| {np.mean(gaps):.3f}" if gaps else "")
         cv = mean_of([(p.run.scores or {}).get("cv_accuracy") for p in points])
         shown = mean_of([p.shown_ece for p in points])
