@@ -59,6 +59,11 @@ class TrainingInterrupted(LabellingError):
     """This run lost its trainer lease (it stalled past its expiry and another run took over); it wrote nothing."""
 
 
+class ModelUnavailable(LabellingError):
+    """A model named in a project's settings or on the worker's command line cannot be made here: not
+    registered, its factory's module or name not found, or the factory raised."""
+
+
 class ImageUnavailable(Exception):
     """An image could not be read (unreachable URL, missing file, not an image)."""
 

@@ -62,6 +62,7 @@ SOURCES: dict[str, Source] = {
     "model_dir": Source(None, "LABELLING_MODEL_DIR"),
     "worker_niceness": Source(None, "LABELLING_WORKER_NICENESS"),
     "worker_duty_cycle": Source(None, "LABELLING_WORKER_DUTY_CYCLE"),
+    "models": Source("models", "LABELLING_MODELS"),
 }
 
 
@@ -84,6 +85,9 @@ class Settings:
     directory (labelling.learning.model_files)."""
     worker_niceness: int = WORKER_NICENESS
     worker_duty_cycle: float = WORKER_DUTY_CYCLE
+    models: tuple[tuple[str, str], ...] = ()
+    """Models of your own offered on the Train page: (name, `package.module:factory`) pairs, from
+    `name=package.module:factory, ...` (labelling.learning.registry; installed packages register too)."""
 
     @classmethod
     def load(
@@ -103,6 +107,8 @@ class Settings:
         def given(name: str) -> str | None:
             source = SOURCES[name]
             for value in (flags.get(name), secrets.get(source.secret) if source.secret else None):
+                if isinstance(value, list):  # a TOML array of strings
+                    value = ",".join(map(str, value))
                 if value not in (None, ""):
                     return str(value)
             return environ.get(source.environment) or None
@@ -161,9 +167,22 @@ def _niceness(value: str) -> int:
 _duty_cycle = _number_in(0.0, 1.0, "the worker's duty cycle is a share of the time, above 0 and at most 1")
 
 
+def _models(value: str) -> tuple[tuple[str, str], ...]:
+    """`name=package.module:factory, ...` (a bare `package.module:factory` is named by itself)."""
+    found = []
+    for entry in filter(None, (part.strip() for part in value.split(","))):
+        name, _, spec = entry.rpartition("=")
+        name, spec = name.strip() or spec.strip(), spec.strip()
+        if spec.count(":") != 1 or not all(spec.split(":")):
+            raise InvalidInput(f"models: each entry is name=package.module:factory, not {entry!r}")
+        found.append((name, spec))
+    return tuple(found)
+
+
 _PARSERS: dict[str, Callable[[str], Any]] = {
     "lease_seconds": _seconds,
     "embedded_worker": _switch,
     "worker_niceness": _niceness,
     "worker_duty_cycle": _duty_cycle,
+    "models": _models,
 }

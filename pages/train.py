@@ -13,8 +13,7 @@ import streamlit as st
 
 import ui
 from labelling import LabellingError
-from labelling.learning import stopping
-from labelling.learning.models import MODELS
+from labelling.learning import registry, stopping
 from labelling.storage.runs import RunStatus, TrainingRun
 from labelling.learning.training import MIN_LABELS, STRATEGIES
 from labelling.learning.text_features import status as embedding_status
@@ -86,6 +85,8 @@ def _status(run: TrainingRun | None) -> None:
             figures = "no items chosen at random labelled yet to score it on"
         if accuracy is not None:
             figures += f" (cross-validated accuracy on the labelled items {accuracy:.1%}, macro-F1 {f1:.2f}: {BIASED})"
+        if (own := (run.scores or {}).get("eval_score")) is not None:
+            figures += f"; the model's own eval_method scores **{own:.3f}**"
         st.success(
             f"Trained on {run.n_labels:,} labels {_ago(run.finished_at)} in {run.duration or 0:.1f} s: {figures}. "
             f"Queue ordered by {STRATEGIES.get(run.strategy, run.strategy).split(' (')[0].lower()}.",
@@ -264,11 +265,24 @@ def text_reading(was_computing: bool) -> None:
     st.caption(f"Embeddings: {state.done:,} of {state.total:,} items ({state.model}): {when}.")
 
 
+def _models() -> dict[str, str]:
+    """The models a project can choose here (name -> words), each registered one that cannot be made named
+    with the reason; the project's current model stays listed even if it is no longer registered."""
+    configured = ui.settings().models
+    choices = registry.choices(configured)
+    for entry in registry.registered(configured).values():
+        if (why := registry.problem(entry)) is not None:
+            st.warning(f"The model **{entry.name}** cannot be used here: {why}.", icon=":material/warning:")
+    current = training_settings(project).model
+    return choices if current in choices else {**choices, current: f"{current} (not registered here)"}
+
+
 def _settings_form() -> None:
     current = training_settings(project)
+    choices = _models()
     with st.form(f"training-settings-{project.id}"):
         left, right = st.columns(2)
-        model = left.selectbox("Model", list(MODELS), index=list(MODELS).index(current.model), format_func=MODELS.get)
+        model = left.selectbox("Model", list(choices), index=list(choices).index(current.model), format_func=choices.get)
         strategy = right.selectbox(
             "Which items to label first",
             list(STRATEGIES),
@@ -307,6 +321,7 @@ def _settings_form() -> None:
         try:
             settings = with_training_settings(
                 project,
+                registry.choices(ui.settings().models),
                 model=model,
                 strategy=strategy,
                 shuffle_prop=float(shuffle_prop),

@@ -27,7 +27,7 @@ from sklearn.pipeline import Pipeline
 from labelling.learning import calibration, features
 from labelling.records import Label
 
-__all__ = ["CV_FOLDS", "MODELS", "TrainedModel", "default_estimator", "evaluate", "label_probabilities"]
+__all__ = ["CV_FOLDS", "MODELS", "TrainedModel", "default_estimator", "evaluate", "label_probabilities", "own_score"]
 
 CV_FOLDS = 3
 """superintendent's number: mean accuracy over 3-fold cross-validation on the labelled items."""
@@ -35,7 +35,7 @@ MODELS = {
     "logistic_regression": "Logistic regression",
     "random_forest": "Random forest",
 }
-"""Default model choices (the Train page's select box): name -> words."""
+"""Built-in model choices: name -> words. Models of your own are registered (labelling.learning.registry)."""
 RANDOM_STATE = 0
 
 Preprocess = Callable[[Any, Any], tuple[Any, Any]]
@@ -178,6 +178,13 @@ def take(x: Any, rows: np.ndarray) -> Any:
     if isinstance(x, list):
         return [x[i] for i in rows]
     return x[rows]
+
+
+def own_score(model: TrainedModel, eval_method: Callable[[Any, Any, Any], Any], x: Any, targets: Sequence[Label]) -> float:
+    """superintendent's `eval_method(model, x, y)`: called with the fitted estimator and the labelled items as
+    it sees them (after `preprocess`); the mean of what it returns (a score, or one per fold)."""
+    x, y = model._x(x, model.targets(targets))
+    return float(np.mean(eval_method(model.estimator, x, y)))
 
 
 def fresh_copy(model: TrainedModel) -> TrainedModel:

@@ -4,6 +4,7 @@
     from labelling.learning.training import train
     run = train(Store.connect(), project_id)                 # the project's default model
     run = train(store, project_id, model=MyEstimator())      # anything with fit / predict_proba
+    run = train(store, project_id, model="svm")              # a model by name (learning/registry.py)
 
 A run holds the project's trainer lease (one training per project across processes), reads the labelled
 items, cross-validates (`models.evaluate`), fits, scores the open items a page at a time, turns the
@@ -24,12 +25,13 @@ from typing import Any
 import numpy as np
 
 from labelling.io.serialisation import decode
-from labelling.learning import acquisition, assessment, features, models, strategies, text_features
+from labelling.learning import acquisition, assessment, features, models, registry, strategies, text_features
 from labelling.learning.lease import LEASE_SECONDS, Lease, new_holder
 from labelling.learning.model_files import model_dir, model_path, save_model
 from labelling.learning.strategies import QueryStrategy
 from labelling.learning.training_settings import TrainingSettings, check_strategy, training_settings
 from labelling.records import Label, Project
+from labelling.settings import Settings
 from labelling.storage.runs import RunStatus, TrainingRun, TrainingState
 from labelling.storage.store import Store
 
@@ -67,7 +69,8 @@ def train(
 ) -> TrainingRun | None:
     """Train the project's model and reorder its queue; returns the finished (or failed) run.
 
-    `model`: your estimator (fit / predict_proba, optional `preprocess(x, y)`), else the project's default.
+    `model`: your estimator (fit / predict_proba, optional `preprocess(x, y)` and `eval_method(model, x,
+    y)`), or a model's name (built-in, registered or `package.module:factory`), else the project's choice.
     `strategy`, `shuffle_prop`: override the project's training settings. `seed`: for the shuffle and
     k-means (default: the run's id). `evaluate=False` skips cross-validation. `when`: called with the
     project's state once the lease is held; returning None means "not due" and train returns None.
@@ -122,6 +125,7 @@ class _Run:
         self.notes: list[str] = []
         self.n_labels: int | None = None
         self.description: str | None = None
+        self.eval_method: Callable[[Any, Any, Any], Any] | None = None
         self.duty_cycle = 1.0
         self._working_since = time.monotonic()
         self.reading = text_features.Reading([])
@@ -148,11 +152,11 @@ class _Run:
         assessment.keep_random_picks(self.store, project.id, self.store.runs.all(project.id))
         labelled = self.store.model_data.labelled(project.id)  # a reviewer's label, else gold truth, else the majority
         values = [decode(value) for value in labelled.data]
-        if model is None:  # your own estimator reads the items as they are
+        if self._name(model) in models.MODELS:  # your own estimator reads the items as they are
             self.reading = text_features.reading(self.store, project, self.settings, values)
             values = self._values(labelled.ids, values)
         self.progress(0.05)
-        trained = self._model(model, preprocess, values)
+        trained = self._model(model, preprocess)
         x, keep, problems = trained.inputs(values, self.loader)
         targets = [t for t, kept in zip(labelled.labels, keep) if kept]
         self._report(problems, "labelled items were left out: their image could not be read")
@@ -169,6 +173,7 @@ class _Run:
         self.progress(0.35)
         trained.fit(x, targets)
         trained.temperature = assessed.temperature if assessed else 1.0
+        own = self._own_score(trained, x, targets)
         self.progress(0.45)
         note = save_model(trained, model_path(self.store, project.id, self.run.id), self.run.id)
         if note:
@@ -187,7 +192,7 @@ class _Run:
         self.progress(0.9)
         self.lease.check()
         self.store.set_priorities(project.id, scored_ids, priorities)
-        figures = dict(scores or {})
+        figures = {**(scores or {}), **own}
         figures["items_scored"] = len(suggestions)
         figures["items_unreadable"] = len(scored_ids) - len(suggestions)
         evaluation = dict(assessed.figures) if assessed else {}
@@ -212,18 +217,38 @@ class _Run:
             evaluation=evaluation,
         )
 
-    def _model(self, model: Any, preprocess: Any, values: list[Any]) -> models.TrainedModel:
+    def _name(self, model: Any) -> str | None:
+        """The name of the model this run makes (built-in or registered); None for an estimator given as is."""
+        return model if isinstance(model, str) else self.settings.model if model is None else None
+
+    def _model(self, model: Any, preprocess: Any) -> models.TrainedModel:
         project = self.project
-        if model is None:
+        name = self._name(model)
+        if name in models.MODELS:
             columns = self.reading.columns
-            estimator = models.default_estimator(self.settings.model, columns, project.multi_label)
-            self.description = f"{models.MODELS[self.settings.model]} on {self.reading.describe()}"
+            estimator = models.default_estimator(name, columns, project.multi_label)
+            self.description = f"{models.MODELS[name]} on {self.reading.describe()}"
             if project.multi_label:
                 self.description += " (one-vs-rest)"
             return models.TrainedModel(estimator, project.labels, project.multi_label, columns, None, self.description)
-        preprocess = preprocess or getattr(model, "preprocess", None)
-        self.description = type(model).__name__
+        if name is not None:  # a model of your own, by name: made fresh for this run
+            made = registry.make(name, Settings.load().models)
+            model, preprocess = made.estimator, preprocess or made.preprocess
+            self.eval_method, self.description = made.eval_method, made.description
+        else:
+            preprocess = preprocess or getattr(model, "preprocess", None)
+            self.eval_method, self.description = getattr(model, "eval_method", None), type(model).__name__
         return models.TrainedModel(model, project.labels, project.multi_label, None, preprocess, self.description)
+
+    def _own_score(self, trained: models.TrainedModel, x: Any, targets: list[Label]) -> dict[str, float]:
+        """`{"eval_score": ...}` from the model's own eval_method, if it has one; its failure is a note."""
+        if self.eval_method is None:
+            return {}
+        try:
+            return {"eval_score": models.own_score(trained, self.eval_method, x, targets)}
+        except Exception as error:  # the deployer's code: the model is still good to use
+            self.notes.append(f"eval_method failed: {type(error).__name__}: {error}.")
+            return {}
 
     def _report(self, problems: list[str], what: str) -> None:
         if problems:

@@ -3,6 +3,7 @@ shuffle share, retraining schedule and how text is read, typed and checked."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
@@ -32,6 +33,7 @@ class TrainingSettings:
     """A project's `settings["training"]`, edited on the Train page."""
 
     model: str = "logistic_regression"
+    """A name in `models.MODELS` or a registered model's (`labelling.learning.registry`)."""
     strategy: str = DEFAULT_STRATEGY
     """A name in `labelling.learning.strategies.STRATEGIES`."""
     shuffle_prop: float = acquisition.DEFAULT_SHUFFLE_PROP
@@ -47,7 +49,8 @@ class TrainingSettings:
 
 
 def training_settings(project: Project) -> TrainingSettings:
-    """The project's training settings; anything missing or unusable is the default."""
+    """The project's training settings; anything missing or unusable is the default. A model name is kept
+    as stored: whether this process can make it is for the run to find out (and say, if not)."""
     stored = project.options.training
     try:
         known = {k: v for k, v in stored.items() if k in TrainingSettings.__dataclass_fields__}
@@ -56,9 +59,14 @@ def training_settings(project: Project) -> TrainingSettings:
         return TrainingSettings()
 
 
-def with_training_settings(project: Project, **changes: Any) -> dict[str, Any]:
-    """The project's settings with its training settings changed (checked), for `Store.update_project`."""
+def with_training_settings(
+    project: Project, known_models: Collection[str] = tuple(models.MODELS), **changes: Any
+) -> dict[str, Any]:
+    """The project's settings with its training settings changed (checked), for `Store.update_project`.
+    `known_models`: the model names one may choose here (`registry.choices`; default: the built-in ones)."""
     updated = _checked(replace(training_settings(project), **changes))
+    if updated.model not in known_models:
+        raise InvalidInput(f"no model {updated.model!r}: choose one of {', '.join(known_models)}")
     return {**project.settings, "training": asdict(updated)}
 
 
@@ -70,8 +78,8 @@ def check_strategy(name: str) -> str:
 
 
 def _checked(settings: TrainingSettings) -> TrainingSettings:
-    if settings.model not in models.MODELS:
-        raise InvalidInput(f"no model {settings.model!r}: choose one of {', '.join(models.MODELS)}")
+    if not isinstance(settings.model, str) or not settings.model:
+        raise InvalidInput("a model is named by a non-empty string")
     check_strategy(settings.strategy)
     if not 0.0 <= float(settings.shuffle_prop) <= 1.0:
         raise InvalidInput("shuffle_prop is a fraction between 0 and 1")

@@ -23,7 +23,6 @@ The loop holds no SQL: it calls the store (`Store.runs`, its listener) and `labe
 from __future__ import annotations
 
 import argparse
-import importlib
 import logging
 import os
 import signal
@@ -36,8 +35,9 @@ from pathlib import Path
 from typing import Any
 
 from labelling.errors import DatabaseAway, LabellingError, ProjectNotFound, TrainingBusy
-from labelling.learning import training
+from labelling.learning import registry, training
 from labelling.learning.embedding_jobs import EmbeddingJobs
+from labelling.learning.models import MODELS
 from labelling.learning.lease import LEASE_SECONDS, new_holder
 from labelling.learning.training_settings import training_settings
 from labelling.records import Project
@@ -103,8 +103,8 @@ def orchestrate(
     alive: Callable[[], bool] = lambda: True,
 ) -> int:
     """Retrain due projects until stopped (`alive()` turns False), after one pass with `once`, or after
-    `max_runs` runs; returns the number of runs (finished or failed). `model` is an estimator, or a
-    callable making one per run; None means each project's default model. `poll_seconds`: how often the
+    `max_runs` runs; returns the number of runs (finished or failed). `model` is an estimator, a
+    callable making one per run, or a model's name (`training.train`); None means each project's choice. `poll_seconds`: how often the
     projects are checked without a wakeup (default: LISTEN_POLL_SECONDS where notifications wake the
     worker, else POLL_SECONDS). `duty_cycle`: the share of time a run works (see `training.train`).
 
@@ -201,14 +201,6 @@ def _first_line(error: BaseException) -> str:
     return (str(error).strip().splitlines() or [type(error).__name__])[0]
 
 
-def _load_model(spec: str) -> Any:
-    """`package.module:name`: an estimator, or a callable returning one (called for every run)."""
-    module, _, name = spec.partition(":")
-    if not module or not name:
-        raise SystemExit(f"--model wants package.module:name, not {spec!r}")
-    return getattr(importlib.import_module(module), name)
-
-
 def _watcher(parent_pid: int | None, stop: threading.Event) -> Callable[[], bool]:
     """alive(): False once asked to stop, or once the parent process (the app) has ended."""
     ours = parent_pid is not None and parent_pid == os.getppid()
@@ -264,7 +256,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--once", action="store_true", help="one pass over the projects, then exit")
     parser.add_argument("--max-runs", type=int, help="exit after this many runs")
     parser.add_argument("--project", type=int, action="append", help="only this project (repeatable)")
-    parser.add_argument("--model", help="package.module:name of an estimator or a function making one")
+    parser.add_argument(
+        "--model",
+        help="train every project with this model instead of each project's choice: a built-in or registered "
+        "name, or package.module:factory (an estimator, its class or a function making one)",
+    )
     parser.add_argument("--lease-seconds", type=float, default=LEASE_SECONDS)
     parser.add_argument(
         "--poll-seconds",
@@ -312,7 +308,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     from threadpoolctl import threadpool_limits
 
     threadpool_limits(limits=1)  # one BLAS thread: several times faster for these fits on few cores
-    model = _load_model(args.model) if args.model else None
+    if args.model and args.model not in MODELS:
+        try:  # once now, so that a model that cannot be made stops the worker with the reason
+            registry.make(args.model, settings.models)
+        except LabellingError as error:
+            log.error("%s", error)
+            return 1
     try:
         store = _connect(url, args.once, alive, args.poll_seconds or POLL_SECONDS)
         if store is None:
@@ -325,7 +326,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 once=args.once,
                 max_runs=args.max_runs,
                 projects=args.project,
-                model=model,
+                model=args.model,
                 lease_seconds=args.lease_seconds,
                 poll_seconds=args.poll_seconds,
                 duty_cycle=settings.worker_duty_cycle,

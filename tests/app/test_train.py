@@ -4,7 +4,13 @@ test's SQLite file (the worker is tested in tests/integration)."""
 
 from __future__ import annotations
 
+import operator
+
 import pytest
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import FunctionTransformer
 
 from labelling.learning.training import train
 from labelling.learning.training_settings import training_settings
@@ -101,6 +107,35 @@ def test_settings_are_saved_on_the_project(app, store, project):
     assert (saved.model, saved.strategy, saved.every_labels) == ("random_forest", "entropy", 50)
     assert store.project(project.id).settings["text_column"] == "text"  # the rest of the settings kept
     assert "Saved" in at.success[0].value
+
+
+def test_registered_models_are_offered_and_one_that_cannot_be_used_is_named(app, store, project, monkeypatch):
+    monkeypatch.setenv("LABELLING_MODELS", "mine=sklearn.linear_model:LogisticRegression, gone=not_installed_anywhere:make")
+    at = train_page(app)
+    model = at.selectbox[0]
+    assert model.options == [
+        "Logistic regression", "Random forest", "mine (sklearn.linear_model:LogisticRegression)",
+        "gone (not_installed_anywhere:make)",
+    ]
+    assert [w.value for w in at.warning] == [
+        "The model **gone** cannot be used here: no module named 'not_installed_anywhere' is installed."
+    ]
+    model.select("mine")
+    at.button[-1].click().run()  # the form's Save
+    assert not at.exception and not at.error
+    assert training_settings(store.project(project.id)).model == "mine"
+
+
+def own_score(model, x, y) -> float:
+    return 0.875
+
+
+def test_the_models_own_eval_method_score_is_shown(app, store, project):
+    estimator = make_pipeline(FunctionTransformer(operator.itemgetter("text")), TfidfVectorizer(), LogisticRegression())
+    estimator.eval_method = own_score
+    train(store, project.id, model=estimator)
+    at = train_page(app)
+    assert "the model's own eval_method scores **0.875**" in at.success[0].value
 
 
 def test_the_label_page_shows_the_models_suggestion(app, store, project):

@@ -221,6 +221,15 @@ def test_a_model_that_raises_is_a_failed_run_and_the_worker_carries_on(db_url, s
     assert "training failed: boom in fit" in worker.log()
 
 
+def test_a_model_that_cannot_be_made_stops_the_worker_with_the_reason(db_url, store, start_worker):
+    project = number_project(store)
+    store.request_training(project.id)
+    worker = start_worker(db_url, "--once", "--model", "test_worker_process:no_such_factory")
+    assert worker.wait() == 1
+    assert "the model test_worker_process:no_such_factory cannot be loaded: AttributeError" in worker.log()
+    assert store.training_runs(project.id)[-1].status == "queued"  # nothing ran
+
+
 def test_the_worker_trains_on_its_schedule(db_url, store, start_worker):
     project = number_project(store, labelled=12)
     worker = start_worker(db_url, "--every-labels", "12", "--every-seconds", "3600", "--poll-seconds", "0.2", "--max-runs", "2")
