@@ -9,6 +9,7 @@ import io
 import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from itertools import repeat
 from operator import itemgetter
 from pathlib import Path
 from typing import Any
@@ -153,17 +154,23 @@ def migrate(engine: Engine, revision: str = "head") -> None:
 
 def bulk_insert(connection: Connection, table: str, columns: Sequence[str], rows: list[tuple]) -> None:
     """Insert many rows inside the caller's transaction: COPY on PostgreSQL, executemany on SQLite."""
-    if not rows:
+    if rows:
+        # Split column by column (itemgetter, not zip(*rows), whose iterator per row wakes the garbage collector).
+        insert_columns(connection, table, columns, [list(map(itemgetter(i), rows)) for i in range(len(columns))])
+
+
+def insert_columns(connection: Connection, table: str, columns: Sequence[str], values: Sequence[Sequence[Any]]) -> None:
+    """`bulk_insert` for rows given column by column (`values[j]` holds column j of every row), as bulk
+    writers build them: no tuple per row on PostgreSQL."""
+    if not values or not len(values[0]):
         return
     if connection.dialect.name != "postgresql":
         statement = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(['?'] * len(columns))})"
-        connection.exec_driver_sql(statement, rows)
+        connection.exec_driver_sql(statement, list(zip(*values)))
         return
     driver = connection.connection.driver_connection
-    # Converted column by column (itemgetter, not zip(*rows), whose iterator per row wakes the garbage
-    # collector) and encoded once: from a StringIO psycopg2 re-encodes every 8 kB it reads.
-    fields = zip(*(_copy_column(list(map(itemgetter(i), rows))) for i in range(len(columns))))
-    lines = "\n".join(map("\t".join, fields)) + "\n"
+    # Encoded once: from a StringIO psycopg2 re-encodes every 8 kB it reads.
+    lines = "\n".join(map("\t".join, zip(*map(_copy_column, values)))) + "\n"
     buffer = io.BytesIO(lines.encode(psycopg2_codecs[driver.encoding]))
     cursor = driver.cursor()
     try:
@@ -172,13 +179,13 @@ def bulk_insert(connection: Connection, table: str, columns: Sequence[str], rows
         cursor.close()
 
 
-def _copy_column(values: list[Any]) -> Sequence[str]:
+def _copy_column(values: Sequence[Any]) -> Sequence[str]:
     """One column in COPY's text format: a column of one plain type in one pass, not value by value."""
     kinds = set(map(type, values))
     if kinds == {str}:
         joined = "".join(values)
-        if not any(special in joined for special in _COPY_ESCAPED):
-            return values
+        if not any(special in joined for special in _COPY_ESCAPED[1:]):  # JSON text: at most backslashes
+            return list(map(str.replace, values, repeat("\\"), repeat("\\\\"))) if "\\" in joined else values
     elif kinds == {int}:
         return list(map(str, values))
     elif kinds == {float}:
