@@ -14,12 +14,23 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
-from alembic import command
-from alembic.config import Config
-from alembic.util import CommandError
+import ast
+import functools
+
 import psycopg2
 from psycopg2.extensions import encodings as psycopg2_codecs
-from sqlalchemy import Connection, CursorResult, Double, Engine, Executable, ExceptionContext, create_engine, event, text
+from sqlalchemy import (
+    Connection,
+    CursorResult,
+    Double,
+    Engine,
+    Executable,
+    ExceptionContext,
+    create_engine,
+    event,
+    inspect,
+    text,
+)
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
@@ -139,7 +150,16 @@ def is_postgres(engine_or_connection: Engine | Connection) -> bool:
 
 
 def migrate(engine: Engine, revision: str = "head") -> None:
-    """Upgrade the schema to `revision`; safe when several processes start at once."""
+    """Upgrade the schema to `revision`; safe when several processes start at once.
+
+    A database at head already (every start but the first) is told by one query, without loading Alembic:
+    its import and script scan were most of a fresh process's start-up (the app's first page, each CLI run)."""
+    if revision == "head" and _schema_revisions(engine) == head_revisions():
+        return
+    from alembic import command
+    from alembic.config import Config
+    from alembic.util import CommandError
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     with write(engine) as connection:
@@ -150,6 +170,32 @@ def migrate(engine: Engine, revision: str = "head") -> None:
             command.upgrade(config, revision)
         except CommandError as error:  # e.g. a revision this version does not know: a newer app migrated it
             raise SchemaNotUpgradable(str(error).strip().splitlines()[0]) from error
+
+
+def _schema_revisions(engine: Engine) -> set[str] | None:
+    """The revisions the database is at; None before any migration."""
+    with read(engine) as connection:
+        if not inspect(connection).has_table("alembic_version"):
+            return None
+        return set(connection.execute(text("SELECT version_num FROM alembic_version")).scalars())
+
+
+@functools.cache
+def head_revisions() -> set[str]:
+    """The revisions no migration builds on (Alembic's heads), read from the migration files' `revision` and
+    `down_revision` assignments."""
+    revisions, parents = set(), set()
+    for path in (MIGRATIONS / "versions").glob("*.py"):
+        for node in ast.parse(path.read_text()).body:
+            if isinstance(node, (ast.Assign, ast.AnnAssign)) and isinstance(node.value, ast.expr):
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                names = {t.id for t in targets if isinstance(t, ast.Name)}
+                if "revision" in names:
+                    revisions.add(ast.literal_eval(node.value))
+                elif "down_revision" in names:
+                    down = ast.literal_eval(node.value)
+                    parents.update(down if isinstance(down, (tuple, list)) else [down] if down else [])
+    return revisions - parents
 
 
 def bulk_insert(connection: Connection, table: str, columns: Sequence[str], rows: list[tuple]) -> None:
