@@ -251,7 +251,8 @@ def _records_fit(handle: IO[bytes], start: int, encoding: str, delimiter: str, f
 
 
 def _lines_fit(data: bytes, delimiter: str, fields: int) -> bool:
-    """Whether each non-empty line of `data` (whole lines) holds fields - 1 delimiters."""
+    """Whether each non-empty line of `data` (whole lines) holds fields - 1 delimiters, and no line is long
+    enough to hold a cell over MAX_CELL_CHARS."""
     if data.count(b"\r") != data.count(b"\r\n"):
         return False  # a lone carriage return ends a record for the csv module
     raw = np.frombuffer(data, dtype=np.uint8)
@@ -260,6 +261,8 @@ def _lines_fit(data: bytes, delimiter: str, fields: int) -> bool:
     separators = np.flatnonzero(raw == ord(delimiter))
     counts = np.searchsorted(separators, ends) - np.searchsorted(separators, starts)
     lengths = ends - starts - (raw[ends - 1] == ord("\r")) * (ends > starts)
+    if len(lengths) and lengths.max() > MAX_CELL_CHARS:
+        return False  # a cell may be too long (a character is at least a byte): the csv module measures it
     return bool(np.all((counts == fields - 1) | (lengths == 0)))
 
 

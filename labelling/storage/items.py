@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, select, text
+from sqlalchemy import Connection, TextClause, select, text
 
 from labelling.io import labels as label_values
 from labelling.errors import InvalidInput, ItemNotFound
@@ -69,26 +69,42 @@ def write_chunk(
                 ["import"] * len(labelled),
             ],
         )
+    statement = _new_tasks(connection.dialect.name, labelled=bool(labelled))
     for first, last in _runs(ids):
         connection.execute(
-            _NEW_TASKS,
-            {"project": project.id, "first": first, "last": last, "overlap": project.overlap, "priority": priority},
+            statement,
+            {
+                "project": project.id,
+                "first": first,
+                "last": last,
+                "overlap": project.overlap,
+                "priority": priority,
+                "importer": importer,
+            },
         )
     return n
 
 
-_NEW_TASKS = text(
-    "WITH RECURSIVE slots(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM slots WHERE n < :overlap) "
-    "INSERT INTO tasks (project_id, item_id, priority, started, done, labeller_id) "
-    "SELECT i.project_id, i.id, :priority, a.labeller_id IS NOT NULL, a.labeller_id IS NOT NULL AND slots.n = 1, "
-    "CASE WHEN slots.n = 1 THEN a.labeller_id END "
-    "FROM items i CROSS JOIN slots "
-    "LEFT JOIN annotations a ON a.item_id = i.id AND a.source = 'import' AND a.is_current "
-    "WHERE i.project_id = :project AND i.id BETWEEN :first AND :last "
-    "ORDER BY i.id, slots.n"
-)
-"""The `overlap` tasks of the new items with ids first..last (a run no other transaction has ids in), item
-by item so the queue hands them out in file order; an imported label completes the item's first task."""
+def _new_tasks(dialect: str, labelled: bool) -> TextClause:
+    """INSERT ... SELECT of the `overlap` tasks of the new items with ids first..last (a run no other
+    transaction has ids in), item by item so the queue hands them out in file order. With imported labels,
+    an item's label completes its first task: found through the unique index on current labels (its
+    predicate written as the dialect's index has it, or the planner would scan every label)."""
+    if labelled:
+        current = "a.is_current" if dialect == "postgresql" else "a.is_current = 1"
+        imported = "a.labeller_id IS NOT NULL"
+        join = f"LEFT JOIN annotations a ON a.item_id = i.id AND a.labeller_id = :importer AND {current} "
+        done, holder = f"{imported} AND slots.n = 1", "CASE WHEN slots.n = 1 THEN a.labeller_id END"
+    else:
+        imported, join, done, holder = "false", "", "false", "NULL"
+    return text(
+        "WITH RECURSIVE slots(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM slots WHERE n < :overlap) "
+        "INSERT INTO tasks (project_id, item_id, priority, started, done, labeller_id) "
+        f"SELECT i.project_id, i.id, :priority, {imported}, {done}, {holder} "
+        f"FROM items i CROSS JOIN slots {join}"
+        "WHERE i.project_id = :project AND i.id BETWEEN :first AND :last "
+        "ORDER BY i.id, slots.n"
+    )
 
 
 def _allocate_ids(connection: Connection, n: int) -> list[int]:
