@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, TextClause, select, text
+from sqlalchemy import Connection, select, text
 
 from labelling.io import labels as label_values
 from labelling.errors import InvalidInput, ItemNotFound
@@ -46,64 +46,75 @@ def add_items(connection: Connection, project: Project, data: Any, labels: Any, 
 def write_chunk(
     connection: Connection, project: Project, chunk: ingest.Chunk, priority: float, importer: int | None
 ) -> int:
-    """Write one chunk: items, then an imported annotation for each given label, then the items' `overlap`
-    tasks, made by the database from the new items (one INSERT ... SELECT per run of ids, not a row each
-    from here)."""
+    """Write one chunk: items, then for given labels an imported annotation each, then the items' `overlap`
+    tasks (made by the database from the new items when none has a label)."""
     n = len(chunk.rows)
     now = connection.execute(select(clock())).scalar_one()
     ids = _allocate_ids(connection, n)
-    insert_columns(connection, "items", ["id", "project_id", "data", "created_at"], [ids, [project.id] * n, chunk.rows, [now] * n])
+    insert_columns(
+        connection, "items", ["id", "project_id", "data", "created_at"], [ids, [project.id] * n, chunk.rows, [now] * n]
+    )
     labelled = [] if chunk.labels is None else [i for i, v in enumerate(chunk.labels) if v is not None]
-    if labelled:
-        insert_columns(
-            connection,
-            "annotations",
-            ["project_id", "item_id", "labeller_id", "label", "created_at", "is_current", "source"],
-            [
-                [project.id] * len(labelled),
-                [ids[i] for i in labelled],
-                [importer] * len(labelled),
-                [label_values.to_json(chunk.labels[i]) for i in labelled],
-                [now] * len(labelled),
-                [True] * len(labelled),
-                ["import"] * len(labelled),
-            ],
-        )
-    statement = _new_tasks(connection.dialect.name, labelled=bool(labelled))
-    for first, last in _runs(ids):
-        connection.execute(
-            statement,
-            {
-                "project": project.id,
-                "first": first,
-                "last": last,
-                "overlap": project.overlap,
-                "priority": priority,
-                "importer": importer,
-            },
-        )
+    if not labelled:
+        for first, last in _runs(ids):
+            connection.execute(
+                _NEW_TASKS,
+                {"project": project.id, "first": first, "last": last, "overlap": project.overlap, "priority": priority},
+            )
+        return n
+    insert_columns(
+        connection,
+        "annotations",
+        ["project_id", "item_id", "labeller_id", "label", "created_at", "is_current", "source"],
+        [
+            [project.id] * len(labelled),
+            [ids[i] for i in labelled],
+            [importer] * len(labelled),
+            [label_values.to_json(chunk.labels[i]) for i in labelled],
+            [now] * len(labelled),
+            [True] * len(labelled),
+            ["import"] * len(labelled),
+        ],
+    )
+    _labelled_tasks(connection, project, ids, labelled, priority, importer)
     return n
 
 
-def _new_tasks(dialect: str, labelled: bool) -> TextClause:
-    """INSERT ... SELECT of the `overlap` tasks of the new items with ids first..last (a run no other
-    transaction has ids in), item by item so the queue hands them out in file order. With imported labels,
-    an item's label completes its first task: found through the unique index on current labels (its
-    predicate written as the dialect's index has it, or the planner would scan every label)."""
-    if labelled:
-        current = "a.is_current" if dialect == "postgresql" else "a.is_current = 1"
-        imported = "a.labeller_id IS NOT NULL"
-        join = f"LEFT JOIN annotations a ON a.item_id = i.id AND a.labeller_id = :importer AND {current} "
-        done, holder = f"{imported} AND slots.n = 1", "CASE WHEN slots.n = 1 THEN a.labeller_id END"
-    else:
-        imported, join, done, holder = "false", "", "false", "NULL"
-    return text(
-        "WITH RECURSIVE slots(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM slots WHERE n < :overlap) "
-        "INSERT INTO tasks (project_id, item_id, priority, started, done, labeller_id) "
-        f"SELECT i.project_id, i.id, :priority, {imported}, {done}, {holder} "
-        f"FROM items i CROSS JOIN slots {join}"
-        "WHERE i.project_id = :project AND i.id BETWEEN :first AND :last "
-        "ORDER BY i.id, slots.n"
+_NEW_TASKS = text(
+    "WITH RECURSIVE slots(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM slots WHERE n < :overlap) "
+    "INSERT INTO tasks (project_id, item_id, priority) "
+    "SELECT i.project_id, i.id, :priority FROM items i CROSS JOIN slots "
+    "WHERE i.project_id = :project AND i.id BETWEEN :first AND :last "
+    "ORDER BY i.id, slots.n"
+)
+"""The `overlap` open tasks of the new items with ids first..last (a run no other transaction has ids in),
+made by the database, item by item so the queue hands them out in file order."""
+
+
+def _labelled_tasks(
+    connection: Connection, project: Project, ids: list[int], labelled: list[int], priority: float, importer: int | None
+) -> None:
+    """Tasks for a chunk with imported labels, built as columns here: an item's label completes its first
+    task. (Made in SQL, they would need a join to the new labels that the planner, with no statistics on
+    freshly loaded rows, runs as a nested loop.)"""
+    overlap = project.overlap
+    has_label = np.zeros(len(ids), dtype=bool)
+    has_label[labelled] = True
+    started = np.repeat(has_label, overlap)
+    done = started & np.tile(np.arange(overlap) == 0, len(ids))
+    total = len(ids) * overlap
+    insert_columns(
+        connection,
+        "tasks",
+        ["project_id", "item_id", "priority", "started", "done", "labeller_id"],
+        [
+            [project.id] * total,
+            np.repeat(ids, overlap).tolist(),
+            [float(priority)] * total,
+            started.tolist(),
+            done.tolist(),
+            np.where(done, importer, None).tolist(),
+        ],
     )
 
 
