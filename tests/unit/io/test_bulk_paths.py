@@ -86,3 +86,11 @@ def test_labels_are_normalised_once_per_distinct_value_with_the_same_results():
 def test_a_refused_label_names_its_first_row_counted_over_the_whole_input():
     with pytest.raises(InvalidInput, match=r"label of row 13: 'z' is not in the label set"):
         ingest._labels(PROJECT, ["a", None, "z", "q", "z"], 10)
+
+
+def test_new_item_ids_split_into_the_runs_no_other_import_has_ids_in():
+    from labelling.storage.items import _runs
+
+    assert _runs([5, 6, 7, 8]) == [(5, 8)]
+    assert _runs([5, 6, 9, 10, 12]) == [(5, 6), (9, 10), (12, 12)]
+    assert _runs([]) == []
