@@ -7,6 +7,7 @@ bad row in the last chunk leaves nothing behind.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 from collections.abc import Iterable, Iterator
@@ -23,8 +24,10 @@ from labelling.io.serialisation import encode, encode_records, encode_rows
 
 __all__ = ["CHUNK_ROWS", "Chunk", "chunks", "read_csv"]
 
-CHUNK_ROWS = 10_000
+CHUNK_ROWS = 50_000
 SNIFF_BYTES = 64 * 1024
+CHECK_BLOCK_BYTES = 4 * 1024 * 1024
+"""Bytes per block when every line's fields are counted, before anything is imported."""
 DELIMITERS = ",;\t|"
 MAX_CELL_CHARS = 200 * 1024 * 1024
 """Longest CSV cell read, in characters: the Setup page's default upload limit (server.maxUploadSize, 200 MB),
@@ -69,9 +72,7 @@ def _chunks_of(project: Project, data: Any, labels: Any, offset: int) -> Iterato
     for start in range(0, n, CHUNK_ROWS):
         stop = min(start + CHUNK_ROWS, n)
         rows = _encode_slice(data, start, stop)
-        chunk_labels = None
-        if label_list is not None:
-            chunk_labels = [_label(project, v, offset + start + i + 1) for i, v in enumerate(label_list[start:stop])]
+        chunk_labels = None if label_list is None else _labels(project, label_list[start:stop], offset + start)
         yield Chunk(rows, chunk_labels)
 
 
@@ -111,11 +112,25 @@ def _as_list(values: Any, what: str) -> list[Any]:
     raise InvalidInput(f"{what} must be a list, numpy array or pandas Series")
 
 
-def _label(project: Project, value: Any, row: int) -> Label | None:
-    try:
-        return label_values.normalise(project, value)
-    except InvalidInput as error:
-        raise InvalidInput(f"label of row {row}: {error}") from None
+_FACTORIZABLE = {str, int, float, type(None), np.int64, np.float64}
+"""Label value types whose equal values normalise alike, so each distinct one is checked once."""
+
+
+def _labels(project: Project, values: list[Any], offset: int) -> list[Label | None]:
+    """The labels normalised, each distinct value once (a file's label column repeats a few values), not a
+    call per row; an error names the first row with the refused value, counted from 1 after `offset` rows."""
+    if set(map(type, values)) <= _FACTORIZABLE:
+        codes, distinct = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=False)
+    else:  # lists (multi-label), or True, which pandas would count as 1: one value at a time
+        codes, distinct = np.arange(len(values)), values
+    normalised = []
+    for code, value in enumerate(distinct):
+        try:
+            normalised.append(label_values.normalise(project, value))
+        except InvalidInput as error:
+            row = offset + int(np.flatnonzero(codes == code)[0]) + 1
+            raise InvalidInput(f"label of row {row}: {error}") from None
+    return [normalised[code] for code in codes.tolist()]
 
 
 def read_csv(source: str | IO[bytes] | IO[str], chunk_rows: int = CHUNK_ROWS, **options: Any) -> Iterator[pd.DataFrame]:
@@ -192,6 +207,8 @@ def _first_decoding(handle: IO[bytes], start: int, encodings: tuple[str, ...], d
 
 
 def _check_records(handle: IO[bytes], start: int, encoding: str, delimiter: str, fields: int) -> None:
+    if _records_fit(handle, start, encoding, delimiter, fields):
+        return
     handle.seek(start)
     text = io.TextIOWrapper(handle, encoding=encoding, newline="")
     try:
@@ -210,6 +227,43 @@ def _check_records(handle: IO[bytes], start: int, encoding: str, delimiter: str,
         raise InvalidInput(f"the file is not valid CSV: {error}") from None
     finally:
         text.detach()
+
+
+def _records_fit(handle: IO[bytes], start: int, encoding: str, delimiter: str, fields: int) -> bool:
+    """True when every line of the file has `fields` fields, counted in numpy over the bytes: the common file
+    (UTF-8 or Latin-1, no quotes, no lone carriage returns) checked at disk speed. False when it cannot tell
+    (quotes, which make a record span lines) or a line is wrong: the csv module then checks it and says
+    where. A byte sequence the encoding refuses raises UnicodeDecodeError, as reading it as text would."""
+    if codecs.lookup(encoding).name not in ("utf-8", "utf-8-sig", "iso8859-1"):
+        return False  # UTF-16: the delimiter is not one byte
+    decoder = codecs.getincrementaldecoder(encoding)()
+    handle.seek(start)
+    carry = b""
+    while block := handle.read(CHECK_BLOCK_BYTES):
+        decoder.decode(block)
+        data = carry + block
+        cut = data.rfind(b"\n") + 1
+        if any(special in block for special in (b'"', b"\x00")) or not _lines_fit(data[:cut], delimiter, fields):
+            return False
+        carry = data[cut:]
+    decoder.decode(b"", final=True)
+    return _lines_fit(carry + b"\n", delimiter, fields) if carry else True
+
+
+def _lines_fit(data: bytes, delimiter: str, fields: int) -> bool:
+    """Whether each non-empty line of `data` (whole lines) holds fields - 1 delimiters, and no line is long
+    enough to hold a cell over MAX_CELL_CHARS."""
+    if data.count(b"\r") != data.count(b"\r\n"):
+        return False  # a lone carriage return ends a record for the csv module
+    raw = np.frombuffer(data, dtype=np.uint8)
+    ends = np.flatnonzero(raw == ord("\n"))
+    starts = np.concatenate(([0], ends[:-1] + 1))
+    separators = np.flatnonzero(raw == ord(delimiter))
+    counts = np.searchsorted(separators, ends) - np.searchsorted(separators, starts)
+    lengths = ends - starts - (raw[ends - 1] == ord("\r")) * (ends > starts)
+    if len(lengths) and lengths.max() > MAX_CELL_CHARS:
+        return False  # a cell may be too long (a character is at least a byte): the csv module measures it
+    return bool(np.all((counts == fields - 1) | (lengths == 0)))
 
 
 def _is_number(value: str) -> bool:

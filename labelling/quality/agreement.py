@@ -23,7 +23,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import cohen_kappa_score
 
 from labelling.quality import consensus
 from labelling.records import Label, Project
@@ -107,6 +106,8 @@ def cohen_kappa(first: Sequence[Hashable], second: Sequence[Hashable]) -> float 
         raise ValueError(f"{len(first)} labels against {len(second)}: give both coders' labels for the same items")
     if not len(first) or (len(set(first)) == 1 and set(first) == set(second)):
         return None
+    from sklearn.metrics import cohen_kappa_score  # here, not at the top: the store (every page) imports this module
+
     values = sorted(set(first) | set(second), key=str)
     return float(cohen_kappa_score(list(first), list(second), labels=values))
 

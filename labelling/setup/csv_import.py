@@ -2,7 +2,7 @@
 `python -m labelling import` share, so that a file one refuses the other refuses in the same words.
 
 Columns are chosen on a preview (the first PREVIEW_ROWS rows; `read_csv` checks every line of the file on
-the way); then the rows stream into the store in chunks, all of them or none.
+the way); then the rows stream into the store in chunks, all of them or none, in one transaction.
 """
 
 from __future__ import annotations
@@ -198,19 +198,20 @@ def import_csv(
     chunk_rows: int = CHUNK_ROWS,
     on_rows: Callable[[int], None] | None = None,
 ) -> tuple[Project, int]:
-    """A new project with every row of the file, or, if any row is refused, no project at all (an empty
-    project left behind would block the name). `on_rows(rows so far)` runs after each chunk."""
+    """A new project with every row of the file, made in one transaction: nobody sees it before its last
+    row is in, and a refused row, an error or a killed process leaves no project (an empty one left behind
+    would block the name). `on_rows(rows so far)` runs after each chunk."""
     with _chunks(source, chunk_rows) as (first, frames):
         check_columns([str(c) for c in first.columns], settings)
-        project = store.create_project(
-            name, labels, multi_label=multi_label, overlap=int(overlap), instructions=instructions, settings=settings
+        return store.import_project(
+            name,
+            labels,
+            _item_chunks(frames, settings.get("label_column"), on_rows),
+            multi_label=multi_label,
+            overlap=int(overlap),
+            instructions=instructions,
+            settings=settings,
         )
-        try:
-            added = store.add_items(project.id, _item_chunks(frames, settings.get("label_column"), on_rows))
-        except BaseException:
-            store.delete_project(project.id)
-            raise
-    return project, added
 
 
 def append_csv(

@@ -51,27 +51,25 @@ def create_digits_demo(store: Store, name: str = "Handwritten digits (demo)") ->
     from sklearn.datasets import load_digits
 
     digits = load_digits()
-    project = store.create_project(
+    items = [{"image": image, "index": index} for index, image in enumerate(digits.images)]
+    return store.import_project(
         name,
-        labels=[str(d) for d in range(10)],
+        [str(d) for d in range(10)],
+        items,
         instructions=DIGITS_INSTRUCTIONS,
         settings=_settings("image", "image", source="sklearn.datasets.load_digits"),
-    )
-    items = [{"image": image, "index": index} for index, image in enumerate(digits.images)]
-    store.add_items(project.id, items)
-    return project
+    )[0]
 
 
 def create_reviews_demo(store: Store, name: str = "Product reviews (demo)") -> Project:
     """210 short product reviews written for this project; labels positive, negative, neutral."""
-    project = store.create_project(
+    return store.import_project(
         name,
-        labels=["positive", "negative", "neutral"],
+        ["positive", "negative", "neutral"],
+        ingest.read_csv(REVIEWS_CSV),
         instructions=REVIEWS_INSTRUCTIONS,
         settings=_settings("text", "review", source=REVIEWS_CSV.name),
-    )
-    store.add_items(project.id, ingest.read_csv(REVIEWS_CSV))
-    return project
+    )[0]
 
 
 DEMOS = {

@@ -9,16 +9,28 @@ import io
 import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from itertools import repeat
 from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
-from alembic import command
-from alembic.config import Config
-from alembic.util import CommandError
+import ast
+import functools
+
 import psycopg2
 from psycopg2.extensions import encodings as psycopg2_codecs
-from sqlalchemy import Connection, CursorResult, Double, Engine, Executable, ExceptionContext, create_engine, event, text
+from sqlalchemy import (
+    Connection,
+    CursorResult,
+    Double,
+    Engine,
+    Executable,
+    ExceptionContext,
+    create_engine,
+    event,
+    inspect,
+    text,
+)
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
@@ -138,7 +150,16 @@ def is_postgres(engine_or_connection: Engine | Connection) -> bool:
 
 
 def migrate(engine: Engine, revision: str = "head") -> None:
-    """Upgrade the schema to `revision`; safe when several processes start at once."""
+    """Upgrade the schema to `revision`; safe when several processes start at once.
+
+    A database at head already (every start but the first) is told by one query, without loading Alembic:
+    its import and script scan were most of a fresh process's start-up (the app's first page, each CLI run)."""
+    if revision == "head" and _schema_revisions(engine) == head_revisions():
+        return
+    from alembic import command
+    from alembic.config import Config
+    from alembic.util import CommandError
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     with write(engine) as connection:
@@ -151,19 +172,51 @@ def migrate(engine: Engine, revision: str = "head") -> None:
             raise SchemaNotUpgradable(str(error).strip().splitlines()[0]) from error
 
 
+def _schema_revisions(engine: Engine) -> set[str] | None:
+    """The revisions the database is at; None before any migration."""
+    with read(engine) as connection:
+        if not inspect(connection).has_table("alembic_version"):
+            return None
+        return set(connection.execute(text("SELECT version_num FROM alembic_version")).scalars())
+
+
+@functools.cache
+def head_revisions() -> set[str]:
+    """The revisions no migration builds on (Alembic's heads), read from the migration files' `revision` and
+    `down_revision` assignments."""
+    revisions, parents = set(), set()
+    for path in (MIGRATIONS / "versions").glob("*.py"):
+        for node in ast.parse(path.read_text()).body:
+            if isinstance(node, (ast.Assign, ast.AnnAssign)) and isinstance(node.value, ast.expr):
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                names = {t.id for t in targets if isinstance(t, ast.Name)}
+                if "revision" in names:
+                    revisions.add(ast.literal_eval(node.value))
+                elif "down_revision" in names:
+                    down = ast.literal_eval(node.value)
+                    parents.update(down if isinstance(down, (tuple, list)) else [down] if down else [])
+    return revisions - parents
+
+
 def bulk_insert(connection: Connection, table: str, columns: Sequence[str], rows: list[tuple]) -> None:
     """Insert many rows inside the caller's transaction: COPY on PostgreSQL, executemany on SQLite."""
-    if not rows:
+    if rows:
+        # Split column by column (itemgetter, not zip(*rows), whose iterator per row wakes the garbage collector).
+        insert_columns(connection, table, columns, [list(map(itemgetter(i), rows)) for i in range(len(columns))])
+
+
+def insert_columns(connection: Connection, table: str, columns: Sequence[str], values: Sequence[Sequence[Any]]) -> None:
+    """`bulk_insert` for rows given column by column (`values[j]` holds column j of every row), as bulk
+    writers build them: no tuple per row on PostgreSQL."""
+    if not values or not len(values[0]):
         return
     if connection.dialect.name != "postgresql":
         statement = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(['?'] * len(columns))})"
-        connection.exec_driver_sql(statement, rows)
+        connection.exec_driver_sql(statement, list(zip(*values)))
         return
     driver = connection.connection.driver_connection
-    # Converted column by column (itemgetter, not zip(*rows), whose iterator per row wakes the garbage
-    # collector) and encoded once: from a StringIO psycopg2 re-encodes every 8 kB it reads.
-    fields = zip(*(_copy_column(list(map(itemgetter(i), rows))) for i in range(len(columns))))
-    lines = "\n".join(map("\t".join, fields)) + "\n"
+    # Encoded once: from a StringIO psycopg2 re-encodes every 8 kB it reads.
+    lines = "\n".join(map("\t".join, zip(*map(_copy_column, values)))) + "\n"
     buffer = io.BytesIO(lines.encode(psycopg2_codecs[driver.encoding]))
     cursor = driver.cursor()
     try:
@@ -172,13 +225,13 @@ def bulk_insert(connection: Connection, table: str, columns: Sequence[str], rows
         cursor.close()
 
 
-def _copy_column(values: list[Any]) -> Sequence[str]:
+def _copy_column(values: Sequence[Any]) -> Sequence[str]:
     """One column in COPY's text format: a column of one plain type in one pass, not value by value."""
     kinds = set(map(type, values))
     if kinds == {str}:
         joined = "".join(values)
-        if not any(special in joined for special in _COPY_ESCAPED):
-            return values
+        if not any(special in joined for special in _COPY_ESCAPED[1:]):  # JSON text: at most backslashes
+            return list(map(str.replace, values, repeat("\\"), repeat("\\\\"))) if "\\" in joined else values
     elif kinds == {int}:
         return list(map(str, values))
     elif kinds == {float}:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 from sqlalchemy import Connection, select, text
 
 from labelling.io import labels as label_values
@@ -15,7 +16,7 @@ from labelling.errors import InvalidInput, ItemNotFound
 from labelling.io import ingest
 from labelling.records import Project
 from labelling.storage import queue
-from labelling.storage.engine import bulk_insert, clock
+from labelling.storage.engine import clock, insert_columns
 from labelling.storage.overlap import top_priority
 from labelling.storage.schema import items
 
@@ -45,49 +46,107 @@ def add_items(connection: Connection, project: Project, data: Any, labels: Any, 
 def write_chunk(
     connection: Connection, project: Project, chunk: ingest.Chunk, priority: float, importer: int | None
 ) -> int:
-    """Write one chunk: items, their `overlap` tasks and, for given labels, an imported annotation each."""
+    """Write one chunk: items, then for given labels an imported annotation each, then the items' `overlap`
+    tasks (made by the database from the new items when none has a label)."""
     n = len(chunk.rows)
     now = connection.execute(select(clock())).scalar_one()
     ids = _allocate_ids(connection, n)
-    labelled = [] if chunk.labels is None else [i for i, v in enumerate(chunk.labels) if v is not None]
-    done = set(labelled)
-    bulk_insert(
-        connection,
-        "items",
-        ["id", "project_id", "data", "created_at"],
-        [(ids[i], project.id, chunk.rows[i], now) for i in range(n)],
+    insert_columns(
+        connection, "items", ["id", "project_id", "data", "created_at"], [ids, [project.id] * n, chunk.rows, [now] * n]
     )
-    task_rows = []
-    for i in range(n):
-        first_done = i in done
-        for slot in range(project.overlap):
-            is_done = first_done and slot == 0
-            task_rows.append((project.id, ids[i], priority, first_done, is_done, importer if is_done else None))
-    bulk_insert(connection, "tasks", ["project_id", "item_id", "priority", "started", "done", "labeller_id"], task_rows)
-    if labelled:
-        bulk_insert(
-            connection,
-            "annotations",
-            ["project_id", "item_id", "labeller_id", "label", "created_at", "is_current", "source"],
-            [(project.id, ids[i], importer, label_values.to_json(chunk.labels[i]), now, True, "import") for i in labelled],
-        )
+    labelled = [] if chunk.labels is None else [i for i, v in enumerate(chunk.labels) if v is not None]
+    if not labelled:
+        for first, last in _runs(ids):
+            connection.execute(
+                _NEW_TASKS,
+                {"project": project.id, "first": first, "last": last, "overlap": project.overlap, "priority": priority},
+            )
+        return n
+    insert_columns(
+        connection,
+        "annotations",
+        ["project_id", "item_id", "labeller_id", "label", "created_at", "is_current", "source"],
+        [
+            [project.id] * len(labelled),
+            [ids[i] for i in labelled],
+            [importer] * len(labelled),
+            [label_values.to_json(chunk.labels[i]) for i in labelled],
+            [now] * len(labelled),
+            [True] * len(labelled),
+            ["import"] * len(labelled),
+        ],
+    )
+    _labelled_tasks(connection, project, ids, labelled, priority, importer)
     return n
+
+
+_NEW_TASKS = text(
+    "WITH RECURSIVE slots(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM slots WHERE n < :overlap) "
+    "INSERT INTO tasks (project_id, item_id, priority) "
+    "SELECT i.project_id, i.id, :priority FROM items i CROSS JOIN slots "
+    "WHERE i.project_id = :project AND i.id BETWEEN :first AND :last "
+    "ORDER BY i.id, slots.n"
+)
+"""The `overlap` open tasks of the new items with ids first..last (a run no other transaction has ids in),
+made by the database, item by item so the queue hands them out in file order."""
+
+
+def _labelled_tasks(
+    connection: Connection, project: Project, ids: list[int], labelled: list[int], priority: float, importer: int | None
+) -> None:
+    """Tasks for a chunk with imported labels, built as columns here: an item's label completes its first
+    task. (Made in SQL, they would need a join to the new labels that the planner, with no statistics on
+    freshly loaded rows, runs as a nested loop.)"""
+    overlap = project.overlap
+    has_label = np.zeros(len(ids), dtype=bool)
+    has_label[labelled] = True
+    started = np.repeat(has_label, overlap)
+    done = started & np.tile(np.arange(overlap) == 0, len(ids))
+    total = len(ids) * overlap
+    insert_columns(
+        connection,
+        "tasks",
+        ["project_id", "item_id", "priority", "started", "done", "labeller_id"],
+        [
+            [project.id] * total,
+            np.repeat(ids, overlap).tolist(),
+            [float(priority)] * total,
+            started.tolist(),
+            done.tolist(),
+            np.where(done, importer, None).tolist(),
+        ],
+    )
 
 
 def _allocate_ids(connection: Connection, n: int) -> list[int]:
     if connection.dialect.name == "postgresql":
-        # The sequence is looked up once, not per id: per row that lookup cost five times the nextval.
-        rows = connection.execute(
+        # The sequence is looked up once, not per id: per row that lookup cost five times the nextval. The ids
+        # come back as a range when they are consecutive (no other import drew from the sequence meanwhile):
+        # a row each through the driver cost more than writing the items.
+        first, last, scattered = connection.execute(
             text(
-                "WITH s AS MATERIALIZED (SELECT pg_get_serial_sequence('items', 'id')::regclass AS seq) "
-                "SELECT nextval(s.seq) FROM s, generate_series(1, :n)"
+                "WITH s AS MATERIALIZED (SELECT pg_get_serial_sequence('items', 'id')::regclass AS seq), "
+                "v AS MATERIALIZED (SELECT nextval(s.seq) AS id FROM s, generate_series(1, :n)) "
+                "SELECT min(id), max(id), CASE WHEN max(id) - min(id) + 1 = count(*) THEN NULL "
+                "ELSE array_agg(id ORDER BY id) END FROM v"
             ),
             {"n": n},
-        )
-        return [r[0] for r in rows]
+        ).one()
+        return list(range(first, last + 1)) if scattered is None else list(scattered)
     # SQLite: this transaction holds the write lock (BEGIN IMMEDIATE), so max(id) cannot move under us.
     start = connection.execute(text("SELECT coalesce(max(id), 0) FROM items")).scalar_one() + 1
     return list(range(start, start + n))
+
+
+def _runs(ids: list[int]) -> list[tuple[int, int]]:
+    """Consecutive runs (first, last) of increasing ids: one run, unless another import drew ids from the
+    sequence at the same time, whose ids then sit between ours."""
+    if not ids:
+        return []
+    breaks = np.flatnonzero(np.diff(np.asarray(ids)) != 1).tolist()
+    starts = [0, *(b + 1 for b in breaks)]
+    ends = [*breaks, len(ids) - 1]
+    return [(ids[s], ids[e]) for s, e in zip(starts, ends)]
 
 
 def batches(ids: list[int]) -> list[list[int]]:

@@ -4,17 +4,21 @@ before they are written."""
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 from sqlalchemy import Connection, select
+from sqlalchemy.exc import IntegrityError
 
 from labelling import text
-from labelling.errors import InvalidInput, ProjectNotFound
+from labelling.errors import DuplicateProject, InvalidInput, ProjectNotFound
+from labelling.io import labels as label_values
 from labelling.records import Project
+from labelling.storage.engine import clock
 from labelling.storage.schema import projects
 
-__all__ = ["MAX_PROJECT_NAME", "check_instructions", "check_name", "from_row", "load", "settings_json"]
+__all__ = ["MAX_PROJECT_NAME", "check_instructions", "check_name", "from_row", "insert", "load", "settings_json"]
 
 MAX_PROJECT_NAME = 200
 
@@ -31,6 +35,35 @@ def settings_json(settings: dict[str, Any]) -> str:
     """The settings as stored (ASCII JSON, which would escape a lone surrogate and keep it for later)."""
     text.check_unicode(json.dumps(settings, ensure_ascii=False), "the settings")
     return json.dumps(settings)
+
+
+def insert(
+    connection: Connection,
+    name: str,
+    labels: Sequence[str],
+    multi_label: bool,
+    overlap: int,
+    instructions: str,
+    settings: dict[str, Any] | None,
+) -> int:
+    """Check and insert a new project row inside the caller's transaction; its id."""
+    name = check_name(name)
+    label_set = label_values.validate_label_set(labels)
+    if not isinstance(overlap, (int, np.integer)) or isinstance(overlap, bool) or overlap < 1:
+        raise InvalidInput(f"overlap must be a whole number of labellers, at least 1 (got {overlap!r})")
+    values = {
+        "name": name,
+        "labels": json.dumps(list(label_set)),
+        "multi_label": bool(multi_label),
+        "overlap": int(overlap),
+        "instructions": check_instructions(instructions or ""),
+        "settings": settings_json(settings or {}),
+        "created_at": clock(),
+    }
+    try:
+        return connection.execute(projects.insert().values(values).returning(projects.c.id)).scalar_one()
+    except IntegrityError:
+        raise DuplicateProject(f"a project named {name!r} exists already") from None
 
 
 def load(connection: Connection, project: int | str) -> Project:

@@ -16,16 +16,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, Engine, select
-from sqlalchemy.exc import IntegrityError
 
 from labelling.io import labels as label_values
-from labelling.errors import DuplicateProject, InvalidInput
+from labelling.errors import InvalidInput
 from labelling.quality.agreement import Agreement
 from labelling.records import Annotation, Item, Label, Progress, Project
 from labelling.storage import exports, gold, items, queue, reports, review, votes, wakeups
 from labelling.storage import projects as project_rows
 from labelling.storage.embeddings import Embeddings
-from labelling.storage.engine import clock, make_engine, migrate, read, write
+from labelling.storage.engine import make_engine, migrate, read, write
 from labelling.storage.overlap import change_overlap
 from labelling.storage.people import People
 from labelling.storage.assessment import Assessment
@@ -91,25 +90,31 @@ class Store:
         settings: dict[str, Any] | None = None,
     ) -> Project:
         """A new, empty project; `overlap` is how many different labellers label each item."""
-        name = project_rows.check_name(name)
-        label_set = label_values.validate_label_set(labels)
-        if not isinstance(overlap, (int, np.integer)) or isinstance(overlap, bool) or overlap < 1:
-            raise InvalidInput(f"overlap must be a whole number of labellers, at least 1 (got {overlap!r})")
-        values = {
-            "name": name,
-            "labels": json.dumps(list(label_set)),
-            "multi_label": bool(multi_label),
-            "overlap": int(overlap),
-            "instructions": project_rows.check_instructions(instructions or ""),
-            "settings": project_rows.settings_json(settings or {}),
-            "created_at": clock(),
-        }
-        try:
-            with write(self.engine) as connection:
-                project_id = connection.execute(projects.insert().values(values).returning(projects.c.id)).scalar_one()
-        except IntegrityError:
-            raise DuplicateProject(f"a project named {name!r} exists already") from None
+        with write(self.engine) as connection:
+            project_id = project_rows.insert(connection, name, labels, multi_label, overlap, instructions, settings)
         return self.project(project_id)
+
+    def import_project(
+        self,
+        name: str,
+        labels: Sequence[str],
+        data: Any,
+        item_labels: Any = None,
+        *,
+        multi_label: bool = False,
+        overlap: int = 1,
+        instructions: str = "",
+        settings: dict[str, Any] | None = None,
+        labeller: str = IMPORT_LABELLER,
+    ) -> tuple[Project, int]:
+        """`create_project` and `add_items` in one transaction: nobody sees the project until every item is
+        in, and an import that fails or is killed part-way leaves nothing, not an empty project holding the
+        name. Returns the project and how many items it has."""
+        with write(self.engine) as connection:
+            project_id = project_rows.insert(connection, name, labels, multi_label, overlap, instructions, settings)
+            project = project_rows.load(connection, project_id)
+            added = items.add_items(connection, project, data, item_labels, labeller)
+        return project, added
 
     def project(self, project: int | str) -> Project:
         """A project by id or by name."""
