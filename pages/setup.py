@@ -19,8 +19,7 @@ PREVIEW = "upload_preview"
 LABELS_FOUND = "upload_labels_found"
 CSV_TYPES = ["csv", "tsv", "txt"]
 MAX_GOLD_PERCENT = 50
-NO_COLUMN = "(none)"
-"""The choice for 'no column of existing labels'."""
+NO_COLUMN = "(none)"  # the choice for 'no column of existing labels' (a docstring here would be drawn)
 
 store = ui.store()
 ui.page_user(store, admin=True)
