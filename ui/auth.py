@@ -133,8 +133,7 @@ def _admin_session() -> bool:
     password = settings().admin_password
     session = state.get(_ADMIN_SESSION)
     if session is None and not state.get(_SIGNED_OUT):
-        session = st.context.cookies.get(SESSION_COOKIE)
-        session = session if isinstance(session, str) else None  # AppTest's client has a mock for cookies
+        session = _text(st.context.cookies.get(SESSION_COOKIE))
     if session and password is not None and people.admin_session_valid(session, password, time.time()):
         state[_ADMIN_SESSION] = session
         return True
@@ -160,13 +159,21 @@ def _client() -> str:
     """The address throttling and the log know a client by: the connection's, or, when that is this machine
     (a reverse proxy on it, or none: Streamlit gives None for localhost), the last X-Forwarded-For entry,
     which the proxy appends."""
-    address = st.context.ip_address
-    forwarded = (st.context.headers.get("X-Forwarded-For") or "").split(",")[-1].strip()
+    address = _text(st.context.ip_address)
+    forwarded = (_text(st.context.headers.get("X-Forwarded-For")) or "").split(",")[-1].strip()
     try:
-        local = address is None or ipaddress.ip_address(address).is_loopback
+        ip = ipaddress.ip_address(address) if address else None
     except ValueError:
-        local = False
-    return (forwarded or "localhost") if local else address
+        return address
+    mapped = getattr(ip, "ipv4_mapped", None)  # ::ffff:127.0.0.1
+    if ip is not None and not (ip.is_loopback or (mapped is not None and mapped.is_loopback)):
+        return address
+    return forwarded or "localhost"
+
+
+def _text(value: Any) -> str | None:
+    """A string from the connection, or None (AppTest's client gives mocks for what a browser sends)."""
+    return value if isinstance(value, str) else None
 
 
 def _failed(what: str, client: str) -> float:
