@@ -43,16 +43,20 @@ else:
     with ui.database_guard():  # a database outage shows a message and a retry, not a traceback
         if user.is_admin and user.via == "local":
             ui.demo_on_first_start(store)
-        home = "setup" if user.is_admin and not store.projects() else "label"  # first start: open on Setup
+        # First start (nothing to label yet): Setup is the default page, so "/" opens it and a session on it
+        # stays there once a project exists. Otherwise Label is at "/" and at "/label" both.
+        first_start = user.is_admin and not store.projects()
         allowed, hidden = [], []
         for path, (script, title, icon, roles) in PAGES.items():
             if user.role in roles:
-                allowed.append(st.Page(script, title=title, icon=icon, url_path=path))
+                default = first_start and path == "setup"
+                allowed.append(st.Page(script, title=title, icon=icon, url_path=path, default=default))
             else:
                 hidden.append(st.Page(refusal(roles), title=title, url_path=path, visibility="hidden"))
-        script, title, icon, _ = PAGES[home]
-        root = st.Page(script, title=title, icon=icon, url_path="", default=True, visibility="hidden")
-        page = st.navigation([*allowed, *hidden, root], position="hidden")
+        if not first_start:
+            script, title, icon, _ = PAGES["label"]
+            hidden.append(st.Page(script, title=title, icon=icon, url_path="", default=True, visibility="hidden"))
+        page = st.navigation([*allowed, *hidden], position="hidden")
         ui.sidebar(user, allowed)
         if user.via == "local":
             ui.local_mode_banner()

@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import streamlit as st
+from streamlit.runtime.pages_manager import PagesManager
 
 from labelling import Store, people
 from labelling.settings import INVITE_PARAMETER, SOURCES
@@ -58,7 +59,6 @@ _SIGNED_OUT = "signed_out"
 _WRITE_COOKIE = "write_session_cookie"
 _SIGN_IN_PROBLEM = "sign_in_problem"
 _ROUTED = "routed"
-_REROUTED = "rerouted"
 
 PRODUCT = "Labelling"
 """The product's name, on the sign-in page and the browser tab."""
@@ -197,18 +197,14 @@ def page_user(store: Store, *, admin: bool = False) -> User:
     """The signed-in user, checked at the top of every page; anyone else sees the sign-in and nothing more.
 
     Not only the router checks: with a `pages/` folder, Streamlit 1.67 runs a page file directly, without
-    streamlit_app.py, until a session of the process has run an `st.navigation` (its v1 multipage fallback:
-    no sidebar links, no session cookie). Calling `st.navigation` here ends that for the whole process, and
-    the rerun goes through the router to this same address; should it not, the page checks by itself.
+    streamlit_app.py, while its process-wide `PagesManager.uses_pages_directory` flag is set (its v1
+    multipage fallback: no sidebar links, no session cookie); only a call of `st.navigation` clears it. Such
+    a run clears it itself, so the next run of every session goes through the router, and checks here.
     """
     state = st.session_state
     routed = state.pop(_ROUTED, False)
-    if not routed and not state.pop(_REROUTED, False):
-        state[_REROUTED] = True
-        here = urlsplit(st.context.url or "").path.rstrip("/").rpartition("/")[2]
-        pages = [st.Page(sign_in_page, title="Sign in", url_path=path or "", default=not path) for path in {"", here}]
-        st.navigation(pages, position="hidden")  # with this address, so no "Page not found" is sent
-        st.rerun()
+    if not routed:
+        PagesManager.uses_pages_directory = False
     found = state.get(_USER) if routed else current_user(store)
     if found is None:
         sign_in_page()
