@@ -1,6 +1,8 @@
-"""Entry point (`streamlit run streamlit_app.py`): sign the person in, then show only the pages their role may use.
+"""Entry point (`streamlit run streamlit_app.py`): sign the person in, then show the pages their role may use.
 
-Pages a role may not use are left out of the navigation, so their URLs do not exist for that session.
+Every page keeps one address whoever opens it (`/label`, `/setup`, ...; `/` is Label, or Setup on a first
+start): signed out, each address shows the sign-in and, once signed in, the page it names; a page the role
+may not use says whom it is for. Only the pages a role may use are in the sidebar and run their script.
 The sidebar links are drawn by `ui.auth.sidebar` and Streamlit's own page menu is hidden
 (`client.showSidebarNavigation = false`), so that the menu Streamlit builds from the pages/ folder on a
 fresh process's first run (its v1 fallback, see `ui.auth.page_user`) never shows.
@@ -11,43 +13,51 @@ import streamlit as st
 import ui
 from labelling import people
 
-st.set_page_config(page_title="Labelling", page_icon=":material/label:", layout="centered")
+st.set_page_config(page_title=ui.PRODUCT, page_icon=":material/label:", layout="centered")
+
+ADMINS = ("admin",)
+PAGES = {  # url path: (script, title, icon, roles that may use it)
+    "label": ("pages/label.py", "Label", ":material/label:", people.ROLES),
+    "progress": ("pages/progress.py", "Progress", ":material/monitoring:", people.ROLES),
+    "review": ("pages/review.py", "Review", ":material/rate_review:", people.REVIEW_ROLES),
+    "setup": ("pages/setup.py", "Setup", ":material/upload_file:", ADMINS),
+    "train": ("pages/train.py", "Train", ":material/model_training:", ADMINS),
+    "export": ("pages/export.py", "Export", ":material/download:", ADMINS),
+    "people": ("pages/people.py", "People", ":material/group:", ADMINS),
+}
+
+
+def refusal(roles: tuple[str, ...]):
+    return lambda: ui.not_for_you(roles)
+
 
 store = ui.store()
 user = ui.current_user(store)
+ui.keep_session()
 
 if user is None:
-    st.navigation([st.Page(ui.sign_in_page, title="Sign in", url_path="sign-in")], position="hidden").run()
+    sign_in = [st.Page(ui.sign_in_page, title="Sign in", url_path="", default=True)]
+    sign_in += [st.Page(ui.sign_in_page, title="Sign in", url_path=path) for path in [*PAGES, "sign-in"]]
+    st.navigation(sign_in, position="hidden").run()
 else:
     with ui.database_guard():  # a database outage shows a message and a retry, not a traceback
-        label = st.Page("pages/label.py", title="Label", icon=":material/label:", url_path="label")
-        progress = st.Page("pages/progress.py", title="Progress", icon=":material/monitoring:", url_path="progress")
-        review = st.Page("pages/review.py", title="Review", icon=":material/rate_review:", url_path="review")
-        if user.is_admin:
-            if user.via == "local":
-                ui.demo_on_first_start(store)
-            first_start = not store.projects()  # nothing to label yet: open on Setup, with its demo projects
-            pages = [
-                label,
-                progress,
-                review,
-                st.Page(
-                    "pages/setup.py",
-                    title="Setup",
-                    icon=":material/upload_file:",
-                    url_path="setup",
-                    default=first_start,
-                ),
-                st.Page("pages/train.py", title="Train", icon=":material/model_training:", url_path="train"),
-                st.Page("pages/export.py", title="Export", icon=":material/download:", url_path="export"),
-                st.Page("pages/people.py", title="People", icon=":material/group:", url_path="people"),
-            ]
-        elif user.role in people.REVIEW_ROLES:
-            pages = [label, progress, review]
-        else:
-            pages = [label, progress]
-        page = st.navigation(pages, position="hidden")
-        ui.sidebar(user, pages)
+        if user.is_admin and user.via == "local":
+            ui.demo_on_first_start(store)
+        # First start (nothing to label yet): Setup is the default page, so "/" opens it and a session on it
+        # stays there once a project exists. Otherwise Label is at "/" and at "/label" both.
+        first_start = user.is_admin and not store.projects()
+        allowed, hidden = [], []
+        for path, (script, title, icon, roles) in PAGES.items():
+            if user.role in roles:
+                default = first_start and path == "setup"
+                allowed.append(st.Page(script, title=title, icon=icon, url_path=path, default=default))
+            else:
+                hidden.append(st.Page(refusal(roles), title=title, url_path=path, visibility="hidden"))
+        if not first_start:
+            script, title, icon, _ = PAGES["label"]
+            hidden.append(st.Page(script, title=title, icon=icon, url_path="", default=True, visibility="hidden"))
+        page = st.navigation([*allowed, *hidden], position="hidden")
+        ui.sidebar(user, allowed)
         if user.via == "local":
             ui.local_mode_banner()
         ui.mark_routed()

@@ -9,6 +9,7 @@ and stops the token from working.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
 from dataclasses import dataclass
 
@@ -17,12 +18,15 @@ from labelling.errors import InvalidInput
 
 __all__ = [
     "ADMIN_NAME",
+    "ADMIN_SESSION_SECONDS",
     "IMPORT_NAME",
     "MAX_NAME_LENGTH",
     "RESERVED_NAMES",
     "REVIEW_ROLES",
     "ROLES",
     "Person",
+    "admin_session",
+    "admin_session_valid",
     "check_name",
     "check_role",
     "make_token",
@@ -41,6 +45,8 @@ IMPORT_NAME = "import"
 RESERVED_NAMES = frozenset({ADMIN_NAME, IMPORT_NAME})
 MAX_NAME_LENGTH = 200
 """Characters in a labeller's name at most (the column's width)."""
+ADMIN_SESSION_SECONDS = 12 * 3600
+"""How long an admin sign-in lasts across reloads and tabs (the signed session the browser keeps)."""
 
 
 @dataclass(frozen=True)
@@ -80,3 +86,28 @@ def make_token() -> tuple[str, str]:
 def token_hash(token: str) -> str:
     """What the database keeps of a token: its SHA-256, so a copy of the database signs nobody in."""
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def admin_session(password: str, now: float, seconds: float = ADMIN_SESSION_SECONDS) -> str:
+    """A signed admin session that expires `seconds` after `now` (Unix time): `expiry.nonce.signature`.
+
+    Keyed with the admin password, so nothing else needs keeping secret and changing the password ends every
+    session; the browser holds only this, never the password."""
+    body = f"{int(now + seconds)}.{secrets.token_urlsafe(16)}"
+    return f"{body}.{_session_signature(password, body)}"
+
+
+def admin_session_valid(session: str, password: str, now: float) -> bool:
+    """The session was signed with this password and has not expired (compared in constant time)."""
+    if not session.isascii():
+        return False
+    body, _, signature = session.rpartition(".")
+    expiry = body.split(".", 1)[0]
+    if not expiry.isdigit() or int(expiry) <= now:
+        return False
+    return hmac.compare_digest(signature, _session_signature(password, body))
+
+
+def _session_signature(password: str, body: str) -> str:
+    key = hashlib.sha256(b"labelling admin session\0" + password.encode("utf-8")).digest()
+    return hmac.new(key, body.encode("utf-8"), hashlib.sha256).hexdigest()

@@ -34,8 +34,9 @@ def _act(action, *args):
     return None
 
 
-def _label(project_id: int, item_id: int, labeller: str, label) -> None:
-    if _act(store.submit, project_id, item_id, labeller, label) is not None:
+def _label(project_id: int, item_id: int, labeller: str, label, relabel: bool = False) -> None:
+    """A re-label (an item labelled before, back through Undo) is not counted again as labelled by me."""
+    if _act(store.submit, project_id, item_id, labeller, label) is not None and not relabel:
         st.session_state[DONE_HERE] = st.session_state.get(DONE_HERE, 0) + 1
 
 
@@ -44,9 +45,9 @@ def _undo(project_id: int, labeller: str) -> None:
         st.session_state[NOTICE] = ("info", "Nothing to undo yet.")
 
 
-def _submit_picked(project: Project, item_id: int, labeller: str) -> None:
+def _submit_picked(project: Project, item_id: int, labeller: str, relabel: bool) -> None:
     picked = [label for i, label in enumerate(project.labels) if st.session_state.get(f"pick-{item_id}-{i}")]
-    _label(project.id, item_id, labeller, picked)
+    _label(project.id, item_id, labeller, picked, relabel)
 
 
 def _suggestion(project_id: int, item_id: int):
@@ -76,11 +77,13 @@ def _labelling(project: Project, labeller: str) -> None:
     bar = st.empty()
     last = st.session_state.get(COUNTS)
     if last is not None and last[0] == project.id:
-        _progress_bar(bar, last[1])
+        _progress_bar(bar, last[1], last[2], project.overlap)
     _current_item(project, labeller)
     counts = ui.progress(store, project.id, per_labeller=False)
-    st.session_state[COUNTS] = (project.id, counts)
-    _progress_bar(bar, counts)
+    if last is None or last[0] != project.id or last[1] != counts:  # counts read afresh: mine are in them
+        last = (project.id, counts, st.session_state.get(DONE_HERE, 0))
+        st.session_state[COUNTS] = last
+    _progress_bar(bar, counts, last[2], project.overlap)
 
 
 def _held_by_others(held: int) -> None:
@@ -98,11 +101,14 @@ def _held_by_others(held: int) -> None:
     st.button("Check again", key="check-again", icon=":material/refresh:")
 
 
-def _progress_bar(bar, counts) -> None:
+def _progress_bar(bar, counts, mine_then: int, overlap: int) -> None:
+    """The shared counts are cached a few seconds: my own labels since they were read are added at once (each
+    completes an item when one label per item is asked for)."""
+    mine = st.session_state.get(DONE_HERE, 0)
+    complete = min(counts.total, counts.complete + (mine - mine_then if overlap == 1 else 0))
     bar.progress(
-        counts.fraction,
-        text=f"{counts.complete:,} of {counts.total:,} items done · "
-        f"{st.session_state.get(DONE_HERE, 0):,} labelled by you in this session",
+        complete / counts.total if counts.total else 0.0,
+        text=f"{complete:,} of {counts.total:,} items done · {mine:,} labelled by you in this session",
     )
 
 
@@ -131,16 +137,16 @@ def _current_item(project: Project, labeller: str) -> None:
     if suggestion is not None:
         guess = ", ".join(suggestion.label) if isinstance(suggestion.label, tuple) else suggestion.label
         st.caption(
-            f"The model suggests **{ui.literal(guess or 'none of the labels')}** "
-            f"({suggestion.probability:.0%} sure)",
+            (f"The model suggests **{ui.literal(guess)}** " if guess else "The model suggests no label ")
+            + f"({suggestion.probability:.0%} sure)",
             help="From the latest training run (Train page); label what you see.",
         )
     mine = item.my_label
     if mine is not None:
         shown = ", ".join(mine) if isinstance(mine, tuple) else mine
         st.info(
-            f"You labelled this **{ui.literal(shown or 'none of the labels')}**. "
-            "Choose again to change it, or Skip to keep it.",
+            (f"You labelled this **{ui.literal(shown)}**. " if shown else "You ticked none of the labels for this. ")
+            + "Choose again to change it, or Skip to keep it.",
             icon=":material/undo:",
         )
 
@@ -156,7 +162,7 @@ def _current_item(project: Project, labeller: str) -> None:
             type="primary",
             shortcut="Enter",
             on_click=_submit_picked,
-            args=(project, item.id, labeller),
+            args=(project, item.id, labeller, mine is not None),
         )
     else:
         buttons = st.container(horizontal=True, key="labels")
@@ -167,7 +173,7 @@ def _current_item(project: Project, labeller: str) -> None:
                 shortcut=key,
                 type="primary" if label == mine else "secondary",
                 on_click=_label,
-                args=(project.id, item.id, labeller, label),
+                args=(project.id, item.id, labeller, label, mine is not None),
             )
         buttons = st.container(horizontal=True, key="actions")
     skip = (store.skip, project.id, item.id, labeller)

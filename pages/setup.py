@@ -10,6 +10,7 @@ from labelling.setup import csv_import
 from labelling.io.ingest import read_csv
 from labelling.io.gold import gold_rows
 from labelling.storage.gold import gold_rate
+from labelling.records import ProjectSettings
 from labelling.storage.overlap import MAX_OVERLAP
 from labelling.setup.demo import DEMOS, create_demo
 
@@ -19,8 +20,7 @@ PREVIEW = "upload_preview"
 LABELS_FOUND = "upload_labels_found"
 CSV_TYPES = ["csv", "tsv", "txt"]
 MAX_GOLD_PERCENT = 50
-NO_COLUMN = "(none)"
-"""The choice for 'no column of existing labels'."""
+NO_COLUMN = "(none)"  # the choice for 'no column of existing labels' (a docstring here would be drawn)
 
 store = ui.store()
 ui.page_user(store, admin=True)
@@ -106,9 +106,14 @@ def new_project() -> None:
 
     k = f"{round_}"
     name = st.text_input("Project name", value=Path(uploaded.name).stem, key=f"name-{k}")
+    # Defaults from the data: the labels' column is never shown or learnt from, measurements make a table.
+    label_guess = csv_import.guess_label_column(frame)
     display = st.radio(
         "Show each item as",
         list(csv_import.DISPLAYS),
+        index=list(csv_import.DISPLAYS).index(
+            csv_import.guess_display(frame[csv_import.columns_to_show(columns, label_guess)])
+        ),
         format_func=csv_import.DISPLAYS.get,
         horizontal=True,
         key=f"display-{k}",
@@ -116,8 +121,10 @@ def new_project() -> None:
     choice = st.selectbox(
         "Column of existing labels (optional)",
         [NO_COLUMN, *columns],
+        index=0 if label_guess is None else columns.index(label_guess) + 1,
         key=f"label-column-{k}",
-        help="Rows with a value there are imported as already labelled; empty cells are left to label.",
+        help="Rows with a value there are imported as already labelled; empty cells are left to label. "
+        "It is never shown to labellers nor learnt from.",
     )
     label_column = None if choice == NO_COLUMN else choice
     others = csv_import.columns_to_show(columns, label_column)
@@ -133,7 +140,9 @@ def new_project() -> None:
         )
         shown = [image_column]
     else:
-        table_columns = st.multiselect("Columns to show", others, default=others, key=f"table-{k}")
+        table_columns = st.multiselect(
+            "Columns to show", others, default=csv_import.default_table_columns(frame[others]), key=f"table-{k}"
+        )
         shown = table_columns
     features = st.multiselect(
         "Columns the model learns from", others, default=shown, key=f"features-{k}-{display}-{label_column}"
@@ -144,28 +153,35 @@ def new_project() -> None:
         "Labels, one per line",
         value="\n".join(starting),
         key=f"labels-{k}-{label_column}-{multi}",
-        help="Starts from every value in the label column, most frequent first; the order here is the order of "
-        "the buttons.",
+        help="Starts from every value in the label column, in the order the file first uses them; the order "
+        "here is the order of the buttons.",
     )
     overlap = st.number_input("Labellers per item", min_value=1, max_value=20, value=1, step=1, key=f"overlap-{k}")
     instructions = st.text_area("Instructions for labellers (markdown)", key=f"instructions-{k}")
+    labels = csv_import.parse_label_set(labels_text)
+    try:
+        settings = csv_import.build_settings(
+            columns,
+            display,
+            text_column=text_column,
+            image_column=image_column,
+            table_columns=table_columns,
+            feature_columns=features,
+            label_column=label_column,
+        )
+    except LabellingError as error:
+        settings, problem = None, error
+    preview(frame, settings, labels, multi)
 
     if st.button("Create project", type="primary", key=f"create-{k}", icon=":material/rocket_launch:"):
         try:
-            settings = csv_import.build_settings(
-                columns,
-                display,
-                text_column=text_column,
-                image_column=image_column,
-                table_columns=table_columns,
-                feature_columns=features,
-                label_column=label_column,
-            )
+            if settings is None:
+                raise problem
             made, added = csv_import.import_csv(
                 store,
                 uploaded,
                 name=name,
-                labels=csv_import.parse_label_set(labels_text),
+                labels=labels,
                 settings=settings,
                 multi_label=multi,
                 overlap=int(overlap),
@@ -176,6 +192,24 @@ def new_project() -> None:
             st.error(f"Nothing was created: {ui.refusal(error)}", icon=":material/error:")
         else:
             finished(f"Created **{ui.literal(made.name)}** with {added:,} items.", made.id)
+
+
+def preview(frame, settings: dict | None, labels: list[str], multi: bool) -> None:
+    """The first row as the Label page will show it (the same `ui.show_item`), with its label buttons."""
+    st.markdown("**What a labeller will see** (the first row)")
+    with st.container(border=True, key="preview"):
+        if settings is None:
+            st.caption("Choose the columns to show to see the first item here.")
+            return
+        ui.show_item(csv_import.preview_item(frame, settings["label_column"]), ProjectSettings.of(settings))
+        row = st.container(horizontal=True)
+        for i, label in enumerate(labels):
+            if multi:
+                row.checkbox(ui.literal(label), key=f"preview-pick-{i}", disabled=True)
+            else:
+                row.button(ui.literal(label), key=f"preview-label-{i}", disabled=True)
+        if not labels:
+            st.caption("No labels yet: type them above.")
 
 
 def add_rows(project) -> None:
@@ -225,7 +259,6 @@ def edit(project) -> None:
 
 
 def quality(project) -> None:
-    st.markdown("**Labellers per item**")
     with st.form(f"overlap-{project.id}"):
         overlap = st.number_input(
             "Labellers per item", min_value=1, max_value=MAX_OVERLAP, value=project.overlap, step=1

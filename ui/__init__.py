@@ -13,11 +13,14 @@ Pages use the names below (`ui.store()`, `ui.page_user(...)`); the CSV setup ste
 """
 
 from ui.auth import (
+    PRODUCT,
     User,
     current_user,
     invite_link,
+    keep_session,
     local_mode_banner,
     mark_routed,
+    not_for_you,
     page_user,
     sidebar,
     sign_in_page,
@@ -33,6 +36,7 @@ from ui.uploads import check_upload_size
 __all__ = [
     "CLICK_NOT_SAVED",
     "DATABASE_DOWN",
+    "PRODUCT",
     "STATS_TTL_SECONDS",
     "User",
     "agreement",
@@ -44,10 +48,12 @@ __all__ = [
     "guarded",
     "image_array",
     "invite_link",
+    "keep_session",
     "label_shortcuts",
     "literal",
     "local_mode_banner",
     "mark_routed",
+    "not_for_you",
     "page_project",
     "page_user",
     "progress",

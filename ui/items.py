@@ -14,6 +14,7 @@ import pandas as pd
 import streamlit as st
 
 from labelling import InvalidInput
+from labelling.io.serialisation import is_missing
 from labelling.records import ProjectSettings
 
 __all__ = ["IMAGE_PIXELS", "image_array", "label_shortcuts", "literal", "show_image", "show_item"]
@@ -42,7 +43,7 @@ def show_item(data: Any, settings: ProjectSettings) -> None:
         st.dataframe(table, hide_index=True, width="stretch")
     else:
         value = data.get(settings.text_column) if isinstance(data, dict) else data
-        st.text("" if value is None else str(value))
+        st.text(_cell(value))
 
 
 def _guess_display(data: Any) -> str:
@@ -54,9 +55,8 @@ def _guess_display(data: Any) -> str:
 
 
 def _cell(value: Any) -> str:
-    if value is None or (isinstance(value, float) and np.isnan(value)):
-        return ""
-    return str(value)
+    """An empty CSV cell (None, NaN, NaT) shows empty, not as "nan" or "None"."""
+    return "" if is_missing(value) else str(value)
 
 
 def show_image(value: Any) -> None:

@@ -4,9 +4,11 @@ The frames are built here from rows read by labelling.storage.exports."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from labelling.io import labels as label_values
@@ -88,7 +90,16 @@ def _free_name(frame: pd.DataFrame, column: str) -> str:
 
 
 def _flat(frame: pd.DataFrame) -> pd.DataFrame:
-    return frame.map(lambda v: label_values.MULTI_LABEL_SEPARATOR.join(v) if isinstance(v, tuple) else v)
+    """One line per cell: multi-labels as `a|b`, arrays (an 8x8 digit) as JSON lists, not numpy's wrapped text."""
+    return frame.map(_flat_cell)
+
+
+def _flat_cell(value: Any) -> Any:
+    if isinstance(value, tuple):
+        return label_values.MULTI_LABEL_SEPARATOR.join(value)
+    if isinstance(value, np.ndarray):
+        return json.dumps(value.tolist(), allow_nan=True)
+    return value
 
 
 def _neutralised(value: Any) -> Any:

@@ -8,6 +8,7 @@ the way); then the rows stream into the store in chunks, all of them or none, in
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import closing, contextmanager
 from typing import IO, Any
@@ -17,6 +18,7 @@ import pandas as pd
 from labelling.errors import InvalidInput
 from labelling.io.ingest import CHUNK_ROWS, read_csv
 from labelling.io.labels import MULTI_LABEL_SEPARATOR
+from labelling.io.serialisation import decode, encode_records
 from labelling.records import Project, ProjectSettings
 from labelling.storage.store import Store
 
@@ -27,13 +29,17 @@ __all__ = [
     "build_settings",
     "check_columns",
     "columns_to_show",
+    "default_table_columns",
     "distinct_labels",
     "guess_column",
+    "guess_display",
+    "guess_label_column",
     "import_csv",
     "labels_in_file",
     "one_column_hint",
     "parse_label_set",
     "preview_csv",
+    "preview_item",
     "required_columns",
 ]
 
@@ -42,6 +48,11 @@ PREVIEW_ROWS = 2_000
 DISPLAYS = {"text": "Text", "image": "Image (URL, path or array)", "table": "Several columns as a table"}
 """How items can be shown to labellers (the `display` setting), with the words the Setup page uses."""
 IMAGE_COLUMN_HINTS = ("image", "img", "url", "path", "file", "picture", "photo")
+LABEL_COLUMN_NAMES = ("label", "labels", "class", "category", "target", "species", "tag", "tags", "y", "answer")
+"""Column names that say a column holds existing labels (compared without case)."""
+_NUMBER = re.compile(r"-?\d+(\.\d+)?")
+MAX_GUESSED_LABELS = 20
+"""A lone text column beside numeric ones is taken for the labels when it has at most this many values."""
 
 
 # Choosing columns
@@ -73,6 +84,46 @@ def columns_to_show(columns: list[str], label_column: str | None) -> list[str]:
     return [c for c in columns if c != label_column] or list(columns)
 
 
+def guess_label_column(frame: pd.DataFrame) -> str | None:
+    """The column that most likely holds existing labels, so that by default it is neither shown to labellers
+    (they would see the answer) nor learnt from: one named like `label`, `class` or `species`, else the one
+    text column of few values beside several numeric ones (an iris-like file); None when nothing says so."""
+    columns = [str(c) for c in frame.columns]
+    named = [c for c in columns if c.strip().lower() in LABEL_COLUMN_NAMES]
+    if named:
+        return named[0]
+    numeric = [c for c in columns if _numeric(frame[c])]
+    others = [c for c in columns if c not in numeric]
+    if len(numeric) >= 2 and len(others) == 1 and frame[others[0]].nunique() <= MAX_GUESSED_LABELS:
+        return others[0]
+    return None
+
+
+def guess_display(frame: pd.DataFrame) -> str:
+    """"table" for a file of several numeric columns and no text (label column left out beforehand), else
+    "text": a row of measurements reads best as a table of them."""
+    columns = [str(c) for c in frame.columns]
+    numeric = [c for c in columns if _numeric(frame[c])]
+    return "table" if len(numeric) >= 2 and len(numeric) == len(columns) else "text"
+
+
+def default_table_columns(frame: pd.DataFrame) -> list[str]:
+    """The numeric columns when there are several (the measurements), else every column."""
+    numeric = [str(c) for c in frame.columns if _numeric(frame[c])]
+    return numeric if len(numeric) >= 2 else [str(c) for c in frame.columns]
+
+
+def _numeric(column: pd.Series) -> bool:
+    return pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column)
+
+
+def preview_item(frame: pd.DataFrame, label_column: str | None) -> Any:
+    """The first row as a labeller will get it: the stored item (label column split off, through the same
+    encoding as the import), so the Setup page can show exactly what the Label page will."""
+    row = frame.head(1).drop(columns=[label_column] if label_column in frame.columns else [])
+    return decode(encode_records(row)[0])
+
+
 def guess_column(frame: pd.DataFrame, display: str) -> str | None:
     """A default that is usually right, so a plain file needs no choices: the longest text, or for images a
     column whose name says image/url/path."""
@@ -90,17 +141,25 @@ def guess_column(frame: pd.DataFrame, display: str) -> str | None:
 
 
 def distinct_labels(frames: pd.DataFrame | Iterable[pd.DataFrame], column: str, multi_label: bool) -> list[str]:
-    """A starting label set from a column of existing labels, most frequent first so the common labels get
-    the first buttons; multi-label cells are split on |. Takes one frame (a preview) or chunks (a file)."""
-    found: dict[str, int] = {}
+    """A starting label set from a column of existing labels, in the order the file first uses them (numbers
+    in numeric order, so digit buttons read 0-9); multi-label cells are split on |. Takes one frame (a
+    preview) or chunks (a file)."""
+    found: dict[str, None] = {}
     for frame in [frames] if isinstance(frames, pd.DataFrame) else frames:
         for value in frame[column].dropna().tolist():
             text = _label_text(value)
             parts = text.split(MULTI_LABEL_SEPARATOR) if multi_label else [text]
             for part in (p.strip() for p in parts):
                 if part:
-                    found[part] = found.get(part, 0) + 1
-    return sorted(found, key=lambda label: (-found[label], label))
+                    found.setdefault(part, None)
+    labels = list(found)
+    if labels and all(_is_number(label) for label in labels):
+        labels.sort(key=float)
+    return labels
+
+
+def _is_number(text: str) -> bool:
+    return _NUMBER.fullmatch(text) is not None
 
 
 def labels_in_file(source: IO[bytes], column: str, multi_label: bool) -> list[str]:

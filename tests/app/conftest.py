@@ -9,6 +9,9 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+import ui.auth
+from labelling.throttle import Throttle
+
 APP = Path(__file__).resolve().parents[2] / "streamlit_app.py"
 TIMEOUT_SECONDS = 60
 
@@ -30,6 +33,7 @@ def fresh_app_state(app_db_url, monkeypatch):
     """The app's settings (loaded once per process) and its store (closed on clearing) start afresh."""
     monkeypatch.setenv("DATABASE_URL", app_db_url)
     monkeypatch.delenv("LABELLING_ADMIN_PASSWORD", raising=False)
+    monkeypatch.setattr(ui.auth, "THROTTLE", Throttle())  # one test's failed sign-ins do not hold back the next
     st.cache_resource.clear()
     st.cache_data.clear()
     yield

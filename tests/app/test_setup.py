@@ -56,7 +56,7 @@ def test_create_a_project_from_an_uploaded_csv(app, store):
     assert at.text_input(key="name-0").value == "reviews"
     assert at.selectbox(key="text-0").value == "text"  # the longest text column is the default
     at.selectbox(key="label-column-0").select("sentiment").run()
-    assert at.text_area(key="labels-0-sentiment-False").value == "neg\npos"  # offered from the column
+    assert at.text_area(key="labels-0-sentiment-False").value == "pos\nneg"  # offered from the column, in order
     at.text_area(key="labels-0-sentiment-False").input("pos\nneg\nmeh")
     at.multiselect(key="features-0-text-sentiment").select("stars")
     at.number_input(key="overlap-0").set_value(2)
@@ -86,11 +86,11 @@ def test_the_label_set_comes_from_the_whole_file_not_the_preview(app, store):
     rows[2_400] = "review 2400,rare"  # past the 2,000-row preview
     at = upload(setup_page(app), ("text,sentiment\n" + "\n".join(rows) + "\n").encode())
     at.selectbox(key="label-column-0").select("sentiment").run()
-    assert at.text_area(key="labels-0-sentiment-False").value == "pos\nneg\nrare"  # most frequent first
+    assert at.text_area(key="labels-0-sentiment-False").value == "neg\npos\nrare"  # as the file gives them
     create(at)
     assert not at.exception and not at.error
     (made,) = store.projects()
-    assert made.labels == ("pos", "neg", "rare") and store.progress(made.id).complete == 2_500
+    assert made.labels == ("neg", "pos", "rare") and store.progress(made.id).complete == 2_500
 
 
 def test_table_display_and_multi_label(app, store):
@@ -99,12 +99,38 @@ def test_table_display_and_multi_label(app, store):
     at.radio(key="display-0").set_value("table").run()
     at.selectbox(key="label-column-0").select("tags").run()
     at.toggle(key="multi-0").set_value(True).run()
-    assert at.text_area(key="labels-0-tags-True").value.splitlines() == ["cheap", "kitchen", "office"]
+    assert at.text_area(key="labels-0-tags-True").value.splitlines() == ["office", "cheap", "kitchen"]
     create(at)
     assert not at.error, errors(at)
     (made,) = store.projects()
     assert made.multi_label and made.settings["table_columns"] == ["name", "colour"]
-    assert store.annotations(made.id)["label"].tolist() == [("cheap", "office"), ("kitchen",)]
+    assert store.annotations(made.id)["label"].tolist() == [("office", "cheap"), ("kitchen",)]
+
+
+IRIS = (
+    b"sepal_length,sepal_width,petal_length,petal_width,species\n"
+    b"5.1,3.5,1.4,,setosa\n7.0,3.2,4.7,1.4,versicolor\n6.3,3.3,6.0,2.5,virginica\n"
+)
+
+
+def test_a_numeric_file_defaults_to_a_table_without_its_labels_and_is_previewed(app, store):
+    at = upload(setup_page(app), IRIS, "iris.csv")
+    assert at.radio(key="display-0").value == "table"
+    assert at.selectbox(key="label-column-0").value == "species"  # never shown, never learnt from
+    measurements = ["sepal_length", "sepal_width", "petal_length", "petal_width"]
+    assert at.multiselect(key="table-0").value == measurements
+    assert at.multiselect(key="features-0-table-species").value == measurements
+    assert at.text_area(key="labels-0-species-False").value == "setosa\nversicolor\nvirginica"
+    shown = at.dataframe[-1].value  # the preview's item: the same table the Label page draws
+    assert shown["field"].tolist() == measurements
+    assert shown["value"].tolist() == ["5.1", "3.5", "1.4", ""]  # an empty cell shows empty, not nan
+    assert [b.label for b in at.button if b.key and b.key.startswith("preview-label-")] == [
+        "setosa", "versicolor", "virginica"
+    ]
+    create(at)
+    assert not at.error, errors(at)
+    (made,) = store.projects()
+    assert made.settings["table_columns"] == measurements and made.settings["label_column"] == "species"
 
 
 @pytest.mark.parametrize(
@@ -120,7 +146,8 @@ def test_delimiter_and_encoding_are_detected(app, store, raw):
     at = upload(setup_page(app), raw)
     assert not at.error, errors(at)
     assert at.dataframe[0].value.columns.tolist() == ["text", "label"]
-    at.text_area(key="labels-0-None-False").input("a\nb")
+    assert at.selectbox(key="label-column-0").value == "label"  # guessed from its name
+    assert at.text_area(key="labels-0-label-False").value == "a\nb"
     create(at)
     assert not at.error, errors(at)
     (made,) = store.projects()

@@ -17,6 +17,7 @@ FLOORS: dict[str, set[str]] = {
     "records": set(),
     "text": {"errors"},
     "people": {"errors", "text"},
+    "throttle": set(),
     "quality": {"records"},
     "io": {"errors", "records", "text", "quality"},
     "storage": {"errors", "records", "text", "people", "quality", "io"},

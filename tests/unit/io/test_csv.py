@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import io
+import json
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from labelling.errors import InvalidInput
+from labelling.io.export import to_csv
 from labelling.io.ingest import SNIFF_BYTES, read_csv
 
 PNG_BYTES = (
@@ -247,3 +250,12 @@ def test_leaving_the_chunks_early_keeps_the_callers_file_open(encoding):
     assert next(chunks)["text"].tolist() == ["café"]
     chunks.close()
     assert not source.closed
+
+
+
+def test_arrays_are_written_as_one_line_json_lists():
+    digit = np.arange(64, dtype=float).reshape(8, 8)
+    written = to_csv(pd.DataFrame({"data": [digit], "label": ["3"]})).decode()
+    assert written.count("\n") == 2  # header and one row: no wrapped numpy text
+    cell = pd.read_csv(io.StringIO(written))["data"][0]
+    assert np.array_equal(np.array(json.loads(cell)), digit)

@@ -39,19 +39,54 @@ def test_the_label_column_is_not_offered_to_show_unless_it_is_the_only_one():
     assert csv_import.columns_to_show(["label"], "label") == ["label"]  # build_settings then refuses it by name
 
 
-def test_distinct_labels_most_frequent_first():
-    labels = pd.DataFrame({"y": [1.0, 2.0, 1.0, None]})
-    assert csv_import.distinct_labels(labels, "y", multi_label=False) == ["1", "2"]
-    chunks = [pd.DataFrame({"y": ["a|b", "b"]}), pd.DataFrame({"y": [" b ", None]})]
-    assert csv_import.distinct_labels(chunks, "y", multi_label=True) == ["b", "a"]
+def test_distinct_labels_in_the_order_the_file_gives_them():
+    labels = pd.DataFrame({"y": ["c", "b", "c", "a", None, "b"]})
+    assert csv_import.distinct_labels(labels, "y", multi_label=False) == ["c", "b", "a"]
+    chunks = [pd.DataFrame({"y": ["a|b", "b"]}), pd.DataFrame({"y": [" c ", None]})]
+    assert csv_import.distinct_labels(chunks, "y", multi_label=True) == ["a", "b", "c"]
+
+
+def test_numeric_labels_are_in_numeric_order():
+    labels = pd.DataFrame({"y": [5.0, 0.0, 10.0, 1.0, None]})  # read as floats when a cell is empty
+    assert csv_import.distinct_labels(labels, "y", multi_label=False) == ["0", "1", "5", "10"]
 
 
 def test_labels_in_file_reads_every_row_and_rewinds():
     source = io.BytesIO(b"text,label\nx,b\ny,a\nz,b\nw,\nv,1\n")
-    assert csv_import.labels_in_file(source, "label", multi_label=False) == ["b", "1", "a"]
+    assert csv_import.labels_in_file(source, "label", multi_label=False) == ["b", "a", "1"]
     assert source.tell() == 0
     multi = io.BytesIO(b"text,label\nx,a|b\ny,b\n")
-    assert csv_import.labels_in_file(multi, "label", multi_label=True) == ["b", "a"]
+    assert csv_import.labels_in_file(multi, "label", multi_label=True) == ["a", "b"]
+
+
+IRIS = pd.DataFrame(
+    {
+        "sepal_length": [5.1, 7.0, 6.3, None],
+        "sepal_width": [3.5, 3.2, 3.3, 3.0],
+        "petal_length": [1.4, 4.7, 6.0, 1.3],
+        "petal_width": [0.2, 1.4, 2.5, 0.2],
+        "kind": ["setosa", "versicolor", "virginica", "setosa"],
+    }
+)
+
+
+def test_an_iris_like_file_defaults_to_a_table_of_its_measurements_without_the_label_column():
+    label = csv_import.guess_label_column(IRIS)
+    assert label == "kind"  # the one text column of few values beside numeric ones
+    shown = IRIS[csv_import.columns_to_show(list(IRIS.columns), label)]
+    assert csv_import.guess_display(shown) == "table"
+    assert csv_import.default_table_columns(shown) == ["sepal_length", "sepal_width", "petal_length", "petal_width"]
+    assert csv_import.preview_item(IRIS, label) == {
+        "sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4, "petal_width": 0.2
+    }
+
+
+def test_label_column_guessed_by_name_or_not_at_all():
+    assert csv_import.guess_label_column(pd.DataFrame({"text": ["a"], "Label": ["x"]})) == "Label"
+    assert csv_import.guess_label_column(pd.DataFrame({"text": ["a b"], "notes": ["x"]})) is None
+    reviews = pd.DataFrame({"id": [1, 2], "text": ["good", "bad"]})
+    assert csv_import.guess_label_column(reviews) is None  # one numeric column is not a table of measurements
+    assert csv_import.guess_display(reviews) == "text"
 
 
 def test_parse_label_set_ignores_empty_entries():
