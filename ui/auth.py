@@ -18,6 +18,7 @@ from labelling.settings import INVITE_PARAMETER, SOURCES
 from ui.guard import database_guard, show_lost_click
 from ui.items import literal
 from ui.resources import settings
+from ui.uploads import permit_uploads
 
 __all__ = [
     "TOKEN_RECHECK_SECONDS",
@@ -111,9 +112,12 @@ def page_user(store: Store, *, admin: bool = False) -> User:
     state = st.session_state
     routed = state.pop(_ROUTED, False)
     found = state.get(_USER) if routed else current_user(store)
+    permit_uploads(found is not None and found.is_admin)
     if found is None:
         sign_in_page()
         st.stop()
+    if found.via == "local" and not routed:  # the router, which shows it otherwise, did not run
+        local_mode_banner()
     if admin and not found.is_admin:
         st.error("This page is for admins.", icon=":material/block:")
         st.stop()
