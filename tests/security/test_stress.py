@@ -53,12 +53,14 @@ def _labeller(url, project_id, index, deadline_seconds, barrier, results):
         store = Store.connect(url)
         barrier.wait(timeout=START_TIMEOUT)
         deadline = time.monotonic() + deadline_seconds
+        step = 0
         while time.monotonic() < deadline:
-            if index == OVERLAP_CHANGER and rng.random() < 0.05:
-                overlap = rng.choice(OVERLAPS)
+            step += 1
+            if index == OVERLAP_CHANGER and step % 4 == 1:
+                overlap = OVERLAPS[(step // 4) % len(OVERLAPS)]
                 store.set_overlap(project_id, overlap)
                 report["overlaps"].append(overlap)
-            if index == REVIEWER and rng.random() < 0.1:
+            if index == REVIEWER and step % 3 == 2:
                 finals = store.final_labels(project_id)
                 candidates = sorted(set(finals["item_id"]) - set(store.gold(project_id)["item_id"]))
                 if candidates:
