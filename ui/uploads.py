@@ -2,7 +2,7 @@
 
 Streamlit accepts a file for any open browser session at `/_stcore/upload_file/<session>/<file>` and keeps
 it in memory until that session ends; signed in or not, its only limit is `server.maxUploadSize` per file
-(four 150 MB uploads from a signed-out session took a server from 244 MB to 847 MB). Here only sessions
+(four 150 MB uploads from a signed-out session took a server from 254 MB to 856 MB). Here only sessions
 whose signed-in user is an admin (`permit_uploads`, from `page_user`) may upload; `server.py` serves the
 app with `UploadGate` in front, which refuses any other session's upload before reading its body.
 """
@@ -19,16 +19,16 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from labelling import InvalidInput
 
-__all__ = ["UPLOAD_REFUSED", "UploadGate", "check_upload_size", "permit_uploads", "uploads_gated"]
+__all__ = ["UPLOAD_REFUSED", "UploadGate", "check_upload_size", "permit_uploads"]
 
 BYTES_PER_MB = 1024 * 1024
 UPLOAD_REFUSED = b"Only a signed-in admin may upload files.\n"
 
 _UPLOAD_PATH = re.compile(r"/_stcore/upload_file/(?P<session>[^/]+)/[^/]+/?$")
 _uploaders: set[str] = set()
-"""Ids of the browser sessions that may upload: written by script threads, read by the server's loop."""
+"""Ids of the browser sessions that may upload: written by script threads, read by the server's loop. An
+ended admin session's id stays (a few bytes; Streamlit refuses uploads to ended sessions itself)."""
 _lock = threading.Lock()
-_gate_installed = threading.Event()
 
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
@@ -57,18 +57,12 @@ def permit_uploads(allowed: bool) -> None:
             _uploaders.discard(context.session_id)
 
 
-def uploads_gated() -> bool:
-    """Whether this process serves the app behind `UploadGate` (`streamlit run server.py`)."""
-    return _gate_installed.is_set()
-
-
 class UploadGate:
     """ASGI middleware: an upload (PUT) to a session `permit_uploads` has not allowed gets 403 before any of
     its body is read; everything else passes through to Streamlit."""
 
     def __init__(self, app: Callable[[Scope, Receive, Send], Awaitable[None]]) -> None:
         self.app = app
-        _gate_installed.set()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] == "PUT":
