@@ -8,6 +8,7 @@ wherever they are started. `SOURCES` names every key and variable read; nothing 
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import os
 import tomllib
@@ -17,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from labelling.errors import InvalidInput
-from labelling.storage.engine import DEFAULT_URL, resolve_url
+from labelling.storage.engine import DEFAULT_URL, resolve_url, shown_url
 from labelling.storage.store import DEFAULT_LEASE_SECONDS
 
 __all__ = [
@@ -63,10 +64,11 @@ SOURCES: dict[str, Source] = {
     "worker_niceness": Source(None, "LABELLING_WORKER_NICENESS"),
     "worker_duty_cycle": Source(None, "LABELLING_WORKER_DUTY_CYCLE"),
     "models": Source("models", "LABELLING_MODELS"),
+    "allow_public_local_mode": Source("allow_public_local_mode", "LABELLING_ALLOW_PUBLIC_LOCAL_MODE"),
 }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Settings:
     """What the processes are configured with; `Settings.load` fills it, nothing changes it afterwards."""
 
@@ -88,6 +90,8 @@ class Settings:
     models: tuple[tuple[str, str], ...] = ()
     """Models of your own offered on the Train page: (name, `package.module:factory`) pairs, from
     `name=package.module:factory, ...` (labelling.learning.registry; installed packages register too)."""
+    allow_public_local_mode: bool = False
+    """Serve local mode (no admin password: everyone is admin) on a public address all the same."""
 
     @classmethod
     def load(
@@ -123,6 +127,32 @@ class Settings:
         base = self.public_url or seen_at or DEFAULT_PUBLIC_URL
         return f"{base.rstrip('/')}/?{INVITE_PARAMETER}={token}"
 
+    def local_mode_refusal(self, address: str | None) -> str | None:
+        """Why the app must not serve on `address` (Streamlit's `server.address`), or None. Without an admin
+        password whoever reaches the app is admin, so an address other than loopback needs the admin
+        password or `allow_public_local_mode`. None (Streamlit's default, set by nobody) is allowed: the
+        local quick start; the container names 0.0.0.0."""
+        if self.admin_password is not None or self.allow_public_local_mode or address in (None, ""):
+            return None
+        try:
+            if ipaddress.ip_address(address).is_loopback:
+                return None
+        except ValueError:
+            if address == "localhost":
+                return None
+        admin, allow = SOURCES["admin_password"], SOURCES["allow_public_local_mode"]
+        return (
+            f"no admin password is set, so whoever reaches {address} would be admin (local mode). Set "
+            f"{admin.environment} (or {admin.secret} in {SECRETS_FILE}), or {allow.environment}=1 to serve "
+            "local mode on this address all the same."
+        )
+
+    def __repr__(self) -> str:
+        """Without the secrets: the admin password left out, the database password hidden."""
+        shown = {name: getattr(self, name) for name in SOURCES if name != "admin_password"}
+        shown["database_url"] = shown_url(self.database_url)
+        return f"Settings({', '.join(f'{name}={value!r}' for name, value in shown.items())})"
+
 
 def read_secrets_file(path: Path = SECRETS_FILE) -> dict[str, Any]:
     """The app's .streamlit/secrets.toml in the working directory, or {} when there is none."""
@@ -157,6 +187,16 @@ def _switch(value: str) -> bool:
     return value.strip() != "0"
 
 
+def _yes(value: str) -> bool:
+    """An opt-in: only an explicit yes turns it on ("false" must not)."""
+    word = value.strip().lower()
+    if word in ("1", "true", "yes", "on"):
+        return True
+    if word in ("0", "false", "no", "off"):
+        return False
+    raise InvalidInput(f"expected 1/true/yes or 0/false/no, not {value!r}")
+
+
 def _niceness(value: str) -> int:
     try:
         return int(value)
@@ -185,4 +225,5 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "worker_niceness": _niceness,
     "worker_duty_cycle": _duty_cycle,
     "models": _models,
+    "allow_public_local_mode": _yes,
 }

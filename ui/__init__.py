@@ -6,7 +6,7 @@
     projects   the sidebar's project picker, a page's project heading, and the first start's demo project
     items      showing an item (text, image, table), markdown escaping, label shortcuts
     figures    the cached progress counts, annotations and agreement figures
-    uploads    the upload limit
+    uploads    the upload limit, and which sessions may upload at all (the gate `server.py` puts in front)
 
 Pages use the names below (`ui.store()`, `ui.page_user(...)`); the CSV setup steps themselves are
 `labelling.setup.csv_import`, shared with the command line.

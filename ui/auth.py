@@ -27,6 +27,7 @@ from labelling.throttle import Throttle
 from ui.guard import database_guard, show_lost_click
 from ui.items import literal
 from ui.resources import settings
+from ui.uploads import permit_uploads
 
 __all__ = [
     "PRODUCT",
@@ -206,9 +207,12 @@ def page_user(store: Store, *, admin: bool = False) -> User:
     if not routed:
         PagesManager.uses_pages_directory = False
     found = state.get(_USER) if routed else current_user(store)
+    permit_uploads(found is not None and found.is_admin)
     if found is None:
         sign_in_page()
         st.stop()
+    if found.via == "local" and not routed:  # the router, which shows it otherwise, did not run
+        local_mode_banner()
     if admin and not found.is_admin:
         not_for_you(("admin",))
         st.stop()

@@ -8,6 +8,7 @@ from __future__ import annotations
 import gc
 import subprocess
 import sys
+import threading
 
 import streamlit as st
 
@@ -15,10 +16,7 @@ from labelling import Store
 from labelling.settings import Settings
 from ui.guard import database_guard
 
-__all__ = ["WORKER_STOP_SECONDS", "settings", "store"]
-
-WORKER_STOP_SECONDS = 10
-"""An embedded worker asked to stop is killed after this long."""
+__all__ = ["settings", "store"]
 
 
 @st.cache_resource(show_spinner=False)
@@ -73,18 +71,20 @@ def store() -> Store:
     return found
 
 
-def _stop_worker(process: subprocess.Popen) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=WORKER_STOP_SECONDS)
-    except subprocess.TimeoutExpired:
-        process.kill()
+_WORKER_LOCK = threading.Lock()
+_worker: subprocess.Popen | None = None
 
 
-@st.cache_resource(show_spinner=False, validate=lambda process: process.poll() is None, on_release=_stop_worker)
 def _embedded_worker(url: str) -> subprocess.Popen:
     """One `python -m labelling.learning.worker` process per app process (a dead one is replaced on the next
-    run); it exits with the app. Only a real browser session starts it (AppTest has no request headers)."""
-    from labelling.learning.worker import spawn_embedded  # the worker's scikit-learn stays out of the app's imports
+    run); it exits with the app. Only a real browser session starts it (AppTest has no request headers).
 
-    return spawn_embedded(url)
+    Held here, not in `st.cache_resource`: any client, signed in or not, may send Streamlit's `clear_cache`
+    message, which clears every resource cache and would stop the trainer mid-run."""
+    global _worker
+    with _WORKER_LOCK:
+        if _worker is None or _worker.poll() is not None:
+            from labelling.learning.worker import spawn_embedded  # its scikit-learn stays out of the app's imports
+
+            _worker = spawn_embedded(url)
+        return _worker

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from itertools import repeat
@@ -279,11 +280,20 @@ class Prepared:
         return connection.exec_driver_sql(self._execute, tuple(values[key] for key in self._compiled.positiontup))
 
 
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:?//")
+
+
 def shown_url(url: str) -> str:
-    """The URL as a message or a log may show it: the password hidden; one that does not parse, quoted."""
+    """The URL as a message or a log may show it: the password hidden; one that does not parse, quoted, with
+    everything between the scheme and the last `@` but the user name hidden (a password may hold `@`)."""
     try:
         return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
+    except (ArgumentError, ValueError):  # ValueError: a port that is not a number
+        credentials, at, host = url.rpartition("@")
+        if at:
+            scheme = _SCHEME.match(credentials)
+            head = scheme.group(0) if scheme else ""
+            url = f"{head}{credentials[len(head):].partition(':')[0]}:***@{host}"
         return repr(url)
 
 
@@ -291,6 +301,6 @@ def check_url(url: str) -> None:
     """Refuse, before connecting, a URL that does not parse or names a database SQLAlchemy does not know."""
     try:
         make_url(url).get_dialect()
-    except (ArgumentError, NoSuchModuleError) as error:
+    except (ArgumentError, NoSuchModuleError, ValueError) as error:
         reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise InvalidInput(f"not a usable database URL {shown_url(url)}: {reason}") from None

@@ -148,7 +148,7 @@ def test_lost_lease_is_a_warning_then_the_next_item(app, store, project):
     store.submit(project.id, item.id, "bob", "good")
     at.button(key="label-1").click().run()
     assert not at.exception
-    assert any("your label was not recorded" in w.value for w in at.warning)  # after the local-mode banner
+    assert any("your label was not recorded" in warning.value for warning in at.warning)  # and the local-mode banner
     assert shown_text(at) == "review 1"
 
 

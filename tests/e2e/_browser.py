@@ -59,8 +59,8 @@ class App:
 
 @contextmanager
 def running_app(env: dict[str, str], log: Path, *options: str) -> Iterator[App]:
-    """`streamlit run streamlit_app.py` from the repository on a free port, once healthy."""
-    with streamlit_server("streamlit_app.py", env, log, *options, did_not_start=pytest.fail) as (url, process):
+    """`streamlit run server.py` (the app as the image serves it) from the repository on a free port, once healthy."""
+    with streamlit_server("server.py", env, log, *options, did_not_start=pytest.fail) as (url, process):
         yield App(url, process, log)
 
 

@@ -90,7 +90,7 @@ def environment(service: str) -> dict[str, str]:
 
 
 def source_files() -> list[Path]:
-    entry = [REPO / "streamlit_app.py", *(REPO / "ui").glob("*.py")]
+    entry = [REPO / "server.py", REPO / "streamlit_app.py", *(REPO / "ui").glob("*.py")]
     return [*entry, *(REPO / "labelling").rglob("*.py"), *(REPO / "pages").glob("*.py")]
 
 
@@ -149,7 +149,7 @@ def test_the_health_check_asks_streamlit_on_the_port_the_command_serves():
 def test_the_command_runs_the_app_entry_file_with_real_streamlit_options():
     (cmd,) = instruction("CMD")
     argv = exec_form(cmd)
-    assert argv[:3] == ["streamlit", "run", "streamlit_app.py"]
+    assert argv[:3] == ["streamlit", "run", "server.py"]  # streamlit_app.py behind the upload gate
     assert (REPO / argv[2]).is_file()
     assert re.search(r"^streamlit==", (REPO / "requirements.txt").read_text(), re.MULTILINE)
     for flag in argv[3:]:
@@ -173,7 +173,7 @@ def test_dockerignore_keeps_the_app_and_leaves_out_secrets_and_databases():
                 return True
         return False
 
-    needed = ["streamlit_app.py", "requirements.txt", ".streamlit/config.toml"]
+    needed = ["server.py", "streamlit_app.py", "requirements.txt", ".streamlit/config.toml"]
     needed += [str(p.relative_to(REPO)) for folder in ("pages", "ui") for p in (REPO / folder).glob("*.py")]
     library = [p for p in (REPO / "labelling").rglob("*") if p.is_file() and "__pycache__" not in p.parts]
     needed += [str(p.relative_to(REPO)) for p in library]
