@@ -12,7 +12,7 @@ import math
 import os
 import tomllib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,8 @@ __all__ = [
     "SOURCES",
     "Settings",
     "Source",
+    "default_media_roots",
+    "parse_media_roots",
     "read_secrets_file",
 ]
 
@@ -59,10 +61,17 @@ SOURCES: dict[str, Source] = {
     "public_url": Source("public_url", "LABELLING_PUBLIC_URL"),
     "lease_seconds": Source("lease_seconds", "LABELLING_LEASE_SECONDS"),
     "embedded_worker": Source(None, "LABELLING_EMBEDDED_WORKER"),
+    "media_roots": Source("media_roots", "LABELLING_MEDIA_ROOTS"),
+    "allow_private_urls": Source("allow_private_urls", "LABELLING_ALLOW_PRIVATE_URLS"),
     "model_dir": Source(None, "LABELLING_MODEL_DIR"),
     "worker_niceness": Source(None, "LABELLING_WORKER_NICENESS"),
     "worker_duty_cycle": Source(None, "LABELLING_WORKER_DUTY_CYCLE"),
 }
+
+
+def default_media_roots() -> tuple[Path, ...]:
+    """The working directory: where the app, the CLI and the worker are started from."""
+    return (Path.cwd().resolve(),)
 
 
 @dataclass(frozen=True)
@@ -84,6 +93,12 @@ class Settings:
     directory (labelling.learning.model_files)."""
     worker_niceness: int = WORKER_NICENESS
     worker_duty_cycle: float = WORKER_DUTY_CYCLE
+    media_roots: tuple[Path, ...] = field(default_factory=default_media_roots)
+    """The folders image paths may point into (labelling.io.media); default: the working directory. A CSV
+    naming a file elsewhere is refused at import, and the page and the worker never read one."""
+    allow_private_urls: bool = False
+    """Let the worker fetch image URLs at loopback, private, link-local (cloud metadata) and other
+    non-public addresses (labelling.learning.fetch); for images on an internal server."""
 
     @classmethod
     def load(
@@ -103,6 +118,8 @@ class Settings:
         def given(name: str) -> str | None:
             source = SOURCES[name]
             for value in (flags.get(name), secrets.get(source.secret) if source.secret else None):
+                if isinstance(value, (list, tuple)):  # a TOML list of folders
+                    return os.pathsep.join(map(str, value))
                 if value not in (None, ""):
                     return str(value)
             return environ.get(source.environment) or None
@@ -116,6 +133,11 @@ class Settings:
         `public_url`, else `seen_at` (the address the admin's browser used), else DEFAULT_PUBLIC_URL."""
         base = self.public_url or seen_at or DEFAULT_PUBLIC_URL
         return f"{base.rstrip('/')}/?{INVITE_PARAMETER}={token}"
+
+
+def parse_media_roots(value: str) -> tuple[Path, ...]:
+    """Folders separated by os.pathsep (':' on Linux, as in $PATH), each made absolute with links resolved."""
+    return tuple(Path(part.strip()).expanduser().resolve() for part in value.split(os.pathsep) if part.strip())
 
 
 def read_secrets_file(path: Path = SECRETS_FILE) -> dict[str, Any]:
@@ -151,6 +173,10 @@ def _switch(value: str) -> bool:
     return value.strip() != "0"
 
 
+def _yes(value: str) -> bool:
+    return value.strip().lower() in ("1", "true", "yes")
+
+
 def _niceness(value: str) -> int:
     try:
         return int(value)
@@ -166,4 +192,6 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "embedded_worker": _switch,
     "worker_niceness": _niceness,
     "worker_duty_cycle": _duty_cycle,
+    "media_roots": parse_media_roots,
+    "allow_private_urls": _yes,
 }
