@@ -240,3 +240,22 @@ reviews = Table(
 )
 # At most one final label per item.
 _unique_where("uq_reviews_current", reviews.c.item_id, postgresql="is_current", sqlite="is_current = 1")
+
+# Item problems (revision 0004): a labeller's report ("the image does not load") or the worker's finding
+# that an item's image cannot be read. Listed for reviewers and admins until resolved: `excluded` (its open
+# tasks left the queue, and no overlap change brings them back), `fixed` (its value was edited), or
+# `dismissed`; a deleted item takes its problems with it.
+item_problems = Table(
+    "item_problems",
+    metadata,
+    *_item_row_columns(),
+    Column("kind", String(20), nullable=False),  # report | unreadable
+    Column("comment", Text, nullable=False, server_default=""),
+    Column("reporter_id", ForeignKey("labellers.id"), nullable=True),  # None: the worker
+    Column("created_at", Double, nullable=False),
+    Column("resolution", String(20), nullable=True),  # excluded | fixed | dismissed; None: open
+    Column("resolver_id", ForeignKey("labellers.id"), nullable=True),
+    Column("resolved_at", Double, nullable=True),
+    Index(None, "project_id", "item_id"),
+    Index(None, "item_id"),
+)

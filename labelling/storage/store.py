@@ -28,6 +28,7 @@ from labelling.storage.engine import clock, make_engine, migrate, read, write
 from labelling.storage.overlap import change_overlap
 from labelling.storage.people import People
 from labelling.storage.model_data import ModelData, Prediction
+from labelling.storage.problems import Problems
 from labelling.storage.runs import Runs, TrainingRun
 from labelling.storage.schema import projects
 
@@ -55,6 +56,8 @@ class Store:
         """Training runs and trainer leases (`labelling.learning` trains through it)."""
         self.model_data = ModelData(engine)
         """What training reads (labelled items, the open queue) and writes (predictions)."""
+        self.problems = Problems(engine)
+        """Labellers' reports and unreadable items, and a reviewer's exclude, fix, dismiss or delete."""
 
     @classmethod
     def connect(cls, url: str | None = None, *, upgrade: bool = True, rng: random.Random | None = None) -> Store:
