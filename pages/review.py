@@ -1,4 +1,5 @@
-"""Review: items whose labellers disagree. A reviewer sets the final label or sends the item back for new labels."""
+"""Review: reported and unreadable items (exclude, fix, dismiss, delete), then items whose labellers disagree.
+A reviewer sets the final label or sends the item back for new labels."""
 
 import streamlit as st
 
@@ -105,6 +106,8 @@ def card(item: ReviewItem) -> None:
         )
 
 
+ui.problem_list(store, project, me.name)
+st.subheader("Disagreements")
 if notice := st.session_state.pop(NOTICE, None):
     (st.success if notice[0] == "success" else st.error)(notice[1])
 
