@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from labelling.errors import InvalidInput
+from labelling.io.media import default_media_roots
 from labelling.storage.engine import DEFAULT_URL, resolve_url
 from labelling.storage.store import DEFAULT_LEASE_SECONDS
 
@@ -29,7 +30,6 @@ __all__ = [
     "SOURCES",
     "Settings",
     "Source",
-    "default_media_roots",
     "parse_media_roots",
     "read_secrets_file",
 ]
@@ -67,11 +67,6 @@ SOURCES: dict[str, Source] = {
     "worker_niceness": Source(None, "LABELLING_WORKER_NICENESS"),
     "worker_duty_cycle": Source(None, "LABELLING_WORKER_DUTY_CYCLE"),
 }
-
-
-def default_media_roots() -> tuple[Path, ...]:
-    """The working directory: where the app, the CLI and the worker are started from."""
-    return (Path.cwd().resolve(),)
 
 
 @dataclass(frozen=True)

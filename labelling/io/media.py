@@ -25,6 +25,7 @@ __all__ = [
     "IMAGE_FILE_MAX_BYTES",
     "DataImage",
     "check_media_column",
+    "default_media_roots",
     "is_data_uri",
     "is_url",
     "media_file",
@@ -90,6 +91,11 @@ def parse_data_uri(text: str, max_bytes: int = DATA_URI_MAX_BYTES) -> DataImage:
     return DataImage(media_type, body)
 
 
+def default_media_roots() -> tuple[Path, ...]:
+    """The working directory: where the app, the CLI and the worker are started from."""
+    return (Path.cwd().resolve(),)
+
+
 def media_file(value: str, roots: Sequence[Path]) -> Path:
     """The file an image cell names, resolved (links followed), if it lies under one of `roots`; else
     ImageUnavailable saying why. Relative paths are taken from the working directory."""
@@ -115,7 +121,7 @@ def check_media_column(values: Iterable[Any], roots: Sequence[Path], first_row: 
         if not _under(_resolved(value), roots):
             folders = ", ".join(str(root) for root in roots) or "none are configured"
             raise InvalidInput(
-                f"row {row}: the image path {quoted(value)} is outside the folders this app may show images "
+                f"row {row} (counting from the first row after the header): the image path {quoted(value)} is outside the folders this app may show images "
                 f"from ({folders}); move the file there or ask the deployer to add its folder to media_roots"
             )
 

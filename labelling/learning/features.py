@@ -39,7 +39,7 @@ from labelling.errors import ImageUnavailable
 from labelling.io import media
 from labelling.learning.fetch import UrlPolicy, fetch
 from labelling.records import ProjectSettings
-from labelling.settings import Settings, default_media_roots
+from labelling.settings import Settings
 
 __all__ = [
     "IMAGE_SIDE",
@@ -277,7 +277,7 @@ class ImageLoader:
         urls: UrlPolicy | None = None,
     ):
         self.cache_dir = cache_dir
-        self.media_roots = tuple(media_roots) if media_roots is not None else default_media_roots()
+        self.media_roots = tuple(media_roots) if media_roots is not None else media.default_media_roots()
         self.urls = urls or UrlPolicy(timeout=IMAGE_FETCH_TIMEOUT_SECONDS, max_bytes=IMAGE_MAX_BYTES)
         self.failed: dict[str, str] = {}
         self.fetched = 0
