@@ -74,9 +74,10 @@ class UrlPolicy:
             for address in addresses:
                 mapped = getattr(address, "ipv4_mapped", None) or address
                 if not mapped.is_global or mapped.is_multicast:
+                    where = "is" if str(address) == host else f"resolves to {address},"
                     raise ImageUnavailable(
-                        f"refused: {host} is at a non-public address ({address}); the worker fetches images "
-                        "from public addresses only unless the deployer sets allow_private_urls"
+                        f"refused: {host} {where} a non-public address; the worker fetches images from public "
+                        "addresses only unless the deployer sets allow_private_urls"
                     )
         return str(addresses[0])
 
@@ -132,14 +133,17 @@ def _request(url: str, policy: UrlPolicy, deadline: float) -> tuple[int, str | N
         connection.close()
 
 
-def _read(response: http.client.HTTPResponse, max_bytes: int, deadline: float, connection) -> bytes:
+def _read(response: http.client.HTTPResponse, max_bytes: int, deadline: float, connection: _Connection) -> bytes:
     chunks, size = [], 0
-    while chunk := response.read(READ_CHUNK):
+    while not response.isclosed():
+        connection.socket.settimeout(_left(deadline))  # each read waits only as long as the fetch has left
+        chunk = response.read(READ_CHUNK)
         size += len(chunk)
         if size > max_bytes:
             raise ImageUnavailable(f"larger than {max_bytes // 1024 // 1024} MB")
         chunks.append(chunk)
-        connection.sock.settimeout(_left(deadline))
+        if not chunk:
+            break
     return b"".join(chunks)
 
 
@@ -162,3 +166,4 @@ class _Connection(http.client.HTTPSConnection):
         self.sock = self._connect_to(self._ip, self.port, self.timeout)
         if self._tls:
             self.sock = self._context.wrap_socket(self.sock, server_hostname=self.host)
+        self.socket = self.sock  # http.client forgets `sock` once a response that closes it is read
