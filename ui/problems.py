@@ -72,7 +72,7 @@ def _resolve(store: Store, project: Project, problem: ItemProblem, action: str, 
 
 def _fixed_value(project: Project, problem: ItemProblem) -> Any:
     """The item's value with the shown column replaced by what the reviewer typed, checked like an import."""
-    typed = st.session_state.get(f"problem-fix-{problem.id}", "").strip()
+    typed = st.session_state.get(f"problem-value-{problem.id}", "").strip()
     if not typed:
         raise InvalidInput("type the corrected value first")
     media.check_media_column([typed], settings().media_roots, first_row=1)
@@ -99,7 +99,7 @@ def problem_list(store: Store, project: Project, reviewer: str) -> None:
             if problem.comment:
                 st.markdown(f"> {literal(problem.comment)}")
             show_item(problem.data, project.options)
-            st.text_input("Corrected value (e.g. the image's path or URL)", key=f"problem-fix-{problem.id}")
+            st.text_input("Corrected value (e.g. the image's path or URL)", key=f"problem-value-{problem.id}")
             row = st.container(horizontal=True)
             for action, words, icon in (
                 ("fix", "Save the corrected value", ":material/edit:"),

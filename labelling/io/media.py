@@ -104,9 +104,13 @@ def media_file(value: str, roots: Sequence[Path]) -> Path:
         raise ImageUnavailable("the file is outside the folders this app may show images from (media_roots)")
     if path.suffix.lower() in (".svg", ".svgz"):
         raise ImageUnavailable("SVG images are not shown (an SVG can carry script)")
-    if not path.is_file():
+    try:
+        size = path.stat().st_size if path.is_file() else None
+    except OSError:  # a name too long for the file system, a folder we may not read
+        size = None
+    if size is None:
         raise ImageUnavailable("no such file")
-    if path.stat().st_size > IMAGE_FILE_MAX_BYTES:
+    if size > IMAGE_FILE_MAX_BYTES:
         raise ImageUnavailable(f"the file is larger than {IMAGE_FILE_MAX_BYTES // 1024 // 1024} MB")
     return path
 
