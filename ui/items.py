@@ -50,7 +50,6 @@ def show_item(data: Any, settings: ProjectSettings) -> None:
 def cannot_show(why: str, value: Any) -> None:
     """A notice saying why the item is not shown, with its raw value quoted (escaped, cut to a few lines)."""
     st.warning(f"{literal(why)}. Its value: {literal(media.quoted(value))}", icon=":material/broken_image:")
-    st.caption("Label it if you can tell, Skip it, or report the problem below.")
 
 
 def _show_item(data: Any, settings: ProjectSettings) -> None:

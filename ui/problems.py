@@ -105,12 +105,18 @@ def problem_list(store: Store, project: Project, reviewer: str) -> None:
                 ("fix", "Save the corrected value", ":material/edit:"),
                 ("exclude", "Exclude from the queue", ":material/block:"),
                 ("dismiss", "Nothing wrong", ":material/done:"),
-                ("delete", "Delete the item", ":material/delete:"),
             ):
-                row.button(
-                    words,
-                    key=f"problem-{action}-{problem.id}",
-                    icon=icon,
-                    on_click=_resolve,
-                    args=(store, project, problem, action, reviewer),
-                )
+                _action_button(row, store, project, problem, reviewer, action, words, icon)
+            with row.popover("Delete the item", icon=":material/delete:"):
+                st.caption("Deletes the item with its labels; this cannot be undone.")
+                _action_button(st, store, project, problem, reviewer, "delete", "Delete it", ":material/delete:")
+
+
+def _action_button(place, store, project, problem, reviewer, action, words, icon) -> None:
+    place.button(
+        words,
+        key=f"problem-{action}-{problem.id}",
+        icon=icon,
+        on_click=_resolve,
+        args=(store, project, problem, action, reviewer),
+    )

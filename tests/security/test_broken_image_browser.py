@@ -20,7 +20,7 @@ from playwright.sync_api import Page, expect
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "e2e"))  # the e2e helpers
 
-from _browser import FIRST_LOAD_MS, REPO, STEP_MS, ready, running_app, shot  # noqa: E402
+from _browser import FIRST_LOAD_MS, REPO, STEP_MS, go, ready, running_app, shot, sign_in_as_admin  # noqa: E402
 from _streamlit_server import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 from labelling import Store  # noqa: E402
 
@@ -55,20 +55,25 @@ def story(tmp_path_factory):
     broken = f"http://127.0.0.1:{closed_port()}/gone.png"
     store.add_items(project.id, [{"image": broken}, {"image": "/etc/hostname"}, {"image": data_uri()}])
     _, token = store.people.add("alice")
-    env = {"DATABASE_URL": database_url, "LABELLING_ADMIN_PASSWORD": "pw", "LABELLING_MEDIA_ROOTS": str(media)}
+    env = {
+        "DATABASE_URL": database_url,
+        "LABELLING_ADMIN_PASSWORD": "pw",
+        "LABELLING_MEDIA_ROOTS": str(media),
+        "LABELLING_EMBEDDED_WORKER": "0",  # its findings would join the report (tests/security/test_image_url_policy)
+    }
     with running_app(env, folder / "streamlit.log") as app:
-        yield {"link": f"{app.url}/?token={token}", "broken": broken, "store": store, "project": project.id}
+        yield {"url": app.url, "link": f"{app.url}/?token={token}", "broken": broken, "store": store, "project": project.id}
     store.close()
 
 
 @pytest.fixture(scope="module")
-def page():
+def browser():
     sync_api = pytest.importorskip("playwright.sync_api")
     if not Path(CHROMIUM).exists():
         pytest.skip(f"no Chromium at {CHROMIUM}")
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser.new_context(viewport={"width": 1100, "height": 900}).new_page()
+        yield browser
         browser.close()
 
 
@@ -77,9 +82,10 @@ def actions_are_there(page: Page) -> None:
         expect(page.get_by_role("button", name=name)).to_be_visible()
 
 
-def test_a_labeller_sees_words_for_a_broken_image_and_is_never_stuck(story, page):
+def test_a_labeller_sees_words_for_a_broken_image_and_is_never_stuck(story, browser):
     screenshots = REPO / "artifacts" / "screenshots"
     screenshots.mkdir(parents=True, exist_ok=True)
+    page = browser.new_context(viewport={"width": 1100, "height": 900}).new_page()
     page.goto(story["link"])
 
     # 1. The image the browser cannot load: words (the alternative text, the address), not only an icon.
@@ -120,3 +126,15 @@ def test_a_labeller_sees_words_for_a_broken_image_and_is_never_stuck(story, page
     assert sorted(store.annotations(project)["label"]) == ["cat", "cat", "dog"]
     [reported] = store.problems.open(project)[0]
     assert (reported.comment, reported.reporter, reported.data) == ("not a photo", "alice", {"image": "/etc/hostname"})
+
+    # 4. The admin finds the report on the Review page and takes the item out of the queue.
+    admin = browser.new_context(viewport={"width": 1100, "height": 1300}).new_page()
+    sign_in_as_admin(admin, story["url"], "pw")
+    go(admin, "Review")
+    expect(admin.get_by_text("Problems reported (1)")).to_be_visible()
+    card = admin.locator(f".st-key-problem-{reported.id}")
+    expect(card.get_by_text("not a photo")).to_be_visible()
+    shot(admin, screenshots, "review-problem-reported")
+    card.get_by_role("button", name="Exclude from the queue").click()
+    expect(admin.get_by_text(f"Item {reported.item_id}: taken out of the queue.")).to_be_visible()
+    assert store.problems.open(project) == ([], 0)
