@@ -112,7 +112,9 @@ def problem_list(store: Store, project: Project, reviewer: str) -> None:
                 _action_button(st, store, project, problem, reviewer, "delete", "Delete it", ":material/delete:")
 
 
-def _action_button(place, store, project, problem, reviewer, action, words, icon) -> None:
+def _action_button(
+    place: Any, store: Store, project: Project, problem: ItemProblem, reviewer: str, action: str, words: str, icon: str
+) -> None:
     place.button(
         words,
         key=f"problem-{action}-{problem.id}",
