@@ -146,7 +146,7 @@ def _as_number(value: Any) -> float | None:
 
 def _looks_like_image(text: str) -> bool:
     lowered = text.lower().split("?", 1)[0]
-    return lowered.startswith(("http://", "https://")) or lowered.endswith(IMAGE_SUFFIXES)
+    return lowered.startswith(("http://", "https://", "data:image/")) or lowered.endswith(IMAGE_SUFFIXES)
 
 
 def to_frame(values: Sequence[Any], columns: Sequence[Column], loader: ImageLoader | None = None) -> Frame:

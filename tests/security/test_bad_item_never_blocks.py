@@ -15,6 +15,10 @@ import streamlit as st
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
+from labelling.errors import ImageUnavailable
+from labelling.io.media import DATA_URI_MAX_BYTES
+from labelling.learning.features import ImageLoader, feature_columns
+from labelling.records import ProjectSettings
 from ui.items import literal
 
 APP = Path(__file__).resolve().parents[2] / "streamlit_app.py"
@@ -115,3 +119,13 @@ def test_a_labeller_reports_an_item_and_a_reviewer_takes_it_out_of_the_queue(med
     store.set_overlap(project.id, 2)  # a later change of overlap does not bring it back
     fine = {"image": str(media / "fine.png")}
     assert store.next_item(project.id, "someone").data == store.next_item(project.id, "other").data == fine
+
+
+def test_the_worker_reads_data_images_and_refuses_svg_and_oversized_ones():
+    good = "data:image/png;base64," + base64.b64encode(png()).decode()
+    assert feature_columns(ProjectSettings(), [{"photo": good}])[0].kind == "image"
+    assert ImageLoader(None).load(good).shape == (4, 4)
+    huge = "data:image/png;base64," + base64.b64encode(b"\0" * (DATA_URI_MAX_BYTES + 3)).decode()
+    for refused, why in (("data:image/svg+xml;base64,PHN2Zy8+", "SVG"), (huge, "larger than")):
+        with pytest.raises(ImageUnavailable, match=why):
+            ImageLoader(None).load(refused)
