@@ -13,11 +13,12 @@ import math
 import os
 import tomllib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from labelling.errors import InvalidInput
+from labelling.io.media import default_media_roots
 from labelling.storage.engine import DEFAULT_URL, resolve_url, shown_url
 from labelling.storage.store import DEFAULT_LEASE_SECONDS
 
@@ -30,6 +31,7 @@ __all__ = [
     "SOURCES",
     "Settings",
     "Source",
+    "parse_media_roots",
     "read_secrets_file",
 ]
 
@@ -52,6 +54,8 @@ class Source:
 
     secret: str | None
     environment: str
+    separator: str = ","
+    """Joins a TOML list given in secrets.toml into the one string the setting's parser reads."""
 
 
 SOURCES: dict[str, Source] = {
@@ -60,6 +64,8 @@ SOURCES: dict[str, Source] = {
     "public_url": Source("public_url", "LABELLING_PUBLIC_URL"),
     "lease_seconds": Source("lease_seconds", "LABELLING_LEASE_SECONDS"),
     "embedded_worker": Source(None, "LABELLING_EMBEDDED_WORKER"),
+    "media_roots": Source("media_roots", "LABELLING_MEDIA_ROOTS", os.pathsep),
+    "allow_private_urls": Source("allow_private_urls", "LABELLING_ALLOW_PRIVATE_URLS"),
     "model_dir": Source(None, "LABELLING_MODEL_DIR"),
     "worker_niceness": Source(None, "LABELLING_WORKER_NICENESS"),
     "worker_duty_cycle": Source(None, "LABELLING_WORKER_DUTY_CYCLE"),
@@ -92,6 +98,12 @@ class Settings:
     `name=package.module:factory, ...` (labelling.learning.registry; installed packages register too)."""
     allow_public_local_mode: bool = False
     """Serve local mode (no admin password: everyone is admin) on a public address all the same."""
+    media_roots: tuple[Path, ...] = field(default_factory=default_media_roots)
+    """The folders image paths may point into (labelling.io.media); default: the working directory. A CSV
+    naming a file elsewhere is refused at import, and the page and the worker never read one."""
+    allow_private_urls: bool = False
+    """Let the worker fetch image URLs at loopback, private, link-local (cloud metadata) and other
+    non-public addresses (labelling.learning.fetch); for images on an internal server."""
 
     @classmethod
     def load(
@@ -111,8 +123,8 @@ class Settings:
         def given(name: str) -> str | None:
             source = SOURCES[name]
             for value in (flags.get(name), secrets.get(source.secret) if source.secret else None):
-                if isinstance(value, list):  # a TOML array of strings
-                    value = ",".join(map(str, value))
+                if isinstance(value, (list, tuple)):  # a TOML list
+                    value = source.separator.join(map(str, value))
                 if value not in (None, ""):
                     return str(value)
             return environ.get(source.environment) or None
@@ -152,6 +164,11 @@ class Settings:
         shown = {name: getattr(self, name) for name in SOURCES if name != "admin_password"}
         shown["database_url"] = shown_url(self.database_url)
         return f"Settings({', '.join(f'{name}={value!r}' for name, value in shown.items())})"
+
+
+def parse_media_roots(value: str) -> tuple[Path, ...]:
+    """Folders separated by os.pathsep (':' on Linux, as in $PATH), each made absolute with links resolved."""
+    return tuple(Path(part.strip()).expanduser().resolve() for part in value.split(os.pathsep) if part.strip())
 
 
 def read_secrets_file(path: Path = SECRETS_FILE) -> dict[str, Any]:
@@ -226,4 +243,6 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "worker_duty_cycle": _duty_cycle,
     "models": _models,
     "allow_public_local_mode": _yes,
+    "media_roots": parse_media_roots,
+    "allow_private_urls": _yes,
 }

@@ -180,6 +180,7 @@ def _current_item(project: Project, labeller: str) -> None:
     buttons.button("Skip", key="skip", shortcut="S", icon=":material/skip_next:", on_click=_act, args=skip)
     undo = (project.id, labeller)
     buttons.button("Undo", key="undo", shortcut="U", icon=":material/undo:", on_click=_undo, args=undo)
+    ui.report_problem(store, project.id, item.id, labeller)
 
 
 if project is None:

@@ -1,5 +1,6 @@
-"""Review: items whose labellers disagree, and labels the model doubts (labels to check, found by the latest
-training run even when each item has one labeller). A reviewer sets the final label or sends the item back."""
+"""Review: reported and unreadable items (exclude, fix, dismiss, delete), items whose labellers disagree, and
+labels the model doubts (labels to check, found by the latest training run even when each item has one
+labeller). A reviewer sets the final label or sends the item back for new labels."""
 
 import streamlit as st
 
@@ -147,6 +148,8 @@ def card(item: ReviewItem) -> None:
         )
 
 
+ui.problem_list(store, project, me.name)
+st.subheader("Disagreements")
 if notice := st.session_state.pop(NOTICE, None):
     (st.success if notice[0] == "success" else st.error)(notice[1])
 

@@ -187,6 +187,7 @@ def new_project() -> None:
                 overlap=int(overlap),
                 instructions=instructions,
                 on_rows=importing(uploaded),
+                media_roots=ui.settings().media_roots,
             )
         except LabellingError as error:
             st.error(f"Nothing was created: {ui.refusal(error)}", icon=":material/error:")
@@ -230,7 +231,9 @@ def add_rows(project) -> None:
     st.dataframe(frame.head(5), hide_index=True)
     if st.button(f"Add the rows of {uploaded.name}", type="primary", key=f"append-{round_}"):
         try:
-            added = csv_import.append_csv(store, project, uploaded, on_rows=importing(uploaded))
+            added = csv_import.append_csv(
+                store, project, uploaded, on_rows=importing(uploaded), media_roots=ui.settings().media_roots
+            )
         except LabellingError as error:
             st.error(f"Nothing was added: {ui.refusal(error)}", icon=":material/error:")
         else:

@@ -4,7 +4,8 @@
     guard      the database-outage message and retry (catches `labelling.DatabaseUnavailable`)
     auth       who is signed in (invite token, admin password, local mode), sign-in and sign-out
     projects   the sidebar's project picker, a page's project heading, and the first start's demo project
-    items      showing an item (text, image, table), markdown escaping, label shortcuts
+    items      showing an item (text, image, table) or why it cannot be, markdown escaping, label shortcuts
+    problems   "Report a problem with this item", and the reviewers' list of reported and unreadable items
     figures    the cached progress counts, annotations and agreement figures
     uploads    the upload limit, and which sessions may upload at all (the gate `server.py` puts in front)
 
@@ -29,6 +30,7 @@ from ui.auth import (
 from ui.figures import STATS_TTL_SECONDS, agreement, annotations, progress, refresh_figures
 from ui.guard import CLICK_NOT_SAVED, DATABASE_DOWN, database_guard, guarded, refusal
 from ui.items import image_array, label_shortcuts, literal, show_item
+from ui.problems import problem_list, report_problem
 from ui.projects import demo_on_first_start, page_project, project_picker, select_project
 from ui.resources import settings, store
 from ui.uploads import check_upload_size
@@ -56,10 +58,12 @@ __all__ = [
     "not_for_you",
     "page_project",
     "page_user",
+    "problem_list",
     "progress",
     "project_picker",
     "refresh_figures",
     "refusal",
+    "report_problem",
     "select_project",
     "settings",
     "show_item",

@@ -5,23 +5,30 @@ Text is shown as plain text, never HTML: an item's content comes from whoever ma
 
 from __future__ import annotations
 
+import html
+import io
 import re
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import streamlit as st
+from PIL import Image
 
 from labelling import InvalidInput
+from labelling.errors import ImageUnavailable
+from labelling.io import media
 from labelling.io.serialisation import is_missing
 from labelling.records import ProjectSettings
+from ui.resources import settings
 
-__all__ = ["IMAGE_PIXELS", "image_array", "label_shortcuts", "literal", "show_image", "show_item"]
+__all__ = ["IMAGE_PIXELS", "cannot_show", "image_array", "label_shortcuts", "literal", "show_image", "show_item"]
 
 IMAGE_PIXELS = 200
 """Small arrays (an 8x8 digit) are scaled up, nearest neighbour, to about this many pixels a side."""
 
+RASTER_FORMATS = ("PNG", "JPEG", "GIF", "WEBP", "BMP", "MPO")
+"""Image formats the page passes on to the browser: raster formats browsers show (never SVG)."""
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~:$&])")
 
 
@@ -31,7 +38,22 @@ def literal(text: Any) -> str:
 
 
 def show_item(data: Any, settings: ProjectSettings) -> None:
-    """One item as the project's settings say: text as plain text (never HTML), an image, or a table."""
+    """One item as the project's settings say: text as plain text (never HTML), an image, or a table.
+
+    Never raises: a value that cannot be shown becomes a notice quoting it (escaped), so the label
+    buttons, Skip, Undo and "Report a problem" below it are always drawn."""
+    try:
+        _show_item(data, settings)
+    except Exception as error:  # noqa: BLE001 - whatever a CSV holds, the labeller must never be stuck
+        cannot_show(f"This item cannot be shown ({type(error).__name__})", data)
+
+
+def cannot_show(why: str, value: Any) -> None:
+    """A notice saying why the item is not shown, with its raw value quoted (escaped, cut to a few lines)."""
+    st.warning(f"{literal(why)}. Its value: {literal(media.quoted(value))}", icon=":material/broken_image:")
+
+
+def _show_item(data: Any, settings: ProjectSettings) -> None:
     display = settings.display or _guess_display(data)
     if display == "image":
         value = data.get(settings.image_column) if isinstance(data, dict) else data
@@ -60,17 +82,49 @@ def _cell(value: Any) -> str:
 
 
 def show_image(value: Any) -> None:
-    """An image from a URL or file path (shown as is), or from an array (scaled, see `image_array`)."""
+    """An image from a URL (the labeller's browser loads it), a `data:` URI, a file under the media folders,
+    or an array (scaled, see `image_array`). Anything else, an SVG, a file outside the media folders or
+    bytes that are no image, becomes a notice quoting the value."""
     if isinstance(value, str):
-        if value.startswith(("http://", "https://")) or Path(value).is_file():
-            st.image(value, width=IMAGE_PIXELS * 2)
-        else:
-            st.warning(f"Image not found: {value}")
+        text = value.strip()
+        try:
+            if media.is_url(text):
+                _url_image(text)
+            elif media.is_data_uri(text):
+                st.image(_raster(media.parse_data_uri(text).body), width=IMAGE_PIXELS * 2)
+            else:
+                st.image(_raster(media.media_file(text, settings().media_roots).read_bytes()), width=IMAGE_PIXELS * 2)
+        except ImageUnavailable as problem:
+            cannot_show(f"The image cannot be shown: {problem}", value)
         return
     try:
         st.image(image_array(value))
     except InvalidInput as error:
-        st.warning(str(error))
+        cannot_show(str(error), value)
+
+
+def _url_image(url: str) -> None:
+    """The labeller's browser fetches the image itself. If it cannot, the alternative text says so in words
+    (not only a broken-image icon); the address is always given below."""
+    quoted = html.escape(url, quote=True)
+    st.html(
+        f'<img src="{quoted}" alt="This image could not be loaded." '
+        f'style="max-width:{IMAGE_PIXELS * 2}px;color:#b45309;font-weight:600">'
+    )
+    st.caption(f"Image from {literal(media.quoted(url))}")
+
+
+def _raster(body: bytes) -> bytes:
+    """The bytes, if they are a raster image Pillow can read (checked before they reach the browser)."""
+    try:
+        with Image.open(io.BytesIO(body)) as image:
+            image.verify()
+            found = image.format
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
+        raise ImageUnavailable("it is not a readable image") from None
+    if found not in RASTER_FORMATS:
+        raise ImageUnavailable(f"a {found} file is not an image this app shows")
+    return body
 
 
 def image_array(value: Any, pixels: int = IMAGE_PIXELS) -> np.ndarray:

@@ -129,7 +129,15 @@ def _import_more(store: Store, handle: IO[bytes], args: argparse.Namespace) -> t
     except ProjectNotFound:
         raise Refused(f"no project {args.project!r} (add --create to make it from this file)") from None
     with _progress_bar(handle) as on_rows:
-        return project, csv_import.append_csv(store, project, handle, label_column=args.label_column, on_rows=on_rows)
+        added = csv_import.append_csv(
+            store,
+            project,
+            handle,
+            label_column=args.label_column,
+            on_rows=on_rows,
+            media_roots=args.settings.media_roots,
+        )
+    return project, added
 
 
 @contextmanager

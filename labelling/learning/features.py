@@ -24,7 +24,6 @@ import io
 import math
 import numbers
 import os
-import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,8 +39,11 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
 from labelling.errors import ImageUnavailable
+from labelling.io import media
 from labelling.learning.embeddings import l2_normalise
+from labelling.learning.fetch import UrlPolicy, fetch
 from labelling.records import ProjectSettings
+from labelling.settings import Settings
 
 __all__ = [
     "IMAGE_SIDE",
@@ -85,7 +87,7 @@ class Column:
 @dataclass(frozen=True)
 class Frame:
     """The model's input for some items: `data` has one row per usable item (`keep` marks them among the
-    items given); `problems` says why each left-out item was left out."""
+    items given); `problems` says why each left-out item was left out, one each, in the items' order."""
 
     data: pd.DataFrame
     keep: np.ndarray
@@ -155,14 +157,14 @@ def _as_number(value: Any) -> float | None:
 
 def _looks_like_image(text: str) -> bool:
     lowered = text.lower().split("?", 1)[0]
-    return lowered.startswith(("http://", "https://")) or lowered.endswith(IMAGE_SUFFIXES)
+    return lowered.startswith(("http://", "https://", "data:image/")) or lowered.endswith(IMAGE_SUFFIXES)
 
 
 def to_frame(values: Sequence[Any], columns: Sequence[Column], loader: ImageLoader | None = None) -> Frame:
     """The model's input table for `values` (decoded item data); unreadable images drop their item."""
     loader = loader or ImageLoader(None)
     keep = np.ones(len(values), dtype=bool)
-    problems: list[str] = []
+    problems: dict[int, str] = {}
     data: dict[str, list[Any]] = {}
     for position, column in enumerate(columns):
         cells = [v if column.name is None else (v.get(column.name) if isinstance(v, dict) else None) for v in values]
@@ -177,14 +179,14 @@ def to_frame(values: Sequence[Any], columns: Sequence[Column], loader: ImageLoad
             images = []
             for row, cell in enumerate(cells):
                 try:
-                    images.append(loader.load(cell))
+                    images.append(loader.load(cell) if keep[row] else None)
                 except ImageUnavailable as problem:
                     keep[row] = False
                     images.append(None)
-                    problems.append(f"{_short(cell)}: {problem}")
+                    problems[row] = f"{_short(cell)}: {problem}"
             data[key] = images
     frame = pd.DataFrame(data, index=pd.RangeIndex(len(values)))
-    return Frame(frame[keep].reset_index(drop=True), keep, problems)
+    return Frame(frame[keep].reset_index(drop=True), keep, [problems[row] for row in sorted(problems)])
 
 
 def _vector(cell: Any) -> np.ndarray:
@@ -271,29 +273,43 @@ def _resized(image: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
 
 
 class ImageLoader:
-    """Reads an item's image as a 2-d grayscale float array in 0..1, from an array, a file or a URL.
+    """Reads an item's image as a 2-d grayscale float array in 0..1, from an array, a `data:` URI, a file
+    under the media folders, or a URL fetched under the URL policy (labelling.learning.fetch).
 
     URLs are fetched once into `cache_dir` (file named by the URL's SHA-256); within one loader a URL
     that failed is not tried again. With no cache directory, URLs are fetched but not kept.
     """
 
-    def __init__(self, cache_dir: Path | None, timeout: float = IMAGE_FETCH_TIMEOUT_SECONDS):
+    def __init__(
+        self,
+        cache_dir: Path | None,
+        *,
+        media_roots: Sequence[Path] | None = None,
+        urls: UrlPolicy | None = None,
+    ):
         self.cache_dir = cache_dir
-        self.timeout = timeout
+        self.media_roots = tuple(media_roots) if media_roots is not None else media.default_media_roots()
+        self.urls = urls or UrlPolicy(timeout=IMAGE_FETCH_TIMEOUT_SECONDS, max_bytes=IMAGE_MAX_BYTES)
         self.failed: dict[str, str] = {}
         self.fetched = 0
+
+    @classmethod
+    def configured(cls, cache_dir: Path | None) -> ImageLoader:
+        """A loader under the deployer's settings: media_roots and allow_private_urls."""
+        settings = Settings.load()
+        urls = UrlPolicy(settings.allow_private_urls, IMAGE_FETCH_TIMEOUT_SECONDS, IMAGE_MAX_BYTES)
+        return cls(cache_dir, media_roots=settings.media_roots, urls=urls)
 
     def load(self, value: Any) -> np.ndarray:
         if isinstance(value, np.ndarray):
             return _grey(value)
         if isinstance(value, str) and value.strip():
             text = value.strip()
-            if text.lower().startswith(("http://", "https://")):
+            if media.is_url(text):
                 return _grey(_decode_image(self._url_bytes(text)))
-            path = Path(text).expanduser()
-            if not path.is_file():
-                raise ImageUnavailable("no such file")
-            return _grey(_decode_image(path.read_bytes()))
+            if media.is_data_uri(text):
+                return _grey(_decode_image(media.parse_data_uri(text).body))
+            return _grey(_decode_image(media.media_file(text, self.media_roots).read_bytes()))
         if _missing(value):
             raise ImageUnavailable("no image")
         try:
@@ -310,15 +326,10 @@ class ImageLoader:
             if cached.is_file():
                 return cached.read_bytes()
         try:
-            with urllib.request.urlopen(url, timeout=self.timeout) as response:
-                body = response.read(IMAGE_MAX_BYTES + 1)
-        except (OSError, ValueError) as error:
-            reason = f"could not fetch it ({getattr(error, 'reason', None) or error})"
-            self.failed[url] = reason
-            raise ImageUnavailable(reason) from None
-        if len(body) > IMAGE_MAX_BYTES:
-            self.failed[url] = "larger than 20 MB"
-            raise ImageUnavailable(self.failed[url])
+            body = fetch(url, self.urls)
+        except ImageUnavailable as problem:
+            self.failed[url] = str(problem)
+            raise
         self.fetched += 1
         if cached is not None:
             cached.parent.mkdir(parents=True, exist_ok=True)

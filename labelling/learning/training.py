@@ -121,7 +121,7 @@ class _Run:
         self.shuffle_prop: float = shuffle_prop
         self.rng = np.random.default_rng(seed)
         self.seed = int(seed)
-        self.loader = features.ImageLoader(model_dir(store) / "image-cache")
+        self.loader = features.ImageLoader.configured(model_dir(store) / "image-cache")
         self.notes: list[str] = []
         self.n_labels: int | None = None
         self.description: str | None = None
@@ -160,6 +160,7 @@ class _Run:
         x, keep, problems = trained.inputs(values, self.loader)
         targets = [t for t, kept in zip(labelled.labels, keep) if kept]
         self._report(problems, "labelled items were left out: their image could not be read")
+        self._unreadable([i for i, kept in zip(labelled.ids, keep) if not kept], problems)
         self.n_labels = len(targets)
         counts = _label_counts(targets, project)
         self.progress(0.15)
@@ -257,6 +258,11 @@ class _Run:
                 shown += "; …"
             self.notes.append(f"{len(problems)} {what} ({shown}).")
 
+    def _unreadable(self, item_ids: list[int], problems: list[str]) -> None:
+        """List the items whose image cannot be read (one problem each, in order) for reviewers to resolve."""
+        if item_ids:
+            self.store.problems.record_unreadable(self.project.id, dict(zip(item_ids, problems)))
+
     def _cold_start(self, reason: str, counts: dict[str, int]) -> TrainingRun:
         """No model yet: put the queue in random order unless an earlier model already ordered it."""
         runs = self.store.runs.all(self.project.id)
@@ -295,6 +301,7 @@ class _Run:
                 ids += kept
             self.progress(0.45 + 0.4 * min(1.0, (len(ids) + len(unreadable)) / total))
         self._report(problems, "open items have an image that could not be read; they go to the end of the queue")
+        self._unreadable(unreadable, problems)
         score = np.concatenate(scores) if scores else np.zeros(0)
         batch = min(max(2, self.settings.every_labels), MAX_DIVERSITY_BATCH)
         score = self.strategy.rank(score, lambda chosen: self._embed(trained, np.asarray(ids), chosen), batch, self.rng)

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import closing, contextmanager
+from pathlib import Path
 from typing import IO, Any
 
 import pandas as pd
 
 from labelling.errors import InvalidInput
+from labelling.io import media
 from labelling.io.ingest import CHUNK_ROWS, read_csv
 from labelling.io.labels import MULTI_LABEL_SEPARATOR
 from labelling.io.serialisation import decode, encode_records
@@ -256,16 +258,19 @@ def import_csv(
     instructions: str = "",
     chunk_rows: int = CHUNK_ROWS,
     on_rows: Callable[[int], None] | None = None,
+    media_roots: Sequence[Path] | None = None,
 ) -> tuple[Project, int]:
     """A new project with every row of the file, made in one transaction: nobody sees it before its last
     row is in, and a refused row, an error or a killed process leaves no project (an empty one left behind
-    would block the name). `on_rows(rows so far)` runs after each chunk."""
+    would block the name). `on_rows(rows so far)` runs after each chunk. An image path outside
+    `media_roots` (default: the working directory; the app passes the deployer's media_roots) is refused
+    with its row number."""
     with _chunks(source, chunk_rows) as (first, frames):
         check_columns([str(c) for c in first.columns], settings)
         return store.import_project(
             name,
             labels,
-            _item_chunks(frames, settings.get("label_column"), on_rows),
+            _item_chunks(frames, settings.get("label_column"), on_rows, _media_check(settings, media_roots)),
             multi_label=multi_label,
             overlap=int(overlap),
             instructions=instructions,
@@ -281,9 +286,10 @@ def append_csv(
     label_column: str | None = None,
     chunk_rows: int = CHUNK_ROWS,
     on_rows: Callable[[int], None] | None = None,
+    media_roots: Sequence[Path] | None = None,
 ) -> int:
     """More rows for a project, all or none (one transaction). Existing labels come from the project's label
-    column, or from `label_column` when this file keeps them in another."""
+    column, or from `label_column` when this file keeps them in another. Image paths as in `import_csv`."""
     with _chunks(source, chunk_rows) as (first, frames):
         columns = [str(c) for c in first.columns]
         check_columns(columns, project.settings)
@@ -295,7 +301,9 @@ def append_csv(
                     f"{label_column!r} is shown to labellers or learnt from: it cannot also hold the existing labels"
                 )
         label_column = label_column or project.options.label_column
-        return store.add_items(project.id, _item_chunks(frames, label_column, on_rows))
+        return store.add_items(
+            project.id, _item_chunks(frames, label_column, on_rows, _media_check(project.settings, media_roots))
+        )
 
 
 @contextmanager
@@ -310,13 +318,29 @@ def _chunks(source: IO[bytes], chunk_rows: int) -> Iterator[tuple[pd.DataFrame, 
         yield first, itertools.chain([first], frames)
 
 
+def _media_check(settings: dict[str, Any], roots: Sequence[Path] | None) -> Callable[[pd.DataFrame, int], None]:
+    """A check of one chunk (and the row number of its first row): its image paths under `roots`."""
+    column = ProjectSettings.of(settings).image_column
+    roots = tuple(roots) if roots is not None else media.default_media_roots()
+
+    def check(frame: pd.DataFrame, first_row: int) -> None:
+        if column and column in frame.columns:
+            media.check_media_column(frame[column].tolist(), roots, first_row)
+
+    return check
+
+
 def _item_chunks(
-    frames: Iterable[pd.DataFrame], label_column: str | None, on_rows: Callable[[int], None] | None
+    frames: Iterable[pd.DataFrame],
+    label_column: str | None,
+    on_rows: Callable[[int], None] | None,
+    check: Callable[[pd.DataFrame, int], None],
 ) -> Iterator[tuple[pd.DataFrame, list[Any] | None]]:
     """(item data, existing labels) per chunk for `Store.add_items`, which checks the labels against the label
-    set: the label column is split off the item data."""
+    set: the label column is split off the item data. `check` refuses a chunk before it is written."""
     done = 0
     for frame in frames:
+        check(frame, done + 1)
         labels = None
         if label_column and label_column in frame.columns:
             labels = frame[label_column].tolist()

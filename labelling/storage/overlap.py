@@ -15,7 +15,7 @@ from sqlalchemy import Connection, and_, bindparam, case, exists, false, func, l
 from labelling.errors import InvalidInput
 from labelling.records import Project
 from labelling.storage.engine import clock
-from labelling.storage.schema import gold_items, items, projects, tasks
+from labelling.storage.schema import gold_items, item_problems, items, projects, tasks
 from labelling.storage.statements import TOP_OPEN_PRIORITY
 
 __all__ = ["LIVE_LEASE", "LOCK_PROJECT", "MAX_OVERLAP", "change_overlap", "surplus", "top_priority", "top_up"]
@@ -26,6 +26,8 @@ MAX_OVERLAP = 100
 LIVE_LEASE = and_(tasks.c.lease_expires_at.is_not(None), tasks.c.lease_expires_at >= clock())
 """A task someone holds right now: changes to the queue leave it alone."""
 _gold = exists().where(gold_items.c.item_id == items.c.id)
+_excluded = exists().where(item_problems.c.item_id == items.c.id, item_problems.c.resolution == "excluded")
+"""An item a reviewer took out of the queue (labelling.storage.problems): it never gets open tasks again."""
 
 LOCK_PROJECT = select(projects.c.id).where(projects.c.id == bindparam("project")).with_for_update(key_share=True)
 """Changes that count an item's tasks and then add some run one at a time per project (two at once would
@@ -38,13 +40,13 @@ def top_priority(connection: Connection, project_id: int) -> float:
 
 
 def top_up(project: Project, overlap: int, priority: float, only: Sequence[int] | None = None):
-    """INSERT giving each non-gold item (of `only`, if given) open tasks until it has `overlap` tasks.
+    """INSERT giving each non-gold, non-excluded item (of `only`, if given) open tasks until it has `overlap` tasks.
 
     New tasks take the item's best priority, and count as started when the item has a label already,
     so a completed item that reopens comes before untouched ones."""
     slots = select(literal(1).label("n")).cte("slots", recursive=True)
     slots = slots.union_all(select(slots.c.n + 1).where(slots.c.n < overlap))
-    conditions = [items.c.project_id == project.id, ~_gold]
+    conditions = [items.c.project_id == project.id, ~_gold, ~_excluded]
     if only is not None:
         conditions.append(items.c.id.in_(list(only)))
     counts = (

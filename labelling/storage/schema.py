@@ -188,7 +188,7 @@ training_runs = Table(
     Column("duration", Double, nullable=True),  # seconds from start to finish
     Column("note", Text, nullable=True),  # why the order was kept (cold start), images that were skipped
     Column("error", Text, nullable=True),  # a failed run's message
-    # How far to trust the model (revision 0004; labelling.learning.assessment): accuracy on items the queue
+    # How far to trust the model (revision 0005; labelling.learning.assessment): accuracy on items the queue
     # chose at random, held out of fold, and (progressive) the suggestions they had when handed out, each
     # with a Wilson interval and its count; the calibration error after and before temperature scaling;
     # Cohen's kappa between this run's and the previous run's predictions on the stop set.
@@ -227,7 +227,7 @@ predictions = Table(
     Column("label", Text, nullable=False),  # JSON, as annotations.label
     Column("probability", Double, nullable=False),
     Column("run_id", Integer, nullable=False),
-    # The item's queue place came from the run's random share (revision 0004): its label will test the model.
+    # The item's queue place came from the run's random share (revision 0005): its label will test the model.
     Column("random_pick", Boolean, nullable=False, server_default=text("false")),
     Index(None, "project_id", "item_id"),
 )
@@ -278,7 +278,7 @@ embeddings = Table(
     Index(None, "project_id", "feature", "model"),
 )
 
-# The honest score (revision 0004). Labelled items whose queue place was random (the cold-start order, or
+# The honest score (revision 0005). Labelled items whose queue place was random (the cold-start order, or
 # a run's random share), kept with the suggestion they had when handed out (None before any model).
 random_picks = Table(
     "random_picks",
@@ -316,4 +316,23 @@ label_issues = Table(
     Column("given_probability", Double, nullable=False),
     Column("alternative_probability", Double, nullable=False),
     Index(None, "project_id", "rank"),
+)
+
+# Item problems (revision 0006): a labeller's report ("the image does not load") or the worker's finding
+# that an item's image cannot be read. Listed for reviewers and admins until resolved: `excluded` (its open
+# tasks left the queue, and no overlap change brings them back), `fixed` (its value was edited), or
+# `dismissed`; a deleted item takes its problems with it.
+item_problems = Table(
+    "item_problems",
+    metadata,
+    *_item_row_columns(),
+    Column("kind", String(20), nullable=False),  # report | unreadable
+    Column("comment", Text, nullable=False, server_default=""),
+    Column("reporter_id", ForeignKey("labellers.id"), nullable=True),  # None: the worker
+    Column("created_at", Double, nullable=False),
+    Column("resolution", String(20), nullable=True),  # excluded | fixed | dismissed; None: open
+    Column("resolver_id", ForeignKey("labellers.id"), nullable=True),
+    Column("resolved_at", Double, nullable=True),
+    Index(None, "project_id", "item_id"),
+    Index(None, "item_id"),
 )

@@ -29,6 +29,7 @@ from labelling.storage.overlap import change_overlap
 from labelling.storage.people import People
 from labelling.storage.assessment import Assessment
 from labelling.storage.model_data import ModelData, Prediction
+from labelling.storage.problems import Problems
 from labelling.storage.runs import Runs, TrainingRun
 from labelling.storage.schema import projects
 
@@ -60,6 +61,8 @@ class Store:
         """Stored sentence embeddings and the claims that split their computation between workers."""
         self.assessment = Assessment(engine)
         """How far to trust the model: random picks, the stop set, label issues (`labels_to_check`)."""
+        self.problems = Problems(engine)
+        """Labellers' reports and unreadable items, and a reviewer's exclude, fix, dismiss or delete."""
 
     @classmethod
     def connect(cls, url: str | None = None, *, upgrade: bool = True, rng: random.Random | None = None) -> Store:

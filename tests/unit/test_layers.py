@@ -21,7 +21,7 @@ FLOORS: dict[str, set[str]] = {
     "quality": {"records"},
     "io": {"errors", "records", "text", "quality"},
     "storage": {"errors", "records", "text", "people", "quality", "io"},
-    "settings": {"errors", "storage"},
+    "settings": {"errors", "io", "storage"},
     "setup": {"errors", "records", "io", "storage"},
     "learning": {"errors", "records", "io", "storage", "settings"},
     "cli": {"errors", "records", "people", "io", "storage", "settings", "setup", "learning"},

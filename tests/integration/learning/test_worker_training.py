@@ -187,8 +187,10 @@ class _Images(http.server.SimpleHTTPRequestHandler):
 
 
 @pytest.fixture
-def image_server(tmp_path):
-    """Digit images as PNG files over HTTP, and a list of the paths requested."""
+def image_server(tmp_path, monkeypatch):
+    """Digit images as PNG files over HTTP, and a list of the paths requested. The server is on 127.0.0.1,
+    which the worker fetches from only when the deployer allows private addresses."""
+    monkeypatch.setenv("LABELLING_ALLOW_PRIVATE_URLS", "1")
     folder = tmp_path / "images"
     folder.mkdir()
     served: list[str] = []
@@ -232,6 +234,9 @@ def test_unreachable_image_urls_are_left_out_and_reported(store, image_server):
     order = priorities(store, project.id)
     assert order[ids[39]] == min(order.values())
     assert ids[39] not in suggestions(store, project.id)
+    listed, _ = store.problems.open(project.id)  # both reach the reviewers' list of problems
+    assert [(p.item_id, p.kind) for p in listed] == [(ids[0], "unreadable"), (ids[39], "unreadable")]
+    assert listed[1].comment == f"{base}/missing.png: could not fetch it (HTTP 404)"
     fetched = len(served)
     assert fetched == 39  # every reachable URL (and the 404) once
 

@@ -3,6 +3,8 @@ models and their evaluation, training settings and cold-start reasons."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -11,6 +13,7 @@ from labelling import InvalidInput, Project
 from labelling.learning.diversity import candidates, diverse_ranking
 from labelling.errors import ImageUnavailable
 from labelling.records import ProjectSettings
+from labelling.learning.fetch import UrlPolicy
 from labelling.learning.features import Column, ImageLoader, ImagePixels, describe, feature_columns, to_frame
 from labelling.learning.models import TrainedModel, default_estimator, evaluate, label_probabilities
 from labelling.storage.runs import RunStatus, TrainingRun, TrainingState
@@ -95,7 +98,7 @@ def test_to_frame_turns_missing_and_bad_numbers_into_nan_and_drops_unreadable_im
         {"n": float("inf"), "t": "y", "img": "/no/such/file.png"},
         {"n": 2, "t": "z", "img": np.zeros(5)},
     ]
-    frame = to_frame(values, columns, ImageLoader(None))
+    frame = to_frame(values, columns, ImageLoader(None, media_roots=[Path("/no")]))
     assert frame.keep.tolist() == [True, True, False, False]
     assert frame.problems == ["/no/such/file.png: no such file", "ndarray: an array of shape (5,) is not an image"]
     assert frame.data["c0"].tolist()[0] == 1000.0 and np.isnan(frame.data["c0"].tolist()[1])
@@ -105,7 +108,7 @@ def test_to_frame_turns_missing_and_bad_numbers_into_nan_and_drops_unreadable_im
 
 
 def test_an_unreachable_url_is_unavailable_and_not_tried_twice():
-    loader = ImageLoader(None, timeout=2)
+    loader = ImageLoader(None, urls=UrlPolicy(allow_private=True, timeout=2))  # a local port: allowed here
     with pytest.raises(ImageUnavailable, match="could not fetch it"):
         loader.load("http://127.0.0.1:9/nothing.png")  # the discard port: refused
     with pytest.raises(ImageUnavailable, match="could not fetch it"):

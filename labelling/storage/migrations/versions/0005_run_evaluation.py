@@ -1,8 +1,8 @@
 """How far to trust the model: the honest score's random picks, calibration and stopping figures per run,
 the stop set's latest predictions, and likely label errors.
 
-Revision ID: 0004_run_evaluation
-Revises: 0003
+Revision ID: 0005_run_evaluation
+Revises: 0004_embeddings
 """
 
 from alembic import op

@@ -1,0 +1,65 @@
+"""Item problems (labelling.storage.problems): reports and unreadable items, and how reviewers resolve them."""
+
+from __future__ import annotations
+
+import pytest
+
+from labelling import InvalidInput, ItemNotFound, NotAReviewer
+
+
+@pytest.fixture
+def photos(store):
+    project = store.create_project("photos", ["cat", "dog"], settings={"display": "image", "image_column": "image"})
+    store.add_items(project.id, [{"image": f"/media/{i}.png"} for i in range(3)])
+    store.people.add("rita", "reviewer")
+    return project, store.export(project.id)["item_id"].tolist()
+
+
+def test_a_report_is_checked_and_listed_with_the_item(store, photos):
+    project, ids = photos
+    with pytest.raises(InvalidInput, match="at most 500 characters"):
+        store.problems.report(project.id, ids[0], "alice", "x" * 501)
+    with pytest.raises(InvalidInput, match="not valid Unicode"):
+        store.problems.report(project.id, ids[0], "alice", "bad \ud800")
+    with pytest.raises(ItemNotFound):
+        store.problems.report(project.id, 10_000, "alice", "")
+    store.problems.report(project.id, ids[0], "alice", "  blank picture ")
+    [problem], total = store.problems.open(project.id)
+    assert total == 1
+    assert (problem.item_id, problem.data, problem.kind, problem.comment, problem.reporter) == (
+        ids[0], {"image": "/media/0.png"}, "report", "blank picture", "alice"
+    )
+
+
+def test_unreadable_items_are_listed_once_and_again_only_after_a_fix(store, photos):
+    project, ids = photos
+    assert store.problems.record_unreadable(project.id, {ids[0]: "no such file", ids[1]: "no such file"}) == 2
+    assert store.problems.record_unreadable(project.id, {ids[0]: "no such file"}) == 0  # the next run
+    store.problems.dismiss(project.id, ids[1], "rita")
+    assert store.problems.record_unreadable(project.id, {ids[1]: "no such file"}) == 0  # dismissed stays so
+    store.problems.fix(project.id, ids[0], "rita", {"image": "/media/fixed.png"})
+    assert store.export(project.id).set_index("item_id").loc[ids[0], "image"] == "/media/fixed.png"
+    assert store.problems.open(project.id) == ([], 0)
+    assert store.problems.record_unreadable(project.id, {ids[0]: "still no such file"}) == 1  # the fix failed
+
+
+def test_only_reviewers_resolve_and_delete_takes_the_item_away(store, photos):
+    project, ids = photos
+    store.problems.report(project.id, ids[2], "alice", "wrong photo")
+    store.submit(project.id, store.next_item(project.id, "alice").id, "alice", "cat")
+    with pytest.raises(NotAReviewer):
+        store.problems.delete(project.id, ids[2], "alice")
+    store.problems.delete(project.id, ids[2], "rita")
+    assert ids[2] not in store.export(project.id)["item_id"].tolist()
+    assert store.problems.open(project.id) == ([], 0)
+    assert store.progress(project.id).total == 2
+
+
+def test_an_excluded_item_leaves_the_queue_even_from_its_holder(store, photos):
+    project, ids = photos
+    held = store.next_item(project.id, "alice")
+    assert store.problems.exclude(project.id, held.id, "admin") == 1
+    assert store.next_item(project.id, "alice").id != held.id  # alice moves on
+    store.set_overlap(project.id, 3)
+    seen = {store.next_item(project.id, name).id for name in ("bob", "carol", "dave")}
+    assert held.id not in seen
