@@ -116,7 +116,7 @@ def _unavailable(context: ExceptionContext) -> None:
         url = context.engine.url.render_as_string(hide_password=True) if context.engine is not None else "the database"
         reason = (str(context.original_exception).strip().splitlines() or ["no answer"])[0]
         # psycopg2 sends BEGIN before a transaction's first statement; its status stays READY when that failed.
-        driver = getattr(getattr(context, "cursor", None), "connection", None)
+        driver = None if connecting or context.connection.invalidated else context.connection.connection.dbapi_connection
         before_begin = bool(
             context.is_disconnect
             and isinstance(driver, psycopg2.extensions.connection)
