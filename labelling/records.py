@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -73,9 +74,9 @@ class Project:
     """As stored (JSON); read it through `options`."""
     created_at: float = 0.0
 
-    @property
+    @functools.cached_property
     def options(self) -> ProjectSettings:
-        """The settings, typed."""
+        """The settings, typed (read once per Project: the labelling loop asks on every hand-out)."""
         return ProjectSettings.of(self.settings)
 
 
