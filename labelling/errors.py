@@ -34,6 +34,12 @@ class LeaseLost(LabellingError):
 class DatabaseUnavailable(LabellingError, ConnectionError):
     """The database did not answer (refused, lost or restarting); nothing of this call was written. Try again."""
 
+    def __init__(self, message: str = "", *, before_begin: bool = False):
+        super().__init__(message)
+        self.before_begin = before_begin
+        """The connection was found dead before its transaction began on the server: nothing of it ran
+        there, so the transaction may be run again on a fresh connection."""
+
 
 class SchemaNotUpgradable(LabellingError):
     """The database's schema cannot be brought up to date (e.g. a newer version of the app migrated it)."""

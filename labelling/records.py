@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -73,21 +74,33 @@ class Project:
     """As stored (JSON); read it through `options`."""
     created_at: float = 0.0
 
-    @property
+    @functools.cached_property
     def options(self) -> ProjectSettings:
-        """The settings, typed."""
+        """The settings, typed (read once per Project: the labelling loop asks on every hand-out)."""
         return ProjectSettings.of(self.settings)
 
 
 @dataclass(frozen=True)
+class Prediction:
+    """The latest model's suggestion for one item, and how sure it was (0..1)."""
+
+    item_id: int
+    label: Label
+    probability: float
+    run_id: int
+
+
+@dataclass(frozen=True)
 class Item:
-    """An item handed to one labeller: `my_label` is set when it was reopened by undo."""
+    """An item handed to one labeller: `my_label` is set when it was reopened by undo; `suggestion` is the
+    latest model's, read with the hand-out (None before any model)."""
 
     id: int
     project_id: int
     data: Any
     lease_expires_at: float | None = None
     my_label: Label | None = None
+    suggestion: Prediction | None = None
 
 
 @dataclass(frozen=True)

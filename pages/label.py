@@ -11,7 +11,7 @@ from labelling import DatabaseUnavailable, LabellingError, LeaseLost, Project
 
 NOTICE = "label_notice"
 DONE_HERE = "labelled_this_session"
-SUGGESTION = "model_suggestion"
+HANDED_OUT = "item_handed_out"
 COUNTS = "label_progress_counts"
 
 store = ui.store()
@@ -35,9 +35,13 @@ def _act(action, *args):
 
 
 def _label(project_id: int, item_id: int, labeller: str, label, relabel: bool = False) -> None:
-    """A re-label (an item labelled before, back through Undo) is not counted again as labelled by me."""
-    if _act(store.submit, project_id, item_id, labeller, label) is not None and not relabel:
-        st.session_state[DONE_HERE] = st.session_state.get(DONE_HERE, 0) + 1
+    """Record the label and take the next item in one call; the fragment shows that item without asking again.
+    A re-label (an item labelled before, back through Undo) is not counted again as labelled by me."""
+    done = _act(store.submit_and_next, project_id, item_id, labeller, label, ui.settings().lease_seconds)
+    if done is not None:
+        if not relabel:
+            st.session_state[DONE_HERE] = st.session_state.get(DONE_HERE, 0) + 1
+        st.session_state[HANDED_OUT] = (project_id, labeller, done[1])
 
 
 def _undo(project_id: int, labeller: str) -> None:
@@ -48,18 +52,6 @@ def _undo(project_id: int, labeller: str) -> None:
 def _submit_picked(project: Project, item_id: int, labeller: str, relabel: bool) -> None:
     picked = [label for i, label in enumerate(project.labels) if st.session_state.get(f"pick-{item_id}-{i}")]
     _label(project.id, item_id, labeller, picked, relabel)
-
-
-def _suggestion(project_id: int, item_id: int):
-    """The model's suggestion for the item on screen: one primary-key lookup, kept for the item once found
-    (until then it is looked up again, so a model trained meanwhile shows up)."""
-    cached = st.session_state.get(SUGGESTION)
-    if cached is not None and cached[0] == (project_id, item_id):
-        return cached[1]
-    found = store.prediction(project_id, item_id)
-    if found is not None:
-        st.session_state[SUGGESTION] = ((project_id, item_id), found)
-    return found
 
 
 @st.fragment
@@ -84,6 +76,8 @@ def _labelling(project: Project, labeller: str) -> None:
         last = (project.id, counts, st.session_state.get(DONE_HERE, 0))
         st.session_state[COUNTS] = last
     _progress_bar(bar, counts, last[2], project.overlap)
+    if not ui.still_signed_in(store, renew=True):  # after the item is drawn: no click waits for it
+        st.rerun()
 
 
 def _held_by_others(held: int) -> None:
@@ -117,8 +111,12 @@ def _current_item(project: Project, labeller: str) -> None:
     notice = st.session_state.pop(NOTICE, None)
     if notice:
         (st.info if notice[0] == "info" else st.warning)(notice[1])
+    handed_out = st.session_state.pop(HANDED_OUT, None)
     try:
-        item = store.next_item(project.id, labeller, ui.settings().lease_seconds)
+        if handed_out is not None and handed_out[:2] == (project.id, labeller):
+            item = handed_out[2]
+        else:
+            item = store.next_item(project.id, labeller, ui.settings().lease_seconds)
     except LabellingError as error:
         st.error(ui.refusal(error))
         return
@@ -133,7 +131,7 @@ def _current_item(project: Project, labeller: str) -> None:
 
     with st.container(border=True, key="item"):
         ui.show_item(item.data, project.options)
-    suggestion = _suggestion(project.id, item.id)
+    suggestion = item.suggestion
     if suggestion is not None:
         guess = ", ".join(suggestion.label) if isinstance(suggestion.label, tuple) else suggestion.label
         st.caption(
@@ -192,7 +190,6 @@ if project is None:
         st.info("There is nothing to label yet. Come back when your admin has set up a project.")
     st.stop()
 
-st.session_state.pop(SUGGESTION, None)  # a full run (opening the page) reads the latest model's suggestion
 st.title(project.name)
 if project.instructions.strip():
     with st.expander("Instructions", icon=":material/help:"):

@@ -338,7 +338,7 @@ if project is None:
     new_project()
 else:
     create, append, control, change = st.tabs(
-        ["New project", f"Add rows", "Quality control", "Edit labels and instructions"]
+        ["New project", "Add rows", "Quality control", "Edit labels and instructions"]
     )
     with create:
         new_project()

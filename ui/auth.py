@@ -220,13 +220,16 @@ def page_user(store: Store, *, admin: bool = False) -> User:
     return found
 
 
-def still_signed_in(store: Store) -> bool:
-    """Re-check an invite token now and then, for tabs that only rerun a fragment."""
+def still_signed_in(store: Store, *, renew: bool = False) -> bool:
+    """Re-check an invite token now and then, for tabs that only rerun a fragment: the answer is kept for
+    TOKEN_RECHECK_SECONDS. `renew=True`, called once a click's work is on screen, re-checks from half that
+    age, so a labeller who keeps clicking never has a click wait for the check."""
     state = st.session_state
     if state.get(_USER) is None:
         return False
     token = state.get(_TOKEN)
-    if not token or time.monotonic() - state.get(_TOKEN_CHECKED_AT, 0.0) < TOKEN_RECHECK_SECONDS:
+    keep = TOKEN_RECHECK_SECONDS / 2 if renew else TOKEN_RECHECK_SECONDS
+    if not token or time.monotonic() - state.get(_TOKEN_CHECKED_AT, 0.0) < keep:
         return True
     if store.people.for_token(token) is None:
         state.pop(_USER, None)

@@ -5,18 +5,18 @@ One engine per process: `Store.connect` makes it, the app keeps it in `st.cache_
 
 from __future__ import annotations
 
+import ast
+import functools
 import io
 import os
 import re
-from collections.abc import Iterator, Sequence
+import select
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from itertools import repeat
 from operator import itemgetter
 from pathlib import Path
-from typing import Any
-
-import ast
-import functools
+from typing import Any, ParamSpec, TypeVar
 
 import psycopg2
 from psycopg2.extensions import encodings as psycopg2_codecs
@@ -32,9 +32,9 @@ from sqlalchemy import (
     inspect,
     text,
 )
-from sqlalchemy.dialects import postgresql
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Compiled, make_url
+from sqlalchemy.exc import ArgumentError, DisconnectionError, NoSuchModuleError
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
@@ -49,6 +49,8 @@ _COPY_ESCAPED = ("\\", "\t", "\n", "\r")  # characters COPY's text format needs 
 SQLITE_UNAVAILABLE = {5: "SQLITE_BUSY", 10: "SQLITE_IOERR", 14: "SQLITE_CANTOPEN"}
 """SQLite's primary result codes for a file that cannot be read or written now (held by another writer
 past the busy timeout, gone, unreadable): the embedded database's way of being down."""
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 def resolve_url(url: str | None = None) -> str:
@@ -63,7 +65,7 @@ def resolve_url(url: str | None = None) -> str:
 
 
 def make_engine(url: str | None = None) -> Engine:
-    """An engine with the settings the queue relies on: pre-pinged pools, SQLite in WAL with one writer."""
+    """An engine with the settings the queue relies on: pooled connections checked without a round trip, SQLite in WAL with one writer."""
     url = resolve_url(url)
     if url.startswith("sqlite"):
         engine = create_engine(
@@ -72,9 +74,38 @@ def make_engine(url: str | None = None) -> Engine:
         event.listen(engine, "connect", _sqlite_connect)
         event.listen(engine, "begin", _sqlite_begin)
     else:
-        engine = create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+        engine = create_engine(url, pool_size=5, max_overflow=10)
+        event.listen(engine, "checkout", _closed_by_server)
     event.listen(engine, "handle_error", _unavailable)
     return engine
+
+
+def _closed_by_server(dbapi_connection, _record, _proxy) -> None:
+    """Replace a pooled connection the server has closed (a restart, pg_terminate_backend, an idle
+    timeout) before it is used, without a round trip: an idle connection's socket has something to read
+    only when the server said goodbye. A pre-ping (`SELECT 1` on every checkout) cost a round trip per
+    transaction; a connection that dies unseen is left to `retry_lost_connection`."""
+    if dbapi_connection.closed or select.select([dbapi_connection], [], [], 0)[0]:
+        raise DisconnectionError("the server closed this pooled connection")
+
+
+def retry_lost_connection(call: Callable[P, T]) -> Callable[P, T]:
+    """Run a one-transaction call again, once, when its connection turned out dead before the transaction
+    began on the server (DatabaseUnavailable.before_begin): nothing of it ran, so running it again cannot
+    apply anything twice. A connection lost later (mid-transaction, or at the commit, whose outcome is then
+    unknown) is not retried: that DatabaseUnavailable reaches the caller. The pool replaces every connection
+    older than the dead one, so the second run gets a fresh connection."""
+
+    @functools.wraps(call)
+    def once_more(*args: P.args, **kwargs: P.kwargs) -> T:
+        try:
+            return call(*args, **kwargs)
+        except DatabaseUnavailable as error:
+            if not error.before_begin:
+                raise
+        return call(*args, **kwargs)
+
+    return once_more
 
 
 def _unavailable(context: ExceptionContext) -> None:
@@ -82,7 +113,8 @@ def _unavailable(context: ExceptionContext) -> None:
     mid-use (the dialect's own disconnect test), or a PostgreSQL operational error (deadlock, timeout,
     shutdown) raises DatabaseUnavailable from the driver's error.
     Every other error (a constraint, a bad statement) is left as SQLAlchemy raises it. A pool pre-ping is
-    left alone too: there a dead connection is only replaced, and the fresh connect decides."""
+    left alone too: there a dead connection is only replaced, and the fresh connect decides.
+    A connection found dead before its transaction began is marked so (`retry_lost_connection`)."""
     if context.is_pre_ping or context.sqlalchemy_exception is None:
         return
     connecting = context.connection is None  # the DBAPI connect itself failed
@@ -94,7 +126,17 @@ def _unavailable(context: ExceptionContext) -> None:
     if context.is_disconnect or connecting or sqlite_down or postgres_transient:
         url = context.engine.url.render_as_string(hide_password=True) if context.engine is not None else "the database"
         reason = (str(context.original_exception).strip().splitlines() or ["no answer"])[0]
-        raise DatabaseUnavailable(f"cannot reach the database at {url}: {reason}") from context.original_exception
+        # psycopg2 sends BEGIN before a transaction's first statement; its status stays READY when that failed.
+        driver = None if connecting or context.connection.invalidated else context.connection.connection.dbapi_connection
+        before_begin = bool(
+            context.is_disconnect
+            and isinstance(driver, psycopg2.extensions.connection)
+            and not driver.autocommit
+            and driver.status == psycopg2.extensions.STATUS_READY
+        )
+        raise DatabaseUnavailable(
+            f"cannot reach the database at {url}: {reason}", before_begin=before_begin
+        ) from context.original_exception
 
 
 def _sqlite_connect(dbapi_connection, _record) -> None:
@@ -251,33 +293,45 @@ def _copy_field(value: Any) -> str:
 
 
 class Prepared:
-    """A hot statement that PostgreSQL parses and plans once per connection, not on every call.
+    """A hot statement compiled once, and on PostgreSQL parsed and planned once per connection, not on every call.
 
     psycopg2 sends every statement as text, and planning the claim costs as much server time as running
     it, on the path every label takes. The statement is PREPAREd the first time a pooled connection runs
     it (prepared statements outlive transactions and rollbacks, and go away with the connection), then
-    EXECUTEd. SQLite's driver caches its statements itself: there the plain statement runs.
+    EXECUTEd. SQLite's driver caches its statements itself. On both, the SQL text and the order of its
+    parameters are fixed here, so a call skips SQLAlchemy's per-call compile-cache lookup and parameter
+    processing (most of the client's time per statement on SQLite); errors still pass the engine's hooks.
+    Rows come back as the driver returns them (SQLite's booleans as 0 and 1).
     """
 
     _dialect = postgresql.psycopg2.dialect(paramstyle="numeric_dollar")
+    _sqlite_dialect = sqlite.pysqlite.dialect(paramstyle="qmark")
 
     def __init__(self, name: str, statement: Executable, sqlite_statement: Executable | None = None):
         self.name = name
-        self.statement = statement
-        self.sqlite_statement = statement if sqlite_statement is None else sqlite_statement
-        self._compiled = statement.compile(dialect=self._dialect)
-        self._prepare = f"PREPARE {name} AS {self._compiled}"
-        self._execute = f"EXECUTE {name}({', '.join(['%s'] * len(self._compiled.positiontup))})"
+        compiled = statement.compile(dialect=self._dialect)
+        self._prepare = f"PREPARE {name} AS {compiled}"
+        self._execute = f"EXECUTE {name}({', '.join(['%s'] * len(compiled.positiontup))})"
+        self._order, self._defaults = tuple(compiled.positiontup), _fixed_values(compiled)
+        lite = (statement if sqlite_statement is None else sqlite_statement).compile(dialect=self._sqlite_dialect)
+        self._sqlite, self._sqlite_order, self._sqlite_defaults = str(lite), tuple(lite.positiontup), _fixed_values(lite)
 
     def __call__(self, connection: Connection, params: dict[str, Any]) -> CursorResult:
         if connection.dialect.name != "postgresql":
-            return connection.execute(self.sqlite_statement, params)
+            values = self._sqlite_defaults | params
+            return connection.exec_driver_sql(self._sqlite, tuple(values[key] for key in self._sqlite_order))
         prepared = connection.connection.info.setdefault("prepared_statements", set())
         if self.name not in prepared:
             connection.exec_driver_sql(self._prepare)
             prepared.add(self.name)
-        values = self._compiled.construct_params(params)
-        return connection.exec_driver_sql(self._execute, tuple(values[key] for key in self._compiled.positiontup))
+        values = self._defaults | params
+        return connection.exec_driver_sql(self._execute, tuple(values[key] for key in self._order))
+
+
+def _fixed_values(compiled: Compiled) -> dict[str, Any]:
+    """The values a compiled statement carries itself (`LIMIT 1`, a literal); a call supplies the rest, or fails."""
+    values = compiled.construct_params(_check=False)
+    return {key: value for key, value in values.items() if not compiled.binds[key].required}
 
 
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:?//")

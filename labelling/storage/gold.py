@@ -20,14 +20,12 @@ from sqlalchemy import Connection, and_, bindparam, exists, false, or_, select, 
 
 from labelling.io import labels as label_values
 from labelling.errors import InvalidInput
-from labelling.io.serialisation import decode
 from labelling.records import Item, Project
 from labelling.storage.engine import clock
 from labelling.storage.items import batches, require_items
 from labelling.storage.overlap import LIVE_LEASE, LOCK_PROJECT, top_priority, top_up
-from labelling.storage.queue import Labeller
+from labelling.storage.queue import Labeller, item_view
 from labelling.storage.schema import gold_items, reviews, tasks
-from labelling.storage.statements import ITEM_DATA
 
 __all__ = [
     "GOLD_RATE_SETTING",
@@ -152,8 +150,7 @@ def hand_out_gold(
         return None
     item_id = rng.choice(candidates)
     expires = connection.execute(GIVE_GOLD, {**params, "item": item_id, "lease": float(lease_seconds)}).scalar_one()
-    data = connection.execute(ITEM_DATA, {"item": item_id, "project": project.id}).scalar_one()
-    return Item(item_id, project.id, decode(data), expires, None)
+    return item_view(connection, project, item_id, expires, None)
 
 
 def refuse_gold(connection: Connection, item_id: int) -> None:

@@ -12,7 +12,7 @@ from sqlalchemy import Engine, and_, bindparam, exists, or_, select
 
 from labelling.io import labels as label_values
 from labelling.storage import votes
-from labelling.records import Label
+from labelling.records import Label, Prediction
 from labelling.storage.engine import bulk_insert, read, write
 from labelling.storage.schema import annotations, gold_items, items, predictions, reviews, tasks
 from labelling.storage.statements import OPEN_ITEMS
@@ -22,16 +22,6 @@ __all__ = ["PREDICTION_BATCH_ROWS", "DatabaseLocation", "Labelled", "ModelData",
 PREDICTION_BATCH_ROWS = 20_000
 """Predictions are replaced this many items per transaction (SQLite's writer is held that long)."""
 READ_BATCH_ROWS = 5_000
-
-
-@dataclass(frozen=True)
-class Prediction:
-    """The latest model's suggestion for one item, and how sure it was (0..1)."""
-
-    item_id: int
-    label: Label
-    probability: float
-    run_id: int
 
 
 @dataclass(frozen=True)

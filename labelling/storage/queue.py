@@ -7,24 +7,34 @@ labellers only meet at the `SKIP LOCKED` claim.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import NamedTuple
 
 import numpy as np
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Row
 from sqlalchemy.dialects import postgresql, sqlite
 
 from labelling.io import labels
 from labelling.storage import statements as queries
 from labelling.storage.engine import bulk_insert, clock
-from labelling.errors import ItemNotFound, LeaseLost
+from labelling.errors import InvalidInput, ItemNotFound, LeaseLost
 from labelling.people import check_name
-from labelling.records import Annotation, Item, Label, Project
+from labelling.records import Annotation, Item, Label, Prediction, Project
 from labelling.storage.schema import labellers
 from labelling.io.serialisation import decode
 
-__all__ = ["Labeller", "find_labeller", "lock_labeller", "next_item", "set_priorities", "skip", "submit", "undo"]
+__all__ = [
+    "Labeller",
+    "find_labeller",
+    "item_view",
+    "lock_labeller", "next_item",
+    "set_priorities",
+    "skip",
+    "submit",
+    "undo",
+]
 
 _NO_LIMIT = 2**62
 
@@ -69,7 +79,7 @@ def next_item(
     held = queries.REFRESH_MY_LEASE(connection, params).first()
     if held is not None:
         mine = _my_current(connection, held.item_id, me) if held.done else None
-        return _item(connection, project, held.item_id, held.lease_expires_at, mine and mine.label)
+        return item_view(connection, project, held.item_id, held.lease_expires_at, mine and mine.label)
     if gold is not None and (offered := gold()) is not None:
         return offered
     claimed = queries.CLAIM_NEXT(connection, params).first()
@@ -78,8 +88,8 @@ def next_item(
     if claimed is None:
         return None
     if connection.dialect.name == "postgresql":
-        return Item(claimed.item_id, project.id, decode(claimed.data), claimed.lease_expires_at, None)
-    return _item(connection, project, claimed.item_id, claimed.lease_expires_at, None)
+        return _shown(project, claimed.item_id, claimed.lease_expires_at, None, claimed)
+    return item_view(connection, project, claimed.item_id, claimed.lease_expires_at, None)
 
 
 def submit(connection: Connection, project: Project, me: Labeller, item_id: int, label: Label) -> Annotation:
@@ -90,6 +100,12 @@ def submit(connection: Connection, project: Project, me: Labeller, item_id: int,
     per labeller by `lock_labeller`.
     """
     params = {"project": project.id, "me": me.id, "item": item_id}
+    if connection.dialect.name == "postgresql":
+        added = queries.SUBMIT_MY_TASK(connection, {**params, "label_json": labels.to_json(label)}).first()
+        if added is not None:
+            if project.overlap > 1:
+                connection.execute(queries.MARK_STARTED, params)
+            return Annotation(added.id, item_id, me.name, label, added.created_at, added.seconds)
     completed = queries.COMPLETE_MY_TASK(connection, params).first()
     if completed is None:
         lock_labeller(connection, me.name)
@@ -145,7 +161,7 @@ def undo(connection: Connection, project: Project, me: Labeller, lease_seconds: 
     if held is not None:
         connection.execute(queries.END_LEASE if held.done else queries.RELEASE_TASK, {"task": held.id})
     expires = connection.execute(queries.REOPEN_TASK, {**params, "item": previous.item_id}).scalar()
-    return _item(connection, project, previous.item_id, expires, labels.from_json(previous.label))
+    return item_view(connection, project, previous.item_id, expires, labels.from_json(previous.label))
 
 
 def _add_annotation(
@@ -165,11 +181,20 @@ def _my_current(connection: Connection, item_id: int, me: Labeller) -> Annotatio
     return Annotation(row.id, item_id, me.name, labels.from_json(row.label), row.created_at, row.seconds)
 
 
-def _item(
+def item_view(
     connection: Connection, project: Project, item_id: int, expires: float | None, my_label: Label | None
 ) -> Item:
-    data = connection.execute(queries.ITEM_DATA, {"item": item_id, "project": project.id}).scalar_one()
-    return Item(item_id, project.id, decode(data), expires, my_label)
+    """The item as its labeller sees it: data, lease, my label if reopened, the model's suggestion."""
+    row = queries.ITEM_VIEW(connection, {"item": item_id, "project": project.id}).one()
+    return _shown(project, item_id, expires, my_label, row)
+
+
+def _shown(project: Project, item_id: int, expires: float | None, my_label: Label | None, row: Row) -> Item:
+    """An Item from a row with `data` and the suggestion's columns (ITEM_VIEW's, or a claim's)."""
+    suggestion = None
+    if row.suggested is not None:
+        suggestion = Prediction(item_id, labels.from_json(row.suggested), float(row.probability), int(row.run_id))
+    return Item(item_id, project.id, decode(row.data), expires, my_label, suggestion)
 
 
 def _require_item(connection: Connection, project: Project, item_id: int) -> None:
@@ -222,3 +247,9 @@ def _vacuum_queue(connection: Connection) -> None:
     connection.execution_options(isolation_level="AUTOCOMMIT")  # reset when the connection returns to the pool
     connection.exec_driver_sql("VACUUM (ANALYZE) tasks")
     connection.commit()
+
+
+def check_lease(lease_seconds: float) -> None:
+    """A lease is a positive, finite number of seconds."""
+    if not isinstance(lease_seconds, (int, float)) or not math.isfinite(lease_seconds) or lease_seconds <= 0:
+        raise InvalidInput(f"lease_seconds must be a positive number of seconds (got {lease_seconds!r})")

@@ -7,10 +7,10 @@ SQLite (no row locks) the caller's `BEGIN IMMEDIATE` transaction makes the read-
 
 from __future__ import annotations
 
-from sqlalchemy import Double, Select, bindparam, exists, false, func, null, or_, select, text, true, update
+from sqlalchemy import Double, Select, bindparam, exists, false, func, literal, null, or_, select, text, true, update
 
 from labelling.storage.engine import Prepared, clock
-from labelling.storage.schema import annotations, items, labellers, skips, tasks
+from labelling.storage.schema import annotations, items, labellers, predictions, skips, tasks
 
 _other = tasks.alias("other")
 
@@ -42,20 +42,27 @@ def _claimable(*, skip_mine: bool, one_item: bool) -> Select:
     )
 
 
+_SUGGESTION = (predictions.c.label.label("suggested"), predictions.c.probability, predictions.c.run_id)
+"""The latest model's suggestion, NULLs before any model: read with the item, not in a query of its own."""
+
+
 def _claim(name: str, candidate: Select) -> Prepared:
-    """PostgreSQL also returns the item's data (UPDATE ... FROM), saving a round trip; SQLite's
-    RETURNING cannot name another table, so there the data is read after."""
+    """PostgreSQL also returns the item's data and the model's suggestion (the claim is a CTE the
+    select joins), saving two round trips; SQLite's DML cannot sit in a CTE, so there both are read after
+    (ITEM_VIEW)."""
     claim = (
         update(tasks)
         .where(tasks.c.id == candidate.scalar_subquery())
         .values(labeller_id=bindparam("me"), leased_at=clock(), lease_expires_at=clock() + bindparam("lease"))
+        .returning(tasks.c.id, tasks.c.item_id, tasks.c.lease_expires_at)
     )
-    returned = (tasks.c.id, tasks.c.item_id, tasks.c.lease_expires_at)
-    return Prepared(
-        name,
-        claim.where(items.c.id == tasks.c.item_id).returning(*returned, items.c.data),
-        sqlite_statement=claim.returning(*returned),
+    claimed = claim.cte("claimed")
+    with_item = select(claimed, items.c.data, *_SUGGESTION).select_from(
+        claimed.join(items, items.c.id == claimed.c.item_id).outerjoin(
+            predictions, predictions.c.item_id == claimed.c.item_id
+        )
     )
+    return Prepared(name, with_item, sqlite_statement=claim)
 
 
 CLAIM_NEXT = _claim("claim_next", _claimable(skip_mine=True, one_item=False))
@@ -91,8 +98,7 @@ MY_TASK_FOR_ITEM = (
 )
 """My one task on an item (uq_tasks_labeller_item), if I hold it or did it."""
 
-COMPLETE_MY_TASK = Prepared(
-    "complete_my_task",
+_COMPLETE_MY_TASK = (
     update(tasks)
     .where(
         tasks.c.project_id == bindparam("project"),
@@ -101,8 +107,9 @@ COMPLETE_MY_TASK = Prepared(
         ~tasks.c.done,
     )
     .values(done=true(), lease_expires_at=null())
-    .returning(tasks.c.id, tasks.c.leased_at),
+    .returning(tasks.c.id, tasks.c.leased_at)
 )
+COMPLETE_MY_TASK = Prepared("complete_my_task", _COMPLETE_MY_TASK)
 """The common submit in one statement: my open task on the item becomes done. It keeps my labeller id,
 which is how the claim knows I labelled this item, and its hand-out time, from which seconds spent are
 counted. A lease that expired unclaimed still counts."""
@@ -150,22 +157,39 @@ MARK_STARTED = update(tasks).where(
 completing or claiming right now are skipped, not waited for: two labellers finishing one item at once
 would otherwise each wait for the other's row (a deadlock)."""
 
+def _my_label(leased_at) -> dict:
+    """The columns of my new label; seconds spent run from the hand-out to now, by the database clock."""
+    return {
+        "project_id": bindparam("project"),
+        "item_id": bindparam("item"),
+        "labeller_id": bindparam("me"),
+        "label": bindparam("label_json"),
+        "created_at": clock(),
+        "seconds": clock() - leased_at,
+        "is_current": true(),
+        "source": literal("label"),
+    }
+
+
+_ANNOTATION_ROW = (annotations.c.id, annotations.c.created_at, annotations.c.seconds)
+
 ADD_ANNOTATION = Prepared(
     "add_annotation",
-    annotations.insert()
-    .values(
-        project_id=bindparam("project"),
-        item_id=bindparam("item"),
-        labeller_id=bindparam("me"),
-        label=bindparam("label_json"),
-        created_at=clock(),
-        seconds=clock() - bindparam("leased_at", type_=Double()),
-        is_current=true(),
-        source="label",
-    )
-    .returning(annotations.c.id, annotations.c.created_at, annotations.c.seconds),
+    annotations.insert().values(_my_label(bindparam("leased_at", type_=Double()))).returning(*_ANNOTATION_ROW),
 )
-"""Append my label; seconds spent run from the hand-out to now, by the database clock."""
+"""Append my label."""
+
+_completed = _COMPLETE_MY_TASK.cte("completed")
+_new_label = _my_label(_completed.c.leased_at)
+SUBMIT_MY_TASK = Prepared(
+    "submit_my_task",
+    annotations.insert()
+    .from_select(list(_new_label), select(*_new_label.values()).select_from(_completed))
+    .add_cte(_completed)
+    .returning(*_ANNOTATION_ROW),
+)
+"""PostgreSQL's common submit in one statement: COMPLETE_MY_TASK, then ADD_ANNOTATION from the task it
+completed; no row when I hold no open task on the item (the caller then takes the slow path)."""
 
 SUPERSEDE_MY_LABEL = (
     update(annotations)
@@ -209,6 +233,14 @@ ADD_SKIP = skips.insert().values(
 )
 
 ITEM_DATA = select(items.c.data).where(items.c.id == bindparam("item"), items.c.project_id == bindparam("project"))
+
+ITEM_VIEW = Prepared(
+    "item_view",
+    select(items.c.data, *_SUGGESTION)
+    .select_from(items.outerjoin(predictions, predictions.c.item_id == items.c.id))
+    .where(items.c.id == bindparam("item"), items.c.project_id == bindparam("project")),
+)
+"""An item's data with the model's suggestion (NULLs before any model): what the Label page shows."""
 
 LABELLER_ID = select(labellers.c.id).where(labellers.c.name == bindparam("name"))
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import functools
 import json
-import math
 import random
 import time
 from collections.abc import Sequence
@@ -20,15 +19,15 @@ from sqlalchemy import Connection, Engine, select
 from labelling.io import labels as label_values
 from labelling.errors import InvalidInput
 from labelling.quality.agreement import Agreement
-from labelling.records import Annotation, Item, Label, Progress, Project
+from labelling.records import Annotation, Item, Label, Prediction, Progress, Project
 from labelling.storage import exports, gold, items, queue, reports, review, votes, wakeups
 from labelling.storage import projects as project_rows
 from labelling.storage.embeddings import Embeddings
-from labelling.storage.engine import make_engine, migrate, read, write
+from labelling.storage.engine import make_engine, migrate, read, retry_lost_connection, write
 from labelling.storage.overlap import change_overlap
 from labelling.storage.people import People
 from labelling.storage.assessment import Assessment
-from labelling.storage.model_data import ModelData, Prediction
+from labelling.storage.model_data import ModelData
 from labelling.storage.problems import Problems
 from labelling.storage.runs import Runs, TrainingRun
 from labelling.storage.schema import projects
@@ -173,42 +172,77 @@ class Store:
 
     # The queue
 
+    @retry_lost_connection
     def next_item(self, project_id: int, labeller: str, lease_seconds: float = DEFAULT_LEASE_SECONDS) -> Item | None:
         """The item `labeller` should label now, leased to them for `lease_seconds`; None when none is left."""
-        _check_lease(lease_seconds)
+        queue.check_lease(lease_seconds)
         with write(self.engine) as connection:
             project = self._project(connection, project_id)
-            me = queue.lock_labeller(connection, labeller)
-            hand_out = None
-            rate = gold.gold_rate(project)  # from the cached project: a miss costs no query
-            if rate and self.rng.random() < rate:
-                hand_out = functools.partial(gold.hand_out_gold, connection, project, me, lease_seconds, self.rng)
-            return queue.next_item(connection, project, me, lease_seconds, gold=hand_out)
+            return self._hand_out(connection, project, queue.lock_labeller(connection, labeller), lease_seconds)
 
+    @retry_lost_connection
     def submit(self, project_id: int, item_id: int, labeller: str, label: Label | Sequence[str]) -> Annotation:
         """Record a label (a list of labels for a multi-label project); a double submit records one."""
         with write(self.engine) as connection:
-            project = self._project(connection, project_id)
-            try:
-                value = label_values.normalise(project, label)
-            except InvalidInput:  # the label set may have been edited since the project was cached
-                project = self._project(connection, project_id, fresh=True)
-                value = label_values.normalise(project, label)
-            if value is None:
-                raise InvalidInput("no label given")
-            annotation = queue.submit(connection, project, self._labeller(connection, labeller), int(item_id), value)
-            self._notifier.labels_arrived(connection, project.id)  # wakes the training worker (PostgreSQL)
-            return annotation
+            project, value = self._normalised(connection, project_id, label)
+            return self._submit(connection, project, self._labeller(connection, labeller), item_id, value)
 
+    @retry_lost_connection
+    def submit_and_next(
+        self,
+        project_id: int,
+        item_id: int,
+        labeller: str,
+        label: Label | Sequence[str],
+        lease_seconds: float = DEFAULT_LEASE_SECONDS,
+    ) -> tuple[Annotation, Item | None]:
+        """`submit`, then `next_item`, in one transaction: a click on the Label page is one round of
+        statements on one connection. Same guarantees as the two calls; the label is kept only with the claim."""
+        queue.check_lease(lease_seconds)
+        with write(self.engine) as connection:
+            project, value = self._normalised(connection, project_id, label)
+            # The labeller lock first, as next_item takes it: submitting first would lock my task row and
+            # then wait for the lock that a next_item in my other tab holds while it waits for that row.
+            me = queue.lock_labeller(connection, labeller)
+            annotation = self._submit(connection, project, me, item_id, value)
+            return annotation, self._hand_out(connection, project, me, lease_seconds)
+
+    def _normalised(self, connection: Connection, project_id: int, label: Any) -> tuple[Project, Label]:
+        """The project and the label checked against its label set, re-read if the set was edited since."""
+        project = self._project(connection, project_id)
+        try:
+            value = label_values.normalise(project, label)
+        except InvalidInput:  # the label set may have been edited since the project was cached
+            project = self._project(connection, project_id, fresh=True)
+            value = label_values.normalise(project, label)
+        if value is None:
+            raise InvalidInput("no label given")
+        return project, value
+
+    def _submit(self, connection: Connection, project: Project, me: queue.Labeller, item_id: int, value: Label) -> Annotation:
+        annotation = queue.submit(connection, project, me, int(item_id), value)
+        self._notifier.labels_arrived(connection, project.id)  # wakes the training worker (PostgreSQL)
+        return annotation
+
+    def _hand_out(self, connection: Connection, project: Project, me: queue.Labeller, lease_seconds: float) -> Item | None:
+        """The next item for `me` (locked by the caller): a gold item at the project's gold rate, else the queue's."""
+        hand_out = None
+        rate = gold.gold_rate(project)  # from the cached project: a miss costs no query
+        if rate and self.rng.random() < rate:
+            hand_out = functools.partial(gold.hand_out_gold, connection, project, me, lease_seconds, self.rng)
+        return queue.next_item(connection, project, me, lease_seconds, gold=hand_out)
+
+    @retry_lost_connection
     def skip(self, project_id: int, item_id: int, labeller: str) -> None:
         """Pass an item on to other labellers."""
         with write(self.engine) as connection:
             me = queue.lock_labeller(connection, labeller)
             queue.skip(connection, project_rows.load(connection, project_id), me, int(item_id))
 
+    @retry_lost_connection
     def undo(self, project_id: int, labeller: str, lease_seconds: float = DEFAULT_LEASE_SECONDS) -> Item | None:
         """Reopen my most recent label; the item comes back with `my_label` set. None if nothing to undo."""
-        _check_lease(lease_seconds)
+        queue.check_lease(lease_seconds)
         with write(self.engine) as connection:
             me = queue.lock_labeller(connection, labeller)
             return queue.undo(connection, project_rows.load(connection, project_id), me, lease_seconds)
@@ -251,6 +285,7 @@ class Store:
 
     # Reports
 
+    @retry_lost_connection
     def progress(self, project_id: int, *, per_labeller: bool = True) -> Progress:
         """Counts of items; per_labeller=False leaves out each labeller's figures (the cheap part for a bar)."""
         with read(self.engine) as connection:
@@ -284,6 +319,7 @@ class Store:
         """Every training run of a project, oldest first (queued, running, finished and failed)."""
         return self.runs.all(self.project(project_id).id)
 
+    @retry_lost_connection
     def prediction(self, project_id: int, item_id: int) -> Prediction | None:
         """The latest model's suggestion for an item (one primary-key read), or None before any model."""
         return self.model_data.prediction(project_id, item_id)
@@ -328,11 +364,7 @@ class Store:
         """One row per item with a label: item_id, label (None on a tie), source (review, gold, majority or
         tie), votes (current labels), reviewer. What export and training take as each item's label."""
         with read(self.engine) as connection:
-            finals = votes.final_labels(connection, project_rows.load(connection, project_id).id)
-        return pd.DataFrame(
-            [(i, f.label, f.source, f.votes, f.reviewer) for i, f in finals.items()],
-            columns=["item_id", "label", "source", "votes", "reviewer"],
-        )
+            return votes.final_labels_frame(connection, project_rows.load(connection, project_id).id)
 
     def agreement(self, project_id: int) -> Agreement:
         """Kappa per pair of labellers, alpha overall and per label, and per-labeller statistics."""
@@ -365,8 +397,3 @@ class Store:
         project = self.project(project_id)
         self._projects.pop(project.id, None)
         return project
-
-
-def _check_lease(lease_seconds: float) -> None:
-    if not isinstance(lease_seconds, (int, float)) or not math.isfinite(lease_seconds) or lease_seconds <= 0:
-        raise InvalidInput(f"lease_seconds must be a positive number of seconds (got {lease_seconds!r})")

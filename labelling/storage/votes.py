@@ -3,6 +3,7 @@ labelling.quality decides final labels (consensus) and measures agreement (agree
 
 from __future__ import annotations
 
+import pandas as pd
 from sqlalchemy import Connection, bindparam, func, select
 
 from labelling.io import labels as label_values
@@ -88,3 +89,12 @@ def agreement(connection: Connection, project: Project) -> measures.Agreement:
     skipped = {name: int(count) for name, count in connection.execute(SKIPS, params)}
     finals = final_labels(connection, project.id)
     return measures.report(project, rows, skipped, finals, gold_labels(connection, project.id))
+
+
+def final_labels_frame(connection: Connection, project_id: int) -> pd.DataFrame:
+    """`final_labels` as a frame: item_id, label, source, votes, reviewer (Store.final_labels)."""
+    finals = final_labels(connection, project_id)
+    return pd.DataFrame(
+        [(i, f.label, f.source, f.votes, f.reviewer) for i, f in finals.items()],
+        columns=["item_id", "label", "source", "votes", "reviewer"],
+    )

@@ -191,7 +191,7 @@ def test_labelling_while_the_database_is_away(app, store, monkeypatch):
     store.add_items(project.id, ["kettle", "toaster"])
     at = app().run()
     with monkeypatch.context() as outage:
-        outage.setattr(Store, "submit", unreachable)
+        outage.setattr(Store, "submit_and_next", unreachable)
         at.button(key="label-0").click().run()
         assert not at.exception
         assert ui.CLICK_NOT_SAVED in [w.value for w in at.warning]

@@ -1,4 +1,4 @@
-"""Shared helpers for the integration tests (public API only, plus the database clock)."""
+"""Shared helpers for the integration tests (public API only, plus the database clock and its locks)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import itertools
 import time
 
 import pandas as pd
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 
 from labelling.storage.engine import clock, read, write
 from labelling.storage.schema import tasks
@@ -76,3 +76,17 @@ def drain(store, project_id, labeller, label="a", lease_seconds=600):
         assert item.id not in order, f"{labeller} was handed item {item.id} twice"
         order.append(item.id)
         store.submit(project_id, item.id, labeller, label)
+
+
+def wait_for_blocked(blocking, seconds: float = 30.0) -> int:
+    """The server process waiting on a lock that the connection `blocking` holds, once there is one
+    (PostgreSQL)."""
+    give_up = time.monotonic() + seconds
+    while time.monotonic() < give_up:
+        pid = blocking.execute(
+            text("SELECT pid FROM pg_stat_activity WHERE pg_backend_pid() = ANY(pg_blocking_pids(pid))")
+        ).scalar()
+        if pid is not None:
+            return pid
+        time.sleep(0.05)
+    raise AssertionError(f"no session waited on the lock within {seconds} s")

@@ -20,7 +20,6 @@ from _helpers import new_project, wait_for_db_clock
 from labelling import Store
 from labelling.errors import TrainingBusy
 from labelling.storage.engine import read
-from labelling.storage.runs import RunStatus
 from labelling.storage.schema import predictions, tasks
 from labelling.learning.model_files import load_model, model_dir
 from labelling.learning.training import train

@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import socket
 import threading
-import time
 
 import psycopg2
 import pytest
 import sqlalchemy as sa
 
-from _helpers import new_project
+from _helpers import new_project, wait_for_blocked
 from labelling import DatabaseUnavailable, DuplicateProject, Store
 from labelling.storage.engine import read, write
 from labelling.storage.schema import labellers, projects
@@ -64,7 +63,7 @@ def test_a_connection_killed_mid_call_is_database_unavailable_and_the_next_call_
             blocking.execute(sa.select(labellers.c.id).where(labellers.c.name == "alice").with_for_update())
             waiter = threading.Thread(target=claim)
             waiter.start()
-            blocked = _wait_for_blocked(blocking)
+            blocked = wait_for_blocked(blocking, WAIT_SECONDS)
             killed = blocking.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": blocked}).scalar()
             assert killed
             waiter.join(WAIT_SECONDS)
@@ -77,17 +76,6 @@ def test_a_connection_killed_mid_call_is_database_unavailable_and_the_next_call_
     store.close()
 
 
-def _wait_for_blocked(blocking: sa.Connection) -> int:
-    """The backend waiting on a lock `blocking` holds, once there is one."""
-    give_up = time.monotonic() + WAIT_SECONDS
-    while time.monotonic() < give_up:
-        pid = blocking.execute(
-            sa.text("SELECT pid FROM pg_stat_activity WHERE pg_backend_pid() = ANY(pg_blocking_pids(pid))")
-        ).scalar()
-        if pid is not None:
-            return pid
-        time.sleep(0.05)
-    raise AssertionError(f"no session waited on the lock within {WAIT_SECONDS} s")
 
 
 def test_a_constraint_or_a_bad_statement_is_left_as_the_database_error(store):
