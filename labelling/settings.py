@@ -142,10 +142,11 @@ class Settings:
     def local_mode_refusal(self, address: str | None) -> str | None:
         """Why the app must not serve on `address` (Streamlit's `server.address`), or None. Without an admin
         password whoever reaches the app is admin, so an address other than loopback needs the admin
-        password or `allow_public_local_mode`. None (Streamlit's default, set by nobody) is allowed: the
-        local quick start; the container names 0.0.0.0."""
-        if self.admin_password is not None or self.allow_public_local_mode or address in (None, ""):
+        password or `allow_public_local_mode`. None (nobody set it) counts as public: Streamlit then listens
+        on every interface."""
+        if self.admin_password is not None or self.allow_public_local_mode:
             return None
+        address = address or "every address of this machine"
         try:
             if ipaddress.ip_address(address).is_loopback:
                 return None

@@ -88,11 +88,19 @@ def password_matches(given: str, expected: str) -> bool:
 
 
 def current_user(store: Store) -> User | None:
-    """Who this session is, from the invite token in the URL, the admin sign-in, or local mode.
+    """Who this session is, from the invite token in the URL, the admin sign-in, or local mode; run on every
+    page run, so the session may upload files exactly while an admin is signed in (signing out, an expired
+    session or a revoked link take that away at once).
 
     The token stays in the URL so a refresh keeps the labeller signed in; it is put back after a page
     change (Streamlit drops query parameters when the page changes).
     """
+    user = _who(store)
+    permit_uploads(user is not None and user.is_admin)
+    return user
+
+
+def _who(store: Store) -> User | None:
     state = st.session_state
     state.pop(_SIGN_IN_PROBLEM, None)
     token = st.query_params.get(INVITE_PARAMETER) or state.get(_TOKEN)
@@ -207,7 +215,6 @@ def page_user(store: Store, *, admin: bool = False) -> User:
     if not routed:
         PagesManager.uses_pages_directory = False
     found = state.get(_USER) if routed else current_user(store)
-    permit_uploads(found is not None and found.is_admin)
     if found is None:
         sign_in_page()
         st.stop()
@@ -233,6 +240,7 @@ def still_signed_in(store: Store, *, renew: bool = False) -> bool:
         return True
     if store.people.for_token(token) is None:
         state.pop(_USER, None)
+        permit_uploads(False)
         return False
     state[_TOKEN_CHECKED_AT] = time.monotonic()
     return True

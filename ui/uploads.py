@@ -3,7 +3,7 @@
 Streamlit accepts a file for any open browser session at `/_stcore/upload_file/<session>/<file>` and keeps
 it in memory until that session ends; signed in or not, its only limit is `server.maxUploadSize` per file
 (four 150 MB uploads from a signed-out session took a server from 254 MB to 856 MB). Here only sessions
-whose signed-in user is an admin (`permit_uploads`, from `page_user`) may upload; `server.py` serves the
+whose signed-in user is an admin (`permit_uploads`, from `ui.auth.current_user`) may upload; `server.py` serves the
 app with `UploadGate` in front, which refuses any other session's upload before reading its body.
 """
 

@@ -23,7 +23,7 @@ from labelling.errors import InvalidInput
 from labelling.records import Item, Project
 from labelling.storage.engine import clock
 from labelling.storage.items import batches, require_items
-from labelling.storage.overlap import LIVE_LEASE, LOCK_PROJECT, top_priority, top_up
+from labelling.storage.overlap import LIVE_LEASE, LOCK_PROJECT, excluded, top_priority, top_up
 from labelling.storage.queue import Labeller, item_view
 from labelling.storage.schema import gold_items, reviews, tasks
 
@@ -110,6 +110,7 @@ GOLD_FOR_ME = (
     .where(
         gold_items.c.project_id == bindparam("project"),
         ~exists().where(tasks.c.item_id == gold_items.c.item_id, tasks.c.labeller_id == bindparam("me")),
+        ~excluded(gold_items.c.item_id),
         exists().where(
             _open.c.project_id == bindparam("project"),
             ~_open.c.done,

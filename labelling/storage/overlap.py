@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from sqlalchemy import Connection, and_, bindparam, case, exists, false, func, literal, or_, select
+from sqlalchemy import ColumnElement, Connection, and_, bindparam, case, exists, false, func, literal, or_, select
 
 from labelling.errors import InvalidInput
 from labelling.records import Project
@@ -18,7 +18,10 @@ from labelling.storage.engine import clock
 from labelling.storage.schema import gold_items, item_problems, items, projects, tasks
 from labelling.storage.statements import TOP_OPEN_PRIORITY
 
-__all__ = ["LIVE_LEASE", "LOCK_PROJECT", "MAX_OVERLAP", "change_overlap", "surplus", "top_priority", "top_up"]
+__all__ = [
+    "LIVE_LEASE", "LOCK_PROJECT", "MAX_OVERLAP", "change_overlap", "excluded", "refuse_excluded", "surplus",
+    "top_priority", "top_up",
+]
 
 MAX_OVERLAP = 100
 """Labellers per item at most (a change of overlap inserts up to this many tasks per item)."""
@@ -26,8 +29,20 @@ MAX_OVERLAP = 100
 LIVE_LEASE = and_(tasks.c.lease_expires_at.is_not(None), tasks.c.lease_expires_at >= clock())
 """A task someone holds right now: changes to the queue leave it alone."""
 _gold = exists().where(gold_items.c.item_id == items.c.id)
-_excluded = exists().where(item_problems.c.item_id == items.c.id, item_problems.c.resolution == "excluded")
-"""An item a reviewer took out of the queue (labelling.storage.problems): it never gets open tasks again."""
+
+
+def excluded(item_id: ColumnElement[int]) -> ColumnElement[bool]:
+    """The item a reviewer took out of the queue (labelling.storage.problems): it never gets open tasks
+    again, is never handed out as gold, and cannot be sent back."""
+    return exists().where(item_problems.c.item_id == item_id, item_problems.c.resolution == "excluded")
+
+
+def refuse_excluded(connection: Connection, item_id: int) -> None:
+    if connection.execute(select(excluded(literal(item_id)))).scalar():
+        raise InvalidInput(f"item {item_id} was excluded from the queue (a reported problem): it cannot be sent back")
+
+
+_excluded = excluded(items.c.id)
 
 LOCK_PROJECT = select(projects.c.id).where(projects.c.id == bindparam("project")).with_for_update(key_share=True)
 """Changes that count an item's tasks and then add some run one at a time per project (two at once would

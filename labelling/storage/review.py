@@ -23,7 +23,7 @@ from labelling.storage import votes as project_votes
 from labelling.storage.engine import clock
 from labelling.storage.gold import refuse_gold
 from labelling.storage.items import require_items
-from labelling.storage.overlap import LIVE_LEASE, LOCK_PROJECT, surplus, top_priority, top_up
+from labelling.storage.overlap import LIVE_LEASE, LOCK_PROJECT, refuse_excluded, surplus, top_priority, top_up
 from labelling.storage.queue import Labeller, find_labeller, lock_labeller
 from labelling.storage.schema import annotations, items, labellers, predictions, reviews, tasks
 
@@ -93,6 +93,7 @@ def send_back(connection: Connection, project: Project, item_id: int, reviewer: 
     item_id = int(item_id)
     require_items(connection, project, [item_id])
     refuse_gold(connection, item_id)
+    refuse_excluded(connection, item_id)
     superseded = connection.execute(
         update(annotations)
         .where(annotations.c.item_id == item_id, annotations.c.is_current)

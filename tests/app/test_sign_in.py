@@ -127,3 +127,30 @@ def test_sign_out(app):
     at.button[0].click().run()
     at.sidebar.button(key="sign-out").click().run()
     assert [t.value for t in at.title] == ["Sign in"]
+
+
+def test_signing_out_takes_the_right_to_upload_away_at_once(app, monkeypatch):
+    from ui import uploads
+
+    monkeypatch.setattr(uploads, "_uploaders", set())
+    at = app(password="s3cret").run()
+    assert not uploads._uploaders  # signed out: this session's uploads are refused by server.py's gate
+    at.text_input[0].input("s3cret")
+    at.button[0].click().run()
+    assert len(uploads._uploaders) == 1
+    at.sidebar.button(key="sign-out").click().run()
+    assert [t.value for t in at.title] == ["Sign in"]
+    assert not uploads._uploaders
+
+
+def test_a_revoked_admin_link_takes_the_right_to_upload_away_on_the_next_run(app, store, monkeypatch):
+    from ui import uploads
+
+    monkeypatch.setattr(uploads, "_uploaders", set())
+    person, token = store.people.add("boss", role="admin")
+    at = app(token=token, password="s3cret").run()
+    assert len(uploads._uploaders) == 1
+    store.people.revoke(person.name)
+    at.run()
+    assert [t.value for t in at.title] == ["Invite link not valid"]
+    assert not uploads._uploaders

@@ -63,3 +63,17 @@ def test_an_excluded_item_leaves_the_queue_even_from_its_holder(store, photos):
     store.set_overlap(project.id, 3)
     seen = {store.next_item(project.id, name).id for name in ("bob", "carol", "dave")}
     assert held.id not in seen
+
+
+def test_an_excluded_gold_item_is_never_handed_out_and_an_excluded_item_cannot_be_sent_back(store, photos):
+    project, ids = photos
+    store.set_gold(project.id, [ids[0]], ["cat"])
+    store.set_gold_rate(project.id, 1.0)  # every hand-out that can be gold is gold
+    store.problems.report(project.id, ids[0], "alice", "the image does not load")
+    store.problems.exclude(project.id, ids[0], "rita")
+    handed = store.next_item(project.id, "bob")
+    assert handed is not None and handed.id != ids[0]
+    store.problems.report(project.id, ids[2], "alice", "blurred")
+    store.problems.exclude(project.id, ids[2], "rita")
+    with pytest.raises(InvalidInput, match="excluded"):
+        store.send_back(project.id, ids[2], "rita")
