@@ -1,7 +1,7 @@
 """Label: my current item, one button per label (keys 1-9), skip and undo.
 
 Every state change happens in a button callback, and the item and its buttons sit in a fragment, so a
-click reruns only that fragment: one `submit` and one `next_item`, nothing project-wide.
+click reruns only that fragment: one `submit_and_next` transaction, nothing project-wide.
 """
 
 import streamlit as st

@@ -10,7 +10,6 @@ import streamlit as st
 
 from labelling import LabellingError, Project, Store
 from labelling.errors import InvalidInput
-from labelling.io import media
 from labelling.storage.problems import MAX_COMMENT, ItemProblem
 from ui.guard import database_guard, guarded, refusal
 from ui.items import literal, show_item
@@ -60,7 +59,7 @@ def _resolve(store: Store, project: Project, problem: ItemProblem, action: str, 
     item = problem.item_id
     try:
         if action == "fix":
-            store.problems.fix(project.id, item, reviewer, _fixed_value(project, problem))
+            store.problems.fix(project.id, item, reviewer, _fixed_value(project, problem), settings().media_roots)
         else:
             getattr(store.problems, action)(project.id, item, reviewer)
     except LabellingError as error:
@@ -71,11 +70,10 @@ def _resolve(store: Store, project: Project, problem: ItemProblem, action: str, 
 
 
 def _fixed_value(project: Project, problem: ItemProblem) -> Any:
-    """The item's value with the shown column replaced by what the reviewer typed, checked like an import."""
+    """The item's value with the shown column replaced by what the reviewer typed (`Problems.fix` checks it)."""
     typed = st.session_state.get(f"problem-value-{problem.id}", "").strip()
     if not typed:
         raise InvalidInput("type the corrected value first")
-    media.check_media_column([typed], settings().media_roots, first_row=1)
     column = project.options.image_column or project.options.text_column
     if isinstance(problem.data, dict) and column:
         return {**problem.data, column: typed}

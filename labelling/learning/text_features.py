@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from labelling.io.serialisation import decode
-from labelling.learning import embeddings, features
+from labelling.learning import embeddings, features, models
 from labelling.learning.training_settings import TrainingSettings, training_settings
 from labelling.records import Project
 from labelling.storage.store import Store
@@ -80,10 +80,11 @@ def status(
     columns: Sequence[features.Column] | None = None,
     settings: TrainingSettings | None = None,
 ) -> EmbeddingStatus:
-    """The project's embedding status for its text columns (`columns`, default: `project_columns`)."""
+    """The project's embedding status for its text columns (`columns`, default: `project_columns`). None
+    are wanted when text is read as TF-IDF or the project's model is one of your own (it reads raw items)."""
     settings = settings or training_settings(project)
     model = settings.embedding_model
-    if settings.text_features == "tfidf":
+    if settings.text_features == "tfidf" or settings.model not in models.MODELS:
         return EmbeddingStatus(model, (), embeddings.available(model), 0, 0)
     if columns is None:
         columns = project_columns(store, project)

@@ -115,7 +115,8 @@ def orchestrate(
         poll_seconds = LISTEN_POLL_SECONDS if listener.listening else POLL_SECONDS
     retry_seconds = min(poll_seconds, POLL_SECONDS)
     holder = new_holder()
-    jobs = EmbeddingJobs(store, holder, duty_cycle=duty_cycle) if model is None else None  # your model reads raw items
+    built_in = model is None or (isinstance(model, str) and model in MODELS)  # your own model reads raw items
+    jobs = EmbeddingJobs(store, holder, duty_cycle=duty_cycle) if built_in else None
     done = 0
     failures = 0
     woken = False

@@ -7,12 +7,15 @@ the report. Each method is one short transaction.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, func, or_, select, update
 
 from labelling.errors import InvalidInput
+from labelling.io import media
 from labelling.io.serialisation import decode, encode
 from labelling.records import Project
 from labelling.storage import projects as project_rows
@@ -20,7 +23,7 @@ from labelling.storage.engine import clock, read, write
 from labelling.storage.items import batches, require_items
 from labelling.storage.queue import lock_labeller
 from labelling.storage.review import check_reviewer
-from labelling.storage.schema import item_problems, items, labellers, tasks
+from labelling.storage.schema import embeddings, item_problems, items, labellers, tasks
 from labelling.text import check_unicode
 
 __all__ = ["EXCLUDED", "MAX_COMMENT", "ItemProblem", "Problems"]
@@ -127,12 +130,21 @@ class Problems:
             _resolve(connection, project, int(item_id), EXCLUDED, me)
             return max(removed, 0)
 
-    def fix(self, project_id: int, item_id: int, reviewer: str, data: Any) -> None:
-        """Replace an item's value (e.g. a corrected image path); its open problems are resolved as fixed."""
+    def fix(
+        self, project_id: int, item_id: int, reviewer: str, data: Any, media_roots: Sequence[Path] | None = None
+    ) -> None:
+        """Replace an item's value (e.g. a corrected image path), checked as an import checks it (an image
+        path must lie under `media_roots`, default: the working directory); its open problems are resolved
+        as fixed, and its stored embeddings go, so that the worker embeds the new value."""
         stored = encode(data)
         with write(self._engine) as connection:
             project, me = self._checked(connection, project_id, item_id, reviewer)
+            if (column := project.options.image_column) is not None:
+                image = data.get(column) if isinstance(data, dict) else data
+                roots = media.default_media_roots() if media_roots is None else media_roots
+                media.check_media_column([image], roots, first_row=1)
             connection.execute(items.update().where(items.c.id == int(item_id)).values(data=stored))
+            connection.execute(embeddings.delete().where(embeddings.c.item_id == int(item_id)))
             _resolve(connection, project, int(item_id), FIXED, me)
 
     def dismiss(self, project_id: int, item_id: int, reviewer: str) -> None:

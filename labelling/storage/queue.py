@@ -27,6 +27,7 @@ from labelling.io.serialisation import decode
 
 __all__ = [
     "Labeller",
+    "check_lease",
     "find_labeller",
     "item_view",
     "lock_labeller", "next_item",

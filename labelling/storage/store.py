@@ -303,7 +303,7 @@ class Store:
             return exports.items_frame(connection, project_rows.load(connection, project_id))
 
     def delete_project(self, project_id: int) -> None:
-        """Delete a project with its items, queue, labels and skips (the app undoes a failed CSV import)."""
+        """Delete a project with its items, queue, labels and skips (admins, from Setup or the CLI)."""
         with write(self.engine) as connection:
             project = project_rows.load(connection, project_id)
             connection.execute(projects.delete().where(projects.c.id == project.id))

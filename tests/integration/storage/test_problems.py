@@ -77,3 +77,22 @@ def test_an_excluded_gold_item_is_never_handed_out_and_an_excluded_item_cannot_b
     store.problems.exclude(project.id, ids[2], "rita")
     with pytest.raises(InvalidInput, match="excluded"):
         store.send_back(project.id, ids[2], "rita")
+
+
+def test_a_fix_is_checked_by_the_library_as_an_import_is_and_forgets_the_old_embedding(store, photos, tmp_path):
+    import numpy as np
+
+    project, ids = photos
+    store.problems.report(project.id, ids[0], "alice", "wrong file")
+    with pytest.raises(InvalidInput, match="row 1"):  # an image path outside the media folders
+        store.problems.fix(project.id, ids[0], "rita", {"image": "/etc/hostname"}, [tmp_path])
+    store.problems.fix(project.id, ids[0], "rita", {"image": str(tmp_path / "0.png")}, [tmp_path])
+
+    reviews = store.create_project("reviews", ["pos", "neg"], settings={"text_column": "text"})
+    store.add_items(reviews.id, [{"text": "god film"}, {"text": "dull"}])
+    first = store.export(reviews.id)["item_id"].tolist()[0]
+    store.embeddings.write(reviews.id, "text", "m", [first], np.ones((1, 4), dtype=np.float32))
+    assert store.embeddings.progress(reviews.id, "text", "m")[0] == 1
+    store.problems.report(reviews.id, first, "alice", "typo")
+    store.problems.fix(reviews.id, first, "rita", {"text": "good film"}, [tmp_path])  # text: no media check
+    assert store.embeddings.progress(reviews.id, "text", "m")[0] == 0  # the worker embeds the new text
