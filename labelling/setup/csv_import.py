@@ -54,7 +54,10 @@ LABEL_COLUMN_NAMES = ("label", "labels", "class", "category", "target", "species
 """Column names that say a column holds existing labels (compared without case)."""
 _NUMBER = re.compile(r"-?\d+(\.\d+)?")
 MAX_GUESSED_LABELS = 20
-"""A lone text column beside numeric ones is taken for the labels when it has at most this many values."""
+"""A lone text column beside numeric ones is taken for the labels when it has at most this many values..."""
+MAX_LABEL_WORDS = 3
+"""...and its values repeat or are all this short: a column of sentences (reviews beside an id and a star
+count) is the item, not its label."""
 
 
 # Choosing columns
@@ -89,16 +92,20 @@ def columns_to_show(columns: list[str], label_column: str | None) -> list[str]:
 def guess_label_column(frame: pd.DataFrame) -> str | None:
     """The column that most likely holds existing labels, so that by default it is neither shown to labellers
     (they would see the answer) nor learnt from: one named like `label`, `class` or `species`, else the one
-    text column of few values beside several numeric ones (an iris-like file); None when nothing says so."""
+    text column of few, short or repeated values beside several numeric ones (an iris-like file); None when
+    nothing says so."""
     columns = [str(c) for c in frame.columns]
     named = [c for c in columns if c.strip().lower() in LABEL_COLUMN_NAMES]
     if named:
         return named[0]
     numeric = [c for c in columns if _numeric(frame[c])]
     others = [c for c in columns if c not in numeric]
-    if len(numeric) >= 2 and len(others) == 1 and frame[others[0]].nunique() <= MAX_GUESSED_LABELS:
-        return others[0]
-    return None
+    if len(numeric) < 2 or len(others) != 1:
+        return None
+    values = frame[others[0]].dropna().astype(str)
+    distinct = values.nunique()
+    short = values.str.split().str.len().max() <= MAX_LABEL_WORDS if len(values) else False
+    return others[0] if distinct <= MAX_GUESSED_LABELS and (distinct < len(values) or short) else None
 
 
 def guess_display(frame: pd.DataFrame) -> str:

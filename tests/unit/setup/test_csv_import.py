@@ -86,6 +86,9 @@ def test_label_column_guessed_by_name_or_not_at_all():
     assert csv_import.guess_label_column(pd.DataFrame({"text": ["a b"], "notes": ["x"]})) is None
     reviews = pd.DataFrame({"id": [1, 2], "text": ["good", "bad"]})
     assert csv_import.guess_label_column(reviews) is None  # one numeric column is not a table of measurements
+    kettles = pd.DataFrame({"id": [1, 2], "review": ["Sturdy kettle, boils fast.", "Lid broke within a week."],
+                            "stars": [5, 1]})
+    assert csv_import.guess_label_column(kettles) is None  # distinct sentences are the items, not labels
     assert csv_import.guess_display(reviews) == "text"
 
 
