@@ -39,6 +39,8 @@ class QueryStrategy(Protocol):
 
     description: str
     """What the Train page shows."""
+    random_order: bool
+    """Every queue place is random: each labelled item can test the model (the honest score)."""
 
     def score(self, probabilities: Probabilities, rng: np.random.Generator) -> FloatArray:
         """`(n,)` scores of one page of items from its `(n, n_classes)` probabilities (or a list of
@@ -57,6 +59,7 @@ class Uncertainty:
 
     measure: Callable[[Probabilities], FloatArray]
     description: str
+    random_order: bool = False
 
     def score(self, probabilities: Probabilities, rng: np.random.Generator) -> FloatArray:
         return self.measure(probabilities)
@@ -70,6 +73,7 @@ class RandomOrder:
     """Random scores: passive learning, the baseline every other strategy should beat."""
 
     description: str
+    random_order: bool = True
 
     def score(self, probabilities: Probabilities, rng: np.random.Generator) -> FloatArray:
         return acquisition.random(probabilities, rng)
@@ -85,6 +89,7 @@ class DiverseBatches:
 
     base: QueryStrategy
     description: str
+    random_order: bool = False
 
     def score(self, probabilities: Probabilities, rng: np.random.Generator) -> FloatArray:
         return self.base.score(probabilities, rng)

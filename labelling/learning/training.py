@@ -309,6 +309,7 @@ class _Run:
             low = (score.min() if len(score) else 0.0) - 1.0
             score = np.concatenate([score, np.full(len(unreadable), low)])
         priorities, random_share = acquisition.shuffled_priorities(score, self.shuffle_prop, self.rng)
+        random_share |= self.strategy.random_order
         sure = np.concatenate(certainty) if certainty else np.zeros(0)
         return ids + unreadable, priorities, suggestions, sure, random_share
 

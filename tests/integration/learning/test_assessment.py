@@ -89,3 +89,13 @@ def test_label_issues_find_flipped_labels_and_close_once_a_reviewer_decides(stor
     first = checks[0]
     store.adjudicate(project.id, first.item_id, "admin", first.given)  # accept the label as it is
     assert first.item_id not in {c.item_id for c in store.assessment.labels_to_check(project.id, limit=1000)}
+
+
+def test_with_the_random_strategy_every_label_tests_the_model(store):
+    project, _ = digits_project(store, 300)
+    train(store, project.id, seed=SEED)  # cold start: random order
+    label(store, project.id, 30)
+    train(store, project.id, seed=SEED, strategy="random", shuffle_prop=0.0)
+    label(store, project.id, 20)  # placed by a random order, though none by a random share
+    after = train(store, project.id, seed=SEED, strategy="random", shuffle_prop=0.0)
+    assert after.honest_n == 50
