@@ -34,11 +34,12 @@ class LeaseLost(LabellingError):
 class DatabaseUnavailable(LabellingError, ConnectionError):
     """The database did not answer (refused, lost or restarting); nothing of this call was written. Try again."""
 
-    def __init__(self, message: str = "", *, before_begin: bool = False):
+    def __init__(self, message: str = "", *, retry_safe: bool = False):
         super().__init__(message)
-        self.before_begin = before_begin
-        """The connection was found dead before its transaction began on the server: nothing of it ran
-        there, so the transaction may be run again on a fresh connection."""
+        self.retry_safe = retry_safe
+        """Nothing of the transaction took effect, for sure: its connection was found dead before it began
+        on the server, or the server rolled it back whole (a deadlock or serialization failure). It may be
+        run again."""
 
 
 class SchemaNotUpgradable(LabellingError):

@@ -84,24 +84,29 @@ def _closed_by_server(dbapi_connection, _record, _proxy) -> None:
     """Replace a pooled connection the server has closed (a restart, pg_terminate_backend, an idle
     timeout) before it is used, without a round trip: an idle connection's socket has something to read
     only when the server said goodbye. A pre-ping (`SELECT 1` on every checkout) cost a round trip per
-    transaction; a connection that dies unseen is left to `retry_lost_connection`."""
+    transaction; a connection that dies unseen is left to `retry_once_when_safe`."""
     if dbapi_connection.closed or select.select([dbapi_connection], [], [], 0)[0]:
         raise DisconnectionError("the server closed this pooled connection")
 
 
-def retry_lost_connection(call: Callable[P, T]) -> Callable[P, T]:
-    """Run a one-transaction call again, once, when its connection turned out dead before the transaction
-    began on the server (DatabaseUnavailable.before_begin): nothing of it ran, so running it again cannot
-    apply anything twice. A connection lost later (mid-transaction, or at the commit, whose outcome is then
-    unknown) is not retried: that DatabaseUnavailable reaches the caller. The pool replaces every connection
-    older than the dead one, so the second run gets a fresh connection."""
+ROLLED_BACK_WHOLE = {"40P01", "40001"}
+"""PostgreSQL's deadlock_detected and serialization_failure: the server rolled the transaction back whole."""
+
+
+def retry_once_when_safe(call: Callable[P, T]) -> Callable[P, T]:
+    """Run a one-transaction call again, once, when nothing of it took effect (DatabaseUnavailable.retry_safe):
+    its connection turned out dead before the transaction began on the server (the pool replaces every
+    connection older than the dead one, so the second run gets a fresh one), or PostgreSQL rolled it back
+    whole as a deadlock's or a serialization failure's victim, which its manual says to retry. Running it
+    again cannot apply anything twice. A connection lost later (mid-transaction, or at the commit, whose
+    outcome is then unknown) is not retried: that DatabaseUnavailable reaches the caller."""
 
     @functools.wraps(call)
     def once_more(*args: P.args, **kwargs: P.kwargs) -> T:
         try:
             return call(*args, **kwargs)
         except DatabaseUnavailable as error:
-            if not error.before_begin:
+            if not error.retry_safe:
                 raise
         return call(*args, **kwargs)
 
@@ -114,7 +119,7 @@ def _unavailable(context: ExceptionContext) -> None:
     shutdown) raises DatabaseUnavailable from the driver's error.
     Every other error (a constraint, a bad statement) is left as SQLAlchemy raises it. A pool pre-ping is
     left alone too: there a dead connection is only replaced, and the fresh connect decides.
-    A connection found dead before its transaction began is marked so (`retry_lost_connection`)."""
+    A transaction of which nothing took effect is marked so (`retry_once_when_safe`)."""
     if context.is_pre_ping or context.sqlalchemy_exception is None:
         return
     connecting = context.connection is None  # the DBAPI connect itself failed
@@ -134,8 +139,10 @@ def _unavailable(context: ExceptionContext) -> None:
             and not driver.autocommit
             and driver.status == psycopg2.extensions.STATUS_READY
         )
+        rolled_back = getattr(context.original_exception, "pgcode", None) in ROLLED_BACK_WHOLE
+        what = "the database gave up this transaction" if rolled_back else f"cannot reach the database at {url}"
         raise DatabaseUnavailable(
-            f"cannot reach the database at {url}: {reason}", before_begin=before_begin
+            f"{what}: {reason}", retry_safe=before_begin or rolled_back
         ) from context.original_exception
 
 

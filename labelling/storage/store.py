@@ -19,11 +19,11 @@ from sqlalchemy import Connection, Engine, select
 from labelling.io import labels as label_values
 from labelling.errors import InvalidInput
 from labelling.quality.agreement import Agreement
-from labelling.records import Annotation, Item, Label, Prediction, Progress, Project
+from labelling.records import Annotation, Item, Label, Progress, Project
 from labelling.storage import exports, gold, items, queue, reports, review, votes, wakeups
 from labelling.storage import projects as project_rows
 from labelling.storage.embeddings import Embeddings
-from labelling.storage.engine import make_engine, migrate, read, retry_lost_connection, write
+from labelling.storage.engine import make_engine, migrate, read, retry_once_when_safe, write
 from labelling.storage.overlap import change_overlap
 from labelling.storage.people import People
 from labelling.storage.assessment import Assessment
@@ -172,7 +172,7 @@ class Store:
 
     # The queue
 
-    @retry_lost_connection
+    @retry_once_when_safe
     def next_item(self, project_id: int, labeller: str, lease_seconds: float = DEFAULT_LEASE_SECONDS) -> Item | None:
         """The item `labeller` should label now, leased to them for `lease_seconds`; None when none is left."""
         queue.check_lease(lease_seconds)
@@ -180,14 +180,14 @@ class Store:
             project = self._project(connection, project_id)
             return self._hand_out(connection, project, queue.lock_labeller(connection, labeller), lease_seconds)
 
-    @retry_lost_connection
+    @retry_once_when_safe
     def submit(self, project_id: int, item_id: int, labeller: str, label: Label | Sequence[str]) -> Annotation:
         """Record a label (a list of labels for a multi-label project); a double submit records one."""
         with write(self.engine) as connection:
             project, value = self._normalised(connection, project_id, label)
             return self._submit(connection, project, self._labeller(connection, labeller), item_id, value)
 
-    @retry_lost_connection
+    @retry_once_when_safe
     def submit_and_next(
         self,
         project_id: int,
@@ -232,14 +232,14 @@ class Store:
             hand_out = functools.partial(gold.hand_out_gold, connection, project, me, lease_seconds, self.rng)
         return queue.next_item(connection, project, me, lease_seconds, gold=hand_out)
 
-    @retry_lost_connection
+    @retry_once_when_safe
     def skip(self, project_id: int, item_id: int, labeller: str) -> None:
         """Pass an item on to other labellers."""
         with write(self.engine) as connection:
             me = queue.lock_labeller(connection, labeller)
             queue.skip(connection, project_rows.load(connection, project_id), me, int(item_id))
 
-    @retry_lost_connection
+    @retry_once_when_safe
     def undo(self, project_id: int, labeller: str, lease_seconds: float = DEFAULT_LEASE_SECONDS) -> Item | None:
         """Reopen my most recent label; the item comes back with `my_label` set. None if nothing to undo."""
         queue.check_lease(lease_seconds)
@@ -285,7 +285,7 @@ class Store:
 
     # Reports
 
-    @retry_lost_connection
+    @retry_once_when_safe
     def progress(self, project_id: int, *, per_labeller: bool = True) -> Progress:
         """Counts of items; per_labeller=False leaves out each labeller's figures (the cheap part for a bar)."""
         with read(self.engine) as connection:
@@ -319,13 +319,9 @@ class Store:
         """Every training run of a project, oldest first (queued, running, finished and failed)."""
         return self.runs.all(self.project(project_id).id)
 
-    @retry_lost_connection
-    def prediction(self, project_id: int, item_id: int) -> Prediction | None:
-        """The latest model's suggestion for an item (one primary-key read), or None before any model."""
-        return self.model_data.prediction(project_id, item_id)
-
     # Quality control: overlap changes, gold items, agreement, review (labelling.storage.overlap, .gold, .votes, .review)
 
+    @retry_once_when_safe
     def set_overlap(self, project_id: int, overlap: int) -> Project:
         """Change labellers per item mid-project without breaking anyone's stream (see labelling.storage.overlap)."""
         with write(self.engine) as connection:
@@ -381,11 +377,13 @@ class Store:
         with read(self.engine) as connection:
             return review.review_items(connection, project_rows.load(connection, project_id), **filters)
 
+    @retry_once_when_safe
     def adjudicate(self, project_id: int, item_id: int, reviewer: str, label: Any) -> Label:
         """A reviewer sets an item's final label: it wins in `export` and `final_labels`, recorded as a review."""
         with write(self.engine) as connection:
             return review.adjudicate(connection, project_rows.load(connection, project_id), item_id, reviewer, label)
 
+    @retry_once_when_safe
     def send_back(self, project_id: int, item_id: int, reviewer: str) -> int:
         """A reviewer sends an item back for new labels: its labels are superseded (kept in the history) and
         its tasks reopen. Returns how many labels were superseded."""

@@ -137,6 +137,6 @@ def test_the_label_page_shows_the_models_suggestion(store, admin, screenshots):
     suggestion = admin.get_by_text("The model suggests")
     expect(suggestion).to_be_visible(timeout=STEP_MS)
     item = store.next_item(project.id, "admin")
-    predicted = store.prediction(project.id, item.id)
+    predicted = store.model_data.prediction(project.id, item.id)
     expect(suggestion).to_contain_text(f"{predicted.label} ({predicted.probability:.0%} sure)")
     shot(admin, screenshots, "admin-label-suggestion")

@@ -71,7 +71,7 @@ def test_runs_store_the_honest_score_calibration_stability_and_label_issues(stor
     assert 0 <= second.progressive_low <= second.progressive_accuracy <= second.progressive_high <= 1
     assert -1 <= second.stability_kappa <= 1
 
-    suggestion = store.prediction(project.id, store.next_item(project.id, "bob").id)
+    suggestion = store.model_data.prediction(project.id, store.next_item(project.id, "bob").id)
     assert suggestion.run_id == second.id and 0 < suggestion.probability <= 1
     checks = store.assessment.labels_to_check(project.id)
     assert all(c.run_id == second.id and c.alternative != c.given for c in checks)

@@ -79,7 +79,7 @@ def test_trains_on_embeddings_computed_once_offline(store, project, no_network):
     stored, present = store.embeddings.vectors(project.id, "text", embeddings.DEFAULT_MODEL, [item.id])
     assert present.all()
     np.testing.assert_allclose(stored[0], embeddings.encode([item.data["text"]])[0], atol=1e-5)
-    suggestion = store.prediction(project.id, item.id)
+    suggestion = store.model_data.prediction(project.id, item.id)
     assert suggestion.label == ("good" if item.data["id"] % 2 == 0 else "bad")
 
     # Computed once: another pass (another worker, too) finds nothing to do ...

@@ -103,9 +103,9 @@ def test_train_reorders_the_queue_once_and_stores_a_suggestion_per_open_item(sto
     assert all(0.5 <= p <= 1.0 and r == run.id for _, p, r in found.values())
     item = store.next_item(project.id, "bob")
     assert item.id == max(order, key=order.get)
-    suggested = store.prediction(project.id, item.id)
+    suggested = store.model_data.prediction(project.id, item.id)
     assert suggested.label in ("a", "b") and suggested.run_id == run.id
-    assert store.prediction(project.id, 10**9) is None
+    assert store.model_data.prediction(project.id, 10**9) is None
 
 
 @pytest.mark.parametrize("where", ["fit", "predict_proba"])

@@ -113,3 +113,33 @@ def test_the_workers_listening_connection_refused_is_database_unavailable():
             store.runs.listener().listen()
     finally:
         store.close()
+
+
+def test_a_deadlock_victim_is_rolled_back_whole_and_marked_safe_to_run_again(postgresql_url):
+    """PostgreSQL aborts one of two transactions that wait on each other; nothing of it took effect, so the
+    click path (`retry_once_when_safe`) runs it again instead of showing an error."""
+    store = Store.connect(postgresql_url)
+    with write(store.engine) as connection:
+        connection.exec_driver_sql("CREATE TABLE pair (id integer PRIMARY KEY, n integer NOT NULL)")
+        connection.exec_driver_sql("INSERT INTO pair VALUES (1, 0), (2, 0)")
+    both_hold_one = threading.Barrier(2, timeout=120)
+    victims: list[DatabaseUnavailable] = []
+
+    def cross(first: int, second: int) -> None:
+        try:
+            with write(store.engine) as connection:
+                connection.exec_driver_sql(f"UPDATE pair SET n = n + 1 WHERE id = {first}")
+                both_hold_one.wait()
+                connection.exec_driver_sql(f"UPDATE pair SET n = n + 1 WHERE id = {second}")
+        except DatabaseUnavailable as error:
+            victims.append(error)
+
+    threads = [threading.Thread(target=cross, args=pair) for pair in ((1, 2), (2, 1))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(victims) == 1 and victims[0].retry_safe and "gave up this transaction" in str(victims[0])
+    with read(store.engine) as connection:  # the survivor's two updates only
+        assert connection.exec_driver_sql("SELECT sum(n) FROM pair").scalar() == 2
+    store.close()

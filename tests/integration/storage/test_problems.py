@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from labelling import InvalidInput, ItemNotFound, NotAReviewer
@@ -37,7 +39,7 @@ def test_unreadable_items_are_listed_once_and_again_only_after_a_fix(store, phot
     assert store.problems.record_unreadable(project.id, {ids[0]: "no such file"}) == 0  # the next run
     store.problems.dismiss(project.id, ids[1], "rita")
     assert store.problems.record_unreadable(project.id, {ids[1]: "no such file"}) == 0  # dismissed stays so
-    store.problems.fix(project.id, ids[0], "rita", {"image": "/media/fixed.png"})
+    store.problems.fix(project.id, ids[0], "rita", {"image": "/media/fixed.png"}, [Path("/media")])
     assert store.export(project.id).set_index("item_id").loc[ids[0], "image"] == "/media/fixed.png"
     assert store.problems.open(project.id) == ([], 0)
     assert store.problems.record_unreadable(project.id, {ids[0]: "still no such file"}) == 1  # the fix failed

@@ -233,7 +233,7 @@ def test_a_connection_lost_inside_the_transaction_is_not_run_again(postgresql_ur
             blocking.rollback()
     finally:
         holder.dispose()
-    assert outcome and isinstance(outcome[0], DatabaseUnavailable) and not outcome[0].before_begin, outcome
+    assert outcome and isinstance(outcome[0], DatabaseUnavailable) and not outcome[0].retry_safe, outcome
     assert current_annotations(store, project.id).empty
     annotation, following = store.submit_and_next(project.id, item.id, "alice", "a")
     assert annotation.item_id == item.id and following.data == "second"
