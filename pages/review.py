@@ -60,6 +60,26 @@ def _keep(item_id: int, label) -> None:
     _act(store.adjudicate, item_id, list(label) if project.multi_label else label)
 
 
+def final_label_choice(item_id: int, start) -> st.delta_generator.DeltaGenerator:
+    """The final label's picker, starting at `start`, and its "Set final label" button; returns the row of
+    buttons for the card's other action."""
+    if project.multi_label:
+        st.multiselect("Final labels", project.labels, default=list(start or ()), key=f"final-{item_id}")
+    else:
+        index = project.labels.index(start) if start in project.labels else None
+        st.radio("Final label", project.labels, index=index, horizontal=True, key=f"final-{item_id}")
+    row = st.container(horizontal=True)
+    row.button(
+        "Set final label",
+        key=f"adjudicate-{item_id}",
+        type="primary",
+        icon=":material/gavel:",
+        on_click=_adjudicate,
+        args=(item_id,),
+    )
+    return row
+
+
 def check_card(check: LabelCheck) -> None:
     """A label the model doubts: keep it (the reviewer confirms it) or set another."""
     with st.container(border=True, key=f"check-{check.item_id}"):
@@ -69,22 +89,7 @@ def check_card(check: LabelCheck) -> None:
             f"Labelled **{ui.literal(shown(check.given))}**, which the model gives {check.given_probability:.0%}; "
             f"it says **{ui.literal(shown(check.alternative))}** ({check.alternative_probability:.0%})."
         )
-        st.radio(
-            "Final label",
-            project.labels,
-            index=project.labels.index(check.alternative) if check.alternative in project.labels else None,
-            horizontal=True,
-            key=f"final-{check.item_id}",
-        )
-        row = st.container(horizontal=True)
-        row.button(
-            "Set final label",
-            key=f"adjudicate-{check.item_id}",
-            type="primary",
-            icon=":material/gavel:",
-            on_click=_adjudicate,
-            args=(check.item_id,),
-        )
+        row = final_label_choice(check.item_id, check.alternative)
         row.button(
             f"Keep {shown(check.given)}",
             key=f"keep-{check.item_id}",
@@ -116,28 +121,7 @@ def card(item: ReviewItem) -> None:
             )
         # Start from the final label as it stands (`labelling.quality.consensus`: a reviewer's, a gold item's,
         # else the majority; none on a tie), else the model's suggestion.
-        start = item.suggestion if item.final.label is None else item.final.label
-        if project.multi_label:
-            st.multiselect(
-                "Final labels", project.labels, default=list(start or ()), key=f"final-{item.item_id}"
-            )
-        else:
-            st.radio(
-                "Final label",
-                project.labels,
-                index=project.labels.index(start) if start in project.labels else None,
-                horizontal=True,
-                key=f"final-{item.item_id}",
-            )
-        row = st.container(horizontal=True)
-        row.button(
-            "Set final label",
-            key=f"adjudicate-{item.item_id}",
-            type="primary",
-            icon=":material/gavel:",
-            on_click=_adjudicate,
-            args=(item.item_id,),
-        )
+        row = final_label_choice(item.item_id, item.suggestion if item.final.label is None else item.final.label)
         row.button(
             "Send back to the queue",
             key=f"send-back-{item.item_id}",
