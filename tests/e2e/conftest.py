@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import expect
 
 from _browser import REPO, STEP_MS, running_app
-from _streamlit_server import CHROMIUM, CHROMIUM_ARGS
+from _streamlit_server import browser  # noqa: F401 (the shared headless Chromium fixture)
 from labelling import Store
 
 SCREENSHOTS = REPO / "artifacts" / "screenshots"
@@ -53,16 +53,6 @@ def admin(browser, server):
     yield page
     context.close()
 
-
-@pytest.fixture(scope="module")
-def browser():
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"no Chromium at {CHROMIUM}")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture(scope="module")

@@ -21,7 +21,7 @@ from playwright.sync_api import Page, expect
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "e2e"))  # the e2e helpers
 
 from _browser import FIRST_LOAD_MS, REPO, STEP_MS, go, ready, running_app, shot, sign_in_as_admin  # noqa: E402
-from _streamlit_server import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
+from _streamlit_server import browser  # noqa: E402, F401 (the shared headless Chromium fixture)
 from labelling import Store  # noqa: E402
 
 pytestmark = pytest.mark.e2e
@@ -65,16 +65,6 @@ def story(tmp_path_factory):
         yield {"url": app.url, "link": f"{app.url}/?token={token}", "broken": broken, "store": store, "project": project.id}
     store.close()
 
-
-@pytest.fixture(scope="module")
-def browser():
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"no Chromium at {CHROMIUM}")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 def actions_are_there(page: Page) -> None:

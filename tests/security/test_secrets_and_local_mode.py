@@ -7,11 +7,10 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
-from _streamlit_server import CHROMIUM, CHROMIUM_ARGS, REPO, free_port, streamlit_server
+from _streamlit_server import REPO, browser, free_port, streamlit_server  # noqa: F401 (browser: a fixture)
 from labelling.cli import main
 from labelling.settings import Settings
 from test_uploads_and_sessions import served_script
@@ -77,16 +76,6 @@ def test_the_image_refuses_to_serve_local_mode_on_all_addresses(tmp_path):
     assert finished.returncode != 0
     assert "LABELLING_ADMIN_PASSWORD" in finished.stdout + finished.stderr
 
-
-@pytest.fixture(scope="module")
-def browser():
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"no Chromium at {CHROMIUM}")
-    with sync_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
 
 
 def test_a_fresh_process_shows_the_local_mode_banner_on_its_very_first_request(browser, tmp_path):
