@@ -94,6 +94,11 @@ def send_back(connection: Connection, project: Project, item_id: int, reviewer: 
     require_items(connection, project, [item_id])
     refuse_gold(connection, item_id)
     refuse_excluded(connection, item_id)
+    # Locks in the order the queue takes them: project (overlap changes), then the item's tasks, then its
+    # labels. A relabel after undo holds its task and then supersedes its label; taking the labels first
+    # here deadlocked against it (the 16-process stress test, twice in one CI run).
+    connection.execute(LOCK_PROJECT, {"project": project.id})
+    connection.execute(select(tasks.c.id).where(tasks.c.item_id == item_id).order_by(tasks.c.id).with_for_update())
     superseded = connection.execute(
         update(annotations)
         .where(annotations.c.item_id == item_id, annotations.c.is_current)
@@ -105,7 +110,6 @@ def send_back(connection: Connection, project: Project, item_id: int, reviewer: 
             project_id=project.id, item_id=item_id, reviewer_id=me.id, action="requeue", created_at=clock()
         )
     )
-    connection.execute(LOCK_PROJECT, {"project": project.id})
     priority = top_priority(connection, project.id)
     connection.execute(
         update(tasks)

@@ -4,16 +4,20 @@ agreement figures of real labels matching hand-worked values."""
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pandas as pd
 import pytest
+import sqlalchemy as sa
 from sqlalchemy import select
 
-from labelling import InvalidInput, ItemNotFound
+from labelling import InvalidInput, ItemNotFound, Store
+from labelling.storage import statements
 from labelling.storage.engine import write
 from labelling.errors import NotAReviewer
-from labelling.storage.schema import predictions, tasks
-from _helpers import current_annotations, drain, ids_by_data, new_project
+from labelling.storage.schema import labellers, predictions, tasks
+from _helpers import current_annotations, drain, ids_by_data, new_project, wait_for_blocked
 
 
 def labelled(store, votes: dict[str, dict[str, object]], labels=("a", "b"), overlap=2, **options):
@@ -284,3 +288,42 @@ def test_imported_labels_are_not_a_labeller(store):
     assert figures.alpha.items == 0 and figures.kappa.empty
     assert "import" not in set(figures.labellers["labeller"])
     assert store.export(project.id)["tie"].tolist() == [True]  # but the imported label still votes
+
+
+def test_a_send_back_waits_for_a_relabel_in_progress_without_holding_its_label(postgresql_url):
+    """A relabel after undo locks its task, then supersedes its label; a send-back of the same item must take
+    the task first too. It used to take the labels first and deadlock against the relabel (twice in one CI
+    run of the 16-process stress test). The relabel's label update must not wait at all: a lock timeout far
+    below PostgreSQL's deadlock check makes a wait an error here rather than a deadlock resolved by chance."""
+    store = Store.connect(postgresql_url)
+    holder = sa.create_engine(postgresql_url)
+    try:
+        store.people.add("rita", "reviewer")
+        project = new_project(store)
+        store.add_items(project.id, ["x"])
+        item = store.next_item(project.id, "alice")
+        store.submit(project.id, item.id, "alice", "a")
+        assert store.undo(project.id, "alice").id == item.id
+        outcome: list[BaseException | int] = []
+
+        def send_back() -> None:
+            try:
+                outcome.append(store.send_back(project.id, item.id, "rita"))
+            except BaseException as error:  # noqa: BLE001 - the thread hands every outcome to the test
+                outcome.append(error)
+
+        with holder.connect() as relabel:
+            alice = relabel.execute(sa.select(labellers.c.id).where(labellers.c.name == "alice")).scalar_one()
+            params = {"project": project.id, "item": item.id, "me": alice}
+            assert relabel.execute(statements.MY_TASK_FOR_ITEM, params).one().done
+            waiter = threading.Thread(target=send_back)
+            waiter.start()
+            wait_for_blocked(relabel)
+            relabel.exec_driver_sql("SET LOCAL lock_timeout = '200ms'")
+            assert relabel.execute(statements.SUPERSEDE_MY_LABEL, params).rowcount == 1
+            relabel.commit()
+            waiter.join(timeout=60)
+        assert outcome == [0]  # alice's label was already superseded by her relabel when the send-back ran
+    finally:
+        holder.dispose()
+        store.close()
