@@ -29,7 +29,7 @@ from ui.auth import (
 )
 from ui.figures import STATS_TTL_SECONDS, agreement, annotations, progress, refresh_figures
 from ui.guard import CLICK_NOT_SAVED, DATABASE_DOWN, database_guard, guarded, refusal
-from ui.items import image_array, label_shortcuts, literal, show_item
+from ui.items import image_array, keyboard_help, label_shortcuts, literal, show_item
 from ui.problems import problem_list, report_problem
 from ui.projects import demo_on_first_start, page_project, project_picker, select_project
 from ui.resources import settings, store
@@ -51,6 +51,7 @@ __all__ = [
     "image_array",
     "invite_link",
     "keep_session",
+    "keyboard_help",
     "label_shortcuts",
     "literal",
     "local_mode_banner",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import streamlit as st
 
 from labelling import DuplicateProject, Project, Store
@@ -14,6 +16,15 @@ __all__ = ["demo_on_first_start", "page_project", "project_picker", "select_proj
 
 _PROJECT = "project_id"
 _PROJECT_PICKER = "project_picker"
+_SWITCHED = "project_switched"
+
+_FOCUS_BACK = """<script>/* switched at %d */ (() => {
+    const picker = document.activeElement;
+    if (picker && picker.closest("[data-testid='stSidebar']")) picker.blur();
+})();</script>"""
+"""After a switch the picker keeps the keyboard's focus, and Streamlit's shortcuts ignore keys typed into an
+input: `s` would type into the picker instead of skipping. Blurring it hands the keys back to the page. The
+switch's time makes each switch's script new, so the browser runs it again."""
 
 
 def project_picker(store: Store) -> Project | None:
@@ -39,6 +50,8 @@ def project_picker(store: Store) -> Project | None:
             on_change=_picked,
         )
         chosen = st.session_state.get(_PROJECT_PICKER, chosen)
+        if switched := st.session_state.pop(_SWITCHED, 0):
+            st.sidebar.html(_FOCUS_BACK % switched, unsafe_allow_javascript=True)
     return by_id[chosen]
 
 
@@ -55,6 +68,7 @@ def page_project(store: Store, title: str) -> Project:
 
 def _picked() -> None:
     st.session_state[_PROJECT] = st.session_state[_PROJECT_PICKER]
+    st.session_state[_SWITCHED] = time.time_ns()
 
 
 def select_project(project_id: int) -> None:
