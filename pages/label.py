@@ -179,6 +179,7 @@ def _current_item(project: Project, labeller: str) -> None:
                 key=f"pick-{i}",
                 shortcut=key,
                 icon=":material/check_box:" if i in picked else ":material/check_box_outline_blank:",
+                type="primary" if i in picked else "secondary",
                 on_click=_toggle,
                 args=(item.id, i),
             )
