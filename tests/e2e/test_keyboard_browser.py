@@ -1,6 +1,6 @@
 """The Label page by keyboard alone, in headless Chromium: `s` skips right after a project switch in the sidebar
 (the picker no longer keeps the keys), 1-9 tick and untick a multi-label item's labels, and Enter submits, also
-after a tick with the mouse. Screenshots go to artifacts/screenshots/.
+after a tick with the mouse; digit labels, their own keys, read once. Screenshots go to artifacts/screenshots/.
 
 One test tells the story in steps (one server, one database, one tab)."""
 
@@ -21,10 +21,12 @@ def story(server, store) -> dict:
     """A single-label and a multi-label project (the newest, so the one a first visit opens), and kim's link."""
     reviews = store.create_project("Reviews", ["positive", "negative"], settings={"display": "text"})
     store.add_items(reviews.id, ["Loud but fast.", "Broke at once.", "Lovely lid."])
+    digits = store.create_project("Digits", ["0", "1", "2"], settings={"display": "text"})
+    store.add_items(digits.id, ["zero", "one"])
     tags = store.create_project("Tags", ["red", "green", "blue"], multi_label=True, settings={"display": "text"})
     store.add_items(tags.id, ["a red and blue flag", "a green field", "a blue sea"])
     _, token = store.people.add("kim")
-    return {"reviews": reviews.id, "tags": tags.id, "link": f"{server.url}/?token={token}"}
+    return {"reviews": reviews.id, "digits": digits.id, "tags": tags.id, "link": f"{server.url}/?token={token}"}
 
 
 def ticks(page: Page) -> list[bool]:
@@ -42,6 +44,14 @@ def expect_ticks(page: Page, wanted: list[bool]) -> None:
         arg=wanted,
         timeout=STEP_MS,
     )
+    ready(page)
+
+
+def switch_to(page: Page, project: str) -> None:
+    """Choose another project in the sidebar's picker (with the mouse), and wait for its page."""
+    page.get_by_test_id("stSidebar").get_by_test_id("stSelectbox").click()
+    page.get_by_role("option", name=project).click()
+    expect(page.get_by_role("heading", name=project, level=1)).to_be_visible(timeout=STEP_MS)
     ready(page)
 
 
@@ -75,9 +85,7 @@ def test_the_label_page_by_keyboard(browser, story, store, screenshots):
     assert labels == [("red", "blue"), ("green",)]
 
     # A project switch in the sidebar hands the keys back to the page: `s` skips, it is not typed into the picker.
-    page.get_by_test_id("stSidebar").get_by_test_id("stSelectbox").click()
-    page.get_by_role("option", name="Reviews").click()
-    expect(page.get_by_role("heading", name="Reviews", level=1)).to_be_visible(timeout=STEP_MS)
+    switch_to(page, "Reviews")
     reviews_first = item_text(page)
     page.keyboard.press("s")
     assert next_item(page, reviews_first) is not None
@@ -90,4 +98,14 @@ def test_the_label_page_by_keyboard(browser, story, store, screenshots):
     )
     assert store.annotations(story["reviews"])["label"].tolist() == ["positive"]
     shot(page, screenshots, "labeller-after-project-switch")
+
+    # Digit labels are their own keys: the buttons read "0", not "0 0".
+    switch_to(page, "Digits")
+    expect(page.locator(".st-key-labels button")).to_have_count(3)
+    assert [text.strip() for text in page.locator(".st-key-labels button").all_inner_texts()] == ["0", "1", "2"]
+    zero = item_text(page)
+    page.keyboard.press("2")
+    next_item(page, zero)
+    assert store.annotations(story["digits"])["label"].tolist() == ["2"]
+    shot(page, screenshots, "labeller-digit-labels")
     context.close()
