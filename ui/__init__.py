@@ -4,7 +4,8 @@
     guard      the database-outage message and retry (catches `labelling.DatabaseUnavailable`)
     auth       who is signed in (invite token, admin password, local mode), sign-in and sign-out
     projects   the sidebar's project picker, a page's project heading, and the first start's demo project
-    items      showing an item (text, image, table) or why it cannot be, markdown escaping, label shortcuts
+    items      showing an item (text, image, table) or why it cannot be, markdown escaping, label shortcuts and
+               the line listing the keys
     problems   "Report a problem with this item", and the reviewers' list of reported and unreadable items
     figures    the cached progress counts, annotations and agreement figures
     uploads    the upload limit, and which sessions may upload at all (the gate `server.py` puts in front)
