@@ -4,6 +4,7 @@ test's SQLite file (the worker is tested in tests/integration)."""
 
 from __future__ import annotations
 
+import json
 import operator
 
 import pytest
@@ -196,6 +197,9 @@ def test_a_retrain_on_the_same_labels_replaces_its_point_on_the_curve(app, store
     curve = learning_curve(at)
     assert set(curve["run"]) == {again.id}  # one point per measure, the latest run's
     assert curve["labelled items"].tolist() == [again.n_labels] * len(curve)
+    (chart,) = [*at.get("vega_lite_chart"), *at.get("arrow_vega_lite_chart")]
+    marks = [layer["mark"] for layer in json.loads(chart.proto.spec)["layer"] if layer["mark"].get("shape")]
+    assert [(m["shape"], m["filled"]) for m in marks] == [("square", False), ("circle", True)]  # one run: both seen
 
 
 def test_a_cold_start_note_says_which_run_it_is_about(app, store):
