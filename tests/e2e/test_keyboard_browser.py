@@ -13,7 +13,8 @@ from _browser import STEP_MS, item_text, next_item, ready, shot
 
 pytestmark = pytest.mark.e2e
 
-TICKED, UNTICKED = "check_box", "check_box_outline_blank"
+TICKED = "check_box"
+"""The icon of a ticked label (an unticked one shows check_box_outline_blank)."""
 
 
 @pytest.fixture(scope="module")
@@ -37,11 +38,11 @@ def ticks(page: Page) -> list[bool]:
 
 def expect_ticks(page: Page, wanted: list[bool]) -> None:
     page.wait_for_function(
-        """(wanted) => {
+        """([wanted, ticked]) => {
             const icons = [...document.querySelectorAll(".st-key-picks button [data-testid='stIconMaterial']")];
-            return JSON.stringify(icons.map(i => i.innerText === "check_box")) === JSON.stringify(wanted);
+            return JSON.stringify(icons.map(i => i.innerText === ticked)) === JSON.stringify(wanted);
         }""",
-        arg=wanted,
+        arg=[wanted, TICKED],
         timeout=STEP_MS,
     )
     ready(page)
