@@ -13,6 +13,7 @@ NOTICE = "label_notice"
 DONE_HERE = "labelled_this_session"
 HANDED_OUT = "item_handed_out"
 COUNTS = "label_progress_counts"
+PICKS = "label_picks"
 
 store = ui.store()
 me = ui.page_user(store)
@@ -40,7 +41,8 @@ def _label(project_id: int, item_id: int, labeller: str, label, relabel: bool = 
     done = _act(store.submit_and_next, project_id, item_id, labeller, label, ui.settings().lease_seconds)
     if done is not None:
         if not relabel:
-            st.session_state[DONE_HERE] = st.session_state.get(DONE_HERE, 0) + 1
+            counted = st.session_state.setdefault(DONE_HERE, {})
+            counted[project_id] = counted.get(project_id, 0) + 1
         st.session_state[HANDED_OUT] = (project_id, labeller, done[1])
 
 
@@ -49,9 +51,18 @@ def _undo(project_id: int, labeller: str) -> None:
         st.session_state[NOTICE] = ("info", "Nothing to undo yet.")
 
 
+def _toggle(item_id: int, index: int) -> None:
+    """Tick or untick a label of a multi-label item (its button or its key, 1-9)."""
+    held, picked = st.session_state.get(PICKS, (None, frozenset()))
+    if held == item_id:  # a click from a run that showed an item since gone does nothing
+        st.session_state[PICKS] = (item_id, picked ^ {index})
+
+
 def _submit_picked(project: Project, item_id: int, labeller: str, relabel: bool) -> None:
-    picked = [label for i, label in enumerate(project.labels) if st.session_state.get(f"pick-{item_id}-{i}")]
-    _label(project.id, item_id, labeller, picked, relabel)
+    held, picked = st.session_state.get(PICKS, (None, frozenset()))
+    if held == item_id:
+        _label(project.id, item_id, labeller, [label for i, label in enumerate(project.labels) if i in picked], relabel)
+        st.session_state.pop(PICKS, None)
 
 
 @st.fragment
@@ -69,13 +80,13 @@ def _labelling(project: Project, labeller: str) -> None:
     bar = st.empty()
     last = st.session_state.get(COUNTS)
     if last is not None and last[0] == project.id:
-        _progress_bar(bar, last[1], last[2], project.overlap)
+        _progress_bar(bar, project, last[1], last[2])
     _current_item(project, labeller)
     counts = ui.progress(store, project.id, per_labeller=False)
     if last is None or last[0] != project.id or last[1] != counts:  # counts read afresh: mine are in them
-        last = (project.id, counts, st.session_state.get(DONE_HERE, 0))
+        last = (project.id, counts, _done_here(project.id))
         st.session_state[COUNTS] = last
-    _progress_bar(bar, counts, last[2], project.overlap)
+    _progress_bar(bar, project, counts, last[2])
     if not ui.still_signed_in(store, renew=True):  # after the item is drawn: no click waits for it
         st.rerun()
 
@@ -95,11 +106,16 @@ def _held_by_others(held: int) -> None:
     st.button("Check again", key="check-again", icon=":material/refresh:")
 
 
-def _progress_bar(bar, counts, mine_then: int, overlap: int) -> None:
+def _done_here(project_id: int) -> int:
+    """The items I labelled in this project in this session (the bar is a project's: others do not count)."""
+    return st.session_state.get(DONE_HERE, {}).get(project_id, 0)
+
+
+def _progress_bar(bar, project: Project, counts, mine_then: int) -> None:
     """The shared counts are cached a few seconds: my own labels since they were read are added at once (each
     completes an item when one label per item is asked for)."""
-    mine = st.session_state.get(DONE_HERE, 0)
-    complete = min(counts.total, counts.complete + (mine - mine_then if overlap == 1 else 0))
+    mine = _done_here(project.id)
+    complete = min(counts.total, counts.complete + (mine - mine_then if project.overlap == 1 else 0))
     bar.progress(
         complete / counts.total if counts.total else 0.0,
         text=f"{complete:,} of {counts.total:,} items done · {mine:,} labelled by you in this session",
@@ -148,11 +164,25 @@ def _current_item(project: Project, labeller: str) -> None:
             icon=":material/undo:",
         )
 
+    keys = ui.label_shortcuts(project.labels)
     if project.multi_label:
-        chosen = set(mine or ())
-        with st.container(horizontal=True, key="picks"):
-            for i, label in enumerate(project.labels):
-                st.checkbox(ui.literal(label), key=f"pick-{item.id}-{i}", value=label in chosen)
+        # Toggle buttons, not checkboxes: a focused checkbox (an <input>) swallows every shortcut key, so 1-9 and
+        # Enter would stop working after a tick with the mouse; a focused button does not.
+        if st.session_state.get(PICKS, (None,))[0] != item.id:
+            ticked = frozenset(i for i, label in enumerate(project.labels) if label in (mine or ()))
+            st.session_state[PICKS] = (item.id, ticked)
+        picked = st.session_state[PICKS][1]
+        boxes = st.container(horizontal=True, key="picks")
+        for i, (label, key) in enumerate(zip(project.labels, keys)):
+            boxes.button(
+                ui.literal(label),
+                key=f"pick-{i}",
+                shortcut=key,
+                icon=":material/check_box:" if i in picked else ":material/check_box_outline_blank:",
+                type="primary" if i in picked else "secondary",
+                on_click=_toggle,
+                args=(item.id, i),
+            )
         buttons = st.container(horizontal=True, key="actions")
         buttons.button(
             "Submit",
@@ -164,7 +194,7 @@ def _current_item(project: Project, labeller: str) -> None:
         )
     else:
         buttons = st.container(horizontal=True, key="labels")
-        for i, (label, key) in enumerate(zip(project.labels, ui.label_shortcuts(project.labels))):
+        for i, (label, key) in enumerate(zip(project.labels, keys)):
             buttons.button(
                 ui.literal(label),
                 key=f"label-{i}",
@@ -178,6 +208,7 @@ def _current_item(project: Project, labeller: str) -> None:
     buttons.button("Skip", key="skip", shortcut="S", icon=":material/skip_next:", on_click=_act, args=skip)
     undo = (project.id, labeller)
     buttons.button("Undo", key="undo", shortcut="U", icon=":material/undo:", on_click=_undo, args=undo)
+    ui.keyboard_help(project.labels, project.multi_label)
     ui.report_problem(store, project.id, item.id, labeller)
 
 

@@ -11,6 +11,7 @@ from labelling.storage.review import ReviewItem
 
 PAGE_SIZE = 20
 NOTICE = "review_notice"
+PASSED = "review_passed"
 ANY = "(any)"
 WAITING, REVIEWED, TO_CHECK = "Waiting for review", "Already reviewed", "Labels to check"
 
@@ -60,27 +61,56 @@ def _keep(item_id: int, label) -> None:
     _act(store.adjudicate, item_id, list(label) if project.multi_label else label)
 
 
-def final_label_choice(item_id: int, start) -> st.delta_generator.DeltaGenerator:
+def _pass(item_id: int) -> None:
+    """Next: leave this item for later in this session (it moves to the end of the list)."""
+    passed = st.session_state.setdefault(PASSED, [])
+    if item_id in passed:
+        passed.remove(item_id)
+    passed.append(item_id)
+
+
+def later_passed(items: list) -> list:
+    """The items in their order, those passed over with Next at the end, the longest passed first."""
+    passed = st.session_state.get(PASSED, [])
+    return sorted(items, key=lambda item: passed.index(item.item_id) if item.item_id in passed else -1)
+
+
+def final_label_choice(item_id: int, start, first: bool) -> st.delta_generator.DeltaGenerator:
     """The final label's picker, starting at `start`, and its "Set final label" button; returns the row of
-    buttons for the card's other action."""
+    buttons for the card's other action. Buttons, not radio or multi-select inputs: a focused input swallows
+    the shortcut keys, which the first card's buttons have (`first`)."""
     if project.multi_label:
-        st.multiselect("Final labels", project.labels, default=list(start or ()), key=f"final-{item_id}")
+        start = [label for label in project.labels if label in (start or ())]
+        st.pills("Final labels", project.labels, selection_mode="multi", default=start, key=f"final-{item_id}")
     else:
-        index = project.labels.index(start) if start in project.labels else None
-        st.radio("Final label", project.labels, index=index, horizontal=True, key=f"final-{item_id}")
+        start = start if start in project.labels else None
+        st.segmented_control("Final label", project.labels, default=start, key=f"final-{item_id}")
     row = st.container(horizontal=True)
     row.button(
         "Set final label",
         key=f"adjudicate-{item_id}",
         type="primary",
         icon=":material/gavel:",
+        shortcut="A" if first else None,  # not Enter: a focused label choice takes Enter as its own press
         on_click=_adjudicate,
         args=(item_id,),
     )
     return row
 
 
-def check_card(check: LabelCheck) -> None:
+def next_button(row, item_id: int, first: bool) -> None:
+    row.button(
+        "Next",
+        key=f"next-{item_id}",
+        icon=":material/skip_next:",
+        shortcut="N" if first else None,
+        on_click=_pass,
+        args=(item_id,),
+        help="Leave this item for later: it moves to the end of the list.",
+    )
+
+
+def check_card(check: LabelCheck, first: bool) -> None:
     """A label the model doubts: keep it (the reviewer confirms it) or set another."""
     with st.container(border=True, key=f"check-{check.item_id}"):
         st.caption(f"Item {check.item_id} · found by training run {check.run_id}")
@@ -89,18 +119,20 @@ def check_card(check: LabelCheck) -> None:
             f"Labelled **{ui.literal(shown(check.given))}**, which the model gives {check.given_probability:.0%}; "
             f"it says **{ui.literal(shown(check.alternative))}** ({check.alternative_probability:.0%})."
         )
-        row = final_label_choice(check.item_id, check.alternative)
+        row = final_label_choice(check.item_id, check.alternative, first)
         row.button(
             f"Keep {shown(check.given)}",
             key=f"keep-{check.item_id}",
             icon=":material/check:",
+            shortcut="K" if first else None,
             on_click=_keep,
             args=(check.item_id, check.given),
             help="The label is right: it becomes the final label and leaves this list.",
         )
+        next_button(row, check.item_id, first)
 
 
-def card(item: ReviewItem) -> None:
+def card(item: ReviewItem, first: bool) -> None:
     with st.container(border=True, key=f"card-{item.item_id}"):
         st.caption(
             f"Item {item.item_id} · {len(item.votes)} labels · {item.agreement:.0%} agree"
@@ -121,15 +153,18 @@ def card(item: ReviewItem) -> None:
             )
         # Start from the final label as it stands (`labelling.quality.consensus`: a reviewer's, a gold item's,
         # else the majority; none on a tie), else the model's suggestion.
-        row = final_label_choice(item.item_id, item.suggestion if item.final.label is None else item.final.label)
+        start = item.suggestion if item.final.label is None else item.final.label
+        row = final_label_choice(item.item_id, start, first)
         row.button(
             "Send back to the queue",
             key=f"send-back-{item.item_id}",
             icon=":material/replay:",
+            shortcut="B" if first else None,
             on_click=_send_back,
             args=(item.item_id,),
             help="Its labels stop counting (they stay in the history) and it is labelled again.",
         )
+        next_button(row, item.item_id, first)
 
 
 ui.problem_list(store, project, me.name)
@@ -152,11 +187,12 @@ if which == TO_CHECK:
         "(confident learning), likeliest errors first. Setting a final label, or keeping the one given, "
         "takes an item off the list."
     )
-    for check in checks:
-        check_card(check)
+    st.caption("Keys, on the first item: **A** set final label · **K** keep the label · **N** next")
+    for i, check in enumerate(later_passed(checks)):
+        check_card(check, first=i == 0)
     st.stop()
-label = filters.selectbox("Someone labelled it", [ANY, *project.labels], key="review-label")
-labeller = filters.selectbox("Labelled by", [ANY, *names], key="review-labeller")
+label = filters.selectbox("Someone labelled it", [ANY, *project.labels], key="review-label", on_change=ui.hand_keys_back)
+labeller = filters.selectbox("Labelled by", [ANY, *names], key="review-labeller", on_change=ui.hand_keys_back)
 most = st.slider(
     "Agreement at most",
     min_value=0,
@@ -189,5 +225,6 @@ st.caption(
     + (f", the {PAGE_SIZE} with the least agreement shown" if total > PAGE_SIZE else "")
     + ". Gold items are not listed: their label is known."
 )
-for item in listed:
-    card(item)
+st.caption("Keys, on the first item: **A** set final label · **B** send back · **N** next")
+for i, item in enumerate(later_passed(listed)):
+    card(item, first=i == 0)

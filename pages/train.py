@@ -45,7 +45,7 @@ def _retrain(project_id: int) -> None:
     except LabellingError as error:
         st.session_state[NOTICE] = ("error", ui.refusal(error))
     else:
-        st.session_state[NOTICE] = ("success", "Retraining requested: the worker picks it up within seconds.")
+        st.session_state[NOTICE] = ("success", "Retraining requested: the status below follows it.")
 
 
 def _ago(moment: float | None) -> str:
@@ -92,8 +92,11 @@ def _status(run: TrainingRun | None) -> None:
             f"Queue ordered by {STRATEGIES.get(run.strategy, run.strategy).split(' (')[0].lower()}.",
             icon=":material/check_circle:",
         )
-    if run.note:
-        (st.info if run.status == RunStatus.FINISHED and not run.model else st.warning)(run.note)
+    if run.note and run.status == RunStatus.FINISHED and not run.model:
+        # Said of the labels of its day ("only 7 labelled items"): the run's age keeps it from reading as today's.
+        st.info(f"{run.note} (run {run.id}, {_ago(run.finished_at)}; labels given since count at the next run)")
+    elif run.note:
+        st.warning(run.note)
 
 
 def _estimate(value: float, low: float, high: float, n: int) -> str:
@@ -102,7 +105,10 @@ def _estimate(value: float, low: float, high: float, n: int) -> str:
 
 def _learning_curve(finished: list[TrainingRun]) -> None:
     st.subheader("Learning curve")
-    points = [r for r in finished if r.honest_n or (r.scores and r.scores.get("cv_accuracy") is not None)]
+    # One point per label count, the latest run's: a retrain on the same labels replaces its point, so the
+    # curve never turns back on itself.
+    scored = [r for r in finished if r.honest_n or (r.scores and r.scores.get("cv_accuracy") is not None)]
+    points = list({r.n_labels: r for r in scored}.values())
     if not points:
         st.caption(
             "Each trained run adds a point: its accuracy on labelled items the queue chose at random (each "
@@ -137,12 +143,25 @@ def _learning_curve(finished: list[TrainingRun]) -> None:
                     },
                 },
                 {
-                    "mark": {"type": "line", "point": True, "tooltip": True},
+                    "mark": {"type": "line"},
                     "encoding": {
                         "y": {"field": "accuracy", "type": "quantitative", "scale": {"domain": [0, 1]}, "title": "accuracy"},
                         "color": {"field": "measure", "type": "nominal", "title": None, "legend": {"orient": "bottom", "labelLimit": 600}},
                     },
                 },
+                # Points of their own: the cross-validated ones hollow squares under the honest filled circles, so
+                # one run's two points never hide each other.
+                *(
+                    {
+                        "transform": [{"filter": {"field": "measure", "equal": measure}}],
+                        "mark": {"type": "point", "tooltip": True, "size": 90, "strokeWidth": 2, **mark},
+                        "encoding": {"y": {"field": "accuracy", "type": "quantitative"}, "color": {"field": "measure"}},
+                    }
+                    for measure, mark in (
+                        (CROSS_VALIDATED, {"shape": "square", "filled": False}),
+                        (HONEST, {"shape": "circle", "filled": True}),
+                    )
+                ),
             ],
         },
     )

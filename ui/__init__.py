@@ -3,8 +3,10 @@
     resources  the settings, the cached store, the embedded worker, the gc freeze
     guard      the database-outage message and retry (catches `labelling.DatabaseUnavailable`)
     auth       who is signed in (invite token, admin password, local mode), sign-in and sign-out
-    projects   the sidebar's project picker, a page's project heading, and the first start's demo project
-    items      showing an item (text, image, table) or why it cannot be, markdown escaping, label shortcuts
+    projects   the sidebar's project picker, a page's project heading, the first start's demo project, and
+               select boxes handing the keys back to the page
+    items      showing an item (text, image, table) or why it cannot be, markdown escaping, label shortcuts and
+               the line listing the keys
     problems   "Report a problem with this item", and the reviewers' list of reported and unreadable items
     figures    the cached progress counts, annotations and agreement figures
     uploads    the upload limit, and which sessions may upload at all (the gate `server.py` puts in front)
@@ -29,9 +31,9 @@ from ui.auth import (
 )
 from ui.figures import STATS_TTL_SECONDS, agreement, annotations, progress, refresh_figures
 from ui.guard import CLICK_NOT_SAVED, DATABASE_DOWN, database_guard, guarded, refusal
-from ui.items import image_array, label_shortcuts, literal, show_item
+from ui.items import image_array, keyboard_help, label_shortcuts, literal, show_item
 from ui.problems import problem_list, report_problem
-from ui.projects import demo_on_first_start, page_project, project_picker, select_project
+from ui.projects import demo_on_first_start, hand_keys_back, page_project, project_picker, select_project
 from ui.resources import settings, store
 from ui.uploads import check_upload_size
 
@@ -48,9 +50,11 @@ __all__ = [
     "database_guard",
     "demo_on_first_start",
     "guarded",
+    "hand_keys_back",
     "image_array",
     "invite_link",
     "keep_session",
+    "keyboard_help",
     "label_shortcuts",
     "literal",
     "local_mode_banner",

@@ -22,7 +22,16 @@ from labelling.io.serialisation import is_missing
 from labelling.records import ProjectSettings
 from ui.resources import settings
 
-__all__ = ["IMAGE_PIXELS", "cannot_show", "image_array", "label_shortcuts", "literal", "show_image", "show_item"]
+__all__ = [
+    "IMAGE_PIXELS",
+    "cannot_show",
+    "image_array",
+    "keyboard_help",
+    "label_shortcuts",
+    "literal",
+    "show_image",
+    "show_item",
+]
 
 IMAGE_PIXELS = 200
 """Small arrays (an 8x8 digit) are scaled up, nearest neighbour, to about this many pixels a side."""
@@ -150,3 +159,19 @@ def label_shortcuts(labels: tuple[str, ...]) -> list[str | None]:
         return list(labels)
     keys = [str(i) for i in range(1, 10)] + ["0"]
     return [keys[i] if i < len(keys) else None for i in range(len(labels))]
+
+
+_OWN_KEY_HINTS = "<style>.st-key-labels [aria-label^='Shortcut'], .st-key-picks [aria-label^='Shortcut'] {display: none}</style>"
+"""Hides the key hint on label buttons whose label is its own key (a digit button read "0 0")."""
+
+
+def keyboard_help(labels: tuple[str, ...], multi_label: bool) -> None:
+    """The Label page's keys in one caption; digit labels, their own keys, lose the hint beside them."""
+    keys = [key for key in label_shortcuts(labels) if key]
+    if keys == list(labels):
+        st.html(_OWN_KEY_HINTS)
+        span = ", ".join(keys) if len(keys) <= 3 else f"{min(keys)}–{max(keys)}"
+    else:
+        span = "1" if len(keys) == 1 else f"1–{keys[-1]}" if len(keys) <= 9 else "1–9, 0"
+    what = f"**{span}** tick or untick a label · **Enter** submit" if multi_label else f"**{span}** label"
+    st.caption(f"Keys: {what} · **S** skip · **U** undo", help="Keys work whenever no text field has the cursor.")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import streamlit as st
 
 from labelling import DuplicateProject, Project, Store
@@ -10,10 +12,19 @@ from labelling.storage.engine import DEFAULT_URL
 from ui.guard import database_guard
 from ui.resources import settings
 
-__all__ = ["demo_on_first_start", "page_project", "project_picker", "select_project"]
+__all__ = ["demo_on_first_start", "hand_keys_back", "page_project", "project_picker", "select_project"]
 
 _PROJECT = "project_id"
 _PROJECT_PICKER = "project_picker"
+_KEYS_BACK = "keys_back"
+
+_BLUR = """<script>/* asked at %d */ (() => {
+    const box = document.activeElement;
+    if (box && box.tagName === "INPUT") box.blur();
+})();</script>"""
+"""After a choice a select box keeps the keyboard's focus, and Streamlit's shortcuts ignore keys typed into an
+input: `s` would type into the project picker instead of skipping. Blurring it hands the keys back to the page.
+The time of asking makes each script new, so the browser runs it again."""
 
 
 def project_picker(store: Store) -> Project | None:
@@ -39,6 +50,8 @@ def project_picker(store: Store) -> Project | None:
             on_change=_picked,
         )
         chosen = st.session_state.get(_PROJECT_PICKER, chosen)
+    if asked := st.session_state.pop(_KEYS_BACK, 0):  # drawn on every page, which all call this first
+        st.sidebar.html(_BLUR % asked, unsafe_allow_javascript=True)
     return by_id[chosen]
 
 
@@ -55,6 +68,13 @@ def page_project(store: Store, title: str) -> Project:
 
 def _picked() -> None:
     st.session_state[_PROJECT] = st.session_state[_PROJECT_PICKER]
+    hand_keys_back()
+
+
+def hand_keys_back() -> None:
+    """A select box's `on_change`: on the next run it lets go of the keyboard, so the page's shortcut keys work
+    again (the sidebar's project picker, the Review page's filters)."""
+    st.session_state[_KEYS_BACK] = time.time_ns()
 
 
 def select_project(project_id: int) -> None:

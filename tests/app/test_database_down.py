@@ -171,14 +171,14 @@ def test_changing_a_role_while_the_database_is_away(app, store, monkeypatch, dis
 def test_setting_a_final_label_while_the_database_is_away(app, store, monkeypatch, disputed):
     project, item_id, _ = disputed
     at = admin_page(app, "review")
-    at.radio(key=f"final-{item_id}").set_value("bad")
+    at.segmented_control(key=f"final-{item_id}").set_value("bad")
     with monkeypatch.context() as outage:
         outage.setattr(Store, "adjudicate", unreachable)
         at.button(key=f"adjudicate-{item_id}").click().run()
         assert_click_not_saved(at)
         assert not at.success
     assert store.export(project.id).set_index("item_id").loc[item_id, "label_source"] == "tie"
-    assert at.radio(key=f"final-{item_id}").value == "bad"  # the choice is still there to click again
+    assert at.segmented_control(key=f"final-{item_id}").value == "bad"  # the choice is still there to click again
     at.button(key=f"adjudicate-{item_id}").click().run()
     assert not at.exception and not warnings(at)
     assert at.success[0].value == f"Item {item_id}: final label set to **bad**."

@@ -110,17 +110,40 @@ def test_nothing_left_while_others_hold_items_says_they_may_come_back(app, store
     assert shown_text(at) == "review 0"  # back in the queue, now mine
 
 
-def test_multi_label_checkboxes_and_submit(app, store):
+def test_multi_label_toggles_and_submit(app, store):
     made = store.create_project("tags", ["red", "green", "blue"], multi_label=True)
     store.add_items(made.id, ["first", "second"])
     at = app().run()
-    assert [c.label for c in at.checkbox] == ["red", "green", "blue"]
-    at.checkbox[0].check()
-    at.checkbox[2].check()
+    toggles = [b for b in at.button if b.key.startswith("pick-")]
+    assert [b.label for b in toggles] == ["red", "green", "blue"]
+    assert any("1–3" in c.value and "Enter" in c.value for c in at.main.caption)  # the keys, listed on the page
+    for key in ("pick-0", "pick-1", "pick-2", "pick-1"):  # green ticked, then unticked
+        at.button(key=key).click().run()
+    assert [b.icon for b in at.button if b.key.startswith("pick-")] == [
+        ":material/check_box:",
+        ":material/check_box_outline_blank:",
+        ":material/check_box:",
+    ]
     at.button(key="submit").click().run()
     assert not at.exception
     assert shown_text(at) == "second"
+    assert all(b.icon == ":material/check_box_outline_blank:" for b in at.button if b.key.startswith("pick-"))
     assert store.annotations(made.id)["label"].tolist() == [("red", "blue")]
+
+
+def test_undo_shows_my_ticks_and_counts_once_per_project(app, store, project):
+    tags = store.create_project("tags", ["red", "green"], multi_label=True)
+    store.add_items(tags.id, ["first", "second"])
+    at = app().run()  # the newest project, tags
+    at.button(key="pick-1").click().run()
+    at.button(key="submit").click().run()
+    at.button(key="undo").click().run()
+    assert shown_text(at) == "first"
+    assert [b.icon for b in at.button if b.key.startswith("pick-")][1] == ":material/check_box:"
+    at.button(key="submit").click().run()  # the same ticks again: a re-label, not a second item
+    assert "1 labelled by you" in at.get("progress")[0].proto.text
+    at.sidebar.selectbox(key="project_picker").select(project.id).run()
+    assert "0 labelled by you" in at.get("progress")[0].proto.text  # the other project's bar counts its own
 
 
 def test_labeller_labels_under_their_own_name(app, store, project, labeller):

@@ -76,7 +76,7 @@ def test_disagreements_are_shown_with_every_label(app, store, disputed):
 def test_the_reviewer_sets_the_final_label(app, store, disputed):
     project, ids, token = disputed
     at = review_page(app, token)
-    at.radio(key=f"final-{ids['kettle']}").set_value("bad")
+    at.segmented_control(key=f"final-{ids['kettle']}").set_value("bad")
     at.button(key=f"adjudicate-{ids['kettle']}").click().run()
     assert not at.exception
     assert at.success[0].value == f"Item {ids['kettle']}: final label set to **bad**."
@@ -206,10 +206,22 @@ def test_labels_to_check_are_listed_even_with_one_labeller_and_leave_once_decide
     assert not at.exception
     assert cards(at) == [f"Item {ids['kettle']} · found by training run 7", f"Item {ids['toaster']} · found by training run 7"]
     assert any("Labelled **good**, which the model gives 1%; it says **bad** (97%)" in m.value for m in at.markdown)
-    assert at.radio(key=f"final-{ids['kettle']}").value == "bad"  # the model's alternative to start from
+    assert at.segmented_control(key=f"final-{ids['kettle']}").value == "bad"  # the model's alternative to start from
     at.button(key=f"keep-{ids['toaster']}").click().run()
     at.button(key=f"adjudicate-{ids['kettle']}").click().run()
     assert not at.exception
     finals = store.final_labels(project.id).set_index("item_id")["label"]
     assert finals[ids["kettle"]] == "bad" and finals[ids["toaster"]] == "good"
     assert cards(at) == [] and any("No labels to check" in s.value for s in at.success)
+
+
+def test_next_passes_over_the_first_item_and_only_the_first_has_keys(app, store, disputed):
+    _, ids, token = disputed
+    at = review_page(app, token)
+    assert [c.split(" ·")[0] for c in cards(at)] == [f"Item {ids['kettle']}", f"Item {ids['toaster']}"]
+    assert at.button(key=f"send-back-{ids['kettle']}").proto.shortcut
+    assert not at.button(key=f"send-back-{ids['toaster']}").proto.shortcut
+    at.button(key=f"next-{ids['kettle']}").click().run()
+    assert [c.split(" ·")[0] for c in cards(at)] == [f"Item {ids['toaster']}", f"Item {ids['kettle']}"]
+    assert at.button(key=f"adjudicate-{ids['toaster']}").proto.shortcut  # the keys moved with it
+    assert any("**A** set final label" in c.value for c in at.caption)

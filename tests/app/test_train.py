@@ -4,6 +4,7 @@ test's SQLite file (the worker is tested in tests/integration)."""
 
 from __future__ import annotations
 
+import json
 import operator
 
 import pytest
@@ -179,3 +180,35 @@ def test_the_honest_score_its_interval_and_the_stopping_state_are_shown(app, sto
     assert any("accuracy on items chosen at random" in c.value and "interval" in c.value for c in at.caption)
     assert any(s.value == "The model has stopped changing — more labels will add little." for s in at.success)
     assert any("calibration error" in m.value for m in at.markdown)
+
+
+def learning_curve(at):
+    """The learning curve's points (its data, as the chart received it)."""
+    from streamlit.dataframe_util import convert_arrow_bytes_to_pandas_df
+
+    (chart,) = [*at.get("vega_lite_chart"), *at.get("arrow_vega_lite_chart")]
+    return convert_arrow_bytes_to_pandas_df(chart.proto.data.data)
+
+
+def test_a_retrain_on_the_same_labels_replaces_its_point_on_the_curve(app, store, project):
+    train(store, project.id)
+    again = train(store, project.id)  # Retrain now, no new label
+    at = train_page(app)
+    curve = learning_curve(at)
+    assert set(curve["run"]) == {again.id}  # one point per measure, the latest run's
+    assert curve["labelled items"].tolist() == [again.n_labels] * len(curve)
+    (chart,) = [*at.get("vega_lite_chart"), *at.get("arrow_vega_lite_chart")]
+    marks = [layer["mark"] for layer in json.loads(chart.proto.spec)["layer"] if layer["mark"].get("shape")]
+    assert [(m["shape"], m["filled"]) for m in marks] == [("square", False), ("circle", True)]  # one run: both seen
+
+
+def test_a_cold_start_note_says_which_run_it_is_about(app, store):
+    made = store.create_project("few", ["a", "b"], settings={"display": "text"})
+    store.add_items(made.id, [f"text {i}" for i in range(14)], labels=["a", "b"] * 3 + [None] * 8)
+    run = train(store, made.id)
+    for _ in range(6):  # labelled after the run: its "only 6" is about its own day
+        item = store.next_item(made.id, "admin")
+        store.submit(made.id, item.id, "admin", "a")
+    at = train_page(app)
+    (note,) = [i.value for i in at.info if "only 6 labelled items" in i.value]
+    assert f"(run {run.id}, " in note and "labels given since count at the next run" in note

@@ -1,0 +1,112 @@
+"""The Label page by keyboard alone, in headless Chromium: `s` skips right after a project switch in the sidebar
+(the picker no longer keeps the keys), 1-9 tick and untick a multi-label item's labels, and Enter submits, also
+after a tick with the mouse; digit labels, their own keys, read once. Screenshots go to artifacts/screenshots/.
+
+One test tells the story in steps (one server, one database, one tab)."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from _browser import STEP_MS, item_text, next_item, ready, shot
+
+pytestmark = pytest.mark.e2e
+
+TICKED = "check_box"
+"""The icon of a ticked label (an unticked one shows check_box_outline_blank)."""
+
+
+@pytest.fixture(scope="module")
+def story(server, store) -> dict:
+    """A single-label and a multi-label project (the newest, so the one a first visit opens), and kim's link."""
+    reviews = store.create_project("Reviews", ["positive", "negative"], settings={"display": "text"})
+    store.add_items(reviews.id, ["Loud but fast.", "Broke at once.", "Lovely lid."])
+    digits = store.create_project("Digits", ["0", "1", "2"], settings={"display": "text"})
+    store.add_items(digits.id, ["zero", "one"])
+    tags = store.create_project("Tags", ["red", "green", "blue"], multi_label=True, settings={"display": "text"})
+    store.add_items(tags.id, ["a red and blue flag", "a green field", "a blue sea"])
+    _, token = store.people.add("kim")
+    return {"reviews": reviews.id, "digits": digits.id, "tags": tags.id, "link": f"{server.url}/?token={token}"}
+
+
+def ticks(page: Page) -> list[bool]:
+    """Which of the multi-label toggles show a ticked box (their icon's name is its text)."""
+    icons = page.locator(".st-key-picks button [data-testid='stIconMaterial']").all_inner_texts()
+    return [icon == TICKED for icon in icons]
+
+
+def expect_ticks(page: Page, wanted: list[bool]) -> None:
+    page.wait_for_function(
+        """([wanted, ticked]) => {
+            const icons = [...document.querySelectorAll(".st-key-picks button [data-testid='stIconMaterial']")];
+            return JSON.stringify(icons.map(i => i.innerText === ticked)) === JSON.stringify(wanted);
+        }""",
+        arg=[wanted, TICKED],
+        timeout=STEP_MS,
+    )
+    ready(page)
+
+
+def switch_to(page: Page, project: str) -> None:
+    """Choose another project in the sidebar's picker (with the mouse), and wait for its page."""
+    page.get_by_test_id("stSidebar").get_by_test_id("stSelectbox").click()
+    page.get_by_role("option", name=project).click()
+    expect(page.get_by_role("heading", name=project, level=1)).to_be_visible(timeout=STEP_MS)
+    ready(page)
+
+
+def test_the_label_page_by_keyboard(browser, story, store, screenshots):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.goto(story["link"])
+    first = item_text(page)
+    assert first == "a red and blue flag"
+    expect(page.locator(".st-key-picks button")).to_have_count(3)
+    assert ticks(page) == [False, False, False]
+
+    # 1-9 tick and untick; Enter submits what is ticked.
+    for key, wanted in (("1", [True, False, False]), ("3", [True, False, True]), ("2", [True, True, True])):
+        page.keyboard.press(key)
+        expect_ticks(page, wanted)
+    page.keyboard.press("2")
+    expect_ticks(page, [True, False, True])
+    shot(page, screenshots, "labeller-multi-label-ticked-by-keys")
+    page.keyboard.press("Enter")
+    second = next_item(page, first)
+    assert second == "a green field"
+    assert ticks(page) == [False, False, False]
+
+    # A tick with the mouse leaves the focus on that button; Enter still submits.
+    page.locator(".st-key-picks button").nth(1).click()
+    expect_ticks(page, [False, True, False])
+    page.keyboard.press("Enter")
+    assert next_item(page, second) == "a blue sea"
+    labels = store.annotations(story["tags"]).sort_values("item_id")["label"].tolist()
+    assert labels == [("red", "blue"), ("green",)]
+
+    # A project switch in the sidebar hands the keys back to the page: `s` skips, it is not typed into the picker.
+    switch_to(page, "Reviews")
+    reviews_first = item_text(page)
+    page.keyboard.press("s")
+    assert next_item(page, reviews_first) is not None
+    expect(page.get_by_role("combobox", name="Project")).to_have_value("Reviews")  # no "s" typed into it
+    page.keyboard.press("1")  # and the label keys work too
+    page.wait_for_function(
+        "(n) => document.querySelector('[data-testid=stProgress]')?.innerText.includes(n)",
+        arg="1 labelled by you",
+        timeout=STEP_MS,
+    )
+    assert store.annotations(story["reviews"])["label"].tolist() == ["positive"]
+    shot(page, screenshots, "labeller-after-project-switch")
+
+    # Digit labels are their own keys: the buttons read "0", not "0 0".
+    switch_to(page, "Digits")
+    expect(page.locator(".st-key-labels button")).to_have_count(3)
+    assert [text.strip() for text in page.locator(".st-key-labels button").all_inner_texts()] == ["0", "1", "2"]
+    zero = item_text(page)
+    page.keyboard.press("2")
+    next_item(page, zero)
+    assert store.annotations(story["digits"])["label"].tolist() == ["2"]
+    shot(page, screenshots, "labeller-digit-labels")
+    context.close()
