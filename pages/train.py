@@ -161,17 +161,25 @@ def _trust(trained: list[TrainingRun]) -> None:
             f"**Certainty shown on the Label page**: calibrated (temperature {latest.temperature:.2f}); calibration "
             f"error {latest.ece:.3f}, {latest.ece_uncalibrated:.3f} before (0 means \"80% sure\" is right 80% of the time)."
         )
-    kappas = [r.stability_kappa for r in trained if r.stability_kappa is not None]
-    signal = stopping.stabilised(kappas)
+    kappas = [r.stability_kappa for r in trained[1:]]  # the first trained run has nothing to compare with
+    signal = stopping.stabilised(kappas, latest.n_labels or 0)
     if signal.stop:
         st.success(STOPPED, icon=":material/flag:")
+    elif signal.recent is not None and signal.recent >= stopping.STOP_KAPPA:
+        st.markdown(
+            f"**Predictions stable, labels few**: the last {stopping.STOP_WINDOW} runs agree (Cohen's kappa at least "
+            f"{signal.recent:.3f}), but with {latest.n_labels or 0:,} labels the model is usually still learning "
+            f"fast; the signal waits for {stopping.MIN_STOP_LABELS} labels."
+        )
     elif signal.recent is not None:
         st.markdown(
-            f"**Still changing**: predictions on the stop set agree {signal.recent:.3f} (Cohen's kappa, mean of the "
-            f"last {stopping.STOP_WINDOW} runs) with the run before; stable at {stopping.STOP_KAPPA}."
+            f"**Still changing**: predictions on the stop set agree {signal.recent:.3f} (Cohen's kappa, lowest of the "
+            f"last {stopping.STOP_WINDOW} runs) with the run before; stable at {stopping.STOP_KAPPA} from "
+            f"{stopping.MIN_STOP_LABELS} labels on."
         )
     else:
-        st.caption(f"Stopping signal: after {stopping.STOP_WINDOW + 1} trained runs (kappa so far: {len(kappas)} runs).")
+        st.caption(f"Stopping signal: after {stopping.STOP_WINDOW + 1} trained runs in a row that predict more than "
+                   f"one label (so far: {len(kappas)} compared).")
     if latest.progressive_n:
         st.markdown(
             "**Suggestions on the random items when handed out** (earlier models, before they learnt those "

@@ -12,6 +12,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 
+from labelling.learning import stopping
 from labelling.learning.training import train
 from labelling.learning.training_settings import training_settings
 
@@ -161,7 +162,7 @@ def test_a_labeller_cannot_open_the_train_page(app, store, project):
 
 def test_the_honest_score_its_interval_and_the_stopping_state_are_shown(app, store):
     """Items labelled in the cold-start random order score the model; four runs predicting the stop set
-    alike say it has stopped changing."""
+    alike say so, and that the signal waits for enough labels (16 is too few to stop)."""
     made = store.create_project("random", ["good", "bad"], settings={"display": "text", "text_column": "text"})
     texts = [f"{WORDS[label][i % 6]} kettle number {i}" for i in range(15) for label in ("good", "bad")]
     store.add_items(made.id, [{"text": t} for t in texts])
@@ -177,5 +178,7 @@ def test_the_honest_score_its_interval_and_the_stopping_state_are_shown(app, sto
     assert f"{latest.honest_accuracy:.1%} (95% interval {latest.honest_low:.0%}–{latest.honest_high:.0%}, 16 items chosen at random)" in message
     assert "cross-validated accuracy on the labelled items" in message and "so this reads low" in message
     assert any("accuracy on items chosen at random" in c.value and "interval" in c.value for c in at.caption)
-    assert any(s.value == "The model has stopped changing — more labels will add little." for s in at.success)
+    assert not any("stopped changing" in s.value for s in at.success)
+    assert any("Predictions stable, labels few" in m.value and f"{stopping.MIN_STOP_LABELS} labels" in m.value
+               for m in at.markdown)
     assert any("calibration error" in m.value for m in at.markdown)
