@@ -97,7 +97,7 @@ def _status(run: TrainingRun | None) -> None:
 
 
 def _estimate(value: float, low: float, high: float, n: int) -> str:
-    return f"{value:.1%} (95% interval {low:.0%}–{high:.0%}, {n:,} items chosen at random)"
+    return f"{value:.1%} (95% interval {low:.0%}–{high:.0%}, {n:,} items chosen at random and kept out of training)"
 
 
 def _learning_curve(finished: list[TrainingRun]) -> None:
@@ -105,8 +105,8 @@ def _learning_curve(finished: list[TrainingRun]) -> None:
     points = [r for r in finished if r.honest_n or (r.scores and r.scores.get("cv_accuracy") is not None)]
     if not points:
         st.caption(
-            "Each trained run adds a point: its accuracy on labelled items the queue chose at random (each "
-            "predicted by a model trained without it), against the number of labels."
+            "Each trained run adds a point: its accuracy on labelled items the queue chose at random and the "
+            "model never trains on, against the number of labels."
         )
         return
     curve = pd.DataFrame(
@@ -147,8 +147,9 @@ def _learning_curve(finished: list[TrainingRun]) -> None:
         },
     )
     st.caption(
-        f"**{HONEST}**, with its 95% interval (the band): each random item is predicted by a model trained on "
-        "every other label. While the first, cold-start items are most of them it reads a few points low. "
+        f"**{HONEST}**, with its 95% interval (the band): the random items the queue hands out (its random "
+        "share, and a tenth of a wholly random order) are kept out of training, so they test the model as new "
+        "items would. With few of them the band is wide: read the interval, not the point. "
         f"**{CROSS_VALIDATED}**: {BIASED}."
     )
 

@@ -42,7 +42,7 @@ from labelling.storage.runs import RunStatus, TrainingRun
 from labelling.storage.store import Store
 
 __all__ = ["EVALUATION_SHARE", "FOLDS", "MAX_EVALUATION_ITEMS", "MAX_LABEL_ISSUES", "Assessed", "assess",
-           "evaluation_rows", "keep_random_picks", "stability"]
+           "evaluation_coin", "evaluation_rows", "keep_random_picks", "stability"]
 
 FOLDS = 5
 """Folds of the out-of-fold pass that ranks label errors: every labelled item is predicted by a model
@@ -88,12 +88,12 @@ def evaluation_rows(picks: Sequence[RandomPick], ids: Sequence[int], random_orde
     chosen = [
         p.item_id
         for p in picks
-        if (p.run_id is not None and p.run_id not in random_order_runs) or _coin(p.item_id) < EVALUATION_SHARE
+        if (p.run_id is not None and p.run_id not in random_order_runs) or evaluation_coin(p.item_id) < EVALUATION_SHARE
     ][:MAX_EVALUATION_ITEMS]
     return np.asarray([position[i] for i in chosen if i in position], dtype=int)
 
 
-def _coin(item_id: int) -> float:
+def evaluation_coin(item_id: int) -> float:
     """A fixed number in [0, 1) per item, spread evenly (Fibonacci hashing)."""
     return (int(item_id) * 0x9E3779B1 % 2**32) / 2**32
 

@@ -56,7 +56,7 @@ def label(store, project_id, n, labeller="alice"):
 
 def sampled(item_ids):
     """How many items labelled in a wholly random order join the evaluation sample (a fixed coin each)."""
-    return sum(assessment._coin(i) < assessment.EVALUATION_SHARE for i in item_ids)
+    return sum(assessment.evaluation_coin(i) < assessment.EVALUATION_SHARE for i in item_ids)
 
 
 def test_runs_store_the_honest_score_calibration_stability_and_label_issues(store):
