@@ -55,6 +55,8 @@ MAX_EVALUATION_ITEMS = 200
 random picks train the model."""
 MAX_LABEL_ISSUES = 50
 """Likely label errors kept per run (the likeliest first; the top of the ranking is the most precise)."""
+
+
 @dataclass
 class Assessed:
     """What `assess` found: the run's evaluation figures (`TrainingRun` field names), the temperature for
