@@ -96,8 +96,8 @@ def _status(run: TrainingRun | None) -> None:
         (st.info if run.status == RunStatus.FINISHED and not run.model else st.warning)(run.note)
 
 
-def _estimate(value: float, low: float, high: float, n: int) -> str:
-    return f"{value:.1%} (95% interval {low:.0%}–{high:.0%}, {n:,} items chosen at random and kept out of training)"
+def _estimate(value: float, low: float, high: float, n: int, items: str = "items chosen at random and kept out of training") -> str:
+    return f"{value:.1%} (95% interval {low:.0%}–{high:.0%}, {n:,} {items})"
 
 
 def _learning_curve(finished: list[TrainingRun]) -> None:
@@ -183,8 +183,8 @@ def _trust(trained: list[TrainingRun]) -> None:
                    f"one label (so far: {len(kappas)} compared).")
     if latest.progressive_n:
         st.markdown(
-            "**Suggestions on the random items when handed out** (earlier models, before they learnt those "
-            f"labels): {_estimate(latest.progressive_accuracy, latest.progressive_low, latest.progressive_high, latest.progressive_n)}."
+            "**Suggestions on the random items when handed out** (by the earlier models of the time): "
+            f"{_estimate(latest.progressive_accuracy, latest.progressive_low, latest.progressive_high, latest.progressive_n, 'items chosen at random')}."
         )
     honest = [r for r in trained if r.honest_n]
     slope = stopping.labels_per_point([r.n_labels for r in honest], [r.honest_accuracy for r in honest])

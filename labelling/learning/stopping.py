@@ -45,7 +45,8 @@ __all__ = [
 ]
 
 STOP_KAPPA = 0.99
-"""Mean kappa between successive runs' predictions at which the model counts as stable (the paper's)."""
+"""Kappa between successive runs' predictions that each of the last `STOP_WINDOW` comparisons must reach
+for the model to count as stable (the paper's threshold)."""
 STOP_WINDOW = 3
 """How many successive comparisons (runs - 1) must all be stable (the paper's window)."""
 MIN_STOP_LABELS = 100
