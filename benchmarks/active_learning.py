@@ -202,19 +202,14 @@ def area(mean: dict[int, float]) -> float:
 
 
 def stops_at(curves: list[list[Point]]) -> str:
-    """Labels at which the stopping rule (mean of the last STOP_WINDOW stability kappas >= STOP_KAPPA) first
+    """Labels at which the stopping rule (`stopping.stabilised`, as the Train page reads the runs) first
     fires, per seed."""
     found = []
     for c in curves:
-        kappas = [(p.labels, hooks.run_field(p.run, "stability_kappa")) for p in c]
-        if any(k is hooks.MISSING for _, k in kappas):
+        kappas = [hooks.run_field(p.run, "stability_kappa") for p in c]
+        if any(k is hooks.MISSING for k in kappas):
             return NA
-        window: list[float] = []
-        fired = None
-        for n, kappa in kappas:
-            window = (window + [kappa])[-stopping.STOP_WINDOW:] if kappa is not None else []
-            if fired is None and len(window) == stopping.STOP_WINDOW and np.mean(window) >= stopping.STOP_KAPPA:
-                fired = n
+        fired = next((p.labels for k, p in enumerate(c) if stopping.stabilised(kappas[1 : k + 1], p.labels).stop), None)
         found.append(str(fired) if fired is not None else "never")
     return "/".join(found)
 

@@ -99,8 +99,8 @@ def _status(run: TrainingRun | None) -> None:
         st.warning(run.note)
 
 
-def _estimate(value: float, low: float, high: float, n: int) -> str:
-    return f"{value:.1%} (95% interval {low:.0%}–{high:.0%}, {n:,} items chosen at random)"
+def _estimate(value: float, low: float, high: float, n: int, items: str = "items chosen at random and kept out of training") -> str:
+    return f"{value:.1%} (95% interval {low:.0%}–{high:.0%}, {n:,} {items})"
 
 
 def _learning_curve(finished: list[TrainingRun]) -> None:
@@ -111,8 +111,8 @@ def _learning_curve(finished: list[TrainingRun]) -> None:
     points = list({r.n_labels: r for r in scored}.values())
     if not points:
         st.caption(
-            "Each trained run adds a point: its accuracy on labelled items the queue chose at random (each "
-            "predicted by a model trained without it), against the number of labels."
+            "Each trained run adds a point: its accuracy on labelled items the queue chose at random and the "
+            "model never trains on, against the number of labels."
         )
         return
     curve = pd.DataFrame(
@@ -166,8 +166,9 @@ def _learning_curve(finished: list[TrainingRun]) -> None:
         },
     )
     st.caption(
-        f"**{HONEST}**, with its 95% interval (the band): each random item is predicted by a model trained on "
-        "every other label. While the first, cold-start items are most of them it reads a few points low. "
+        f"**{HONEST}**, with its 95% interval (the band): the random items the queue hands out (its random "
+        "share, and a tenth of a wholly random order) are kept out of training, so they test the model as new "
+        "items would. With few of them the band is wide: read the interval, not the point. "
         f"**{CROSS_VALIDATED}**: {BIASED}."
     )
 
@@ -180,21 +181,29 @@ def _trust(trained: list[TrainingRun]) -> None:
             f"**Certainty shown on the Label page**: calibrated (temperature {latest.temperature:.2f}); calibration "
             f"error {latest.ece:.3f}, {latest.ece_uncalibrated:.3f} before (0 means \"80% sure\" is right 80% of the time)."
         )
-    kappas = [r.stability_kappa for r in trained if r.stability_kappa is not None]
-    signal = stopping.stabilised(kappas)
+    kappas = [r.stability_kappa for r in trained[1:]]  # the first trained run has nothing to compare with
+    signal = stopping.stabilised(kappas, latest.n_labels or 0)
     if signal.stop:
         st.success(STOPPED, icon=":material/flag:")
+    elif signal.recent is not None and signal.recent >= stopping.STOP_KAPPA:
+        st.markdown(
+            f"**Predictions stable, labels few**: the last {stopping.STOP_WINDOW} runs agree (Cohen's kappa at least "
+            f"{signal.recent:.3f}), but with {latest.n_labels or 0:,} labels the model is usually still learning "
+            f"fast; the signal waits for {stopping.MIN_STOP_LABELS} labels."
+        )
     elif signal.recent is not None:
         st.markdown(
-            f"**Still changing**: predictions on the stop set agree {signal.recent:.3f} (Cohen's kappa, mean of the "
-            f"last {stopping.STOP_WINDOW} runs) with the run before; stable at {stopping.STOP_KAPPA}."
+            f"**Still changing**: predictions on the stop set agree {signal.recent:.3f} (Cohen's kappa, lowest of the "
+            f"last {stopping.STOP_WINDOW} runs) with the run before; stable at {stopping.STOP_KAPPA} from "
+            f"{stopping.MIN_STOP_LABELS} labels on."
         )
     else:
-        st.caption(f"Stopping signal: after {stopping.STOP_WINDOW + 1} trained runs (kappa so far: {len(kappas)} runs).")
+        st.caption(f"Stopping signal: after {stopping.STOP_WINDOW + 1} trained runs in a row that predict more than "
+                   f"one label (so far: {len(kappas)} compared).")
     if latest.progressive_n:
         st.markdown(
-            "**Suggestions on the random items when handed out** (earlier models, before they learnt those "
-            f"labels): {_estimate(latest.progressive_accuracy, latest.progressive_low, latest.progressive_high, latest.progressive_n)}."
+            "**Suggestions on the random items when handed out** (by the earlier models of the time): "
+            f"{_estimate(latest.progressive_accuracy, latest.progressive_low, latest.progressive_high, latest.progressive_n, 'items chosen at random')}."
         )
     honest = [r for r in trained if r.honest_n]
     slope = stopping.labels_per_point([r.n_labels for r in honest], [r.honest_accuracy for r in honest])

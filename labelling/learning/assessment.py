@@ -5,31 +5,30 @@ One training run (`labelling.learning.training`) calls, in order:
 1. `keep_random_picks` before it replaces the predictions: the items labelled since the last run whose
    queue place was random (the run's random share, `acquisition.shuffled_priorities`, or the cold-start
    random order) are kept with the suggestion they were handed out with (`Store.assessment`).
-2. `assess` on the labelled items: out-of-fold probabilities (a) of the random picks, each fold trained
-   on every other label, which give the honest accuracy (`evaluation.wilson_interval`) and the
-   temperature (`calibration.fit_temperature`) with the calibration error; (b) of every labelled item,
-   `FOLDS` folds, which rank likely label errors (`label_errors`, confident learning) once calibrated.
-   Progressive validation (`evaluation.progressive_accuracy`) compares the random picks' stored
+2. `evaluation_rows`: the random picks that form the evaluation sample. The run trains without them.
+3. `assess` on the labelled items, the model fitted: its accuracy on the evaluation sample is the honest
+   score (`evaluation.wilson_interval`), and its probabilities there fit the temperature
+   (`calibration.fit_temperature`) and give the calibration error; out-of-fold probabilities of every
+   labelled item (`FOLDS` folds), once calibrated, rank likely label errors (`label_errors`, confident
+   learning). Progressive validation (`evaluation.progressive_accuracy`) compares the random picks' stored
    suggestions with the labels they got: unbiased too, but it scores the earlier models that made them.
-3. `stability` after the queue is written: the run's predictions on the stop set against the previous
+4. `stability` after the queue is written: the run's predictions on the stop set against the previous
    run's (`stopping`, Bloodgood and Vijay-Shanker 2009), kept for the next run.
 
-Why random picks and not the cross-validation of `models.evaluate`: active learning asks about the items
-the model finds hard, so scoring on them reads low (digits, 200 labels: .72-.80 against .95 on a hold-out).
-Measured through `train` on digits (64 pixel columns, the default model, margin order with diverse
-batches, 0.1 random share, 3 seeds), the honest score against a 30% hold-out: .89/.95/1.00 against
-.96/.96/.95 at 200 labels (35-41 picks), but .77/.80/.89 against .94/.94/.91 at 100 (25-30 picks): each
-held-out pick leaves a gap the queue would otherwise have filled around it, and early on the cold-start
-picks, which every later choice was made around, are most of the sample; so it reads low early on.
-The temperature is fitted on both passes. In a simulation with raw 0..1 pixels (an under-confident
-model, hold-out calibration error .18-.28) it brought the error to .02-.10; with the default model on
-pixel columns, already calibrated (.04-.11), the hold-out error after scaling was .02-.18 (.02-.07 at 200
-labels): one parameter fitted on a few dozen out-of-fold predictions is noisy early on.
+Why a sample held out of training, and not the cross-validation of `models.evaluate`: active learning asks
+about the items the model finds hard, so scoring on them reads low (digits, 200 labels: .67-.77 against
+.94-.96 on a hold-out). Nor out-of-fold predictions of random picks that the model also trains on, as
+this module first did: the queue chooses its next items around every label the model has, so a pick
+left out of one fold leaves a gap nothing else covers, and that read 8-14 points low at 200 labels (17-19
+picks, benchmarks/active_learning.py). An item that is never trained on is a true hold-out of the model
+the Label page uses; the price is the labels it holds (about the random share, 10%).
+The temperature is fitted on the same items, for the same reason: every labelled item out of fold leans
+to the hard ones, and fitted there the temperature ran to its bound on text.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,23 +37,24 @@ import numpy as np
 from labelling.io.serialisation import decode
 from labelling.learning import calibration, evaluation, label_errors, models, stopping
 from labelling.records import Label
+from labelling.storage.assessment import RandomPick
 from labelling.storage.runs import RunStatus, TrainingRun
 from labelling.storage.store import Store
 
-__all__ = ["FOLDS", "MAX_LABEL_ISSUES", "MIN_CALIBRATION_ITEMS", "Assessed", "assess", "keep_random_picks", "stability"]
+__all__ = ["EVALUATION_SHARE", "FOLDS", "MAX_EVALUATION_ITEMS", "MAX_LABEL_ISSUES", "Assessed", "assess",
+           "evaluation_coin", "evaluation_rows", "keep_random_picks", "stability"]
 
 FOLDS = 5
-"""Folds of each out-of-fold pass: a held-out random pick is predicted by a model trained on nearly all
-labels, and every labelled item by one trained on 80% of them."""
-MIN_CALIBRATION_ITEMS = 20
-"""Random picks needed to measure the calibration error on them; with fewer it is measured on every
-out-of-fold prediction."""
+"""Folds of the out-of-fold pass that ranks label errors: every labelled item is predicted by a model
+trained on 80% of them."""
+EVALUATION_SHARE = 0.1
+"""Share of the items labelled in a wholly random order held out of training as the evaluation sample:
+about what the queue's random share (`acquisition.DEFAULT_SHUFFLE_PROP`) hands out otherwise."""
+MAX_EVALUATION_ITEMS = 200
+"""The evaluation sample stops growing here (a 95% interval of about +-4 points at 90% accuracy); later
+random picks train the model."""
 MAX_LABEL_ISSUES = 50
 """Likely label errors kept per run (the likeliest first; the top of the ranking is the most precise)."""
-MAX_GIVEN_PROBABILITY = 0.05
-"""A flagged label is kept only when the calibrated model gives it less than this chance. Confident
-learning alone flags too many with the default model (digits, 300-600 labels, 10% flipped, 3 seeds:
-precision .55-.69); below 0.05 it is .88-.94, finding about 60-80% of the flipped labels."""
 
 
 @dataclass
@@ -77,49 +77,72 @@ def keep_random_picks(store: Store, project_id: int, runs: Sequence[TrainingRun]
             store.assessment.keep_cold_start_picks(project_id, min(shuffled))
 
 
-def assess(
-    model: models.TrainedModel, x: Any, targets: Sequence[Label], ids: Sequence[int], store: Store, project_id: int, seed: int
-) -> Assessed:
-    """The honest score, progressive score, temperature, calibration error and label errors of `model`
-    (unfitted) on the labelled items `x`/`targets` (item `ids`)."""
-    rng = np.random.default_rng(seed)
+def evaluation_rows(picks: Sequence[RandomPick], ids: Sequence[int], random_order_runs: Collection[int]) -> np.ndarray:
+    """Rows of the labelled items `ids` that form the evaluation sample, which the run trains without.
+
+    A pick placed by a run's random share is in it; one placed by a wholly random order (the cold-start
+    order, `random_order_runs`: runs of a strategy such as "random") is in it by a fixed coin per item,
+    `EVALUATION_SHARE` of them, or random labelling would train on nothing. Each item's membership is
+    decided once and never changes, so the model never trains on an item that later tests it (the queue
+    would have chosen around it). The sample stops growing at `MAX_EVALUATION_ITEMS` (`picks` in the order
+    `Store.assessment.random_picks` gives, which only appends)."""
     position = {int(i): row for row, i in enumerate(ids)}
-    picks = [p for p in store.assessment.random_picks(project_id) if p.item_id in position]
+    chosen = [
+        p.item_id
+        for p in picks
+        if (p.run_id is not None and p.run_id not in random_order_runs) or evaluation_coin(p.item_id) < EVALUATION_SHARE
+    ][:MAX_EVALUATION_ITEMS]
+    return np.asarray([position[i] for i in chosen if i in position], dtype=int)
+
+
+def evaluation_coin(item_id: int) -> float:
+    """A fixed number in [0, 1) per item, spread evenly (Fibonacci hashing)."""
+    return (int(item_id) * 0x9E3779B1 % 2**32) / 2**32
+
+
+def assess(
+    model: models.TrainedModel,
+    x: Any,
+    targets: Sequence[Label],
+    held: np.ndarray,
+    picks: Sequence[RandomPick],
+    ids: Sequence[int],
+    seed: int,
+) -> Assessed:
+    """The honest score, progressive score, temperature, calibration error and label errors of `model`,
+    fitted on every labelled item (`x`/`targets`, item `ids`) but the evaluation sample's rows `held`;
+    `picks`: the project's random picks (`Store.assessment.random_picks`)."""
+    rng = np.random.default_rng(seed)
     found = Assessed()
-    suggested = [p for p in picks if p.suggestion is not None]
+    labelled = {int(i): row for row, i in enumerate(ids)}
+    suggested = [p for p in picks if p.suggestion is not None and p.item_id in labelled]
     progressive = evaluation.progressive_accuracy(
-        [p.suggestion for p in suggested], [targets[position[p.item_id]] for p in suggested]
+        [p.suggestion for p in suggested], [targets[labelled[p.item_id]] for p in suggested]
     )
     found.figures.update(_named("progressive", progressive))
-    random_rows = np.asarray([position[p.item_id] for p in picks], dtype=int)
-    folds = np.full(len(targets), -1)
-    folds[random_rows] = _fold_numbers(len(random_rows), rng)
-    p_random, covered = out_of_fold(model, x, targets, folds)
-    rows = random_rows[covered[random_rows]]
-    guessed, _ = models.label_probabilities(p_random[rows], model.labels, model.labels, model.multi_label)
-    # The same count as progressive validation's, of other predictions: the held-out ones.
-    found.figures.update(_named("honest", evaluation.progressive_accuracy(guessed, [targets[r] for r in rows])))
+    p_held = _by_label(model, model.probabilities(models.take(x, held))) if len(held) else np.zeros((0, len(model.labels)))
+    guessed, _ = models.label_probabilities(p_held, model.labels, model.labels, model.multi_label)
+    # The same count as progressive validation's, of the current model on items it did not train on.
+    found.figures.update(_named("honest", evaluation.progressive_accuracy(guessed, [targets[r] for r in held])))
     if model.multi_label:
         return found  # calibration and label errors are for single-label models
     truth = np.asarray([model.labels.index(t) for t in targets])
-    p_all, everywhere = out_of_fold(model, x, targets, _fold_numbers(len(targets), rng))
-    # Fitted on both passes: the random picks alone are few, and when the model gets them all right the
-    # fit sharpens without bound; every labelled item alone leans to the hard ones.
-    fit_rows = np.concatenate([rows, np.flatnonzero(everywhere)])
-    fit_p = np.concatenate([p_random[rows], p_all[everywhere]])
-    if len(fit_rows):
-        found.temperature = calibration.fit_temperature(fit_p, truth[fit_rows])
+    if len(held):
+        found.temperature = calibration.fit_temperature(p_held, truth[held])
         found.figures["temperature"] = found.temperature
-        # Measured on the random picks, an unbiased sample of the pool, once there are enough of them.
-        measured = (p_random[rows], truth[rows]) if len(rows) >= MIN_CALIBRATION_ITEMS else (fit_p, truth[fit_rows])
-        found.figures["ece_uncalibrated"] = calibration.expected_calibration_error(*measured)
-        scaled = calibration.apply_temperature(measured[0], found.temperature)
-        found.figures["ece"] = calibration.expected_calibration_error(scaled, measured[1])
+        found.figures["ece_uncalibrated"] = calibration.expected_calibration_error(p_held, truth[held])
+        scaled = calibration.apply_temperature(p_held, found.temperature)
+        found.figures["ece"] = calibration.expected_calibration_error(scaled, truth[held])
+    p_all, everywhere = out_of_fold(model, x, targets, _fold_numbers(len(targets), rng))
     checked = np.flatnonzero(everywhere)
     if len(checked):
-        scaled_all = calibration.apply_temperature(p_all[checked], found.temperature)
+        # Calibrated on themselves: the held-out sample's temperature is for the final model, and may be
+        # missing (imported labels); out-of-fold models on noisy labels have a temperature of their own.
+        own = calibration.fit_temperature(p_all[checked], truth[checked])
+        scaled_all = calibration.apply_temperature(p_all[checked], own)
         flagged = label_errors.likely_label_errors(scaled_all, truth[checked])
-        for issue in [i for i in flagged if i.self_confidence < MAX_GIVEN_PROBABILITY][:MAX_LABEL_ISSUES]:
+        cut = label_errors.doubt_cut(len(model.labels))
+        for issue in [i for i in flagged if i.self_confidence < cut][:MAX_LABEL_ISSUES]:
             row = int(checked[issue.position])
             found.issues.append(
                 (
@@ -130,6 +153,16 @@ def assess(
                     issue.alternative_confidence,
                 )
             )
+    return found
+
+
+def _by_label(model: models.TrainedModel, p: np.ndarray) -> np.ndarray:
+    """A fitted single-label model's probabilities `(n, classes)` as `(n, labels)`, in `model.labels`
+    order (a label it never saw gets 0); multi-label ones are already so."""
+    if model.multi_label:
+        return p
+    found = np.zeros((len(p), len(model.labels)))
+    found[:, [model.labels.index(c) for c in model.classes]] = p
     return found
 
 
@@ -147,12 +180,7 @@ def out_of_fold(model: models.TrainedModel, x: Any, targets: Sequence[Label], fo
         if not model.multi_label and len(set(train_targets)) < 2:
             continue
         fitted = models.fresh_copy(model).fit(models.take(x, train), train_targets)
-        found = fitted.probabilities(models.take(x, test))
-        if model.multi_label:
-            p[test] = found
-        else:
-            columns = [model.labels.index(c) for c in fitted.classes]
-            p[np.ix_(test, columns)] = found
+        p[test] = _by_label(fitted, fitted.probabilities(models.take(x, test)))
         covered[test] = True
     return p, covered
 

@@ -168,13 +168,18 @@ class _Run:
         if reason is not None:
             return self._cold_start(reason, counts)
         self.notes += [self.reading.note] if self.reading.note else []  # why text is read as TF-IDF
-        scores = models.evaluate(trained, x, targets, seed=self.seed) if evaluate else None
         ids = [i for i, kept in zip(labelled.ids, keep) if kept]
-        assessed = assessment.assess(trained, x, targets, ids, self.store, project.id, self.seed) if evaluate else None
+        picks = self.store.assessment.random_picks(project.id) if evaluate else []
+        held = self._evaluation_rows(picks, ids, targets)
+        rows = np.setdiff1d(np.arange(len(targets)), held)
+        fit_x, fit_targets = models.take(x, rows), [targets[i] for i in rows]
+        scores = models.evaluate(trained, fit_x, fit_targets, seed=self.seed) if evaluate else None
+        self.progress(0.25)
+        trained.fit(fit_x, fit_targets)
+        assessed = assessment.assess(trained, x, targets, held, picks, ids, self.seed) if evaluate else None
         self.progress(0.35)
-        trained.fit(x, targets)
         trained.temperature = assessed.temperature if assessed else 1.0
-        own = self._own_score(trained, x, targets)
+        own = self._own_score(trained, fit_x, fit_targets)
         self.progress(0.45)
         note = save_model(trained, model_path(self.store, project.id, self.run.id), self.run.id)
         if note:
@@ -240,6 +245,17 @@ class _Run:
             preprocess = preprocess or getattr(model, "preprocess", None)
             self.eval_method, self.description = getattr(model, "eval_method", None), type(model).__name__
         return models.TrainedModel(model, project.labels, project.multi_label, None, preprocess, self.description)
+
+    def _evaluation_rows(self, picks, ids: list[int], targets: list[Label]) -> np.ndarray:
+        """The evaluation sample's rows (`assessment.evaluation_rows`), or none when training without them
+        would leave a model that cannot be fitted (the cold-start conditions)."""
+        if not picks:
+            return np.zeros(0, dtype=int)
+        runs = self.store.runs.all(self.project.id)
+        random_order = {r.id for r in runs if r.strategy in strategies.STRATEGIES and strategies.STRATEGIES[r.strategy].random_order}
+        held = assessment.evaluation_rows(picks, ids, random_order)
+        left = np.setdiff1d(np.arange(len(targets)), held)
+        return held if _cold_start([targets[i] for i in left], self.project) is None else np.zeros(0, dtype=int)
 
     def _own_score(self, trained: models.TrainedModel, x: Any, targets: list[Label]) -> dict[str, float]:
         """`{"eval_score": ...}` from the model's own eval_method, if it has one; its failure is a note."""

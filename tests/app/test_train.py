@@ -13,6 +13,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 
+from labelling.learning import assessment, stopping
 from labelling.learning.training import train
 from labelling.learning.training_settings import training_settings
 
@@ -161,24 +162,29 @@ def test_a_labeller_cannot_open_the_train_page(app, store, project):
 
 
 def test_the_honest_score_its_interval_and_the_stopping_state_are_shown(app, store):
-    """Items labelled in the cold-start random order score the model; four runs predicting the stop set
-    alike say it has stopped changing."""
+    """A fixed tenth of the items labelled in the cold-start random order is held out to score the model;
+    four runs predicting the stop set alike say so, and that the signal waits for enough labels (40 is
+    too few to stop)."""
     made = store.create_project("random", ["good", "bad"], settings={"display": "text", "text_column": "text"})
-    texts = [f"{WORDS[label][i % 6]} kettle number {i}" for i in range(15) for label in ("good", "bad")]
+    texts = [f"{WORDS[label][i % 6]} kettle number {i}" for i in range(40) for label in ("good", "bad")]
     store.add_items(made.id, [{"text": t} for t in texts])
     train(store, made.id)  # cold start: the queue in random order
-    for _ in range(16):
+    held = 0
+    for _ in range(40):
         item = store.next_item(made.id, "admin")
         store.submit(made.id, item.id, "admin", "good" if any(w in item.data["text"] for w in WORDS["good"]) else "bad")
+        held += assessment.evaluation_coin(item.id) < assessment.EVALUATION_SHARE
     runs = [train(store, made.id) for _ in range(4)]  # same labels: the same predictions each time
     latest = runs[-1]
-    assert latest.honest_n == 16 and [r.stability_kappa for r in runs[1:]] == [1.0, 1.0, 1.0]
+    assert latest.honest_n == held > 0 and [r.stability_kappa for r in runs[1:]] == [1.0, 1.0, 1.0]
     at = train_page(app)
     message = at.success[0].value.replace("\\", "")
-    assert f"{latest.honest_accuracy:.1%} (95% interval {latest.honest_low:.0%}–{latest.honest_high:.0%}, 16 items chosen at random)" in message
+    assert f"{latest.honest_accuracy:.1%} (95% interval {latest.honest_low:.0%}–{latest.honest_high:.0%}, {held} items chosen at random and kept out of training)" in message
     assert "cross-validated accuracy on the labelled items" in message and "so this reads low" in message
     assert any("accuracy on items chosen at random" in c.value and "interval" in c.value for c in at.caption)
-    assert any(s.value == "The model has stopped changing — more labels will add little." for s in at.success)
+    assert not any("stopped changing" in s.value for s in at.success)
+    assert any("Predictions stable, labels few" in m.value and f"{stopping.MIN_STOP_LABELS} labels" in m.value
+               for m in at.markdown)
     assert any("calibration error" in m.value for m in at.markdown)
 
 

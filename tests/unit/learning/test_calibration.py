@@ -10,7 +10,13 @@ from sklearn.model_selection import StratifiedKFold, cross_val_predict, train_te
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from labelling.learning.calibration import apply_temperature, expected_calibration_error, fit_temperature
+from labelling.learning.calibration import (
+    MAX_TEMPERATURE,
+    MIN_TEMPERATURE,
+    apply_temperature,
+    expected_calibration_error,
+    fit_temperature,
+)
 
 pytestmark = pytest.mark.filterwarnings("error")
 
@@ -48,6 +54,19 @@ def test_temperature_undoes_known_miscalibration(classes, sharpness):
 def test_calibrated_model_keeps_temperature_near_one():
     p, y = _miscalibrated(3, 1.0, seed=3)
     assert fit_temperature(p, y) == pytest.approx(1.0, abs=0.1)
+
+
+def test_the_prior_holds_few_rows_near_one():
+    """Twenty rows the model gets all right would sharpen it without bound, and twenty with many mistakes
+    flatten it to the bound; the prior on log T keeps both near the model as it is."""
+    p = np.tile([[0.7, 0.3]], (20, 1))
+    right, half_wrong = np.zeros(20, dtype=int), np.arange(20) % 2
+    assert fit_temperature(p, right, prior_sd=100.0) < 1.5 * MIN_TEMPERATURE
+    assert fit_temperature(p, half_wrong, prior_sd=100.0) > MAX_TEMPERATURE / 1.5
+    assert 0.15 < fit_temperature(p, right) < 1.0 < fit_temperature(p, half_wrong) < 3.0
+    # With thousands of rows the data decide, as without a prior.
+    many_p, many_y = _miscalibrated(2, 3.0, seed=4)
+    assert fit_temperature(many_p, many_y) == pytest.approx(fit_temperature(many_p, many_y, prior_sd=100.0), rel=0.02)
 
 
 def test_apply_temperature_keeps_rows_and_predictions():

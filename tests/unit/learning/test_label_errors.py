@@ -11,7 +11,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from labelling.learning.calibration import apply_temperature, fit_temperature
-from labelling.learning.label_errors import LabelIssue, class_thresholds, likely_label_errors
+from labelling.learning.label_errors import ASSUMED_NOISE, LabelIssue, class_thresholds, doubt_cut, likely_label_errors
 
 pytestmark = pytest.mark.filterwarnings("error")
 
@@ -100,3 +100,29 @@ def test_digits_with_flipped_labels():
         found += len(hits)
         flagged += len(issues)
     assert found / flagged >= TARGET_PRECISION
+
+
+@pytest.mark.parametrize("classes", [2, 10])
+def test_doubt_cut_is_where_a_label_becomes_more_likely_wrong_than_right(classes):
+    """Simulated items, each with a chance q that class y is its true class; a labeller gives the true
+    class but for ASSUMED_NOISE of items, which get another class at random. Of the items labelled y,
+    those whose noisy-label probability c (what a model fitted on such labels estimates) is near the cut
+    are wrong half the time; well below it, mostly."""
+    rng = np.random.default_rng(0)
+    a = ASSUMED_NOISE / (classes - 1)
+    q = rng.random(2_000_000)
+    truly_y = rng.random(len(q)) < q
+    labelled_y = rng.random(len(q)) < np.where(truly_y, 1 - ASSUMED_NOISE, a)
+    c = (q * (1 - ASSUMED_NOISE) + (1 - q) * a)[labelled_y]
+    wrong = ~truly_y[labelled_y]
+    cut = doubt_cut(classes)
+    assert np.mean(wrong[np.abs(c - cut) < 0.002]) == pytest.approx(0.5, abs=0.05)
+    assert np.mean(wrong[c < (cut + a) / 2]) > 0.7  # c is never below a
+
+
+def test_doubt_cut_known_answers_and_checks():
+    assert doubt_cut(2) == pytest.approx(0.18)
+    assert doubt_cut(10) == pytest.approx(0.01 / (0.8889 / 2 + 0.01111), rel=1e-3)
+    assert doubt_cut(3) < doubt_cut(2)
+    with pytest.raises(ValueError):
+        doubt_cut(1)
