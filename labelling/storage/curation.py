@@ -86,14 +86,13 @@ class Curation:
             me = check_reviewer(connection, reviewer)
             project = project_rows.load(connection, project_id)
             accepted = _acceptable(connection, project, min_agreement, min_labels)
-            now = clock()
             rows = [
                 {"project_id": project.id, "item_id": item_id, "reviewer_id": me.id, "action": "adjudicate",
-                 "label": label_values.to_json(label), "is_current": True, "created_at": now}
+                 "label": label_values.to_json(label), "is_current": True}
                 for item_id, label in accepted.items()
             ]
             if rows:
-                connection.execute(reviews.insert(), rows)
+                connection.execute(reviews.insert().values(created_at=clock()), rows)
             return len(rows)
 
 

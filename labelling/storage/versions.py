@@ -139,12 +139,11 @@ class Versions:
             ).first():
                 raise InvalidInput(f"project {project.name!r} already has a version named {name!r}: choose another name")
             finals = {item_id: _stored(final) for item_id, final in project_votes.final_labels(connection, project.id).items()}
-            created_at = clock()
-            version = connection.execute(
+            version, created_at = connection.execute(
                 label_versions.insert()
-                .values(project_id=project.id, name=name, created_by=me.id, created_at=created_at, n_items=len(finals))
-                .returning(label_versions.c.id)
-            ).scalar_one()
+                .values(project_id=project.id, name=name, created_by=me.id, created_at=clock(), n_items=len(finals))
+                .returning(label_versions.c.id, label_versions.c.created_at)
+            ).one()
             kept = set()
             ended = []
             for row_id, item_id, *stored in connection.execute(NEWEST_ROWS, {"project": project.id}):

@@ -50,6 +50,7 @@ def test_a_diff_after_relabelling_names_exactly_the_changed_items(store, rita):
     project, ids = labelled(store, items)
     friday = store.versions.save(project.id, "Friday", rita)
     assert (friday.name, friday.created_by, friday.n_items) == ("Friday", "rita", 12)
+    assert store.versions.all(project.id)[0] == friday and isinstance(friday.created_at, float)
 
     store.adjudicate(project.id, ids["item-0"], rita, "b")  # a -> b
     store.adjudicate(project.id, ids["item-4"], rita, "b")  # b -> b: reviewed, label unchanged
