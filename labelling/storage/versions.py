@@ -170,6 +170,19 @@ class Versions:
         with read(self._engine) as connection:
             return _listed(connection, project_rows.load(connection, project_id))
 
+    def find(self, project_id: int, version: str | int) -> LabelVersion:
+        """A version of the project by name, else by id (the command line takes either); InvalidInput if none."""
+        with read(self._engine) as connection:
+            project = project_rows.load(connection, project_id)
+            listed = _listed(connection, project)
+        for found in listed:
+            if found.name == str(version).strip():
+                return found
+        for found in listed:
+            if str(found.id) == str(version).strip():
+                return found
+        raise InvalidInput(f"project {project.name!r} has no saved version {version!r}")
+
     def final_labels(self, project_id: int, version: int) -> pd.DataFrame:
         """A version's final labels as `Store.final_labels` gives the current ones: item_id, label (None on a
         tie), source, votes, reviewer."""
