@@ -71,6 +71,17 @@ class Curation:
             shares = {i: agreement_share(list(votes.get(i, {}).values())) for i in hits}
             return review_cards(connection, hits, votes, finals, shares), more
 
+    def columns(self, project_id: int) -> list[str]:
+        """The names of the project's item columns (its first item's), for a search in one column; none for
+        items that are plain values."""
+        with read(self._engine) as connection:
+            project = project_rows.load(connection, project_id)
+            first = connection.execute(
+                select(items.c.data).where(items.c.project_id == project.id).order_by(items.c.id).limit(1)
+            ).scalar()
+        value = None if first is None else decode(first)
+        return [str(k) for k in value] if isinstance(value, dict) else []
+
     def majority_to_accept(self, project_id: int, min_agreement: float, min_labels: int = 2) -> int:
         """How many items `accept_majority` would settle now with these thresholds (the page's preview)."""
         with read(self._engine) as connection:
