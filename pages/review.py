@@ -208,8 +208,6 @@ which = (
 if which == SEARCH:
     search()
     st.stop()
-if which == WAITING:
-    accept_majority()
 if which == TO_CHECK:
     with ui.database_guard():
         checks = store.assessment.labels_to_check(project.id, limit=PAGE_SIZE)
@@ -236,6 +234,8 @@ most = st.slider(
     key="review-agreement",
     help="The share of an item's labellers who gave its most common label.",
 )
+if which == WAITING:
+    accept_majority()
 
 with ui.database_guard():
     listed, total = store.review_items(
