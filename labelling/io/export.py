@@ -93,7 +93,9 @@ def to_parquet(frame: pd.DataFrame) -> bytes:
     for name in frame.columns:
         cells = [_arrow_cell(v) for v in frame[name]] if frame[name].dtype == object else frame[name]
         try:
-            columns[str(name)] = pa.array(cells, from_pandas=True)
+            column = pa.array(cells, from_pandas=True)
+            # pandas' own text columns arrive as large_string; one string type for every text column.
+            columns[str(name)] = column.cast(pa.string()) if pa.types.is_large_string(column.type) else column
         except (pa.ArrowInvalid, pa.ArrowTypeError):
             columns[str(name)] = pa.array([None if v is None else str(v) for v in cells], type=pa.string())
     sink = pa.BufferOutputStream()

@@ -31,7 +31,7 @@ from labelling.quality import consensus
 from labelling.records import Label, Project
 from labelling.storage import projects as project_rows
 from labelling.storage import votes as project_votes
-from labelling.storage.engine import clock, read, write
+from labelling.storage.engine import bulk_insert, clock, read, write
 from labelling.storage.exports import READ_BATCH
 from labelling.storage.items import batches
 from labelling.storage.overlap import LOCK_PROJECT
@@ -155,14 +155,12 @@ class Versions:
                 connection.execute(
                     update(version_labels).where(version_labels.c.id.in_(batch)).values(until_version=version)
                 )
-            new_rows = [
-                {"project_id": project.id, "item_id": item_id, "from_version": version,
-                 "label": label, "source": source, "votes": votes, "reviewer": reviewer}
-                for item_id, (label, source, votes, reviewer) in finals.items()
-                if item_id not in kept
-            ]
-            if new_rows:
-                connection.execute(version_labels.insert(), new_rows)
+            bulk_insert(
+                connection,
+                version_labels.name,
+                ["project_id", "item_id", "from_version", "label", "source", "votes", "reviewer"],
+                [(project.id, item_id, version, *stored) for item_id, stored in finals.items() if item_id not in kept],
+            )
             return LabelVersion(version, name, me.name, created_at, len(finals))
 
     def all(self, project_id: int) -> list[LabelVersion]:
