@@ -1,6 +1,7 @@
 """Label-version figures: what "Save a version" costs against reading the final labels it freezes (the floor:
 a save must read them) and against the full export (the peer: what a copy of the labels per version would
-build), with the rows each save writes, at 100,000 labelled items on PostgreSQL and SQLite.
+build), with the rows each save writes, at 100,000 labelled items on PostgreSQL and SQLite; and what the
+Label page's "My recent items" costs when opened (it is read only then), against a click's `submit_and_next`.
 
     python benchmarks/versions_bench.py            # 100,000 items
     python benchmarks/versions_bench.py --quick    # 10,000 items: a smoke run of the same code
@@ -8,12 +9,14 @@ build), with the rows each save writes, at 100,000 labelled items on PostgreSQL 
 Steps per database, one run: import the items with one label each; time `Store.final_labels` (floor) and
 `Store.export` (peer); save version 1 (every item written); save version 2 unchanged (nothing written); mark
 1% of the items gold with another label and save version 3 (1% written); export version 1 again and check
-its bytes did not move. Prints a Markdown table.
+its bytes did not move; then a labeller labels CLICKS items, each click timed, and their recent items read after
+each (p50 of each). Prints a Markdown table.
 """
 
 from __future__ import annotations
 
 import argparse
+import statistics
 import sys
 import tempfile
 import time
@@ -32,6 +35,8 @@ from queue_bench import POSTGRES, Schema, log  # noqa: E402
 
 CHANGED_SHARE = 0.01
 """Share of items whose final label changes between version 2 and version 3."""
+CLICKS = 300
+"""Labels given, one click each, to time submit_and_next and the recent items read after it."""
 
 
 def seconds(call):
@@ -64,6 +69,14 @@ def measure(url: str, n: int) -> dict[str, str]:
         export_s, frame = seconds(lambda: store.versions.export(project.id, first.id))
         assert to_parquet(frame) == before, "version 1's export moved"
         diff_s, diff = seconds(lambda: store.versions.diff(project.id, first.id, None))
+        fresh = store.create_project("clicks", ["a", "b"])
+        store.add_items(fresh.id, [f"review {i}" for i in range(n)])
+        item = store.next_item(fresh.id, "alice")
+        clicks, recent = [], []
+        for i in range(CLICKS):
+            took, (_, item) = seconds(lambda: store.submit_and_next(fresh.id, item.id, "alice", "ab"[i % 2]))
+            clicks.append(took)
+            recent.append(seconds(lambda: store.history.recent(fresh.id, "alice"))[0])
         return {
             "final_labels (floor)": f"{floor:.2f} s",
             "export (peer)": f"{peer:.2f} s",
@@ -72,6 +85,8 @@ def measure(url: str, n: int) -> dict[str, str]:
             f"save v3 ({CHANGED_SHARE:.0%} changed)": f"{changed_s:.2f} s, {changed_rows:,} rows",
             "export v1 (bytes unchanged)": f"{export_s:.2f} s",
             "diff v1 -> current": f"{diff_s:.2f} s, {len(diff.changed):,} changed",
+            "click: submit_and_next p50 (peer)": f"{statistics.median(clicks) * 1000:.2f} ms",
+            "my recent items (10), read on opening, p50": f"{statistics.median(recent) * 1000:.2f} ms",
         }
     finally:
         store.close()

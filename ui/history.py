@@ -17,6 +17,8 @@ from ui.resources import settings
 __all__ = ["my_history"]
 
 NOTICE = "history_notice"
+OPEN = "my-history"
+"""The popover's key: open or not."""
 SUMMARY_CHARACTERS = 60
 """Characters of an item's text shown in the list."""
 
@@ -27,6 +29,8 @@ def _reopen(store: Store, project_id: int, labeller: str, item_id: int) -> None:
         store.history.reopen(project_id, labeller, item_id, settings().lease_seconds)
     except LabellingError as error:
         st.session_state[NOTICE] = refusal(error)
+        return
+    st.session_state[OPEN] = False  # closed: the reopened item is what the labeller wants to see
 
 
 def _summary(data: Any, options: ProjectSettings) -> str:
@@ -43,11 +47,17 @@ def _summary(data: Any, options: ProjectSettings) -> str:
 
 def my_history(store: Store, project: Project, labeller: str, limit: int = RECENT) -> None:
     """A "My recent items" popover: my last `limit` labels in the project, newest first, each reopenable
-    (as Undo reopens the newest: my label stays until I choose another)."""
+    (as Undo reopens the newest: my label stays until I choose another). Read only while it is open, so a
+    click on a label costs no query for it."""
     if notice := st.session_state.pop(NOTICE, None):
         st.warning(notice)
-    recent = store.history.recent(project.id, labeller, limit)
-    with st.popover("My recent items", icon=":material/history:", disabled=not recent):
+    popover = st.popover("My recent items", icon=":material/history:", key=OPEN, on_change="rerun")
+    if not popover.open:
+        return
+    with popover:
+        recent = store.history.recent(project.id, labeller, limit)
+        if not recent:
+            st.caption("Nothing labelled yet in this project.")
         for done in recent:
             label = ", ".join(done.label) or "none of the labels" if isinstance(done.label, tuple) else done.label
             row = st.container(horizontal=True, vertical_alignment="center", key=f"history-{done.item_id}")
