@@ -47,7 +47,8 @@ def _save_version() -> None:
     except LabellingError as error:
         st.session_state[NOTICE] = ("error", ui.refusal(error))
         return
-    st.session_state[NOTICE] = ("success", f"Saved version **{ui.literal(saved.name)}**: {saved.n_items:,} labelled items.")
+    saved_as = f"Saved version **{ui.literal(saved.name)}**: {saved.n_items:,} labelled items."
+    st.session_state[NOTICE] = ("success", saved_as)
     st.session_state["version-name"] = ""
 
 
@@ -102,7 +103,9 @@ st.dataframe(
     pd.DataFrame(
         {
             "Version": [v.name for v in versions],
-            "Saved (UTC)": [dt.datetime.fromtimestamp(v.created_at, dt.UTC).strftime("%Y-%m-%d %H:%M") for v in versions],
+            "Saved (UTC)": [
+                dt.datetime.fromtimestamp(v.created_at, dt.UTC).strftime("%Y-%m-%d %H:%M") for v in versions
+            ],
             "By": [v.created_by for v in versions],
             "Labelled items": [v.n_items for v in versions],
         }

@@ -46,7 +46,9 @@ def run_version_diff(args: argparse.Namespace) -> int:
         diff = store.versions.diff(project.id, old, new)
     finally:
         store.close()
-    print(f"{diff.old} -> {diff.new}: {len(diff.changed)} changed, {len(diff.added)} added, {len(diff.removed)} removed")
+    print(
+        f"{diff.old} -> {diff.new}: {len(diff.changed)} changed, {len(diff.added)} added, {len(diff.removed)} removed"
+    )
     for kind, ids in (("changed", diff.changed), ("added", diff.added), ("removed", diff.removed)):
         if ids:
             shown = ", ".join(str(i) for i in list(ids)[:LISTED_ITEMS])

@@ -33,7 +33,8 @@ def items_frame(
     Columns: the original ones (or `data` for non-dict items), `item_id`, `label` (the final label: a
     reviewer's, a gold item's known label, else the majority; empty on a tie), `tie`, `label_source`
     (review, gold, majority or tie), `reviewed_by` (who adjudicated it), `n_labels` (its current labels, as
-    `finals` counts them), and `label:<labeller>` for each labeller's current label (none when `votes` is empty: a saved version)."""
+    `finals` counts them), and `label:<labeller>` for each labeller's current label (none when `votes` is
+    empty: a saved version keeps final labels only)."""
     rows: list[dict[str, Any]] = []
     ids: list[int] = []
     for item_id, data in items:

@@ -17,7 +17,12 @@ from labelling.storage import projects as project_rows
 from labelling.storage import votes as project_votes
 from labelling.storage.engine import clock, read, write
 from labelling.storage.exports import READ_BATCH
-from labelling.storage.review import ReviewItem, agreement_share, check_reviewer, review_cards
+from labelling.storage.review import (
+    ReviewItem,
+    agreement_share,
+    check_reviewer,
+    review_cards,
+)
 from labelling.storage.schema import items, reviews
 from labelling.text import check_unicode
 

@@ -27,7 +27,9 @@ from labelling.storage.overlap import LIVE_LEASE, LOCK_PROJECT, refuse_excluded,
 from labelling.storage.queue import Labeller, find_labeller, lock_labeller
 from labelling.storage.schema import annotations, items, labellers, predictions, reviews, tasks
 
-__all__ = ["ReviewItem", "adjudicate", "agreement_share", "check_reviewer", "review_cards", "review_items", "send_back"]
+__all__ = [
+    "ReviewItem", "adjudicate", "agreement_share", "check_reviewer", "review_cards", "review_items", "send_back"
+]
 
 
 @dataclass(frozen=True)

@@ -134,18 +134,20 @@ class Versions:
             me = check_reviewer(connection, by)
             project = project_rows.load(connection, project_id)
             connection.execute(LOCK_PROJECT, {"project": project.id})  # one save at a time per project
-            if connection.execute(
-                select(label_versions.c.id).where(label_versions.c.project_id == project.id, label_versions.c.name == name)
-            ).first():
-                raise InvalidInput(f"project {project.name!r} already has a version named {name!r}: choose another name")
-            finals = {item_id: _stored(final) for item_id, final in project_votes.final_labels(connection, project.id).items()}
+            taken = select(label_versions.c.id).where(
+                label_versions.c.project_id == project.id, label_versions.c.name == name
+            )
+            if connection.execute(taken).first():
+                raise InvalidInput(
+                    f"project {project.name!r} already has a version named {name!r}: choose another name"
+                )
+            finals = {i: _stored(final) for i, final in project_votes.final_labels(connection, project.id).items()}
             version, created_at = connection.execute(
                 label_versions.insert()
                 .values(project_id=project.id, name=name, created_by=me.id, created_at=clock(), n_items=len(finals))
                 .returning(label_versions.c.id, label_versions.c.created_at)
             ).one()
-            kept = set()
-            ended = []
+            kept, ended = set(), []
             for row_id, item_id, *stored in connection.execute(NEWEST_ROWS, {"project": project.id}):
                 if finals.get(item_id) == tuple(stored):
                     kept.add(item_id)
@@ -159,7 +161,7 @@ class Versions:
                 connection,
                 version_labels.name,
                 ["project_id", "item_id", "from_version", "label", "source", "votes", "reviewer"],
-                [(project.id, item_id, version, *stored) for item_id, stored in finals.items() if item_id not in kept],
+                [(project.id, i, version, *stored) for i, stored in finals.items() if i not in kept],
             )
             return LabelVersion(version, name, me.name, created_at, len(finals))
 
@@ -228,10 +230,10 @@ class Versions:
         )
 
 
-def _stored(final: consensus.Final) -> tuple[str | None, str, int, str | None]:
+def _stored(final: consensus.Final) -> tuple[str | None, str | None, int, str | None]:
     """A final label as a version_labels row holds it (label JSON, source, votes, reviewer)."""
     label = None if final.label is None else label_values.to_json(final.label)
-    return label, final.source or consensus.TIE, final.votes, final.reviewer
+    return label, final.source, final.votes, final.reviewer
 
 
 def _listed(connection: Connection, project: Project) -> list[LabelVersion]:

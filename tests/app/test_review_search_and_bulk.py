@@ -33,7 +33,7 @@ def test_accept_the_majority_in_bulk(app, store, voted):
     assert at.button(key="bulk-accept").label == "Accept the majority for 2 items"
     at.button(key="bulk-accept").click().run()
     assert not at.exception
-    assert [s.value for s in at.success][0] == "The majority label became the final label of 2 items."
+    assert at.success[0].value == "The majority label became the final label of 2 items."
     finals = store.final_labels(project.id).set_index("item_id")
     assert finals.loc[ids["kettle"], "source"] == finals.loc[ids["toaster"], "source"] == "review"
     assert finals.loc[ids["lamp"], "source"] == "tie"

@@ -4,13 +4,13 @@ the Store on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import pytest
+from _helpers import current_annotations, ids_by_data, new_project
 from sqlalchemy import select
 
 from labelling import InvalidInput, ItemNotFound
 from labelling.errors import NotAReviewer
 from labelling.storage.engine import read
 from labelling.storage.schema import reviews
-from _helpers import current_annotations, ids_by_data, new_project
 
 LEASE = 600
 

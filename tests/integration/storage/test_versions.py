@@ -8,6 +8,7 @@ import io
 
 import pandas as pd
 import pytest
+from _helpers import ids_by_data, new_project
 from sqlalchemy import func, select
 
 from labelling import InvalidInput
@@ -15,7 +16,6 @@ from labelling.errors import NotAReviewer
 from labelling.io.export import to_csv, to_jsonl, to_parquet
 from labelling.storage.engine import read
 from labelling.storage.schema import version_labels
-from _helpers import ids_by_data, new_project
 
 
 def labelled(store, votes: dict[str, dict[str, object]], labels=("a", "b", "c"), overlap=1, **options):
@@ -105,7 +105,7 @@ def test_saving_writes_only_the_items_that_changed(store, rita):
     store.adjudicate(project.id, ids["item-7"], rita, "b")
     store.versions.save(project.id, "one changed", rita)
     assert version_rows(store) == 51
-    first, unchanged, changed = store.versions.all(project.id)
+    _, unchanged, changed = store.versions.all(project.id)
     assert store.versions.final_labels(project.id, unchanged.id)["label"].tolist() == ["a"] * 50
     assert store.versions.final_labels(project.id, changed.id)["label"].value_counts().to_dict() == {"a": 49, "b": 1}
 
