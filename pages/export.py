@@ -124,23 +124,25 @@ downloads(
     "version",
 )
 
-st.markdown("**Compare**")
-sides = st.container(horizontal=True)
-old = sides.selectbox("From", names, index=len(names) - 1, key="version-old")
-new = sides.selectbox("To", [*names, CURRENT], index=len(names), key="version-new")
-with ui.database_guard():
-    diff = store.versions.diff(project.id, by_name[old].id, by_name[new].id if new in by_name else None)
-st.markdown(
-    f"**{len(diff.changed):,}** changed · **{len(diff.added):,}** added · **{len(diff.removed):,}** removed"
-)
-st.dataframe(
-    diff.counts.assign(label=[shown(label) for label in diff.counts["label"]]).rename(
-        columns={"label": "Label", "old": "From", "new": "To", "change": "Change"}
-    ),
-    hide_index=True,
-)
-changes = [(i, shown(a), shown(b)) for i, (a, b) in diff.changed.items()]
-changes += [(i, "–", shown(b)) for i, b in diff.added.items()]
-changes += [(i, shown(a), "–") for i, a in diff.removed.items()]
-if changes:
-    st.dataframe(pd.DataFrame(sorted(changes), columns=["Item", "From", "To"]), hide_index=True)
+compare = st.expander("Compare two versions", icon=":material/difference:", key="version-compare", on_change="rerun")
+if compare.open:  # read only when asked: a comparison with the current labels reads every label
+    with compare:
+        sides = st.container(horizontal=True)
+        old = sides.selectbox("From", names, index=len(names) - 1, key="version-old")
+        new = sides.selectbox("To", [*names, CURRENT], index=len(names), key="version-new")
+        with ui.database_guard():
+            diff = store.versions.diff(project.id, by_name[old].id, by_name[new].id if new in by_name else None)
+        st.markdown(
+            f"**{len(diff.changed):,}** changed · **{len(diff.added):,}** added · **{len(diff.removed):,}** removed"
+        )
+        st.dataframe(
+            diff.counts.assign(label=[shown(label) for label in diff.counts["label"]]).rename(
+                columns={"label": "Label", "old": "From", "new": "To", "change": "Change"}
+            ),
+            hide_index=True,
+        )
+        changes = [(i, shown(a), shown(b)) for i, (a, b) in diff.changed.items()]
+        changes += [(i, "–", shown(b)) for i, b in diff.added.items()]
+        changes += [(i, shown(a), "–") for i, a in diff.removed.items()]
+        if changes:
+            st.dataframe(pd.DataFrame(sorted(changes), columns=["Item", "From", "To"]), hide_index=True)

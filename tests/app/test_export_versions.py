@@ -31,6 +31,9 @@ def test_save_compare_and_download_versions(app, store):
     versions = at.dataframe[0].value
     assert versions["Version"].tolist() == ["friday"] and versions["By"].tolist() == ["admin"]
     assert [b.label for b in at.download_button][-3:] == ["Download CSV", "Download JSONL", "Download Parquet"]
+    assert not any("changed ·" in m.value for m in at.markdown)  # compared only when asked
+    at.session_state["version-compare"] = True  # the admin opens "Compare two versions"
+    at.run()
     assert "**0** changed · **0** added · **0** removed" in [m.value for m in at.markdown]
 
     at = save(at, "friday")
