@@ -69,8 +69,12 @@ def _accept_majority(min_agreement: float, min_labels: int) -> None:
 
 
 def accept_majority() -> None:
-    """Settle in one go the items where enough labellers agree: their majority becomes a reviewed final label."""
-    with st.expander("Accept the majority in bulk", icon=":material/done_all:"):
+    """Settle in one go the items where enough labellers agree: their majority becomes a reviewed final label.
+    Counted only while open: the count reads every label of the project."""
+    bulk = st.expander("Accept the majority in bulk", icon=":material/done_all:", key="bulk", on_change="rerun")
+    if not bulk.open:
+        return
+    with bulk:
         row = st.container(horizontal=True)
         least = row.slider("Agreement at least", 50, 100, 80, step=5, format="%d%%", key="bulk-agreement")
         labels = row.number_input("Labels at least", 1, 100, 2, key="bulk-labels")

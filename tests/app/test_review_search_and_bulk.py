@@ -27,6 +27,9 @@ def test_accept_the_majority_in_bulk(app, store, voted):
     project, ids, token = voted
     at = review_page(app, token)
     assert not at.exception
+    assert not [b for b in at.button if b.key == "bulk-accept"]  # counted only when opened
+    at.session_state["bulk"] = True  # the reviewer opens "Accept the majority in bulk"
+    at.run()
     accept = at.button(key="bulk-accept")
     assert accept.label == "Accept the majority for 1 item"  # 80% by default: only the unanimous kettle
     at.slider(key="bulk-agreement").set_value(60).run()
