@@ -82,6 +82,7 @@ def _labelling(project: Project, labeller: str) -> None:
     if last is not None and last[0] == project.id:
         _progress_bar(bar, project, last[1], last[2])
     _current_item(project, labeller)
+    ui.my_history(store, project, labeller)
     counts = ui.progress(store, project.id, per_labeller=False)
     if last is None or last[0] != project.id or last[1] != counts:  # counts read afresh: mine are in them
         last = (project.id, counts, _done_here(project.id))

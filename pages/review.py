@@ -1,6 +1,7 @@
-"""Review: reported and unreadable items (exclude, fix, dismiss, delete), items whose labellers disagree, and
+"""Review: reported and unreadable items (exclude, fix, dismiss, delete), items whose labellers disagree,
 labels the model doubts (labels to check, found by the latest training run even when each item has one
-labeller). A reviewer sets the final label or sends the item back for new labels."""
+labeller), and a search over all items. A reviewer sets the final label or sends the item back for new labels,
+or accepts the majority in bulk where enough labellers agree."""
 
 import streamlit as st
 
@@ -13,7 +14,8 @@ PAGE_SIZE = 20
 NOTICE = "review_notice"
 PASSED = "review_passed"
 ANY = "(any)"
-WAITING, REVIEWED, TO_CHECK = "Waiting for review", "Already reviewed", "Labels to check"
+WAITING, REVIEWED, TO_CHECK, SEARCH = "Waiting for review", "Already reviewed", "Labels to check", "Search items"
+ANY_COLUMN = "(any column)"
 
 store = ui.store()
 me = ui.page_user(store)
@@ -54,6 +56,69 @@ def _adjudicate(item_id: int) -> None:
 @ui.guarded
 def _send_back(item_id: int) -> None:
     _act(store.send_back, item_id)
+
+
+@ui.guarded
+def _accept_majority(min_agreement: float, min_labels: int) -> None:
+    try:
+        accepted = store.curation.accept_majority(project.id, me.name, min_agreement, min_labels)
+    except LabellingError as error:
+        st.session_state[NOTICE] = ("error", ui.refusal(error))
+        return
+    ui.refresh_figures()
+    st.session_state[NOTICE] = ("success", f"The majority label became the final label of {accepted:,} items.")
+
+
+def accept_majority() -> None:
+    """Settle in one go the items where enough labellers agree: their majority becomes a reviewed final label.
+    Counted only while open: the count reads every label of the project."""
+    bulk = st.expander("Accept the majority in bulk", icon=":material/done_all:", key="bulk", on_change="rerun")
+    if not bulk.open:
+        return
+    with bulk:
+        row = st.container(horizontal=True)
+        least = row.slider("Agreement at least", 50, 100, 80, step=5, format="%d%%", key="bulk-agreement")
+        labels = row.number_input("Labels at least", 1, 100, 2, key="bulk-labels")
+        with ui.database_guard():
+            count = store.curation.majority_to_accept(project.id, least / 100, labels)
+        st.caption(
+            f"{count:,} item{'s' if count != 1 else ''} not reviewed yet (gold and tied items left out) "
+            f"{'have' if count != 1 else 'has'} at least {labels} labels of which at least {least}% agree. "
+            "Accepting records their majority as a review, which you can still change item by item."
+        )
+        st.button(
+            f"Accept the majority for {count:,} item{'s' if count != 1 else ''}",
+            key="bulk-accept",
+            type="primary",
+            icon=":material/done_all:",
+            disabled=not count,
+            on_click=_accept_majority,
+            args=(least / 100, labels),
+        )
+
+
+def search() -> None:
+    """Any item, found by its text or one column's value, as a card: set its final label or send it back."""
+    with ui.database_guard():
+        columns = store.curation.columns(project.id)
+    row = st.container(horizontal=True)
+    text = row.text_input("Search items", key="search-text", placeholder="words or a value")
+    column = row.selectbox("In column", [ANY_COLUMN, *columns], key="search-column") if columns else ANY_COLUMN
+    if not text.strip():
+        st.caption("Finds items whose text, or one column's value, contains what you type (any case).")
+        return
+    try:
+        with ui.database_guard():
+            hits, more = store.curation.search(project.id, text, None if column == ANY_COLUMN else column, PAGE_SIZE)
+    except LabellingError as error:
+        st.error(ui.refusal(error))
+        return
+    if not hits:
+        st.info("No item matches.")
+        return
+    st.caption(f"The first {PAGE_SIZE} matching items, oldest first." if more else f"{len(hits)} matching items.")
+    for item in hits:
+        card(item)
 
 
 @ui.guarded
@@ -175,7 +240,13 @@ if notice := st.session_state.pop(NOTICE, None):
 with ui.database_guard():
     names = [p.name for p in store.people.all()]
 filters = st.container(horizontal=True, key="filters")
-which = filters.segmented_control("Show", [WAITING, REVIEWED, TO_CHECK], default=WAITING, key="review-which") or WAITING
+which = (
+    filters.segmented_control("Show", [WAITING, REVIEWED, TO_CHECK, SEARCH], default=WAITING, key="review-which")
+    or WAITING
+)
+if which == SEARCH:
+    search()
+    st.stop()
 if which == TO_CHECK:
     with ui.database_guard():
         checks = store.assessment.labels_to_check(project.id, limit=PAGE_SIZE)
@@ -203,6 +274,8 @@ most = st.slider(
     key="review-agreement",
     help="The share of an item's labellers who gave its most common label.",
 )
+if which == WAITING:
+    accept_majority()
 
 with ui.database_guard():
     listed, total = store.review_items(

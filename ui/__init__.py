@@ -8,6 +8,7 @@
     items      showing an item (text, image, table) or why it cannot be, markdown escaping, label shortcuts and
                the line listing the keys
     problems   "Report a problem with this item", and the reviewers' list of reported and unreadable items
+    history    the Label page's "My recent items", each reopenable
     figures    the cached progress counts, annotations and agreement figures
     uploads    the upload limit, and which sessions may upload at all (the gate `server.py` puts in front)
 
@@ -31,6 +32,7 @@ from ui.auth import (
 )
 from ui.figures import STATS_TTL_SECONDS, agreement, annotations, progress, refresh_figures
 from ui.guard import CLICK_NOT_SAVED, DATABASE_DOWN, database_guard, guarded, refusal
+from ui.history import my_history
 from ui.items import image_array, keyboard_help, label_shortcuts, literal, show_item
 from ui.problems import problem_list, report_problem
 from ui.projects import demo_on_first_start, hand_keys_back, page_project, project_picker, select_project
@@ -59,6 +61,7 @@ __all__ = [
     "literal",
     "local_mode_banner",
     "mark_routed",
+    "my_history",
     "not_for_you",
     "page_project",
     "page_user",

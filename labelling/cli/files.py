@@ -16,7 +16,7 @@ import pandas as pd
 from labelling.cli.common import EXIT_OK, Refused, connect, write_file
 from labelling.errors import ProjectNotFound
 from labelling.setup import csv_import
-from labelling.io.export import file_slug, to_csv, to_jsonl
+from labelling.io.export import file_slug, to_csv, to_jsonl, to_parquet
 from labelling.records import Project
 from labelling.storage.store import Store
 
@@ -26,7 +26,7 @@ BAR_WIDTH = 30
 """Characters in the import progress bar."""
 LOG_EVERY_PERCENT = 10
 """Without a terminal, the import writes one progress line per this many percent of the file."""
-EXPORT_FORMATS: dict[str, Callable[[pd.DataFrame], bytes]] = {"csv": to_csv, "jsonl": to_jsonl}
+EXPORT_FORMATS: dict[str, Callable[[pd.DataFrame], bytes]] = {"csv": to_csv, "jsonl": to_jsonl, "parquet": to_parquet}
 
 
 def run_import(args: argparse.Namespace) -> int:
@@ -54,8 +54,10 @@ def run_export(args: argparse.Namespace) -> int:
     if args.all:
         if args.output_dir is None:
             raise Refused("--all writes one file per project and table: give the folder with --output-dir")
-        if args.output is not None or args.long:
-            raise Refused("--all writes items and annotations for every project: leave out --output and --long")
+        if args.output is not None or args.long or args.version is not None:
+            raise Refused(
+                "--all writes items and annotations for every project: leave out --output, --long and --version"
+            )
         store = connect(args)
         try:
             written = _export_all(store, args.output_dir, args.format)
@@ -69,10 +71,15 @@ def run_export(args: argparse.Namespace) -> int:
         raise Refused("--output-dir goes with --all; for one project use --output FILE")
     if args.output is not None and args.output.is_dir():
         raise Refused(f"{args.output} is a folder: give the name of a file to write")
+    if args.long and args.version is not None:
+        raise Refused("a version keeps final labels, not each annotation: leave out --long or --version")
     store = connect(args)
     try:
         project = store.project(args.project)
-        frame = store.annotations(project.id) if args.long else store.export(project.id)
+        if args.version is not None:
+            frame = store.versions.export(project.id, store.versions.find(project.id, args.version).id)
+        else:
+            frame = store.annotations(project.id) if args.long else store.export(project.id)
     finally:
         store.close()
     data = EXPORT_FORMATS[args.format](frame)

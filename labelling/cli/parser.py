@@ -11,6 +11,7 @@ from typing import Any
 from labelling import people
 from labelling.cli.commands import run_labeller_add, run_labeller_revoke, run_migrate, run_status, run_worker
 from labelling.cli.files import EXPORT_FORMATS, run_export, run_import
+from labelling.cli.versions import run_version_diff, run_version_list, run_version_save
 from labelling.settings import DEFAULT_PUBLIC_URL, SOURCES
 
 __all__ = ["build_parser"]
@@ -65,7 +66,23 @@ def build_parser() -> argparse.ArgumentParser:
     revoke.add_argument("name", metavar="NAME")
 
     command("status", run_status, help="every project with its progress")
+    _version_parser(commands, common)
     return parser
+
+
+def _version_parser(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    version = commands.add_parser("version", help="save, list and compare versions of a project's final labels")
+    actions = version.add_subparsers(title="version commands", metavar="ACTION", required=True)
+    save = _command(actions, common, "save", run_version_save, help="freeze the final labels now under a name")
+    save.add_argument("name", metavar="NAME", help="the version's name, e.g. friday")
+    listing = _command(actions, common, "list", run_version_list, help="the project's versions, oldest first")
+    diff = _command(
+        actions, common, "diff", run_version_diff, help="items whose final label changed between two versions"
+    )
+    diff.add_argument("old", metavar="OLD", help="a version's name or id")
+    diff.add_argument("new", metavar="NEW", nargs="?", help="a version's name or id (default: the current labels)")
+    for parser in (save, listing, diff):
+        parser.add_argument("--project", metavar="NAME", required=True, help="the project's name")
 
 
 def _command(
@@ -122,5 +139,8 @@ def _export_parser(command: Callable[..., argparse.ArgumentParser]) -> None:
     which.add_argument("--all", action="store_true", help="every project (a backup of all labels)")
     export.add_argument("--format", choices=sorted(EXPORT_FORMATS), default="csv", help="default: csv")
     export.add_argument("--long", action="store_true", help="one row per annotation instead of per item")
+    export.add_argument(
+        "--version", metavar="NAME", help="a saved version's final labels (see `version list`) instead of the current"
+    )
     export.add_argument("--output", type=Path, metavar="FILE", help="the file to write (default: standard output)")
     export.add_argument("--output-dir", type=Path, metavar="DIR", help="with --all: the folder to write into")

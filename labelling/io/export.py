@@ -10,18 +10,19 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from labelling.io import labels as label_values
 from labelling.io.serialisation import decode
 from labelling.quality import consensus
 from labelling.records import Label
 
-__all__ = ["annotations_frame", "file_slug", "items_frame", "to_csv", "to_jsonl"]
+__all__ = ["annotations_frame", "file_slug", "items_frame", "to_csv", "to_jsonl", "to_parquet"]
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 """Spreadsheets run a cell starting with these as a formula (CSV injection); such cells, header cells too,
 get a leading '."""
-_NO_LABEL = consensus.Final(None, None, False, 0)
 
 
 def items_frame(
@@ -31,8 +32,9 @@ def items_frame(
 
     Columns: the original ones (or `data` for non-dict items), `item_id`, `label` (the final label: a
     reviewer's, a gold item's known label, else the majority; empty on a tie), `tie`, `label_source`
-    (review, gold, majority or tie), `reviewed_by` (who adjudicated it), `n_labels`, and `label:<labeller>`
-    for each labeller's current label."""
+    (review, gold, majority or tie), `reviewed_by` (who adjudicated it), `n_labels` (its current labels, as
+    `finals` counts them), and `label:<labeller>` for each labeller's current label (none when `votes` is
+    empty: a saved version keeps final labels only)."""
     rows: list[dict[str, Any]] = []
     ids: list[int] = []
     for item_id, data in items:
@@ -48,12 +50,12 @@ def items_frame(
         ours[f"label:{name}"] = []
     for item_id in ids:
         by_labeller = votes.get(item_id, {})
-        final = finals.get(item_id, _NO_LABEL)
+        final = finals.get(item_id, consensus.NO_LABEL)
         ours["label"].append(final.label)
         ours["tie"].append(final.tie)
         ours["label_source"].append(final.source)
         ours["reviewed_by"].append(final.reviewer)
-        ours["n_labels"].append(len(by_labeller))
+        ours["n_labels"].append(final.votes)
         for name in names:
             ours[f"label:{name}"].append(by_labeller.get(name))
     for column, values in ours.items():
@@ -81,6 +83,36 @@ def to_csv(frame: pd.DataFrame) -> bytes:
 def to_jsonl(frame: pd.DataFrame) -> bytes:
     """One JSON object per line; multi-labels as lists, times as ISO 8601."""
     return frame.to_json(orient="records", lines=True, date_format="iso", force_ascii=False).encode("utf-8")
+
+
+def to_parquet(frame: pd.DataFrame) -> bytes:
+    """A Parquet file that `pandas.read_parquet` and Hugging Face `datasets` (`load_dataset("parquet", ...)`,
+    `Dataset.from_parquet`) load as they are: one flat column per frame column, labels as strings (lists of
+    strings for multi-label), arrays (an 8x8 digit) as nested lists, times as UTC timestamps, no index
+    column. A column whose cells Arrow cannot give one type (numbers and text mixed) is written as text."""
+    columns = {}
+    for name in frame.columns:
+        cells = [_arrow_cell(v) for v in frame[name]] if frame[name].dtype == object else frame[name]
+        try:
+            column = pa.array(cells, from_pandas=True)
+            # pandas' own text columns arrive as large_string; one string type for every text column.
+            columns[str(name)] = column.cast(pa.string()) if pa.types.is_large_string(column.type) else column
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            columns[str(name)] = pa.array([None if v is None else str(v) for v in cells], type=pa.string())
+    sink = pa.BufferOutputStream()
+    pq.write_table(pa.table(columns), sink)
+    return sink.getvalue().to_pybytes()
+
+
+def _arrow_cell(value: Any) -> Any:
+    """A cell as Arrow takes it: tuples (multi-labels) and arrays as lists, missing values as None."""
+    if isinstance(value, tuple):
+        return list(value)
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return None
+    return value
 
 
 def _free_name(frame: pd.DataFrame, column: str) -> str:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from labelling.records import Label
 
-__all__ = ["SOURCES", "Final", "decide", "final_labels", "majority"]
+__all__ = ["NO_LABEL", "SOURCES", "Final", "decide", "final_labels", "majority"]
 
 
 def majority(votes: Sequence[Label]) -> tuple[Label | None, bool]:
@@ -51,6 +51,10 @@ class Final:
     tie: bool
     votes: int
     reviewer: str | None = None
+
+
+NO_LABEL = Final(None, None, False, 0)
+"""An item nobody has labelled yet."""
 
 
 def decide(

@@ -31,6 +31,7 @@ __all__ = [
     "find_labeller",
     "item_view",
     "lock_labeller", "next_item",
+    "reopen",
     "set_priorities",
     "skip",
     "submit",
@@ -159,10 +160,33 @@ def undo(connection: Connection, project: Project, me: Labeller, lease_seconds: 
     ).first()
     if previous is None:
         return None
+    return _reopen(connection, project, me, held, previous.item_id, labels.from_json(previous.label), lease_seconds)
+
+
+def reopen(connection: Connection, project: Project, me: Labeller, item_id: int, lease_seconds: float) -> Item:
+    """Reopen one of my labelled items (my history on the Label page), as `undo` reopens the newest: the item I
+    hold now is let go, and my label stays current until I submit a new one. ItemNotFound if I have no label
+    on it in this project that I could change (a gold or excluded item keeps no task to reopen)."""
+    params = {"project": project.id, "me": me.id, "lease": float(lease_seconds)}
+    mine = _my_current(connection, item_id, me)
+    if mine is None:
+        raise ItemNotFound(f"you have no current label on item {item_id} in project {project.name!r}")
+    held = connection.execute(queries.MY_LIVE_LEASE, params).first()
+    reopened = _reopen(connection, project, me, held, item_id, mine.label, lease_seconds)
+    if reopened.lease_expires_at is None:  # the caller's transaction rolls back: my held item stays mine
+        raise ItemNotFound(f"item {item_id} in project {project.name!r} cannot be reopened: it left the queue")
+    return reopened
+
+
+def _reopen(
+    connection: Connection, project: Project, me: Labeller, held: Row | None, item_id: int, mine: Label, lease: float
+) -> Item:
+    """Let go of the task I hold (`held`, MY_LIVE_LEASE's row) and lease my done task on `item_id` again."""
     if held is not None:
         connection.execute(queries.END_LEASE if held.done else queries.RELEASE_TASK, {"task": held.id})
-    expires = connection.execute(queries.REOPEN_TASK, {**params, "item": previous.item_id}).scalar()
-    return item_view(connection, project, previous.item_id, expires, labels.from_json(previous.label))
+    params = {"project": project.id, "me": me.id, "lease": float(lease), "item": item_id}
+    expires = connection.execute(queries.REOPEN_TASK, params).scalar()
+    return item_view(connection, project, item_id, expires, mine)
 
 
 def _add_annotation(

@@ -27,7 +27,9 @@ from labelling.storage.overlap import LIVE_LEASE, LOCK_PROJECT, refuse_excluded,
 from labelling.storage.queue import Labeller, find_labeller, lock_labeller
 from labelling.storage.schema import annotations, items, labellers, predictions, reviews, tasks
 
-__all__ = ["ReviewItem", "adjudicate", "check_reviewer", "review_items", "send_back"]
+__all__ = [
+    "ReviewItem", "adjudicate", "agreement_share", "check_reviewer", "review_cards", "review_items", "send_back"
+]
 
 
 @dataclass(frozen=True)
@@ -147,10 +149,9 @@ def review_items(
         if (final.source == consensus.REVIEW) != reviewed:
             continue
         given = list(by_labeller.values())
-        counts = Counter(given)
-        if not reviewed and len(counts) < 2:
+        if not reviewed and len(set(given)) < 2:
             continue
-        share = max(counts.values()) / len(given)
+        share = agreement_share(given)
         if share > max_agreement + 1e-9:
             continue
         if labeller is not None and labeller not in by_labeller:
@@ -160,6 +161,23 @@ def review_items(
         found.append((share, item_id))
     found.sort()
     page = [item_id for _, item_id in found[: max(int(limit), 0)]]
+    return review_cards(connection, page, votes, finals, {item_id: share for share, item_id in found}), len(found)
+
+
+def agreement_share(given: list[Label]) -> float:
+    """The share of an item's labellers who gave its most common label (1.0: unanimous; 0.0: no labels)."""
+    return max(Counter(given).values()) / len(given) if given else 0.0
+
+
+def review_cards(
+    connection: Connection,
+    page: list[int],
+    votes: dict[int, dict[str, Label]],
+    finals: dict[int, consensus.Final],
+    shares: dict[int, float],
+) -> list[ReviewItem]:
+    """The items `page` names, in its order, as the Review page's cards: value, votes, agreement, final label
+    and the model's suggestion. An item with no label yet has no votes and no final label."""
     data = dict(connection.execute(select(items.c.id, items.c.data).where(items.c.id.in_(page))).all())
     suggested = {
         row.item_id: (label_values.from_json(row.label), float(row.probability))
@@ -169,19 +187,17 @@ def review_items(
             )
         )
     }
-    shares = {item_id: share for share, item_id in found}
-    listed = [
+    return [
         ReviewItem(
             item_id,
             decode(data[item_id]),
-            votes[item_id],
-            shares[item_id],
-            finals[item_id],
+            votes.get(item_id, {}),
+            shares.get(item_id, 0.0),
+            finals.get(item_id, consensus.NO_LABEL),
             *suggested.get(item_id, (None, None)),
         )
         for item_id in page
     ]
-    return listed, len(found)
 
 
 

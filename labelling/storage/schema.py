@@ -336,3 +336,34 @@ item_problems = Table(
     Index(None, "project_id", "item_id"),
     Index(None, "item_id"),
 )
+
+# Label versions (revision 0007): "the labels as of Friday". A version is a name, a time and who saved it;
+# its final labels are the version_labels rows valid for it. A row is valid from the version that first had
+# it (`from_version`) until the version that changed or dropped it (`until_version`, exclusive; NULL: still
+# the newest), so saving a version writes only the items whose final label changed since the last one.
+label_versions = Table(
+    "label_versions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("project_id", ForeignKey("projects.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("created_by", ForeignKey("labellers.id"), nullable=False),
+    Column("created_at", Double, nullable=False),
+    Column("n_items", Integer, nullable=False),  # items with a final label (or a tie) in the version
+    Index(None, "project_id", "name", unique=True),
+)
+
+version_labels = Table(
+    "version_labels",
+    metadata,
+    *_item_row_columns(),
+    Column("label", Text, nullable=True),  # JSON, as annotations.label; NULL on a tie
+    Column("source", String(20), nullable=False),  # labelling.quality.consensus.SOURCES
+    Column("votes", Integer, nullable=False),
+    Column("reviewer", String(200), nullable=True),
+    Column("from_version", ForeignKey("label_versions.id", ondelete="CASCADE"), nullable=False),
+    Column("until_version", Integer, nullable=True),
+    Index(None, "project_id", "until_version"),
+    Index(None, "item_id"),
+    Index(None, "from_version"),
+)

@@ -20,7 +20,7 @@ from labelling.io import labels as label_values
 from labelling.errors import InvalidInput
 from labelling.quality.agreement import Agreement
 from labelling.records import Annotation, Item, Label, Progress, Project
-from labelling.storage import exports, gold, items, queue, reports, review, votes, wakeups
+from labelling.storage import curation, exports, gold, history, items, queue, reports, review, versions, votes, wakeups
 from labelling.storage import projects as project_rows
 from labelling.storage.embeddings import Embeddings
 from labelling.storage.engine import make_engine, migrate, read, retry_once_when_safe, write
@@ -62,6 +62,9 @@ class Store:
         """How far to trust the model: random picks, the stop set, label issues (`labels_to_check`)."""
         self.problems = Problems(engine)
         """Labellers' reports and unreadable items, and a reviewer's exclude, fix, dismiss or delete."""
+        self.versions = versions.Versions(engine)  # label versions: save, list, compare, export
+        self.history = history.History(engine)  # a labeller's recent items, each reopenable
+        self.curation = curation.Curation(engine)  # item search, and accepting the majority in bulk
 
     @classmethod
     def connect(cls, url: str | None = None, *, upgrade: bool = True, rng: random.Random | None = None) -> Store:

@@ -243,3 +243,24 @@ def test_an_empty_multi_label_says_none_were_ticked(app, store):
     at.button(key="submit").click().run()
     at.button(key="undo").click().run()
     assert at.info[0].value.startswith("You ticked none of the labels for this.")
+
+
+def test_my_recent_items_reopen_any_of_them(app, store, project):
+    at = app().run()
+    assert not [m for m in at.markdown if "→" in m.value]  # read only while the popover is open
+    at.button(key="label-0").click().run()
+    at.button(key="label-1").click().run()
+    assert shown_text(at) == "review 2"
+    at.session_state["my-history"] = True  # the labeller opens "My recent items"
+    at.run()
+    history = [m.value for m in at.markdown if "→" in m.value]
+    assert history == ["review 1 → **bad**", "review 0 → **good**"]  # newest first
+    first = int(store.annotations(project.id)["item_id"].iloc[0])
+    at.button(key=f"reopen-{first}").click().run()
+    assert not at.exception
+    assert shown_text(at) == "review 0"
+    assert "You labelled this **good**" in at.info[0].value
+    assert not [m for m in at.markdown if "→" in m.value]  # closed again
+    at.button(key="label-1").click().run()  # changed: the item I held comes back
+    assert shown_text(at) == "review 2"
+    assert sorted(store.annotations(project.id).query("current")["label"]) == ["bad", "bad"]

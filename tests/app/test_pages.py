@@ -61,10 +61,10 @@ def test_progress_with_no_labels_yet(app, store):
     assert not charts(at)
 
 
-def test_export_offers_items_and_annotations_as_csv_and_jsonl(app, labelled):
+def test_export_offers_items_and_annotations_as_csv_jsonl_and_parquet(app, labelled):
     at = app().run().switch_page("pages/export.py").run()
     assert not at.exception
-    assert [b.label for b in at.download_button] == ["Download CSV", "Download JSONL"] * 2
+    assert [b.label for b in at.download_button] == ["Download CSV", "Download JSONL", "Download Parquet"] * 2
 
 
 def test_export_files_match_the_labels(store, labelled):

@@ -355,3 +355,37 @@ def test_worker_hands_its_options_to_labelling_worker(tmp_path, sqlite_url):
     assert [r.status for r in store.training_runs(trained.id)] == ["finished"]
     assert store.training_runs(left_alone.id) == []  # --project reached the worker
     store.close()
+
+
+def test_versions_saved_listed_compared_and_exported_by_name(db_url, tmp_path, opened, call):
+    store = opened()
+    project = store.create_project("Kettles", ["a", "b"])
+    store.add_items(project.id, ["x", "y", "z"])
+    for label in ("a", "b"):
+        item = store.next_item(project.id, "alice")
+        store.submit(project.id, item.id, "alice", label)
+    saved = call(["version", "save", "friday", "--project", "Kettles"], db_url, tmp_path)
+    assert saved.code == 0, saved.err
+    assert "saved version 'friday'" in saved.out and "2 labelled items" in saved.out
+    first = store.versions.find(project.id, "friday")
+    store.adjudicate(project.id, item.id, "admin", "a")
+
+    listed = call(["version", "list", "--project", "Kettles"], db_url, tmp_path)
+    assert listed.out.split("\t")[:2] == [str(first.id), "friday"] and "admin" in listed.out
+    diff = call(["version", "diff", "friday", "--project", "Kettles"], db_url, tmp_path)
+    assert diff.code == 0, diff.err
+    assert diff.out.splitlines()[:2] == [
+        "friday -> current labels: 1 changed, 0 added, 0 removed", f"changed: {item.id}"
+    ]
+
+    out = tmp_path / "friday.parquet"
+    exported = call(["export", "--project", "Kettles", "--version", "friday", "--format", "parquet", "--output",
+                     str(out)], db_url, tmp_path)
+    assert exported.code == 0, exported.err
+    frame = pd.read_parquet(out)
+    assert frame["data"].tolist() == ["x", "y"] and frame["label"].tolist() == ["a", "b"]
+    by_id = call(["export", "--project", "Kettles", "--version", str(first.id), "--format", "parquet", "--output",
+                  str(tmp_path / "by-id.parquet")], db_url, tmp_path)
+    assert by_id.code == 0 and (tmp_path / "by-id.parquet").read_bytes() == out.read_bytes()
+    unknown = call(["version", "diff", "monday", "--project", "Kettles"], db_url, tmp_path)
+    assert unknown.code == 1 and "no saved version 'monday'" in unknown.err

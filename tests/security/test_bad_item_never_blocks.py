@@ -60,7 +60,7 @@ def keeps_every_action(at: AppTest) -> None:
     assert not at.exception
     assert [b.label for b in at.button if b.key and b.key.startswith("label-")] == ["cat", "dog"]
     assert at.button(key="skip") and at.button(key="undo")
-    assert [p.proto.popover.label for p in at.get("popover")] == ["Report a problem with this item"]
+    assert "Report a problem with this item" in [p.proto.popover.label for p in at.get("popover")]
 
 
 @pytest.mark.parametrize(
