@@ -359,7 +359,7 @@ class Prepared:
         else:
             values = self._sqlite_defaults | params
             sql, args = self._sqlite, tuple([values[key] for key in self._sqlite_order])
-        if connection.dispatch.before_cursor_execute:
+        if connection.engine.dispatch.before_cursor_execute:  # the engine's own list: cheaper than the connection's
             result = connection.exec_driver_sql(sql, args)
             return result.fetchall() if result.returns_rows else []
         cursor = connection.connection.cursor()
