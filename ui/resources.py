@@ -1,4 +1,5 @@
-"""The process's long-lived resources: the settings, the cached store, the embedded worker, the gc freeze.
+"""The process's long-lived resources: the settings, the cached store, the embedded worker, the gc freeze,
+and the warm-up that readies them at server start.
 
 One of each per app process, shared by every session.
 """
