@@ -65,14 +65,16 @@ def warm_up() -> None:
     imports of the pages' shared modules (with pandas, numpy and SQLAlchemy), the store's engine with its
     migration check (and the migrations, if any), and the gc freeze that the first script run would do.
     Measured with benchmarks/ui_bench.py before this: the first page of a fresh process 7.8 s, a one-button
-    app's 2.4 s in the same run. A database that does not answer yet is left to the first page (its guard
-    shows it and retries), so the server still starts."""
+    app's 2.4 s in the same run. A store that cannot open yet (the database down, a bad URL) is left to the
+    first page, which shows why as before: the server still starts."""
     import ui  # noqa: F401 - every page imports it; loading it here is the point
 
     try:
         _connect(settings().database_url)
-    except LabellingError as error:  # DatabaseUnavailable, SchemaNotUpgradable: the first page shows it
-        log.warning("warm-up: the store is not ready yet: %s", error)
+    except Exception as error:  # noqa: BLE001 - only a head start: the first page meets the same error and shows it
+        # Our own errors' messages are fit to show; another's may quote the URL, password and all: its type only.
+        shown = str(error) if isinstance(error, LabellingError) else type(error).__name__
+        log.warning("warm-up: the store is not ready yet: %s", shown)
     _freeze_long_lived_objects()
 
 
