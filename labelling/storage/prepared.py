@@ -62,8 +62,7 @@ class Prepared:
 
     def all(self, connection: Connection, params: dict[str, Any]) -> list[Any]:
         """Every row the statement returns (none for a statement that returns no rows)."""
-        postgres = connection.dialect.name == "postgresql"
-        if postgres:
+        if connection.dialect.name == "postgresql":
             prepared = connection.connection.info.setdefault("prepared_statements", set())
             if self.name not in prepared:
                 connection.exec_driver_sql(self._prepare)
@@ -81,7 +80,7 @@ class Prepared:
             cursor.execute(sql, args)
             columns = cursor.description
             fetched = [] if columns is None else cursor.fetchall()
-        except connection.dialect.loaded_dbapi.Error as error:
+        except BaseException as error:  # as `execute` does: wraps driver errors, invalidates after an interrupt
             connection._handle_dbapi_exception(error, sql, args, cursor, None)  # noqa: SLF001 - execute's own path
         finally:
             cursor.close()
