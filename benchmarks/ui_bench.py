@@ -5,8 +5,9 @@
 
 Sets up a project of short-text items in a fresh PostgreSQL schema (dropped afterwards), starts the real
 app as the image serves it (`streamlit run server.py`, which warms up before it answers) on it with an
-admin password and one invited labeller, and drives Debian's Chromium headless through Playwright. In the same run it starts the floor: a one-button
-Streamlit app that does nothing else (a button whose callback increments a counter shown as text).
+admin password and one invited labeller, and drives Debian's Chromium headless through Playwright. In the
+same run it starts the floor: a one-button Streamlit app that does nothing else (a button whose callback
+increments a counter shown as text).
 
 Both are measured the same way, in the page: `performance.now()` at the click's mousedown, a
 MutationObserver sees the text change, and the time of the next animation frame after it is the time
