@@ -4,9 +4,10 @@
     python benchmarks/ui_bench.py --items 20000    # a smoke run of the same code
 
 Sets up a project of short-text items in a fresh PostgreSQL schema (dropped afterwards), starts the real
-app (`streamlit run streamlit_app.py`) on it with an admin password and one invited labeller, and drives
-Debian's Chromium headless through Playwright. In the same run it starts the floor: a one-button
-Streamlit app that does nothing else (a button whose callback increments a counter shown as text).
+app as the image serves it (`streamlit run server.py`, which warms up before it answers) on it with an
+admin password and one invited labeller, and drives Debian's Chromium headless through Playwright. In the
+same run it starts the floor: a one-button Streamlit app that does nothing else (a button whose callback
+increments a counter shown as text).
 
 Both are measured the same way, in the page: `performance.now()` at the click's mousedown, a
 MutationObserver sees the text change, and the time of the next animation frame after it is the time
@@ -48,8 +49,10 @@ STEP_MS = 30_000
 ROUNDS = 10
 WARM_UP_CLICKS = 5
 FIRST_LOADS = 5
-TARGET_RATIO = 1.5
-TARGET_FIRST_LOAD_MS = 2_000
+TARGET_RATIO = 1.0
+"""Click -> next item shown: ours at most the one-button floor's p50, in the same run."""
+TARGET_FIRST_PAGE_RATIO = 2.0
+"""A fresh process's first page (and a fresh tab's): at most twice the floor app's, in the same run."""
 STUCK = REPO / "artifacts" / "ui_bench_stuck.png"
 """A screenshot of the page when a click did not change the text (artifacts/ is not committed)."""
 
@@ -249,7 +252,7 @@ def main() -> None:
         floor_script.write_text(FLOOR_APP)
         app_env = {"DATABASE_URL": url, "LABELLING_ADMIN_PASSWORD": ADMIN_PASSWORD, "OMP_NUM_THREADS": "1"}
         with (
-            streamlit(REPO / "streamlit_app.py", app_env, folder / "app.log") as app_url,
+            streamlit(REPO / "server.py", app_env, folder / "app.log") as app_url,
             streamlit(floor_script, {"OMP_NUM_THREADS": "1"}, folder / "floor.log") as floor_url,
             sync_playwright() as playwright,
         ):
@@ -284,7 +287,8 @@ def main() -> None:
     f50, f90 = percentile(floor.in_page, 50), percentile(floor.in_page, 90)
     o50, o90 = percentile(ours.in_page, 50), percentile(ours.in_page, 90)
     ratio = o50 / f50
-    load = statistics.median(loads)
+    load, floor_load = statistics.median(loads), statistics.median(floor_loads)
+    cold_ratio, load_ratio = cold / floor_cold, load / floor_load
     n = len(ours.in_page)
     rows = [
         (f"floor: one-button Streamlit app, click -> text updated, p50 / p90 of {len(floor.in_page)}",
@@ -292,12 +296,14 @@ def main() -> None:
         (f"ours: Label page, {args.items:,} items on PostgreSQL, click a label -> next item shown, p50 / p90 of {n}",
          f"{o50:.0f} / {o90:.0f} ms", ""),
         ("ratio of p50s (ours / floor)", f"{ratio:.2f}x", f"≤ {TARGET_RATIO}x {'✓' if ratio <= TARGET_RATIO else '✗'}"),
-        (f"first load of the Label page (navigation start -> item text shown), median of {FIRST_LOADS} fresh tabs",
-         f"{load:,.0f} ms", f"≤ {TARGET_FIRST_LOAD_MS:,} ms {'✓' if load <= TARGET_FIRST_LOAD_MS else '✗'}"),
-        ("first load, the server process's very first page", f"{cold:,.0f} ms",
-         f"≤ {TARGET_FIRST_LOAD_MS:,} ms {'✓' if cold <= TARGET_FIRST_LOAD_MS else '✗'}"),
-        (f"floor's first load (navigation start -> text shown), median of {FIRST_LOADS} / its process's first",
-         f"{statistics.median(floor_loads):,.0f} / {floor_cold:,.0f} ms", ""),
+        ("first load, the server process's very first page (navigation start -> item text shown)",
+         f"{cold:,.0f} ms ({cold_ratio:.2f}x floor)",
+         f"≤ {TARGET_FIRST_PAGE_RATIO}x floor {'✓' if cold_ratio <= TARGET_FIRST_PAGE_RATIO else '✗'}"),
+        (f"first load of the Label page, median of {FIRST_LOADS} later fresh tabs",
+         f"{load:,.0f} ms ({load_ratio:.2f}x floor)",
+         f"≤ {TARGET_FIRST_PAGE_RATIO}x floor {'✓' if load_ratio <= TARGET_FIRST_PAGE_RATIO else '✗'}"),
+        (f"floor's first load (navigation start -> text shown): its process's first / median of {FIRST_LOADS}",
+         f"{floor_cold:,.0f} / {floor_load:,.0f} ms", ""),
         ("same clicks timed from Python (click() + wait), p50 floor / ours",
          f"{percentile(floor.wall, 50):.0f} / {percentile(ours.wall, 50):.0f} ms", ""),
     ]

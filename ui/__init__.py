@@ -1,6 +1,6 @@
 """The Streamlit side shared by the pages, one concern per module; nothing in `labelling/` imports it.
 
-    resources  the settings, the cached store, the embedded worker, the gc freeze
+    resources  the settings, the cached store, the embedded worker, the gc freeze, the warm-up at server start
     guard      the database-outage message and retry (catches `labelling.DatabaseUnavailable`)
     auth       who is signed in (invite token, admin password, local mode), sign-in and sign-out
     projects   the sidebar's project picker, a page's project heading, the first start's demo project, and

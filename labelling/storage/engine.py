@@ -22,18 +22,15 @@ import psycopg2
 from psycopg2.extensions import encodings as psycopg2_codecs
 from sqlalchemy import (
     Connection,
-    CursorResult,
     Double,
     Engine,
-    Executable,
     ExceptionContext,
     create_engine,
     event,
     inspect,
     text,
 )
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Compiled, make_url
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DisconnectionError, NoSuchModuleError
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
@@ -297,48 +294,6 @@ def _copy_field(value: Any) -> str:
     if isinstance(value, str):
         return value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
     return repr(value) if isinstance(value, float) else str(value)
-
-
-class Prepared:
-    """A hot statement compiled once, and on PostgreSQL parsed and planned once per connection, not on every call.
-
-    psycopg2 sends every statement as text, and planning the claim costs as much server time as running
-    it, on the path every label takes. The statement is PREPAREd the first time a pooled connection runs
-    it (prepared statements outlive transactions and rollbacks, and go away with the connection), then
-    EXECUTEd. SQLite's driver caches its statements itself. On both, the SQL text and the order of its
-    parameters are fixed here, so a call skips SQLAlchemy's per-call compile-cache lookup and parameter
-    processing (most of the client's time per statement on SQLite); errors still pass the engine's hooks.
-    Rows come back as the driver returns them (SQLite's booleans as 0 and 1).
-    """
-
-    _dialect = postgresql.psycopg2.dialect(paramstyle="numeric_dollar")
-    _sqlite_dialect = sqlite.pysqlite.dialect(paramstyle="qmark")
-
-    def __init__(self, name: str, statement: Executable, sqlite_statement: Executable | None = None):
-        self.name = name
-        compiled = statement.compile(dialect=self._dialect)
-        self._prepare = f"PREPARE {name} AS {compiled}"
-        self._execute = f"EXECUTE {name}({', '.join(['%s'] * len(compiled.positiontup))})"
-        self._order, self._defaults = tuple(compiled.positiontup), _fixed_values(compiled)
-        lite = (statement if sqlite_statement is None else sqlite_statement).compile(dialect=self._sqlite_dialect)
-        self._sqlite, self._sqlite_order, self._sqlite_defaults = str(lite), tuple(lite.positiontup), _fixed_values(lite)
-
-    def __call__(self, connection: Connection, params: dict[str, Any]) -> CursorResult:
-        if connection.dialect.name != "postgresql":
-            values = self._sqlite_defaults | params
-            return connection.exec_driver_sql(self._sqlite, tuple(values[key] for key in self._sqlite_order))
-        prepared = connection.connection.info.setdefault("prepared_statements", set())
-        if self.name not in prepared:
-            connection.exec_driver_sql(self._prepare)
-            prepared.add(self.name)
-        values = self._defaults | params
-        return connection.exec_driver_sql(self._execute, tuple(values[key] for key in self._order))
-
-
-def _fixed_values(compiled: Compiled) -> dict[str, Any]:
-    """The values a compiled statement carries itself (`LIMIT 1`, a literal); a call supplies the rest, or fails."""
-    values = compiled.construct_params(_check=False)
-    return {key: value for key, value in values.items() if not compiled.binds[key].required}
 
 
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:?//")

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
-from sqlalchemy import Connection, Row
+from sqlalchemy import Connection
 from sqlalchemy.dialects import postgresql, sqlite
 
 from labelling.io import labels
@@ -55,7 +55,7 @@ def find_labeller(connection: Connection, name: str) -> Labeller | None:
 def lock_labeller(connection: Connection, name: str) -> Labeller:
     """The labeller, created on first use, with their row locked until the transaction ends."""
     name = check_name(name)
-    found = queries.LOCK_LABELLER(connection, {"name": name}).scalar()
+    found = queries.LOCK_LABELLER.scalar(connection, {"name": name})
     if found is None:
         dialect_insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
         connection.execute(
@@ -63,7 +63,7 @@ def lock_labeller(connection: Connection, name: str) -> Labeller:
             .values(name=name, created_at=clock())
             .on_conflict_do_nothing(index_elements=["name"])
         )
-        found = queries.LOCK_LABELLER(connection, {"name": name}).scalar_one()
+        found = queries.LOCK_LABELLER.one(connection, {"name": name})[0]
     return Labeller(found, name)
 
 
@@ -78,15 +78,15 @@ def next_item(
 
     `gold`, given when the gold-rate draw hit, offers a gold item instead of a claim (labelling.storage.gold)."""
     params = {"project": project.id, "me": me.id, "lease": float(lease_seconds)}
-    held = queries.REFRESH_MY_LEASE(connection, params).first()
+    held = queries.REFRESH_MY_LEASE.first(connection, params)
     if held is not None:
         mine = _my_current(connection, held.item_id, me) if held.done else None
         return item_view(connection, project, held.item_id, held.lease_expires_at, mine and mine.label)
     if gold is not None and (offered := gold()) is not None:
         return offered
-    claimed = queries.CLAIM_NEXT(connection, params).first()
+    claimed = queries.CLAIM_NEXT.first(connection, params)
     if claimed is None:  # only items I skipped are left: offer them again rather than nothing
-        claimed = queries.CLAIM_SKIPPED(connection, params).first()
+        claimed = queries.CLAIM_SKIPPED.first(connection, params)
     if claimed is None:
         return None
     if connection.dialect.name == "postgresql":
@@ -103,12 +103,12 @@ def submit(connection: Connection, project: Project, me: Labeller, item_id: int,
     """
     params = {"project": project.id, "me": me.id, "item": item_id}
     if connection.dialect.name == "postgresql":
-        added = queries.SUBMIT_MY_TASK(connection, {**params, "label_json": labels.to_json(label)}).first()
+        added = queries.SUBMIT_MY_TASK.first(connection, {**params, "label_json": labels.to_json(label)})
         if added is not None:
             if project.overlap > 1:
                 connection.execute(queries.MARK_STARTED, params)
             return Annotation(added.id, item_id, me.name, label, added.created_at, added.seconds)
-    completed = queries.COMPLETE_MY_TASK(connection, params).first()
+    completed = queries.COMPLETE_MY_TASK.first(connection, params)
     if completed is None:
         lock_labeller(connection, me.name)
         task = connection.execute(queries.MY_TASK_FOR_ITEM, params).first()
@@ -121,13 +121,13 @@ def submit(connection: Connection, project: Project, me: Labeller, item_id: int,
             connection.execute(queries.END_LEASE, {"task": task.id})
             return _add_annotation(connection, project, me, item_id, label, task.leased_at)
         # No task of mine: my lease expired and someone else took it, or I never asked. Take a free slot.
-        if queries.CLAIM_ITEM(connection, {**params, "lease": 0.0}).first() is None:
+        if queries.CLAIM_ITEM.first(connection, {**params, "lease": 0.0}) is None:
             _require_item(connection, project, item_id)
             raise LeaseLost(
                 f"item {item_id} was handed to another labeller after your lease expired, "
                 "or already has all the labels it needs; your label was not recorded"
             )
-        completed = queries.COMPLETE_MY_TASK(connection, params).one()
+        completed = queries.COMPLETE_MY_TASK.one(connection, params)
     if project.overlap > 1:
         connection.execute(queries.MARK_STARTED, params)
     return _add_annotation(connection, project, me, item_id, label, completed.leased_at)
@@ -192,10 +192,10 @@ def _reopen(
 def _add_annotation(
     connection: Connection, project: Project, me: Labeller, item_id: int, label: Label, leased_at: float | None
 ) -> Annotation:
-    row = queries.ADD_ANNOTATION(
+    row = queries.ADD_ANNOTATION.one(
         connection,
         {"project": project.id, "item": item_id, "me": me.id, "label_json": labels.to_json(label), "leased_at": leased_at},
-    ).one()
+    )
     return Annotation(row.id, item_id, me.name, label, row.created_at, row.seconds)
 
 
@@ -210,11 +210,11 @@ def item_view(
     connection: Connection, project: Project, item_id: int, expires: float | None, my_label: Label | None
 ) -> Item:
     """The item as its labeller sees it: data, lease, my label if reopened, the model's suggestion."""
-    row = queries.ITEM_VIEW(connection, {"item": item_id, "project": project.id}).one()
+    row = queries.ITEM_VIEW.one(connection, {"item": item_id, "project": project.id})
     return _shown(project, item_id, expires, my_label, row)
 
 
-def _shown(project: Project, item_id: int, expires: float | None, my_label: Label | None, row: Row) -> Item:
+def _shown(project: Project, item_id: int, expires: float | None, my_label: Label | None, row: Any) -> Item:
     """An Item from a row with `data` and the suggestion's columns (ITEM_VIEW's, or a claim's)."""
     suggestion = None
     if row.suggested is not None:

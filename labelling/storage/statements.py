@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from sqlalchemy import Double, Select, bindparam, exists, false, func, literal, null, or_, select, text, true, update
 
-from labelling.storage.engine import Prepared, clock
+from labelling.storage.engine import clock
+from labelling.storage.prepared import Prepared
 from labelling.storage.schema import annotations, items, labellers, predictions, skips, tasks
 
 _other = tasks.alias("other")
