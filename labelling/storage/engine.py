@@ -18,6 +18,7 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
+import numpy as np
 import psycopg2
 from psycopg2.extensions import encodings as psycopg2_codecs
 from sqlalchemy import (
@@ -273,6 +274,35 @@ def insert_columns(connection: Connection, table: str, columns: Sequence[str], v
         cursor.copy_expert(f"COPY {table} ({', '.join(columns)}) FROM STDIN", buffer)
     finally:
         cursor.close()
+
+
+def insert_arrays(connection: Connection, table: str, columns: Sequence[str], arrays: Sequence[np.ndarray]) -> None:
+    """`insert_columns` for numeric numpy columns (int64 or float64, one array per column): on PostgreSQL
+    COPY's binary format, the rows laid out by numpy in one pass (a million rows as text cost seconds of
+    Python formatting and parsing); executemany on SQLite."""
+    if not len(arrays) or not len(arrays[0]):
+        return
+    if connection.dialect.name != "postgresql":
+        insert_columns(connection, table, columns, [array.tolist() for array in arrays])
+        return
+    fields = [("count", ">i2")]
+    for j, array in enumerate(arrays):
+        fields += [(f"size{j}", ">i4"), (f"value{j}", ">i8" if array.dtype.kind in "iu" else ">f8")]
+    rows = np.empty(len(arrays[0]), dtype=fields)
+    rows["count"] = len(arrays)
+    for j, array in enumerate(arrays):
+        rows[f"size{j}"] = 8
+        rows[f"value{j}"] = array
+    buffer = io.BytesIO(_BINARY_COPY_HEADER + rows.tobytes() + b"\xff\xff")
+    cursor = connection.connection.driver_connection.cursor()
+    try:
+        cursor.copy_expert(f"COPY {table} ({', '.join(columns)}) FROM STDIN (FORMAT binary)", buffer)
+    finally:
+        cursor.close()
+
+
+_BINARY_COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + bytes(8)
+"""COPY's binary signature, then no flags and no header extension; rows follow, then a field count of -1."""
 
 
 def _copy_column(values: Sequence[Any]) -> Sequence[str]:
