@@ -277,21 +277,25 @@ def insert_columns(connection: Connection, table: str, columns: Sequence[str], v
 
 
 def insert_arrays(connection: Connection, table: str, columns: Sequence[str], arrays: Sequence[np.ndarray]) -> None:
-    """`insert_columns` for numeric numpy columns (int64 or float64, one array per column): on PostgreSQL
-    COPY's binary format, the rows laid out by numpy in one pass (a million rows as text cost seconds of
-    Python formatting and parsing); executemany on SQLite."""
+    """`insert_columns` for numpy columns, one array per column: int32 (an INTEGER column), int64 (BIGINT),
+    float64 (DOUBLE PRECISION) or fixed-width ASCII bytes (`S`, TEXT; every value the array's full width, as
+    `encode_array_rows` makes them). On PostgreSQL COPY's binary format, the rows laid out by numpy in one
+    pass (a million rows as text cost seconds of Python formatting and parsing); executemany on SQLite."""
     if not len(arrays) or not len(arrays[0]):
         return
     if connection.dialect.name != "postgresql":
-        insert_columns(connection, table, columns, [array.tolist() for array in arrays])
+        insert_columns(connection, table, columns, [array.astype(str).tolist() if array.dtype.kind == "S" else array.tolist() for array in arrays])
         return
     fields = [("count", ">i2")]
     for j, array in enumerate(arrays):
-        fields += [(f"size{j}", ">i4"), (f"value{j}", ">i8" if array.dtype.kind in "iu" else ">f8")]
+        kind = {"i4": ">i4", "i8": ">i8", "f8": ">f8"}.get(f"{array.dtype.kind}{array.dtype.itemsize}", array.dtype.str)
+        if kind[1] not in "ifS":
+            raise TypeError(f"insert_arrays takes int32, int64, float64 or bytes columns, not {array.dtype}")
+        fields += [(f"size{j}", ">i4"), (f"value{j}", kind)]
     rows = np.empty(len(arrays[0]), dtype=fields)
     rows["count"] = len(arrays)
     for j, array in enumerate(arrays):
-        rows[f"size{j}"] = 8
+        rows[f"size{j}"] = array.dtype.itemsize
         rows[f"value{j}"] = array
     buffer = io.BytesIO(_BINARY_COPY_HEADER + rows.tobytes() + b"\xff\xff")
     cursor = connection.connection.driver_connection.cursor()

@@ -18,7 +18,7 @@ from labelling.errors import InvalidInput, ItemNotFound
 from labelling.io import ingest
 from labelling.records import Project
 from labelling.storage import queue
-from labelling.storage.engine import clock, insert_columns
+from labelling.storage.engine import clock, insert_arrays, insert_columns
 from labelling.storage.overlap import top_priority
 from labelling.storage.schema import items
 
@@ -86,9 +86,13 @@ def write_chunk(
     n = len(chunk.rows)
     now = connection.execute(select(clock())).scalar_one()
     ids = _allocate_ids(connection, n)
-    insert_columns(
-        connection, "items", ["id", "project_id", "data", "created_at"], [ids, [project.id] * n, chunk.rows, [now] * n]
-    )
+    columns = ["id", "project_id", "data", "created_at"]
+    if isinstance(chunk.rows, np.ndarray) and connection.dialect.name == "postgresql":
+        constant = np.full(n, project.id, dtype=np.int32), np.full(n, now, dtype=np.float64)
+        insert_arrays(connection, "items", columns, [np.asarray(ids, dtype=np.int64), constant[0], chunk.rows, constant[1]])
+    else:
+        rows = chunk.rows.astype(str).tolist() if isinstance(chunk.rows, np.ndarray) else chunk.rows
+        insert_columns(connection, "items", columns, [ids, [project.id] * n, rows, [now] * n])
     labelled = [] if chunk.labels is None else [i for i, v in enumerate(chunk.labels) if v is not None]
     if not labelled:
         statement = _NEW_TASKS[connection.dialect.name == "postgresql"]
