@@ -230,7 +230,7 @@ def set_priorities(connection: Connection, project: Project, item_ids: np.ndarra
         connection.commit()
         for start in range(0, len(ids), PRIORITY_BATCH_ROWS):
             bounds = {"lo": int(ids[start]), "hi": int(ids[min(start + PRIORITY_BATCH_ROWS, len(ids)) - 1])}
-            connection.execute(queries.APPLY_PRIORITIES, {"project": project.id, **bounds})
+            connection.execute(queries.APPLY_PRIORITIES, bounds)
             connection.commit()
     finally:
         if not connection.invalidated:  # a lost connection took the temp table with its session
