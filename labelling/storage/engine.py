@@ -284,12 +284,13 @@ def insert_arrays(connection: Connection, table: str, columns: Sequence[str], ar
     if not len(arrays) or not len(arrays[0]):
         return
     if connection.dialect.name != "postgresql":
-        insert_columns(connection, table, columns, [array.astype(str).tolist() if array.dtype.kind == "S" else array.tolist() for array in arrays])
+        values = [array.astype(str) if array.dtype.kind == "S" else array for array in arrays]
+        insert_columns(connection, table, columns, [array.tolist() for array in values])
         return
     fields = [("count", ">i2")]
     for j, array in enumerate(arrays):
-        kind = {"i4": ">i4", "i8": ">i8", "f8": ">f8"}.get(f"{array.dtype.kind}{array.dtype.itemsize}", array.dtype.str)
-        if kind[1] not in "ifS":
+        kind = array.dtype.str if array.dtype.kind == "S" else _BINARY_NUMBERS.get(array.dtype.str[1:])
+        if kind is None:
             raise TypeError(f"insert_arrays takes int32, int64, float64 or bytes columns, not {array.dtype}")
         fields += [(f"size{j}", ">i4"), (f"value{j}", kind)]
     rows = np.empty(len(arrays[0]), dtype=fields)
@@ -298,15 +299,12 @@ def insert_arrays(connection: Connection, table: str, columns: Sequence[str], ar
         rows[f"size{j}"] = array.dtype.itemsize
         rows[f"value{j}"] = array
     buffer = io.BytesIO(_BINARY_COPY_HEADER + rows.tobytes() + b"\xff\xff")
-    cursor = connection.connection.driver_connection.cursor()
-    try:
+    with connection.connection.driver_connection.cursor() as cursor:
         cursor.copy_expert(f"COPY {table} ({', '.join(columns)}) FROM STDIN (FORMAT binary)", buffer)
-    finally:
-        cursor.close()
 
 
-_BINARY_COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + bytes(8)
-"""COPY's binary signature, then no flags and no header extension; rows follow, then a field count of -1."""
+_BINARY_NUMBERS = {"i4": ">i4", "i8": ">i8", "f8": ">f8"}  # numpy codes of INTEGER, BIGINT, DOUBLE PRECISION
+_BINARY_COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + bytes(8)  # signature, no flags, no extension; -1 ends the rows
 
 
 def _copy_column(values: Sequence[Any]) -> Sequence[str]:
