@@ -20,7 +20,7 @@ import pandas as pd
 from labelling.io import labels as label_values
 from labelling.errors import InvalidInput, UnsupportedData
 from labelling.records import Label, Project
-from labelling.io.serialisation import encode, encode_records, encode_rows
+from labelling.io.serialisation import encode, encode_array_rows, encode_records, encode_rows
 
 __all__ = ["CHUNK_ROWS", "Chunk", "chunks", "read_csv"]
 
@@ -36,7 +36,7 @@ so every cell of a file it accepts fits. Python's csv module stops at 128 KiB un
 
 @dataclass(frozen=True)
 class Chunk:
-    rows: list[str]  # encoded item values
+    rows: list[str] | np.ndarray  # encoded item values; for a numeric array, one ASCII bytes array (encode_array_rows)
     labels: list[Label | None] | None  # validated, aligned with rows
 
 
@@ -93,14 +93,16 @@ def _length(data: Any) -> int:
     return len(data)
 
 
-def _encode_slice(data: Any, start: int, stop: int) -> list[str]:
+def _encode_slice(data: Any, start: int, stop: int) -> list[str] | np.ndarray:
     if isinstance(data, pd.DataFrame):
         return encode_records(data.iloc[start:stop])
     if isinstance(data, pd.Series):
         return [encode(v) for v in data.iloc[start:stop].tolist()]
     if isinstance(data, np.ndarray):
         part = data[start:stop]
-        return list(encode_rows(part)) if part.ndim > 1 else [encode(v) for v in part.tolist()]
+        if part.ndim > 1:
+            return list(encode_rows(part)) if part.dtype.hasobject else encode_array_rows(part)
+        return [encode(v) for v in part.tolist()]
     return [encode(v) for v in data[start:stop]]
 
 

@@ -6,6 +6,8 @@ PostgreSQL gets `COPY`; SQLite an executemany.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -16,7 +18,7 @@ from labelling.errors import InvalidInput, ItemNotFound
 from labelling.io import ingest
 from labelling.records import Project
 from labelling.storage import queue
-from labelling.storage.engine import clock, insert_columns
+from labelling.storage.engine import clock, insert_arrays, insert_columns
 from labelling.storage.overlap import top_priority
 from labelling.storage.schema import items
 
@@ -34,31 +36,69 @@ def add_items(connection: Connection, project: Project, data: Any, labels: Any, 
     importer = None
     priority = top_priority(connection, project.id)
     added = 0
-    for chunk in ingest.chunks(project, data, labels):
-        if chunk.labels is not None and importer is None and any(v is not None for v in chunk.labels):
-            importer = queue.lock_labeller(connection, labeller).id
-        added += write_chunk(connection, project, chunk, priority, importer)
+    with _rows_checked_by_construction(connection, project):
+        for chunk in ingest.chunks(project, data, labels):
+            if chunk.labels is not None and importer is None and any(v is not None for v in chunk.labels):
+                importer = queue.lock_labeller(connection, labeller).id
+            added += write_chunk(connection, project, chunk, priority, importer)
     if added == 0:
         raise InvalidInput("no items to add: the data is empty")
     return added
+
+
+@contextmanager
+def _rows_checked_by_construction(connection: Connection, project: Project) -> Iterator[None]:
+    """On PostgreSQL, when the role may, write the rows without the per-row foreign-key triggers.
+
+    Those checks were more than half of an import's server time (EXPLAIN ANALYZE at 400,000 rows: 4.3 s for
+    the items' check on the project, 9.3 s for the tasks' three, against 3 s and 4.7 s for the rows and
+    their indexes). Every key written here holds by construction: the project row is locked against
+    deletion below (the lock each trigger would have taken), the item ids are ours from the sequence, in
+    this transaction, and an importer is locked by `queue.lock_labeller`. `session_replication_role =
+    replica` skips triggers only, not unique indexes, and only until the transaction ends; it is set back
+    once the rows are in (an error rolls the whole transaction back). It needs superuser, or on PostgreSQL
+    15+ `GRANT SET ON PARAMETER session_replication_role`; without that the triggers check every row, as
+    before. These tables have no triggers other than their foreign keys (a new one would be skipped here)."""
+    if connection.dialect.name != "postgresql" or not connection.execute(_MAY_SKIP_TRIGGERS).scalar():
+        yield
+        return
+    connection.execute(_KEEP_PROJECT, {"project": project.id})
+    previous = connection.exec_driver_sql("SHOW session_replication_role").scalar_one()
+    connection.exec_driver_sql("SET LOCAL session_replication_role = replica")
+    yield
+    connection.execute(text("SELECT set_config('session_replication_role', :previous, true)"), {"previous": previous})
+
+
+_MAY_SKIP_TRIGGERS = text(
+    "SELECT CASE WHEN current_setting('server_version_num')::int >= 150000 "
+    "THEN has_parameter_privilege('session_replication_role', 'SET') "
+    "ELSE current_setting('is_superuser') = 'on' END"
+)
+_KEEP_PROJECT = text("SELECT 1 FROM projects WHERE id = :project FOR KEY SHARE")
+"""The lock a foreign-key check takes: the project cannot be deleted under the import."""
 
 
 def write_chunk(
     connection: Connection, project: Project, chunk: ingest.Chunk, priority: float, importer: int | None
 ) -> int:
     """Write one chunk: items, then for given labels an imported annotation each, then the items' `overlap`
-    tasks (made by the database from the new items when none has a label)."""
+    tasks (made by the database from the new ids when none has a label)."""
     n = len(chunk.rows)
     now = connection.execute(select(clock())).scalar_one()
     ids = _allocate_ids(connection, n)
-    insert_columns(
-        connection, "items", ["id", "project_id", "data", "created_at"], [ids, [project.id] * n, chunk.rows, [now] * n]
-    )
+    columns = ["id", "project_id", "data", "created_at"]
+    if isinstance(chunk.rows, np.ndarray) and connection.dialect.name == "postgresql":
+        constant = np.full(n, project.id, dtype=np.int32), np.full(n, now, dtype=np.float64)
+        insert_arrays(connection, "items", columns, [np.asarray(ids, dtype=np.int64), constant[0], chunk.rows, constant[1]])
+    else:
+        rows = chunk.rows.astype(str).tolist() if isinstance(chunk.rows, np.ndarray) else chunk.rows
+        insert_columns(connection, "items", columns, [ids, [project.id] * n, rows, [now] * n])
     labelled = [] if chunk.labels is None else [i for i, v in enumerate(chunk.labels) if v is not None]
     if not labelled:
+        statement = _NEW_TASKS[connection.dialect.name == "postgresql"]
         for first, last in _runs(ids):
             connection.execute(
-                _NEW_TASKS,
+                statement,
                 {"project": project.id, "first": first, "last": last, "overlap": project.overlap, "priority": priority},
             )
         return n
@@ -80,15 +120,21 @@ def write_chunk(
     return n
 
 
-_NEW_TASKS = text(
-    "WITH RECURSIVE slots(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM slots WHERE n < :overlap) "
-    "INSERT INTO tasks (project_id, item_id, priority) "
-    "SELECT i.project_id, i.id, :priority FROM items i CROSS JOIN slots "
-    "WHERE i.project_id = :project AND i.id BETWEEN :first AND :last "
-    "ORDER BY i.id, slots.n"
+_SLOTS = "SELECT :project, slot / :overlap, :priority FROM {series} ORDER BY slot"
+_NEW_TASKS = (
+    text(
+        "WITH RECURSIVE slots(slot) AS (SELECT :first * :overlap UNION ALL SELECT slot + 1 FROM slots "
+        "WHERE slot < (:last + 1) * :overlap - 1) INSERT INTO tasks (project_id, item_id, priority) "
+        + _SLOTS.format(series="slots")
+    ),
+    text(
+        "INSERT INTO tasks (project_id, item_id, priority) "
+        + _SLOTS.format(series="generate_series(CAST(:first AS bigint) * :overlap, (CAST(:last AS bigint) + 1) * :overlap - 1) slot")
+    ),
 )
-"""The `overlap` open tasks of the new items with ids first..last (a run no other transaction has ids in),
-made by the database, item by item so the queue hands them out in file order."""
+"""(SQLite, PostgreSQL): the `overlap` open tasks of the new items with ids first..last (a run of ids this
+transaction drew, so every id in it is a new item), made by the database from the ids alone, without
+reading the items back; slot / overlap is the item, so the queue hands them out in file order."""
 
 
 def _labelled_tasks(

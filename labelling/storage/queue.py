@@ -18,7 +18,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from labelling.io import labels
 from labelling.storage import statements as queries
-from labelling.storage.engine import bulk_insert, clock
+from labelling.storage.engine import clock, insert_arrays
 from labelling.errors import InvalidInput, ItemNotFound, LeaseLost
 from labelling.people import check_name
 from labelling.records import Annotation, Item, Label, Prediction, Project
@@ -240,11 +240,13 @@ def set_priorities(connection: Connection, project: Project, item_ids: np.ndarra
     """
     order = np.argsort(item_ids, kind="stable")
     ids, values = item_ids[order], scores[order]
+    if (ids[1:] == ids[:-1]).any():
+        raise InvalidInput("an item id is given more than once")
     connection.exec_driver_sql(
         "CREATE TEMP TABLE new_priorities (item_id BIGINT PRIMARY KEY, score DOUBLE PRECISION NOT NULL)"
     )
     try:
-        bulk_insert(connection, "new_priorities", ["item_id", "score"], list(zip(ids.tolist(), values.tolist())))
+        insert_arrays(connection, "new_priorities", ["item_id", "score"], [ids, values])
         connection.exec_driver_sql("ANALYZE new_priorities")  # temp tables have no statistics until asked
         unknown = connection.execute(queries.UNKNOWN_PRIORITY_ITEMS, {"project": project.id}).scalars().all()
         if unknown:
@@ -252,7 +254,7 @@ def set_priorities(connection: Connection, project: Project, item_ids: np.ndarra
         connection.commit()
         for start in range(0, len(ids), PRIORITY_BATCH_ROWS):
             bounds = {"lo": int(ids[start]), "hi": int(ids[min(start + PRIORITY_BATCH_ROWS, len(ids)) - 1])}
-            connection.execute(queries.APPLY_PRIORITIES, {"project": project.id, **bounds})
+            connection.execute(queries.APPLY_PRIORITIES, bounds)
             connection.commit()
     finally:
         if not connection.invalidated:  # a lost connection took the temp table with its session

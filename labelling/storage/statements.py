@@ -273,6 +273,10 @@ UNKNOWN_PRIORITY_ITEMS = text(
 APPLY_PRIORITIES = text(
     "UPDATE tasks SET priority = n.score FROM new_priorities n "
     "WHERE tasks.item_id = n.item_id AND n.item_id BETWEEN :lo AND :hi AND tasks.item_id BETWEEN :lo AND :hi "
-    "AND tasks.project_id = :project AND NOT tasks.done"
+    "AND NOT tasks.done"
 )
-"""Copy one id range of the staged priorities onto the open tasks (PostgreSQL and SQLite >= 3.33)."""
+"""Copy one id range of the staged priorities onto the open tasks (PostgreSQL and SQLite >= 3.33). The ids
+were checked to be the project's items (UNKNOWN_PRIORITY_ITEMS), and a task is its item's project's, so no
+project condition: with one, the planner (no statistics yet on a freshly imported queue) walked the whole
+project's claim index, where item_id is the last column, for every batch, instead of the item_id index's
+range (EXPLAIN ANALYZE at 1M items: 265 ms of index scan per 20,000-item batch)."""

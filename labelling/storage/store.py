@@ -260,8 +260,6 @@ class Store:
             raise InvalidInput("item ids must be whole numbers")
         if not np.isfinite(values).all():
             raise InvalidInput("scores must be finite numbers (no NaN or infinity)")
-        if len(np.unique(ids)) != len(ids):
-            raise InvalidInput("an item id is given more than once")
         project = self.project(project_id)
         if not len(ids):
             return 0

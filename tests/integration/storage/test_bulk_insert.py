@@ -54,3 +54,22 @@ def test_every_value_reads_back_exactly(postgresql_url, texts):
 
 def test_nothing_to_insert_is_no_error(postgresql_url):
     assert round_trip(postgresql_url, []) == []
+
+
+def test_numeric_arrays_read_back_exactly(postgresql_url):
+    """`insert_arrays` (COPY's binary format on PostgreSQL): big-endian int64 and float64, NaN and -0.0 kept."""
+    import numpy as np
+
+    from labelling.storage.engine import insert_arrays
+
+    ids = np.array([-(2**63), -1, 0, 1, 2**63 - 1, 7, 8], dtype=np.int64)
+    engine = make_engine(postgresql_url)
+    try:
+        with write(engine) as connection:
+            connection.exec_driver_sql("CREATE TEMP TABLE copied (n BIGINT, x DOUBLE PRECISION)")
+            insert_arrays(connection, "copied", ["n", "x"], [ids, np.array(FLOATS)])
+            got = [tuple(r) for r in connection.exec_driver_sql("SELECT n, x FROM copied")]
+    finally:
+        engine.dispose()
+    for row, want in zip(got, zip(ids.tolist(), FLOATS), strict=True):
+        assert same(row, want), (row, want)
