@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, false, or_, select, update
@@ -20,6 +22,7 @@ from labelling.people import ADMIN_NAME, REVIEW_ROLES
 from labelling.quality import consensus
 from labelling.records import Label, Project
 from labelling.storage import votes as project_votes
+from labelling.storage.item_labels import label_of_item
 from labelling.storage.engine import clock
 from labelling.storage.gold import refuse_gold
 from labelling.storage.items import require_items
@@ -59,15 +62,17 @@ def check_reviewer(connection: Connection, name: str) -> Labeller:
     return lock_labeller(connection, name)
 
 
-def adjudicate(connection: Connection, project: Project, item_id: int, reviewer: str, label: Any) -> Label:
+def adjudicate(
+    connection: Connection, project: Project, item_id: int, reviewer: str, label: Any, media_roots: Sequence[Path] | None = None
+) -> Label:
     """Set an item's final label; it wins over the labellers' majority (consensus.final_labels, export).
 
     Recorded as a review (who, when, what); an earlier adjudication of the item stays in the history."""
     me = check_reviewer(connection, reviewer)
-    value = label_values.normalise(project, label)
+    require_items(connection, project, [int(item_id)])
+    value = label_of_item(connection, project, item_id, label, media_roots)
     if value is None:
         raise InvalidInput("no final label given")
-    require_items(connection, project, [int(item_id)])
     refuse_gold(connection, int(item_id))
     _supersede_review(connection, int(item_id))
     connection.execute(
