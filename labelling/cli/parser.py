@@ -11,6 +11,8 @@ from typing import Any
 from labelling import people
 from labelling.cli.commands import run_labeller_add, run_labeller_revoke, run_migrate, run_status, run_worker
 from labelling.cli.files import EXPORT_FORMATS, run_export, run_import
+from labelling.io import formats
+from labelling.setup.annotation_files import FORMATS as ANNOTATION_FORMATS
 from labelling.settings import DEFAULT_PUBLIC_URL, SOURCES
 
 __all__ = ["build_parser"]
@@ -85,11 +87,18 @@ def _import_parser(command: Callable[..., argparse.ArgumentParser]) -> None:
     imports = command(
         "import",
         run_import,
-        help="add a CSV file's rows to a project (all rows or none)",
+        help="add a CSV file's rows (or an annotation file's items) to a project (all rows or none)",
         description="Add a CSV file's rows to a project in one transaction, checked as the Setup page checks "
-        "them. With --create, make the project first (items shown as text).",
+        "them. With --create, make the project first (items shown as text). --format coco, spans-jsonl, spacy "
+        "or conll reads an annotation file instead: its images or texts become items, its boxes or spans their "
+        "labels (a box or span project, made with --create).",
     )
-    imports.add_argument("csv", metavar="CSV", type=Path, help="the CSV file (, ; tab or | separated, with a header)")
+    imports.add_argument(
+        "csv", metavar="FILE", type=Path, help="the CSV file (, ; tab or | separated, with a header), or the annotation file"
+    )
+    imports.add_argument(
+        "--format", choices=["csv", *ANNOTATION_FORMATS], default="csv", help="default: csv"
+    )
     imports.add_argument("--project", required=True, metavar="NAME", help="the project's name")
     imports.add_argument("--create", action="store_true", help="make a new project named NAME from this file")
     imports.add_argument("--labels", metavar="A,B,C", help="with --create: the label set, comma separated")
@@ -120,7 +129,12 @@ def _export_parser(command: Callable[..., argparse.ArgumentParser]) -> None:
     which = export.add_mutually_exclusive_group(required=True)
     which.add_argument("--project", metavar="NAME", help="the project's name")
     which.add_argument("--all", action="store_true", help="every project (a backup of all labels)")
-    export.add_argument("--format", choices=sorted(EXPORT_FORMATS), default="csv", help="default: csv")
+    export.add_argument(
+        "--format",
+        choices=[*sorted(EXPORT_FORMATS), *formats.EXPORTS],
+        default="csv",
+        help="default: csv; box projects also coco, yolo (a zip); span projects spans-jsonl, spacy, conll",
+    )
     export.add_argument("--long", action="store_true", help="one row per annotation instead of per item")
     export.add_argument("--output", type=Path, metavar="FILE", help="the file to write (default: standard output)")
     export.add_argument("--output-dir", type=Path, metavar="DIR", help="with --all: the folder to write into")
