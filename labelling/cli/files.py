@@ -16,6 +16,7 @@ import pandas as pd
 from labelling.cli.common import EXIT_OK, Refused, connect, write_file
 from labelling.errors import ProjectNotFound
 from labelling.io import formats
+from labelling.learning import imported
 from labelling.setup import annotation_files, csv_import
 from labelling.io.export import file_slug, to_csv, to_jsonl
 from labelling.records import Project
@@ -154,6 +155,22 @@ def _import_annotations(args: argparse.Namespace) -> int:
     finally:
         store.close()
     print(f"imported {added:,} items with their labels into {project.name!r} (project {project.id})")
+    return EXIT_OK
+
+
+def run_predictions(args: argparse.Namespace) -> int:
+    """A model's predictions as suggestions, ordering the queue (labelling.learning.imported)."""
+    order = args.order or ("score" if args.score_column else "confidence")
+    format_ = args.format or ("jsonl" if args.file.suffix.lower() in (".jsonl", ".ndjson") else "csv")
+    store = connect(args)
+    try:
+        done = imported.import_predictions(
+            store, args.project, args.file.read_bytes(), format=format_, order=order,
+            score_column=args.score_column, seed=args.seed,
+        )
+    finally:
+        store.close()
+    print(f"imported {done.predictions:,} predictions into {args.project!r}; {done.ordered:,} open items ordered by them")
     return EXIT_OK
 
 

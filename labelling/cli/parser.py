@@ -10,7 +10,8 @@ from typing import Any
 
 from labelling import people
 from labelling.cli.commands import run_labeller_add, run_labeller_revoke, run_migrate, run_status, run_worker
-from labelling.cli.files import EXPORT_FORMATS, run_export, run_import
+from labelling.cli.files import EXPORT_FORMATS, run_export, run_import, run_predictions
+from labelling.learning.imported import ORDERS
 from labelling.io import formats
 from labelling.setup.annotation_files import FORMATS as ANNOTATION_FORMATS
 from labelling.settings import DEFAULT_PUBLIC_URL, SOURCES
@@ -49,6 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     _import_parser(command)
     _export_parser(command)
+    _predictions_parser(command)
 
     labeller = commands.add_parser("labeller", help="invite people or revoke their invite links")
     labeller_commands = labeller.add_subparsers(title="labeller commands", metavar="ACTION", required=True)
@@ -115,6 +117,24 @@ def _import_parser(command: Callable[..., argparse.ArgumentParser]) -> None:
         "--multi-label", action="store_true", help="with --create: items may have several labels (a|b)"
     )
     imports.add_argument("--overlap", type=int, metavar="N", help="with --create: labellers per item (default 1)")
+
+
+def _predictions_parser(command: Callable[..., argparse.ArgumentParser]) -> None:
+    found = command(
+        "predictions",
+        run_predictions,
+        help="import a model's predictions (CSV or JSONL keyed by item_id) and order the queue by them",
+        description="Predictions of a model trained elsewhere become the items' suggestions (an editable "
+        "starting point on the Label page) and order the queue: least confident first, or by a score column, "
+        "with the project's random share. Columns: item_id, label and confidence; or a probability column per "
+        "class; box and span labels as JSON, their boxes or spans may carry a score each.",
+    )
+    found.add_argument("file", metavar="FILE", type=Path, help="the predictions file")
+    found.add_argument("--project", required=True, metavar="NAME", help="the project's name")
+    found.add_argument("--format", choices=["csv", "jsonl"], help="default: from the file name (.jsonl, else csv)")
+    found.add_argument("--order", choices=ORDERS, help="confidence (default), score (with --score-column) or none")
+    found.add_argument("--score-column", metavar="C", help="order the queue by this column, higher first")
+    found.add_argument("--seed", type=int, help="makes the random share's draw repeatable")
 
 
 def _export_parser(command: Callable[..., argparse.ArgumentParser]) -> None:

@@ -11,6 +11,7 @@ them in one transaction, so a bad file writes nothing.
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import re
 import zipfile
@@ -175,7 +176,7 @@ def to_conll(project: Project, frame: pd.DataFrame) -> bytes:
     out = []
     for item_id, text, label in _labelled(project, frame, Spans):
         spans = list(label.spans)
-        for before, after in zip(spans, spans[1:]):
+        for before, after in itertools.pairwise(spans):
             if after.start < before.end:
                 raise InvalidInput(f"item {item_id} has overlapping spans, which IOB/CoNLL cannot hold")
         out.append(f"# item_id = {item_id}\n")

@@ -9,6 +9,7 @@ a refusal is InvalidInput with a message a labeller or an importer can act on.
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import math
 import numbers
@@ -84,7 +85,7 @@ def parse_spans(value: Any, classes: Sequence[str], text: str | None = None, ove
             raise InvalidInput(f"span {n} ({label}) ends at {end}, past the end of the text ({len(text)} characters)")
         spans.append(Span(start, end, label))
     spans.sort(key=lambda s: (s.start, s.end, s.label))
-    for before, after in zip(spans, spans[1:]):
+    for before, after in itertools.pairwise(spans):
         if before == after:
             raise InvalidInput(f"the span {before.start}-{before.end} ({before.label}) is given twice")
         if not overlapping and after.start < before.end:

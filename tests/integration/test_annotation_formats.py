@@ -11,8 +11,7 @@ import zipfile
 
 import pytest
 
-from labelling import InvalidInput, ProjectNotFound
-from labelling import cli
+from labelling import InvalidInput, ProjectNotFound, cli
 from labelling.io import formats
 from labelling.setup.annotation_files import import_annotations
 

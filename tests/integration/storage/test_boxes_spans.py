@@ -9,14 +9,13 @@ import io
 import json
 
 import pandas as pd
-
 import pytest
+from _helpers import ids_by_data, item_ids, new_project
 from PIL import Image
 
 from labelling import InvalidInput
 from labelling.io import export
 from labelling.records import Box, Boxes, Span, Spans, Task
-from _helpers import ids_by_data, item_ids, new_project
 
 TEXTS = ["Ann works at Acme.", "Bob met Cy in Rome.", "Nothing here."]
 
