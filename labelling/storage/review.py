@@ -8,8 +8,8 @@ all-or-nothing. A task someone holds right now is left with them.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -37,8 +37,8 @@ __all__ = ["ReviewItem", "adjudicate", "check_reviewer", "review_items", "send_b
 class ReviewItem:
     """An item as the Review page shows it. `agreement` is the share of its labellers who gave the most
     common label (1.0 = unanimous; boxes and spans: the mean F1 of each pair of labellers); `final` its
-    final label now; `suggestion` the model's latest
-    prediction for it, when there is one, with its probability."""
+    final label now; `suggestion` the model's latest prediction for it, when there is one, with its
+    probability."""
 
     item_id: int
     data: Any
@@ -136,8 +136,9 @@ def review_items(
     """Items whose labellers disagree, least agreement first, and how many match in all.
 
     Filters: some labeller gave `label`; `labeller` labelled it; at most `max_agreement` of its labellers
-    agree (boxes and spans: their mean F1 pair by pair, labelling.quality.shapes.item_agreement). `reviewed=True` lists only items already adjudicated (to check or change them); otherwise
-    they are left out. Gold items are never listed: their label is known."""
+    agree (boxes and spans: their mean F1 pair by pair, labelling.quality.shapes.item_agreement).
+    `reviewed=True` lists only items already adjudicated (to check or change them); otherwise they are
+    left out. Gold items are never listed: their label is known."""
     votes = project_votes.current_votes(connection, project.id)
     threshold = project.options.iou_threshold
     finals = project_votes.final_labels(connection, project.id, votes, iou_threshold=threshold)

@@ -154,7 +154,7 @@ class Store:
             if instructions is not None:
                 values["instructions"] = project_rows.check_instructions(instructions)
             if settings is not None:
-                values["settings"] = project_rows.settings_json(settings)
+                values["settings"] = project_rows.changed_settings(project, settings)
             if values:
                 connection.execute(projects.update().where(projects.c.id == project.id).values(values))
         return self.project(project.id)

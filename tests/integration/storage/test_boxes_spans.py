@@ -226,3 +226,17 @@ def test_models_are_trained_for_classification_projects_only(store):
         training.train(store, project.id)
     assert worker.orchestrate(store, once=True, every_labels=1) == 0
     assert store.training_runs(project.id) == []
+
+
+def test_a_projects_task_cannot_change_but_its_settings_can(store):
+    project = box_project(store)
+    with pytest.raises(InvalidInput, match="task cannot change"):
+        store.update_project(project.id, settings={"image_column": "image"})
+    with pytest.raises(InvalidInput, match="iou_threshold"):
+        store.update_project(project.id, settings={**project.settings, "iou_threshold": 2})
+    assert store.project(project.id).options.iou_threshold == 0.5
+    changed = store.update_project(project.id, settings={**project.settings, "iou_threshold": 0.75})
+    assert (changed.options.task, changed.options.iou_threshold) == (Task.BOXES, 0.75)
+    classify = new_project(store, ("a",))
+    with pytest.raises(InvalidInput, match="task cannot change"):
+        store.update_project(classify.id, settings={"task": "spans"})
