@@ -92,13 +92,12 @@ def main() -> None:
     n = 200 if args.quick else 1_000
     print(f"| database | kind | p50 ms | p90 ms | p50 / classification of the same items |  ({n:,} labels each)")
     print("|---|---|---|---|---|")
-    with tempfile.TemporaryDirectory() as folder:
-        with Schema(args.postgres) as postgres:
-            for database, url in (("SQLite", f"sqlite:///{folder}/bench.db"), ("PostgreSQL", postgres)):
-                floor = 0.0
-                for kind, p50, p90 in run(url, n, Path(folder)):
-                    floor = p50 if kind.startswith("classify") else floor
-                    print(f"| {database} | {kind} | {p50:.2f} | {p90:.2f} | {p50 / floor:.2f}x |", flush=True)
+    with tempfile.TemporaryDirectory() as folder, Schema(args.postgres) as postgres:
+        for database, url in (("SQLite", f"sqlite:///{folder}/bench.db"), ("PostgreSQL", postgres)):
+            floor = 0.0
+            for kind, p50, p90 in run(url, n, Path(folder)):
+                floor = p50 if kind.startswith("classify") else floor
+                print(f"| {database} | {kind} | {p50:.2f} | {p90:.2f} | {p50 / floor:.2f}x |", flush=True)
 
 
 if __name__ == "__main__":

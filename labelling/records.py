@@ -79,6 +79,7 @@ class ProjectSettings:
     training: Mapping[str, Any] = field(default_factory=dict)
     """The Train page's form, read by labelling.learning.training_settings."""
     task: Task = Task.CLASSIFY
+    """What labellers do: classify items, draw boxes or mark spans (`Task`); set when the project is made."""
     overlapping_spans: bool = False
     """A span project: may one labeller's spans overlap (nested entities)? Refused when False."""
     iou_threshold: float = 0.5
