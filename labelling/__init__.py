@@ -17,11 +17,25 @@ from labelling.errors import (
     ProjectNotFound,
     UnsupportedData,
 )
-from labelling.records import Annotation, Item, LabellerProgress, Progress, Project, ProjectSettings
+from labelling.records import (
+    Annotation,
+    Box,
+    Boxes,
+    Item,
+    LabellerProgress,
+    Progress,
+    Project,
+    ProjectSettings,
+    Span,
+    Spans,
+    Task,
+)
 from labelling.storage.store import Store
 
 __all__ = [
     "Annotation",
+    "Box",
+    "Boxes",
     "DatabaseUnavailable",
     "DuplicateLabeller",
     "DuplicateProject",
@@ -37,6 +51,9 @@ __all__ = [
     "Project",
     "ProjectNotFound",
     "ProjectSettings",
+    "Span",
+    "Spans",
     "Store",
+    "Task",
     "UnsupportedData",
 ]

@@ -5,10 +5,58 @@ from __future__ import annotations
 import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
-Label = str | tuple[str, ...]
-"""A single-label project records a str; a multi-label project a tuple of labels in label-set order."""
+
+class Task(StrEnum):
+    """What a project's labellers do to an item: pick its class(es), draw boxes on its image, or mark spans
+    of its text. The project's `labels` are the classes (of the item, of each box, of each span)."""
+
+    CLASSIFY = "classify"
+    BOXES = "boxes"
+    SPANS = "spans"
+
+
+@dataclass(frozen=True)
+class Box:
+    """One box in pixels of the image's natural size: (x, y) its top-left corner, w and h > 0."""
+
+    x: float
+    y: float
+    w: float
+    h: float
+    label: str
+
+
+@dataclass(frozen=True)
+class Boxes:
+    """A box project's label of one image: its boxes (maybe none) on an image of width x height pixels."""
+
+    width: int
+    height: int
+    boxes: tuple[Box, ...] = ()
+
+
+@dataclass(frozen=True)
+class Span:
+    """A stretch of the item's text, as character offsets: text[start:end] (end exclusive)."""
+
+    start: int
+    end: int
+    label: str
+
+
+@dataclass(frozen=True)
+class Spans:
+    """A span project's label of one text: its spans (maybe none), sorted by (start, end, label)."""
+
+    spans: tuple[Span, ...] = ()
+
+
+Label = str | tuple[str, ...] | Boxes | Spans
+"""A single-label project records a str; a multi-label project a tuple of labels in label-set order; a box
+project `Boxes`; a span project `Spans`."""
 
 
 @dataclass(frozen=True)
@@ -30,6 +78,12 @@ class ProjectSettings:
     """The share of each labeller's hand-outs that are gold items."""
     training: Mapping[str, Any] = field(default_factory=dict)
     """The Train page's form, read by labelling.learning.training_settings."""
+    task: Task = Task.CLASSIFY
+    """What labellers do: classify items, draw boxes or mark spans (`Task`); set when the project is made."""
+    overlapping_spans: bool = False
+    """A span project: may one labeller's spans overlap (nested entities)? Refused when False."""
+    iou_threshold: float = 0.5
+    """A box project: two labellers' boxes of one class match when their IoU is at least this."""
 
     @classmethod
     def of(cls, stored: Mapping[str, Any]) -> ProjectSettings:
@@ -43,8 +97,12 @@ class ProjectSettings:
             value = stored.get(key)
             return tuple(v for v in value if isinstance(v, str)) if isinstance(value, (list, tuple)) else ()
 
-        rate = stored.get("gold_rate")
+        def number(key: str, default: float) -> float:
+            value = stored.get(key)
+            return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else default
+
         training = stored.get("training")
+        task = stored.get("task")
         return cls(
             display=text("display"),
             text_column=text("text_column"),
@@ -52,8 +110,11 @@ class ProjectSettings:
             table_columns=names("table_columns"),
             feature_columns=names("feature_columns"),
             label_column=text("label_column"),
-            gold_rate=float(rate) if isinstance(rate, (int, float)) and not isinstance(rate, bool) else 0.0,
+            gold_rate=number("gold_rate", 0.0),
             training=dict(training) if isinstance(training, Mapping) else {},
+            task=Task(task) if task in tuple(Task) else Task.CLASSIFY,
+            overlapping_spans=stored.get("overlapping_spans") is True,
+            iou_threshold=number("iou_threshold", 0.5),
         )
 
     @property
@@ -80,9 +141,14 @@ class Project:
         return ProjectSettings.of(self.settings)
 
 
+IMPORTED_RUN = 0
+"""The `run_id` of predictions imported from a model of your own (no training run of ours made them)."""
+
+
 @dataclass(frozen=True)
 class Prediction:
-    """The latest model's suggestion for one item, and how sure it was (0..1)."""
+    """The latest model's suggestion for one item, and how sure it was (0..1); `run_id` is IMPORTED_RUN for
+    predictions imported from a model of your own."""
 
     item_id: int
     label: Label

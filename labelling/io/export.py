@@ -16,7 +16,7 @@ import pyarrow.parquet as pq
 from labelling.io import labels as label_values
 from labelling.io.serialisation import decode
 from labelling.quality import consensus
-from labelling.records import Label
+from labelling.records import Boxes, Label, Spans
 
 __all__ = ["annotations_frame", "file_slug", "items_frame", "to_csv", "to_jsonl", "to_parquet"]
 
@@ -74,7 +74,8 @@ def annotations_frame(rows: Sequence[Sequence[Any]], columns: Sequence[str]) -> 
 
 
 def to_csv(frame: pd.DataFrame) -> bytes:
-    """UTF-8 CSV safe to open in a spreadsheet, header cells included; multi-labels as `a|b`."""
+    """UTF-8 CSV safe to open in a spreadsheet, header cells included; multi-labels as `a|b`, boxes and spans
+    as their JSON."""
     safe = _flat(frame).map(_neutralised)
     safe.columns = [_neutralised(c) for c in safe.columns]
     return safe.to_csv(index=False).encode("utf-8")
@@ -127,6 +128,8 @@ def _flat(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _flat_cell(value: Any) -> Any:
+    if isinstance(value, (Boxes, Spans)):
+        return label_values.to_json(value)
     if isinstance(value, tuple):
         return label_values.MULTI_LABEL_SEPARATOR.join(value)
     if isinstance(value, np.ndarray):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import IO, Any
 
@@ -19,8 +19,8 @@ import pandas as pd
 
 from labelling.io import labels as label_values
 from labelling.errors import InvalidInput, UnsupportedData
-from labelling.records import Label, Project
-from labelling.io.serialisation import encode, encode_array_rows, encode_records, encode_rows
+from labelling.records import Label, Project, Task
+from labelling.io.serialisation import decode, encode, encode_array_rows, encode_records, encode_rows, is_missing
 
 __all__ = ["CHUNK_ROWS", "Chunk", "chunks", "read_csv"]
 
@@ -72,7 +72,7 @@ def _chunks_of(project: Project, data: Any, labels: Any, offset: int) -> Iterato
     for start in range(0, n, CHUNK_ROWS):
         stop = min(start + CHUNK_ROWS, n)
         rows = _encode_slice(data, start, stop)
-        chunk_labels = None if label_list is None else _labels(project, label_list[start:stop], offset + start)
+        chunk_labels = None if label_list is None else _labels(project, label_list[start:stop], offset + start, rows)
         yield Chunk(rows, chunk_labels)
 
 
@@ -118,9 +118,18 @@ _FACTORIZABLE = {str, int, float, type(None), np.int64, np.float64}
 """Label value types whose equal values normalise alike, so each distinct one is checked once."""
 
 
-def _labels(project: Project, values: list[Any], offset: int) -> list[Label | None]:
+def _labels(project: Project, values: list[Any], offset: int, rows: Sequence[str] = ()) -> list[Label | None]:
     """The labels normalised, each distinct value once (a file's label column repeats a few values), not a
-    call per row; an error names the first row with the refused value, counted from 1 after `offset` rows."""
+    call per row; an error names the first row with the refused value, counted from 1 after `offset` rows.
+    Boxes and spans are checked one by one against their item (`rows`, encoded): its image, its text."""
+    if project.options.task is not Task.CLASSIFY:
+        normalised = []
+        for row, (value, data) in enumerate(zip(values, rows), start=offset + 1):
+            try:
+                normalised.append(None if is_missing(value) else label_values.normalise(project, value, item=decode(data)))
+            except InvalidInput as error:
+                raise InvalidInput(f"label of row {row}: {error}") from None
+        return normalised
     if set(map(type, values)) <= _FACTORIZABLE:
         codes, distinct = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=False)
     else:  # lists (multi-label), or True, which pandas would count as 1: one value at a time

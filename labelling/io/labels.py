@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import json
 import numbers
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from pathlib import Path
 from typing import Any
 
 from labelling import text
 from labelling.errors import InvalidInput
-from labelling.records import Label, Project
+from labelling.io import media, shapes
+from labelling.records import Boxes, Label, Project, Spans, Task
 from labelling.io.serialisation import is_missing
+
+NO_ITEM = object()
+"""`normalise(item=NO_ITEM)`: the item is not at hand, so boxes and spans are checked without it."""
 
 MAX_LABEL_LENGTH = 200
 MULTI_LABEL_SEPARATOR = "|"
@@ -37,14 +42,30 @@ def validate_label_set(labels: Iterable[Any]) -> tuple[str, ...]:
     return names
 
 
-def normalise(project: Project, value: Any) -> Label | None:
+def normalise(
+    project: Project, value: Any, *, item: Any = NO_ITEM, media_roots: Sequence[Path] | None = None
+) -> Label | None:
     """A label as the project records it, or None for a missing one; a label outside the set is refused.
 
     Integers and whole floats count as their text (`3` and `3.0` are label "3"), as CSV readers produce
     them. Multi-label values are a list/tuple/set or `a|b` text, ordered as in the label set.
+    Box and span projects take `Boxes`/`Spans` or their JSON dicts (labelling.io.shapes); `item`, the
+    item's data, lets them be checked against its image (read under `media_roots`, default: the working
+    directory) and its text. Every path that writes a label of an item passes it.
     """
     if is_missing(value):
         return None
+    options = project.options
+    if options.task is Task.BOXES:
+        size = None
+        if item is not NO_ITEM:
+            size = shapes.image_size(options, item, media.default_media_roots() if media_roots is None else media_roots)
+        return shapes.parse_boxes(value, project.labels, size)
+    if options.task is Task.SPANS:
+        text = None if item is NO_ITEM else shapes.item_text(options, item)
+        if item is not NO_ITEM and text is None:
+            raise InvalidInput("this item has no text to mark spans in (see the project's text column)")
+        return shapes.parse_spans(value, project.labels, text, options.overlapping_spans)
     if project.multi_label:
         if isinstance(value, str):
             parts = [p.strip() for p in value.split(MULTI_LABEL_SEPARATOR)] if value.strip() else []
@@ -66,12 +87,25 @@ def normalise(project: Project, value: Any) -> Label | None:
 
 
 def to_json(label: Label) -> str:
+    if isinstance(label, (Boxes, Spans)):
+        return json.dumps(shapes.as_dict(label))
     return json.dumps(list(label) if isinstance(label, tuple) else label)
 
 
 def from_json(text: str) -> Label:
     value = json.loads(text)
+    if isinstance(value, dict):
+        return shapes.from_dict(value)
     return tuple(value) if isinstance(value, list) else value
+
+
+def classes(label: Label) -> set[str]:
+    """The classes a label uses: itself, its labels, or the classes of its boxes or spans."""
+    if isinstance(label, Boxes):
+        return {box.label for box in label.boxes}
+    if isinstance(label, Spans):
+        return {span.label for span in label.spans}
+    return set(label) if isinstance(label, tuple) else {label}
 
 
 def _as_text(value: Any) -> str:

@@ -21,7 +21,7 @@ from labelling.io import media
 from labelling.io.ingest import CHUNK_ROWS, read_csv
 from labelling.io.labels import MULTI_LABEL_SEPARATOR
 from labelling.io.serialisation import decode, encode_records
-from labelling.records import Project, ProjectSettings
+from labelling.records import Project, ProjectSettings, Task
 from labelling.storage.store import Store
 
 __all__ = [
@@ -206,11 +206,18 @@ def build_settings(
     table_columns: list[str] | None = None,
     feature_columns: list[str] | None = None,
     label_column: str | None = None,
+    task: str = Task.CLASSIFY,
+    overlapping_spans: bool = False,
+    iou_threshold: float = 0.5,
 ) -> dict[str, Any]:
-    """The project's `settings`: what labellers see and what the model learns from. Every column is checked
-    here, against the file's `columns`, so a wrong choice is refused before a project exists."""
+    """The project's `settings`: what labellers see and what the model learns from, and the task (boxes are
+    drawn on an image, spans marked in a text; both with their own setting). Every column is checked here,
+    against the file's `columns`, so a wrong choice is refused before a project exists."""
     if display not in DISPLAYS:
         raise InvalidInput(f"choose how to show items: one of {', '.join(DISPLAYS)}")
+    needs = {Task.BOXES: ("image", "an image"), Task.SPANS: ("text", "text")}.get(task)
+    if needs and display != needs[0]:
+        raise InvalidInput(f"a {task} project shows each item as {needs[1]}: boxes are drawn on images, spans marked in text")
     shown = {"text": [text_column], "image": [image_column], "table": list(table_columns or [])}[display]
     shown = [c for c in shown if c]
     if not shown:
@@ -230,6 +237,9 @@ def build_settings(
         "table_columns": shown if display == "table" else [],
         "feature_columns": features,
         "label_column": label_column or None,
+        **({"task": str(task)} if task != Task.CLASSIFY else {}),
+        **({"overlapping_spans": True} if task == Task.SPANS and overlapping_spans else {}),
+        **({"iou_threshold": iou_threshold} if task == Task.BOXES else {}),
     }
 
 

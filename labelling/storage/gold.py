@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -21,6 +22,7 @@ from sqlalchemy import Connection, and_, bindparam, exists, false, or_, select, 
 from labelling.io import labels as label_values
 from labelling.errors import InvalidInput
 from labelling.records import Item, Project
+from labelling.storage.item_labels import label_of_item
 from labelling.storage.engine import clock
 from labelling.storage.items import batches, require_items
 from labelling.storage.overlap import LIVE_LEASE, LOCK_PROJECT, excluded, top_priority, top_up
@@ -55,7 +57,9 @@ def check_gold_rate(rate: Any) -> float:
     return float(rate)
 
 
-def mark_gold(connection: Connection, project: Project, item_ids: Sequence[int], labels: Sequence[Any]) -> int:
+def mark_gold(
+    connection: Connection, project: Project, item_ids: Sequence[int], labels: Sequence[Any], media_roots: Sequence[Path] | None = None
+) -> int:
     """Make items gold with their known labels (again: the label is replaced); returns how many.
 
     Their open tasks nobody holds leave the queue; a task someone holds now becomes that person's gold
@@ -65,13 +69,13 @@ def mark_gold(connection: Connection, project: Project, item_ids: Sequence[int],
     ids = _item_ids(item_ids)
     if len(labels) != len(ids):
         raise InvalidInput(f"{len(labels)} labels for {len(ids)} items: give one known label per item")
+    require_items(connection, project, ids)
     values = []
     for item_id, given in zip(ids, labels):
-        label = label_values.normalise(project, given)
+        label = label_of_item(connection, project, item_id, given, media_roots)
         if label is None:
             raise InvalidInput(f"item {item_id} has no gold label: give its known label")
         values.append(label_values.to_json(label))
-    require_items(connection, project, ids)
     for batch in batches(ids):
         connection.execute(gold_items.delete().where(gold_items.c.item_id.in_(batch)))
         mine = and_(tasks.c.item_id.in_(batch), ~tasks.c.done)

@@ -14,11 +14,11 @@ from sqlalchemy.exc import IntegrityError
 from labelling import text
 from labelling.errors import DuplicateProject, InvalidInput, ProjectNotFound
 from labelling.io import labels as label_values
-from labelling.records import Project
+from labelling.records import Project, ProjectSettings, Task
 from labelling.storage.engine import clock
 from labelling.storage.schema import projects
 
-__all__ = ["MAX_PROJECT_NAME", "check_instructions", "check_name", "from_row", "insert", "load", "settings_json"]
+__all__ = ["MAX_PROJECT_NAME", "changed_settings", "check_instructions", "check_task_settings", "check_name", "from_row", "insert", "load", "settings_json"]
 
 MAX_PROJECT_NAME = 200
 
@@ -45,10 +45,13 @@ def insert(
     overlap: int,
     instructions: str,
     settings: dict[str, Any] | None,
+    task: str | None = None,
 ) -> int:
-    """Check and insert a new project row inside the caller's transaction; its id."""
+    """Check and insert a new project row inside the caller's transaction; its id. `task` (a `Task`; None:
+    the settings' "task", else classify) is kept in the settings, with its own settings checked."""
     name = check_name(name)
     label_set = label_values.validate_label_set(labels)
+    settings = check_task_settings({**(settings or {}), **({"task": task} if task is not None else {})}, multi_label)
     if not isinstance(overlap, (int, np.integer)) or isinstance(overlap, bool) or overlap < 1:
         raise InvalidInput(f"overlap must be a whole number of labellers, at least 1 (got {overlap!r})")
     values = {
@@ -57,13 +60,37 @@ def insert(
         "multi_label": bool(multi_label),
         "overlap": int(overlap),
         "instructions": check_instructions(instructions or ""),
-        "settings": settings_json(settings or {}),
+        "settings": settings_json(settings),
         "created_at": clock(),
     }
     try:
         return connection.execute(projects.insert().values(values).returning(projects.c.id)).scalar_one()
     except IntegrityError:
         raise DuplicateProject(f"a project named {name!r} exists already") from None
+
+
+def check_task_settings(settings: dict[str, Any], multi_label: bool) -> dict[str, Any]:
+    """The settings with a known task (classify is the default: no key); boxes and spans are single-label,
+    overlapping_spans a bool and iou_threshold a number in (0, 1]."""
+    task = settings.pop("task", Task.CLASSIFY)
+    if task not in tuple(Task):
+        raise InvalidInput(f"task must be one of {', '.join(Task)}, not {task!r}")
+    if task != Task.CLASSIFY and multi_label:
+        raise InvalidInput("a box or span project is not multi-label: each box or span has one class")
+    if not isinstance(settings.get("overlapping_spans", False), bool):
+        raise InvalidInput("overlapping_spans must be true or false")
+    threshold = settings.get("iou_threshold", 0.5)
+    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0 < threshold <= 1:
+        raise InvalidInput(f"iou_threshold must be a number above 0 and at most 1, not {threshold!r}")
+    return settings if task == Task.CLASSIFY else {**settings, "task": str(Task(task))}
+
+
+def changed_settings(project: Project, settings: dict[str, Any]) -> str:
+    """A project's new settings as stored, checked: its task cannot change (labels of one task mean nothing
+    to another) and the task's own settings must be valid."""
+    if ProjectSettings.of(settings).task != project.options.task:
+        raise InvalidInput("a project's task cannot change: make a new project to draw boxes or mark spans")
+    return settings_json(check_task_settings(dict(settings), project.multi_label))
 
 
 def load(connection: Connection, project: int | str) -> Project:

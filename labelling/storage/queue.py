@@ -8,7 +8,7 @@ labellers only meet at the `SKIP LOCKED` claim.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -31,6 +31,7 @@ __all__ = [
     "find_labeller",
     "item_view",
     "lock_labeller", "next_item",
+    "priority_arrays",
     "reopen",
     "set_priorities",
     "skip",
@@ -179,7 +180,7 @@ def reopen(connection: Connection, project: Project, me: Labeller, item_id: int,
 
 
 def _reopen(
-    connection: Connection, project: Project, me: Labeller, held: Row | None, item_id: int, mine: Label, lease: float
+    connection: Connection, project: Project, me: Labeller, held: Any, item_id: int, mine: Label, lease: float
 ) -> Item:
     """Let go of the task I hold (`held`, MY_LIVE_LEASE's row) and lease my done task on `item_id` again."""
     if held is not None:
@@ -225,6 +226,20 @@ def _shown(project: Project, item_id: int, expires: float | None, my_label: Labe
 def _require_item(connection: Connection, project: Project, item_id: int) -> None:
     if connection.execute(queries.ITEM_DATA, {"item": item_id, "project": project.id}).first() is None:
         raise ItemNotFound(f"no item {item_id} in project {project.name!r}")
+
+
+def priority_arrays(item_ids: Sequence[int], scores: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
+    """Item ids (int64) and scores (float) checked for `set_priorities`: one finite score per id (that the ids
+    are distinct, `set_priorities` checks once they are sorted)."""
+    ids = np.asarray(item_ids)
+    values = np.asarray(scores, dtype=float)
+    if ids.ndim != 1 or values.ndim != 1 or len(ids) != len(values):
+        raise InvalidInput(f"{len(values)} scores for {len(ids)} item ids: give one score per item")
+    if len(ids) and not np.issubdtype(ids.dtype, np.integer):
+        raise InvalidInput("item ids must be whole numbers")
+    if not np.isfinite(values).all():
+        raise InvalidInput("scores must be finite numbers (no NaN or infinity)")
+    return ids.astype(np.int64), values
 
 
 PRIORITY_BATCH_ROWS = 20_000

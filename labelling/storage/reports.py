@@ -65,6 +65,5 @@ def labels_in_use(connection: Connection, project: Project) -> set[str]:
         .where(annotations.c.project_id == project.id, annotations.c.is_current)
     )
     for (text,) in result:
-        value = label_values.from_json(text)
-        used.update(value if isinstance(value, tuple) else [value])
+        used.update(label_values.classes(label_values.from_json(text)))
     return used

@@ -12,7 +12,6 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, Engine, select
 
@@ -22,6 +21,7 @@ from labelling.quality.agreement import Agreement
 from labelling.records import Annotation, Item, Label, Progress, Project
 from labelling.storage import curation, exports, gold, history, items, queue, reports, review, versions, votes, wakeups
 from labelling.storage import projects as project_rows
+from labelling.storage.item_labels import ItemLabels, label_of_item
 from labelling.storage.embeddings import Embeddings
 from labelling.storage.engine import make_engine, migrate, read, retry_once_when_safe, write
 from labelling.storage.overlap import change_overlap
@@ -29,7 +29,7 @@ from labelling.storage.people import People
 from labelling.storage.assessment import Assessment
 from labelling.storage.model_data import ModelData
 from labelling.storage.problems import Problems
-from labelling.storage.runs import Runs, TrainingRun
+from labelling.storage.runs import Runs, TrainingRun, check_trainable
 from labelling.storage.schema import projects
 
 __all__ = ["DEFAULT_LEASE_SECONDS", "IMPORT_LABELLER", "Store"]
@@ -65,6 +65,8 @@ class Store:
         self.versions = versions.Versions(engine)  # label versions: save, list, compare, export
         self.history = history.History(engine)  # a labeller's recent items, each reopenable
         self.curation = curation.Curation(engine)  # item search, and accepting the majority in bulk
+        self.item_labels = ItemLabels(engine)
+        """Box and span labels: the media folders (`media_roots`) their images are checked under."""
 
     @classmethod
     def connect(cls, url: str | None = None, *, upgrade: bool = True, rng: random.Random | None = None) -> Store:
@@ -93,10 +95,12 @@ class Store:
         overlap: int = 1,
         instructions: str = "",
         settings: dict[str, Any] | None = None,
+        task: str | None = None,
     ) -> Project:
-        """A new, empty project; `overlap` is how many different labellers label each item."""
+        """A new, empty project; `overlap` is how many different labellers label each item; `task` is a
+        `records.Task`: classify items, draw boxes on images or mark spans of text (`labels`: their classes)."""
         with write(self.engine) as connection:
-            project_id = project_rows.insert(connection, name, labels, multi_label, overlap, instructions, settings)
+            project_id = project_rows.insert(connection, name, labels, multi_label, overlap, instructions, settings, task)
         return self.project(project_id)
 
     def import_project(
@@ -111,12 +115,13 @@ class Store:
         instructions: str = "",
         settings: dict[str, Any] | None = None,
         labeller: str = IMPORT_LABELLER,
+        task: str | None = None,
     ) -> tuple[Project, int]:
         """`create_project` and `add_items` in one transaction: nobody sees the project until every item is
         in, and an import that fails or is killed part-way leaves nothing, not an empty project holding the
         name. Returns the project and how many items it has."""
         with write(self.engine) as connection:
-            project_id = project_rows.insert(connection, name, labels, multi_label, overlap, instructions, settings)
+            project_id = project_rows.insert(connection, name, labels, multi_label, overlap, instructions, settings, task)
             project = project_rows.load(connection, project_id)
             added = items.add_items(connection, project, data, item_labels, labeller)
         return project, added
@@ -152,7 +157,7 @@ class Store:
             if instructions is not None:
                 values["instructions"] = project_rows.check_instructions(instructions)
             if settings is not None:
-                values["settings"] = project_rows.settings_json(settings)
+                values["settings"] = project_rows.changed_settings(project, settings)
             if values:
                 connection.execute(projects.update().where(projects.c.id == project.id).values(values))
         return self.project(project.id)
@@ -187,7 +192,7 @@ class Store:
     def submit(self, project_id: int, item_id: int, labeller: str, label: Label | Sequence[str]) -> Annotation:
         """Record a label (a list of labels for a multi-label project); a double submit records one."""
         with write(self.engine) as connection:
-            project, value = self._normalised(connection, project_id, label)
+            project, value = self._normalised(connection, project_id, item_id, label)
             return self._submit(connection, project, self._labeller(connection, labeller), item_id, value)
 
     @retry_once_when_safe
@@ -203,21 +208,21 @@ class Store:
         statements on one connection. Same guarantees as the two calls; the label is kept only with the claim."""
         queue.check_lease(lease_seconds)
         with write(self.engine) as connection:
-            project, value = self._normalised(connection, project_id, label)
+            project, value = self._normalised(connection, project_id, item_id, label)
             # The labeller lock first, as next_item takes it: submitting first would lock my task row and
             # then wait for the lock that a next_item in my other tab holds while it waits for that row.
             me = queue.lock_labeller(connection, labeller)
             annotation = self._submit(connection, project, me, item_id, value)
             return annotation, self._hand_out(connection, project, me, lease_seconds)
 
-    def _normalised(self, connection: Connection, project_id: int, label: Any) -> tuple[Project, Label]:
-        """The project and the label checked against its label set, re-read if the set was edited since."""
+    def _normalised(self, connection: Connection, project_id: int, item_id: int, label: Any) -> tuple[Project, Label]:
+        """The project and the label checked against its label set (and item), re-read if the set was edited since."""
         project = self._project(connection, project_id)
         try:
-            value = label_values.normalise(project, label)
+            value = label_of_item(connection, project, item_id, label, self.item_labels.media_roots)
         except InvalidInput:  # the label set may have been edited since the project was cached
             project = self._project(connection, project_id, fresh=True)
-            value = label_values.normalise(project, label)
+            value = label_of_item(connection, project, item_id, label, self.item_labels.media_roots)
         if value is None:
             raise InvalidInput("no label given")
         return project, value
@@ -252,19 +257,12 @@ class Store:
 
     def set_priorities(self, project_id: int, item_ids: Sequence[int], scores: Sequence[float]) -> int:
         """Reorder the queue: a higher score is labelled sooner. Returns the number of items given."""
-        ids = np.asarray(item_ids)
-        values = np.asarray(scores, dtype=float)
-        if ids.ndim != 1 or values.ndim != 1 or len(ids) != len(values):
-            raise InvalidInput(f"{len(values)} scores for {len(ids)} item ids: give one score per item")
-        if len(ids) and not np.issubdtype(ids.dtype, np.integer):
-            raise InvalidInput("item ids must be whole numbers")
-        if not np.isfinite(values).all():
-            raise InvalidInput("scores must be finite numbers (no NaN or infinity)")
+        ids, values = queue.priority_arrays(item_ids, scores)
         project = self.project(project_id)
         if not len(ids):
             return 0
         with self.engine.connect() as connection:
-            return queue.set_priorities(connection, project, ids.astype(np.int64), values)
+            return queue.set_priorities(connection, project, ids, values)
 
     def _project(self, connection: Connection, project_id: int, *, fresh: bool = False) -> Project:
         """The project, read at most every PROJECT_CACHE_SECONDS: the labelling loop need not re-read it."""
@@ -313,8 +311,10 @@ class Store:
     # Active learning: `labelling.learning.training` fits and `labelling.learning.worker` schedules; these file and read runs
 
     def request_training(self, project_id: int) -> TrainingRun:
-        """File a "Retrain now" request for the worker; a request already waiting is returned instead."""
-        return self.runs.request(self.project(project_id).id)
+        """File a "Retrain now" request for the worker; a request already waiting is returned instead.
+        A box or span project is refused (NotTrainable): models are trained for classification projects."""
+        check_trainable(project := self.project(project_id))
+        return self.runs.request(project.id)
 
     def training_runs(self, project_id: int) -> list[TrainingRun]:
         """Every training run of a project, oldest first (queued, running, finished and failed)."""
@@ -344,7 +344,8 @@ class Store:
         """Mark items as gold with their known labels (one per item); returns how many. They leave the shared
         queue and reach every labeller, unannounced, at the gold rate; their known label is final."""
         with write(self.engine) as connection:
-            return gold.mark_gold(connection, project_rows.load(connection, project_id), item_ids, list(labels))
+            project = project_rows.load(connection, project_id)
+            return gold.mark_gold(connection, project, item_ids, list(labels), self.item_labels.media_roots)
 
     def unset_gold(self, project_id: int, item_ids: Sequence[int]) -> int:
         """Make gold items ordinary items again (back in the queue); returns how many were gold."""
@@ -361,7 +362,7 @@ class Store:
         """One row per item with a label: item_id, label (None on a tie), source (review, gold, majority or
         tie), votes (current labels), reviewer. What export and training take as each item's label."""
         with read(self.engine) as connection:
-            return votes.final_labels_frame(connection, project_rows.load(connection, project_id).id)
+            return votes.final_labels_frame(connection, project_rows.load(connection, project_id))
 
     def agreement(self, project_id: int) -> Agreement:
         """Kappa per pair of labellers, alpha overall and per label, and per-labeller statistics."""
@@ -382,7 +383,8 @@ class Store:
     def adjudicate(self, project_id: int, item_id: int, reviewer: str, label: Any) -> Label:
         """A reviewer sets an item's final label: it wins in `export` and `final_labels`, recorded as a review."""
         with write(self.engine) as connection:
-            return review.adjudicate(connection, project_rows.load(connection, project_id), item_id, reviewer, label)
+            project = project_rows.load(connection, project_id)
+            return review.adjudicate(connection, project, item_id, reviewer, label, self.item_labels.media_roots)
 
     @retry_once_when_safe
     def send_back(self, project_id: int, item_id: int, reviewer: str) -> int:
