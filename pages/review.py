@@ -5,6 +5,7 @@ labeller). A reviewer sets the final label or sends the item back for new labels
 import streamlit as st
 
 import ui
+from ui import annotate
 from labelling import LabellingError, people
 from labelling.storage.assessment import LabelCheck
 from labelling.storage.review import ReviewItem
@@ -20,12 +21,15 @@ if me.role not in people.REVIEW_ROLES:
     st.error("This page is for reviewers and admins.", icon=":material/block:")
     st.stop()
 project = ui.page_project(store, "Review")
+drawing = annotate.is_annotation(project.options)
 
 
 def shown(label) -> str:
     if label is None:
         return "–"
-    return ", ".join(label) or "none of the labels" if isinstance(label, tuple) else str(label)
+    if isinstance(label, tuple):
+        return ", ".join(label) or "none of the labels"
+    return annotate.summary(label)
 
 
 def _act(action, item_id: int, *args) -> None:
@@ -43,8 +47,9 @@ def _act(action, item_id: int, *args) -> None:
 
 
 @ui.guarded
-def _adjudicate(item_id: int) -> None:
-    chosen = st.session_state.get(f"final-{item_id}")
+def _adjudicate(item_id: int, drawn: tuple | None = None) -> None:
+    """`drawn`: the editor's key and starting value, for a box or span project's edited final version."""
+    chosen = annotate.edited(*drawn) if drawn else st.session_state.get(f"final-{item_id}")
     if project.multi_label:
         chosen = list(chosen or [])
     _act(store.adjudicate, item_id, chosen)
@@ -60,10 +65,16 @@ def _keep(item_id: int, label) -> None:
     _act(store.adjudicate, item_id, list(label) if project.multi_label else label)
 
 
-def final_label_choice(item_id: int, start) -> st.delta_generator.DeltaGenerator:
+def final_label_choice(item_id: int, start, data=None) -> st.delta_generator.DeltaGenerator:
     """The final label's picker, starting at `start`, and its "Set final label" button; returns the row of
-    buttons for the card's other action."""
-    if project.multi_label:
+    buttons for the card's other action. Boxes and spans: an editor over the item (`data`) instead."""
+    drawn = None
+    if drawing:
+        begin = annotate.as_json(start)
+        drawn = (annotate.editor_key(item_id, begin), begin)
+        st.caption("Final version: edit it here, or accept one labeller's version below.")
+        annotate.draw(project.options, project.labels, data, *drawn)
+    elif project.multi_label:
         st.multiselect("Final labels", project.labels, default=list(start or ()), key=f"final-{item_id}")
     else:
         index = project.labels.index(start) if start in project.labels else None
@@ -75,7 +86,7 @@ def final_label_choice(item_id: int, start) -> st.delta_generator.DeltaGenerator
         type="primary",
         icon=":material/gavel:",
         on_click=_adjudicate,
-        args=(item_id,),
+        args=(item_id, drawn),
     )
     return row
 
@@ -89,7 +100,7 @@ def check_card(check: LabelCheck) -> None:
             f"Labelled **{ui.literal(shown(check.given))}**, which the model gives {check.given_probability:.0%}; "
             f"it says **{ui.literal(shown(check.alternative))}** ({check.alternative_probability:.0%})."
         )
-        row = final_label_choice(check.item_id, check.alternative)
+        row = final_label_choice(check.item_id, check.alternative, check.data)
         row.button(
             f"Keep {shown(check.given)}",
             key=f"keep-{check.item_id}",
@@ -106,7 +117,11 @@ def card(item: ReviewItem) -> None:
             f"Item {item.item_id} · {len(item.votes)} labels · {item.agreement:.0%} agree"
             + (" · tie" if item.final.tie else "")
         )
-        ui.show_item(item.data, project.options)
+        if drawing:
+            versions = {name: annotate.as_json(label) for name, label in sorted(item.votes.items())}
+            annotate.versions(project, item.data, f"versions-{item.item_id}", versions)
+        else:
+            ui.show_item(item.data, project.options)
         lines = [f"- **{ui.literal(name)}**: {ui.literal(shown(label))}" for name, label in sorted(item.votes.items())]
         st.markdown("\n".join(lines))
         if item.suggestion is not None:
@@ -121,7 +136,19 @@ def card(item: ReviewItem) -> None:
             )
         # Start from the final label as it stands (`labelling.quality.consensus`: a reviewer's, a gold item's,
         # else the majority; none on a tie), else the model's suggestion.
-        row = final_label_choice(item.item_id, item.suggestion if item.final.label is None else item.final.label)
+        start = item.final.label if item.final.label is not None else item.suggestion
+        if drawing and start is None:  # a merged version starts from the first labeller's
+            start = item.votes[min(item.votes)]
+        row = final_label_choice(item.item_id, start, item.data)
+        if drawing:
+            for name, label in sorted(item.votes.items()):
+                row.button(
+                    f"Accept {name}'s version",
+                    key=f"accept-{item.item_id}-{name}",
+                    icon=":material/check:",
+                    on_click=_keep,
+                    args=(item.item_id, annotate.as_json(label)),
+                )
         row.button(
             "Send back to the queue",
             key=f"send-back-{item.item_id}",
@@ -155,7 +182,7 @@ if which == TO_CHECK:
     for check in checks:
         check_card(check)
     st.stop()
-label = filters.selectbox("Someone labelled it", [ANY, *project.labels], key="review-label")
+label = ANY if drawing else filters.selectbox("Someone labelled it", [ANY, *project.labels], key="review-label")
 labeller = filters.selectbox("Labelled by", [ANY, *names], key="review-labeller")
 most = st.slider(
     "Agreement at most",
