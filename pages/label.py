@@ -141,7 +141,7 @@ def _current_item(project: Project, labeller: str) -> None:
     form = st.form("drawn", border=False) if drawing else st.container()
     with form.container(border=True, key="item"):
         if drawing:
-            annotate.draw(project.options, project.labels, item.data, editor, start)
+            start = annotate.draw(project.options, project.labels, item.data, editor, start)
         else:
             ui.show_item(item.data, project.options)
     suggestion = item.suggestion

@@ -68,13 +68,9 @@ def _keep(item_id: int, label) -> None:
 def final_label_choice(item_id: int, start, data=None) -> st.delta_generator.DeltaGenerator:
     """The final label's picker, starting at `start`, and its "Set final label" button; returns the row of
     buttons for the card's other action. Boxes and spans: an editor over the item (`data`) instead."""
-    drawn = None
     if drawing:
-        begin = annotate.as_json(start)
-        drawn = (annotate.editor_key(item_id, begin), begin)
-        st.caption("Final version: edit it here, or accept one labeller's version below.")
-        annotate.draw(project.options, project.labels, data, *drawn)
-    elif project.multi_label:
+        return final_version(item_id, start, data)
+    if project.multi_label:
         st.multiselect("Final labels", project.labels, default=list(start or ()), key=f"final-{item_id}")
     else:
         index = project.labels.index(start) if start in project.labels else None
@@ -86,9 +82,28 @@ def final_label_choice(item_id: int, start, data=None) -> st.delta_generator.Del
         type="primary",
         icon=":material/gavel:",
         on_click=_adjudicate,
-        args=(item_id, drawn),
+        args=(item_id,),
     )
     return row
+
+
+def final_version(item_id: int, start, data) -> st.delta_generator.DeltaGenerator:
+    """A box or span project's final version, edited over the item in a form (sent with "Set final label",
+    no rerun per edit) and starting at `start`; returns the row for the card's other actions."""
+    begin = annotate.as_json(start)
+    key = annotate.editor_key(item_id, begin)
+    with st.form(f"final-version-{item_id}", border=False):
+        st.caption("Final version: edit it here and set it, or accept one labeller's version.")
+        drawn = (key, annotate.draw(project.options, project.labels, data, key, begin))
+        st.form_submit_button(
+            "Set final label",
+            key=f"adjudicate-{item_id}",
+            type="primary",
+            icon=":material/gavel:",
+            on_click=_adjudicate,
+            args=(item_id, drawn),
+        )
+    return st.container(horizontal=True)
 
 
 def check_card(check: LabelCheck) -> None:

@@ -154,6 +154,8 @@ def test_a_box_drawn_with_the_mouse_is_submitted_undone_resubmitted_and_exported
     drag_box(page, (200, 20), (300, 90))  # beside my box: a new one, of class 1 ("disc", pressed last)
     page.get_by_role("button", name="Submit").click()
     assert shown_image(page, other_than=first_image) == second_image
+    page.keyboard.press("Enter")  # nothing drawn on the second picture: it has no boxes
+    expect(page.get_by_text("Nothing left for you")).to_be_visible(timeout=STEP_MS)
     page.context.close()
 
     rows = {row["name"]: row for row in exported(browser, server)}
@@ -163,7 +165,7 @@ def test_a_box_drawn_with_the_mouse_is_submitted_undone_resubmitted_and_exported
     ground = next(box for box in drawn["boxes"] if box["label"] == "ground")
     # the drag went from (60, 40) to (180, 160) on an image shown at its natural size
     assert ground == pytest.approx({"x": 60, "y": 40, "w": 120, "h": 120, "label": "ground"}, abs=1.5)
-    assert rows["picture 1"]["label"] == ""
+    assert json.loads(rows["picture 1"]["label"]) == {"width": 320, "height": 200, "boxes": []}
 
 
 def test_a_span_selected_with_the_mouse_is_submitted_undone_and_exported(browser, server, store, screenshots):

@@ -95,26 +95,27 @@ def editor_key(item_id: int, start: dict | None) -> str:
     return f"annotate-{item_id}-{digest}"
 
 
-def draw(options: ProjectSettings, classes: tuple[str, ...], data: Any, key: str, start: dict | None) -> bool:
+def draw(options: ProjectSettings, classes: tuple[str, ...], data: Any, key: str, start: dict | None) -> dict | None:
     """The editor for the project's task (its `options`, its `classes` for keys 1-9) over the item's image or
-    text, starting from `start` (a Boxes or Spans JSON dict, or None for empty). False, with a notice
-    quoting the value, when the item's image cannot be shown (the labeller can still Skip or report it)."""
+    text, starting from `start` (a Boxes or Spans JSON dict, or None for empty). Returns the value it starts
+    from (empty boxes carry the image's size when the server can read it), what `edited` falls back on; None,
+    with a notice quoting the value, when the item's image cannot be shown (Skip or report it)."""
     return _mount(options, classes, data, key, start, None)
 
 
-def versions(project: Project, data: Any, key: str, labels: dict[str, dict]) -> bool:
+def versions(project: Project, data: Any, key: str, labels: dict[str, dict]) -> None:
     """Several labellers' versions (name -> Boxes/Spans JSON dict) drawn read-only one over another, one
-    colour per name, with a legend. False when the item cannot be shown."""
+    colour per name, with a legend (a notice instead when the item cannot be shown)."""
     layers = [
         {"name": name, "colour": LAYER_COLOURS[i % len(LAYER_COLOURS)], "value": value}
         for i, (name, value) in enumerate(labels.items())
     ]
-    return _mount(project.options, project.labels, data, key, None, layers)
+    _mount(project.options, project.labels, data, key, None, layers)
 
 
-def edited(key: str, start: dict | None) -> dict:
-    """The value the labeller has made in the editor `key`: the component's latest state, else the value
-    it started from (nothing edited yet), else empty."""
+def edited(key: str, start: dict | None) -> dict | None:
+    """The value the labeller has made in the editor `key`: the component's latest state, else `start`, the
+    value `draw` said it started from (nothing edited)."""
     result = st.session_state.get(key)
     value = result.get("value") if result is not None else None
     return value if value is not None else start
@@ -122,7 +123,7 @@ def edited(key: str, start: dict | None) -> dict:
 
 def _mount(
     options: ProjectSettings, classes: tuple[str, ...], data: Any, key: str, start: dict | None, layers: list | None
-) -> bool:
+) -> dict | None:
     task = options.task
     value = dict(start or _EMPTY[task])
     payload: dict[str, Any] = {"labels": list(classes), "token": key, "readonly": layers is not None}
@@ -134,7 +135,7 @@ def _mount(
             src, size = image_source(cell)
         except (ImageUnavailable, InvalidInput) as problem:
             cannot_show(f"The image cannot be shown: {problem}", cell)
-            return False
+            return None
         if size is not None and not value.get("width"):
             value["width"], value["height"] = size
         payload["src"] = src
@@ -143,4 +144,4 @@ def _mount(
         payload["overlapping"] = options.overlapping_spans
     payload["value"] = value
     _COMPONENTS[task](key=key, data=payload)
-    return True
+    return value
