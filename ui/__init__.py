@@ -5,6 +5,7 @@
     auth       who is signed in (invite token, admin password, local mode), sign-in and sign-out
     projects   the sidebar's project picker, a page's project heading, and the first start's demo project
     items      showing an item (text, image, table) or why it cannot be, markdown escaping, label shortcuts
+    annotate   the box and span editors (Label, Setup, Review): `from ui import annotate`
     problems   "Report a problem with this item", and the reviewers' list of reported and unreadable items
     figures    the cached progress counts, annotations and agreement figures
     uploads    the upload limit, and which sessions may upload at all (the gate `server.py` puts in front)

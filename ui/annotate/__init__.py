@@ -10,7 +10,7 @@ the labeller's edits in the browser until the item changes.
 Tried first: streamlit-drawable-canvas 0.9.3 (unmaintained; its background image breaks on Streamlit
 >= 1.41, andfanilo/streamlit-drawable-canvas#156/#157), streamlit-image-annotation and the NER span
 components on PyPI (React builds for the v1 API, last released 2023-2025, none tested on 1.67); a
-component of our own is ~300 lines of plain JS and needs no build step.
+component of our own is a few hundred lines of plain JS and needs no build step.
 """
 
 from __future__ import annotations

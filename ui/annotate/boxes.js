@@ -42,7 +42,7 @@ export default function (component) {
       button.addEventListener("click", () => choose(label));
     });
     const hint = el("span", { class: "annot-hint" }, picker);
-    hint.textContent = "Drag to draw · drag a box to move, its corners to resize · Delete removes the selected box";
+    hint.textContent = "Drag to draw · drag a box to move it, a corner to resize · keys 1-9: class · Delete: remove the selected box";
   } else if (data.layers && data.layers.length) {
     const legend = el("div", { class: "annot-legend" }, root);
     data.layers.forEach((layer) => {

@@ -38,7 +38,7 @@ export default function (component) {
       button.addEventListener("click", () => choose(label));
     });
     const hint = el("span", { class: "annot-hint" }, picker);
-    hint.textContent = "Select text to mark it · click a marked span to remove it";
+    hint.textContent = "Select text to mark it · keys 1-9: class · click a marked span to remove it";
   } else if (data.layers && data.layers.length) {
     const legend = el("div", { class: "annot-legend" }, root);
     data.layers.forEach((layer) => {
