@@ -8,7 +8,6 @@ One story per test (one server, one database for the module), told in steps."""
 from __future__ import annotations
 
 import base64
-import csv
 import io
 import json
 
@@ -16,7 +15,7 @@ import pytest
 from PIL import Image, ImageDraw
 from playwright.sync_api import Page, expect
 
-from _browser import STEP_MS, go, ready, shot, sign_in_as_admin
+from _browser import STEP_MS, exported_rows, go, ready, shot, sign_in_as_admin
 
 pytestmark = pytest.mark.e2e
 
@@ -111,10 +110,7 @@ def exported(browser, server) -> list[dict]:
     context = browser.new_context(viewport={"width": 1280, "height": 1000}, accept_downloads=True)
     page = context.new_page()
     sign_in_as_admin(page, server.url, server.admin_password)
-    go(page, "Export")
-    with page.expect_download(timeout=STEP_MS) as download:
-        page.get_by_role("button", name="Download CSV").first.click()
-    rows = list(csv.DictReader(io.StringIO(download.value.path().read_text("utf-8"))))
+    rows = exported_rows(page)
     context.close()
     return rows
 

@@ -48,12 +48,13 @@ TASKS = {Task.CLASSIFY: "Classify whole items", Task.BOXES: "Draw boxes on image
 
 _HERE = Path(__file__).parent
 _CSS = (_HERE / "annotate.css").read_text(encoding="utf-8")
+_COMMON_JS = (_HERE / "common.js").read_text(encoding="utf-8")
 _COMPONENTS = {
     task: st.components.v2.component(
         f"labelling_{task}",
         html="",
         css=_CSS,
-        js=(_HERE / f"{task}.js").read_text(encoding="utf-8"),
+        js=_COMMON_JS + (_HERE / f"{task}.js").read_text(encoding="utf-8"),
         isolate_styles=False,  # a text selection inside a shadow root is not seen by window.getSelection
     )
     for task in (Task.BOXES, Task.SPANS)

@@ -3,54 +3,24 @@
 // data: {src, labels, value: {width, height, boxes}, token, readonly, layers: [{name, colour, value}]}
 // State "value": the Boxes JSON ({width, height, boxes: [{x, y, w, h, label}]}) in the image's natural pixels,
 // sent after each edit (and once the image loads when the server could not tell its size).
-const NS = "http://www.w3.org/2000/svg";
 const MIN_PIXELS = 3; // a drag shorter than this on screen is a click, not a box
 const HANDLE = 8;
-const COLOURS = ["#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#008080", "#f032e6", "#9a6324", "#800000"];
-
-function el(tag, attrs, parent) {
-  const node = tag === "svg" || tag === "rect" || tag === "g" || tag === "text" ? document.createElementNS(NS, tag) : document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs || {})) node.setAttribute(k, v);
-  if (parent) parent.appendChild(node);
-  return node;
-}
 
 export default function (component) {
   const { data, parentElement, setStateValue } = component;
   const labels = data.labels || [];
-  const colourOf = (label) => COLOURS[Math.max(0, labels.indexOf(label)) % COLOURS.length];
-  // Keep the labeller's edits across reruns of the same item (the function runs again on each render).
-  const kept = parentElement.__annotBoxes;
-  const state = kept && kept.token === data.token ? kept : {
-    token: data.token,
+  const colourOf = colourOfClass(labels);
+  const state = keptState(parentElement, data.token, () => ({
     value: JSON.parse(JSON.stringify(data.value || { width: 0, height: 0, boxes: [] })),
     selected: null,
     current: labels[0],
-  };
-  parentElement.__annotBoxes = state;
+  }));
   const root = parentElement.querySelector(".annot-boxes") || el("div", { class: "annot-boxes" }, parentElement);
   root.innerHTML = "";
   root.setAttribute("data-readonly", data.readonly ? "true" : "false");
 
-  let picker = null;
-  if (!data.readonly) {
-    picker = el("div", { class: "annot-picker", role: "toolbar" }, root);
-    labels.forEach((label, i) => {
-      const button = el("button", { type: "button", class: "annot-class", "data-label": label }, picker);
-      button.textContent = (i < 9 ? `${i + 1} ` : "") + label;
-      button.style.borderColor = colourOf(label);
-      button.addEventListener("click", () => choose(label));
-    });
-    const hint = el("span", { class: "annot-hint" }, picker);
-    hint.textContent = "Drag to draw · drag a box to move it, a corner to resize · keys 1-9: class · Delete: remove the selected box";
-  } else if (data.layers && data.layers.length) {
-    const legend = el("div", { class: "annot-legend" }, root);
-    data.layers.forEach((layer) => {
-      const key = el("span", { class: "annot-key" }, legend);
-      key.style.borderColor = layer.colour;
-      key.textContent = layer.name;
-    });
-  }
+  const picker = header(root, data, colourOf, (label) => choose(label),
+    "Drag to draw · drag a box to move it, a corner to resize · keys 1-9: class · Delete: remove the selected box");
   const stage = el("div", { class: "annot-stage" }, root);
   const img = el("img", { src: data.src, alt: "the item's image", draggable: "false" }, stage);
   const svg = el("svg", { class: "annot-svg" }, stage);
@@ -101,9 +71,7 @@ export default function (component) {
     } else {
       state.value.boxes.forEach((box, i) => drawBox(box, colourOf(box.label), i, null));
     }
-    if (picker) {
-      picker.querySelectorAll(".annot-class").forEach((b) => b.classList.toggle("active", b.getAttribute("data-label") === state.current));
-    }
+    markChosen(picker, state.current);
   }
   // A layer drawn on an image of another size (read-only) is scaled to this one.
   function scaled(box, value) {
@@ -193,9 +161,7 @@ export default function (component) {
     render();
   }
   function onKey(event) {
-    if (data.readonly || !root.isConnected || event.ctrlKey || event.metaKey || event.altKey) return;
-    const target = event.target;
-    if (target && (target.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].includes(target.tagName))) return;
+    if (!forEditor(event, root, data.readonly)) return;
     if ((event.key === "Delete" || event.key === "Backspace") && state.selected !== null) {
       event.preventDefault();
       state.value.boxes.splice(state.selected, 1);

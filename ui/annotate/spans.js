@@ -2,53 +2,25 @@
 // the span just made and of the next ones), a click on a span removes it.
 // data: {text, labels, value: {spans}, token, overlapping, readonly, layers: [{name, colour, value}]}
 // State "value": the Spans JSON ({spans: [{start, end, label}]}), character offsets, end exclusive.
-const COLOURS = ["#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#008080", "#f032e6", "#9a6324", "#800000"];
 const BAND = 4; // pixels of underline per labeller in the read-only view
-
-function el(tag, attrs, parent) {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs || {})) node.setAttribute(k, v);
-  if (parent) parent.appendChild(node);
-  return node;
-}
 const order = (a, b) => a.start - b.start || a.end - b.end || (a.label < b.label ? -1 : a.label > b.label ? 1 : 0);
 
 export default function (component) {
   const { data, parentElement, setStateValue } = component;
   const labels = data.labels || [];
   const text = data.text || "";
-  const colourOf = (label) => COLOURS[Math.max(0, labels.indexOf(label)) % COLOURS.length];
-  const kept = parentElement.__annotSpans;
-  const state = kept && kept.token === data.token ? kept : {
-    token: data.token,
+  const colourOf = colourOfClass(labels);
+  const state = keptState(parentElement, data.token, () => ({
     value: { spans: JSON.parse(JSON.stringify((data.value && data.value.spans) || [])) },
     selected: null,
     current: labels[0],
-  };
-  parentElement.__annotSpans = state;
+  }));
   const root = parentElement.querySelector(".annot-spans") || el("div", { class: "annot-spans" }, parentElement);
   root.innerHTML = "";
-  let picker = null, message = null;
-  if (!data.readonly) {
-    picker = el("div", { class: "annot-picker", role: "toolbar" }, root);
-    labels.forEach((label, i) => {
-      const button = el("button", { type: "button", class: "annot-class", "data-label": label }, picker);
-      button.textContent = (i < 9 ? `${i + 1} ` : "") + label;
-      button.style.borderColor = colourOf(label);
-      button.addEventListener("click", () => choose(label));
-    });
-    const hint = el("span", { class: "annot-hint" }, picker);
-    hint.textContent = "Select text to mark it · keys 1-9: class · click a marked span to remove it";
-  } else if (data.layers && data.layers.length) {
-    const legend = el("div", { class: "annot-legend" }, root);
-    data.layers.forEach((layer) => {
-      const key = el("span", { class: "annot-key" }, legend);
-      key.style.borderColor = layer.colour;
-      key.textContent = layer.name;
-    });
-  }
+  const picker = header(root, data, colourOf, (label) => choose(label),
+    "Select text to mark it · keys 1-9: class · click a marked span to remove it");
   const body = el("div", { class: "annot-text" }, root);
-  if (!data.readonly) message = el("div", { class: "annot-message", role: "status" }, root);
+  const message = data.readonly ? null : el("div", { class: "annot-message", role: "status" }, root);
 
   function send() {
     state.value.spans.sort(order);
@@ -103,7 +75,7 @@ export default function (component) {
         if (!data.readonly && s === state.selected) tag.classList.add("selected");
       }));
     }
-    if (picker) picker.querySelectorAll(".annot-class").forEach((b) => b.classList.toggle("active", b.getAttribute("data-label") === state.current));
+    markChosen(picker, state.current);
     root.setAttribute("data-ready", "true");
   }
 
@@ -158,9 +130,7 @@ export default function (component) {
     render();
   }
   function onKey(event) {
-    if (data.readonly || !root.isConnected || event.ctrlKey || event.metaKey || event.altKey) return;
-    const target = event.target;
-    if (target && (target.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].includes(target.tagName))) return;
+    if (!forEditor(event, root, data.readonly)) return;
     if (/^[1-9]$/.test(event.key) && Number(event.key) <= labels.length) {
       event.preventDefault();
       choose(labels[Number(event.key) - 1]);
