@@ -58,6 +58,11 @@ class LabellerNotFound(LabellingError, LookupError):
     """Nobody with this name."""
 
 
+class NotTrainable(InvalidInput):
+    """Models are trained for classification projects; a box or span project is labelled without one (its
+    queue can follow predictions imported from a model of your own)."""
+
+
 class TrainingBusy(LabellingError):
     """Another process is training this project now (it holds the project's trainer lease)."""
 

@@ -140,9 +140,14 @@ class Project:
         return ProjectSettings.of(self.settings)
 
 
+IMPORTED_RUN = 0
+"""The `run_id` of predictions imported from a model of your own (no training run of ours made them)."""
+
+
 @dataclass(frozen=True)
 class Prediction:
-    """The latest model's suggestion for one item, and how sure it was (0..1)."""
+    """The latest model's suggestion for one item, and how sure it was (0..1); `run_id` is IMPORTED_RUN for
+    predictions imported from a model of your own."""
 
     item_id: int
     label: Label

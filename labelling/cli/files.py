@@ -15,7 +15,9 @@ import pandas as pd
 
 from labelling.cli.common import EXIT_OK, Refused, connect, write_file
 from labelling.errors import ProjectNotFound
-from labelling.setup import csv_import
+from labelling.io import formats
+from labelling.learning import imported
+from labelling.setup import annotation_files, csv_import
 from labelling.io.export import file_slug, to_csv, to_jsonl
 from labelling.records import Project
 from labelling.storage.store import Store
@@ -30,6 +32,8 @@ EXPORT_FORMATS: dict[str, Callable[[pd.DataFrame], bytes]] = {"csv": to_csv, "js
 
 
 def run_import(args: argparse.Namespace) -> int:
+    if args.format != "csv":
+        return _import_annotations(args)
     if not args.create:
         options = ("labels", "text-column", "multi-label", "overlap")
         given = [f"--{name}" for name in options if getattr(args, name.replace("-", "_")) not in (None, False)]
@@ -56,6 +60,8 @@ def run_export(args: argparse.Namespace) -> int:
             raise Refused("--all writes one file per project and table: give the folder with --output-dir")
         if args.output is not None or args.long:
             raise Refused("--all writes items and annotations for every project: leave out --output and --long")
+        if args.format in formats.EXPORTS:
+            raise Refused(f"--all writes csv or jsonl tables; --format {args.format} is for one project's --project")
         store = connect(args)
         try:
             written = _export_all(store, args.output_dir, args.format)
@@ -67,6 +73,8 @@ def run_export(args: argparse.Namespace) -> int:
         return EXIT_OK
     if args.output_dir is not None:
         raise Refused("--output-dir goes with --all; for one project use --output FILE")
+    if args.format in formats.EXPORTS and args.long:
+        raise Refused(f"--format {args.format} writes each item's final label: leave out --long")
     if args.output is not None and args.output.is_dir():
         raise Refused(f"{args.output} is a folder: give the name of a file to write")
     store = connect(args)
@@ -75,7 +83,10 @@ def run_export(args: argparse.Namespace) -> int:
         frame = store.annotations(project.id) if args.long else store.export(project.id)
     finally:
         store.close()
-    data = EXPORT_FORMATS[args.format](frame)
+    if args.format in formats.EXPORTS:
+        data = formats.EXPORTS[args.format][1](project, frame)
+    else:
+        data = EXPORT_FORMATS[args.format](frame)
     if args.output is None:
         sys.stdout.buffer.write(data)
         sys.stdout.flush()
@@ -121,6 +132,46 @@ def _import_new(store: Store, handle: IO[bytes], args: argparse.Namespace) -> tu
     if not args.text_column:
         print(f"showing column {text_column!r} to labellers (choose another with --text-column)", file=sys.stderr)
     return project, added
+
+
+def _import_annotations(args: argparse.Namespace) -> int:
+    """An annotation file (COCO, span JSONL, spaCy, CoNLL) as items with their labels, all or none."""
+    given = [f"--{n}" for n in ("text-column", "label-column", "multi-label") if getattr(args, n.replace("-", "_"))]
+    if given:
+        raise Refused(f"{', '.join(given)} describe a CSV file; --format {args.format} says where everything is")
+    if not args.create and (args.labels or args.overlap):
+        raise Refused("--labels and --overlap describe a new project: add --create")
+    store = connect(args)
+    try:
+        project, added = annotation_files.import_annotations(
+            store,
+            args.csv.read_bytes(),
+            args.format,
+            project=args.project,
+            create=args.create,
+            labels=csv_import.parse_label_set(args.labels, ",") if args.labels else None,
+            overlap=args.overlap or 1,
+        )
+    finally:
+        store.close()
+    print(f"imported {added:,} items with their labels into {project.name!r} (project {project.id})")
+    return EXIT_OK
+
+
+def run_predictions(args: argparse.Namespace) -> int:
+    """A model's predictions as suggestions, ordering the queue (labelling.learning.imported)."""
+    order = args.order or ("score" if args.score_column else "confidence")
+    format_ = args.format or ("jsonl" if args.file.suffix.lower() in (".jsonl", ".ndjson") else "csv")
+    store = connect(args)
+    try:
+        done = imported.import_predictions(
+            store, args.project, args.file.read_bytes(), format=format_, order=order,
+            score_column=args.score_column, seed=args.seed,
+        )
+    finally:
+        store.close()
+    print(f"imported {done.predictions:,} predictions into {args.project!r}; {done.ordered:,} open items ordered by them")
+    return EXIT_OK
 
 
 def _import_more(store: Store, handle: IO[bytes], args: argparse.Namespace) -> tuple[Project, int]:

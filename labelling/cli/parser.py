@@ -10,7 +10,10 @@ from typing import Any
 
 from labelling import people
 from labelling.cli.commands import run_labeller_add, run_labeller_revoke, run_migrate, run_status, run_worker
-from labelling.cli.files import EXPORT_FORMATS, run_export, run_import
+from labelling.cli.files import EXPORT_FORMATS, run_export, run_import, run_predictions
+from labelling.learning.imported import ORDERS
+from labelling.io import formats
+from labelling.setup.annotation_files import FORMATS as ANNOTATION_FORMATS
 from labelling.settings import DEFAULT_PUBLIC_URL, SOURCES
 
 __all__ = ["build_parser"]
@@ -47,6 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     _import_parser(command)
     _export_parser(command)
+    _predictions_parser(command)
 
     labeller = commands.add_parser("labeller", help="invite people or revoke their invite links")
     labeller_commands = labeller.add_subparsers(title="labeller commands", metavar="ACTION", required=True)
@@ -85,11 +89,18 @@ def _import_parser(command: Callable[..., argparse.ArgumentParser]) -> None:
     imports = command(
         "import",
         run_import,
-        help="add a CSV file's rows to a project (all rows or none)",
+        help="add a CSV file's rows (or an annotation file's items) to a project (all rows or none)",
         description="Add a CSV file's rows to a project in one transaction, checked as the Setup page checks "
-        "them. With --create, make the project first (items shown as text).",
+        "them. With --create, make the project first (items shown as text). --format coco, spans-jsonl, spacy "
+        "or conll reads an annotation file instead: its images or texts become items, its boxes or spans their "
+        "labels (a box or span project, made with --create).",
     )
-    imports.add_argument("csv", metavar="CSV", type=Path, help="the CSV file (, ; tab or | separated, with a header)")
+    imports.add_argument(
+        "csv", metavar="FILE", type=Path, help="the CSV file (, ; tab or | separated, with a header), or the annotation file"
+    )
+    imports.add_argument(
+        "--format", choices=["csv", *ANNOTATION_FORMATS], default="csv", help="default: csv"
+    )
     imports.add_argument("--project", required=True, metavar="NAME", help="the project's name")
     imports.add_argument("--create", action="store_true", help="make a new project named NAME from this file")
     imports.add_argument("--labels", metavar="A,B,C", help="with --create: the label set, comma separated")
@@ -108,6 +119,24 @@ def _import_parser(command: Callable[..., argparse.ArgumentParser]) -> None:
     imports.add_argument("--overlap", type=int, metavar="N", help="with --create: labellers per item (default 1)")
 
 
+def _predictions_parser(command: Callable[..., argparse.ArgumentParser]) -> None:
+    found = command(
+        "predictions",
+        run_predictions,
+        help="import a model's predictions (CSV or JSONL keyed by item_id) and order the queue by them",
+        description="Predictions of a model trained elsewhere become the items' suggestions (an editable "
+        "starting point on the Label page) and order the queue: least confident first, or by a score column, "
+        "with the project's random share. Columns: item_id, label and confidence; or a probability column per "
+        "class; box and span labels as JSON, their boxes or spans may carry a score each.",
+    )
+    found.add_argument("file", metavar="FILE", type=Path, help="the predictions file")
+    found.add_argument("--project", required=True, metavar="NAME", help="the project's name")
+    found.add_argument("--format", choices=["csv", "jsonl"], help="default: from the file name (.jsonl, else csv)")
+    found.add_argument("--order", choices=ORDERS, help="confidence (default), score (with --score-column) or none")
+    found.add_argument("--score-column", metavar="C", help="order the queue by this column, higher first")
+    found.add_argument("--seed", type=int, help="makes the random share's draw repeatable")
+
+
 def _export_parser(command: Callable[..., argparse.ArgumentParser]) -> None:
     export = command(
         "export",
@@ -120,7 +149,12 @@ def _export_parser(command: Callable[..., argparse.ArgumentParser]) -> None:
     which = export.add_mutually_exclusive_group(required=True)
     which.add_argument("--project", metavar="NAME", help="the project's name")
     which.add_argument("--all", action="store_true", help="every project (a backup of all labels)")
-    export.add_argument("--format", choices=sorted(EXPORT_FORMATS), default="csv", help="default: csv")
+    export.add_argument(
+        "--format",
+        choices=[*sorted(EXPORT_FORMATS), *formats.EXPORTS],
+        default="csv",
+        help="default: csv; box projects also coco, yolo (a zip); span projects spans-jsonl, spacy, conll",
+    )
     export.add_argument("--long", action="store_true", help="one row per annotation instead of per item")
     export.add_argument("--output", type=Path, metavar="FILE", help="the file to write (default: standard output)")
     export.add_argument("--output-dir", type=Path, metavar="DIR", help="with --all: the folder to write into")

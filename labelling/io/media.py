@@ -25,6 +25,7 @@ __all__ = [
     "IMAGE_FILE_MAX_BYTES",
     "DataImage",
     "check_media_column",
+    "data_uri_head",
     "default_media_roots",
     "is_data_uri",
     "is_url",
@@ -39,6 +40,8 @@ IMAGE_FILE_MAX_BYTES = 20 * 1024 * 1024
 """An image file larger than this is not read (the page and the worker)."""
 DATA_IMAGE_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp", "image/bmp")
 """The `data:` media types shown: raster images only (never image/svg+xml)."""
+DATA_HEAD_BYTES = 64 * 1024
+"""Bytes of a `data:` image read to learn its pixel size (the header; a JPEG's may follow its EXIF block)."""
 QUOTED_CHARACTERS = 200
 _DATA_URI = re.compile(r"data:(?P<type>[\w.+-]+/[\w.+-]+)(?P<params>(;[\w.+-]+=[\w.+-]+)*)(?P<base64>;base64)?,", re.I)
 
@@ -68,6 +71,30 @@ class DataImage:
 def parse_data_uri(text: str, max_bytes: int = DATA_URI_MAX_BYTES) -> DataImage:
     """The image a `data:image/...;base64,` URI holds; ImageUnavailable says why when it is refused
     (not base64, not a raster image type, over `max_bytes`, malformed)."""
+    media_type, payload = _base64_image(text)
+    if len(payload) > (max_bytes + 2) // 3 * 4 + 4:
+        raise ImageUnavailable(f"the data: image is larger than {max_bytes // 1024 // 1024} MB")
+    try:
+        body = base64.b64decode(payload, validate=True)
+    except (binascii.Error, ValueError):
+        raise ImageUnavailable("the data: image is not valid base64") from None
+    if len(body) > max_bytes:
+        raise ImageUnavailable(f"the data: image is larger than {max_bytes // 1024 // 1024} MB")
+    return DataImage(media_type, body)
+
+
+def data_uri_head(text: str, size: int = DATA_HEAD_BYTES) -> bytes:
+    """The first `size` bytes of a `data:` image (its header: format and pixel size), decoding only the
+    characters that hold them; refused as `parse_data_uri` refuses (the bytes are not checked whole)."""
+    _, payload = _base64_image(text)
+    try:
+        return base64.b64decode(payload[: (size + 2) // 3 * 4], validate=True)
+    except (binascii.Error, ValueError):
+        raise ImageUnavailable("the data: image is not valid base64") from None
+
+
+def _base64_image(text: str) -> tuple[str, str]:
+    """(media type, base64 payload) of a `data:` URI of a raster image type; ImageUnavailable otherwise."""
     text = text.strip()
     match = _DATA_URI.match(text)
     if match is None:
@@ -79,16 +106,7 @@ def parse_data_uri(text: str, max_bytes: int = DATA_URI_MAX_BYTES) -> DataImage:
         raise ImageUnavailable(f"a data: URI of type {media_type} is not an image this app shows")
     if not match["base64"]:
         raise ImageUnavailable("a data: image must be base64-encoded (;base64,)")
-    payload = text[match.end() :]
-    if len(payload) > (max_bytes + 2) // 3 * 4 + 4:
-        raise ImageUnavailable(f"the data: image is larger than {max_bytes // 1024 // 1024} MB")
-    try:
-        body = base64.b64decode(payload, validate=True)
-    except (binascii.Error, ValueError):
-        raise ImageUnavailable("the data: image is not valid base64") from None
-    if len(body) > max_bytes:
-        raise ImageUnavailable(f"the data: image is larger than {max_bytes // 1024 // 1024} MB")
-    return DataImage(media_type, body)
+    return media_type, text[match.end() :]
 
 
 def default_media_roots() -> tuple[Path, ...]:

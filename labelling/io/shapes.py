@@ -9,6 +9,7 @@ a refusal is InvalidInput with a message a labeller or an importer can act on.
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import math
 import numbers
@@ -84,7 +85,7 @@ def parse_spans(value: Any, classes: Sequence[str], text: str | None = None, ove
             raise InvalidInput(f"span {n} ({label}) ends at {end}, past the end of the text ({len(text)} characters)")
         spans.append(Span(start, end, label))
     spans.sort(key=lambda s: (s.start, s.end, s.label))
-    for before, after in zip(spans, spans[1:]):
+    for before, after in itertools.pairwise(spans):
         if before == after:
             raise InvalidInput(f"the span {before.start}-{before.end} ({before.label}) is given twice")
         if not overlapping and after.start < before.end:
@@ -129,12 +130,15 @@ def image_size(settings: ProjectSettings, data: Any, roots: Sequence[Path]) -> t
     if not isinstance(value, str) or media.is_url(value):
         return None
     try:
-        if media.is_data_uri(value):
-            source: Any = io.BytesIO(media.parse_data_uri(value).body)
-        else:
-            source = media.media_file(value, roots)
-        with Image.open(source) as image:
-            return image.size
+        if not media.is_data_uri(value):
+            with Image.open(media.media_file(value, roots)) as image:  # reads the header only
+                return image.size
+        try:  # the header, from the first characters: decoding a whole 1 MB image cost 20 ms a label
+            with Image.open(io.BytesIO(media.data_uri_head(value))) as image:
+                return image.size
+        except (OSError, ValueError):  # the header is longer: decode it all
+            with Image.open(io.BytesIO(media.parse_data_uri(value).body)) as image:
+                return image.size
     except (ImageUnavailable, OSError, ValueError, Image.DecompressionBombError):
         return None
 

@@ -32,7 +32,7 @@ from labelling.learning.strategies import QueryStrategy
 from labelling.learning.training_settings import TrainingSettings, check_strategy, training_settings
 from labelling.records import Label, Project
 from labelling.settings import Settings
-from labelling.storage.runs import RunStatus, TrainingRun, TrainingState
+from labelling.storage.runs import RunStatus, TrainingRun, TrainingState, check_trainable
 from labelling.storage.store import Store
 
 __all__ = ["MIN_LABELS", "STRATEGIES", "train"]
@@ -80,6 +80,7 @@ def train(
     after recording the run as failed.
     """
     project = store.project(project_id)
+    check_trainable(project)
     settings = training_settings(project)
     chosen = check_strategy(strategy or settings.strategy)
     mix = settings.shuffle_prop if shuffle_prop is None else float(shuffle_prop)

@@ -40,7 +40,7 @@ from labelling.learning.embedding_jobs import EmbeddingJobs
 from labelling.learning.models import MODELS
 from labelling.learning.lease import LEASE_SECONDS, new_holder
 from labelling.learning.training_settings import training_settings
-from labelling.records import Project
+from labelling.records import Project, Task
 from labelling.settings import WORKER_DUTY_CYCLE, WORKER_NICENESS, Settings
 from labelling.storage.runs import RunStatus, TrainingState
 from labelling.storage.store import Store
@@ -127,7 +127,11 @@ def orchestrate(
             try:
                 listener.check_reachable()
                 listener.listen()
-                found = [p for p in store.projects() if projects is None or p.id in projects]
+                # Models are trained for classification projects: box and span projects are left alone.
+                found = [
+                    p for p in store.projects()
+                    if (projects is None or p.id in projects) and p.options.task is Task.CLASSIFY
+                ]
                 if failures:
                     log.info("database is back")
                 failures = 0

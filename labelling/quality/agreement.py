@@ -6,7 +6,9 @@ Every figure comes with the number of items it rests on: a kappa of 1.0 over two
 What counts: current labels given by people (`source = "label"`); imported labels are not a person's
 and are left out. Gold items are left out of agreement (each labeller meets them alone, at the gold
 rate) and measured on their own, as gold accuracy. A multi-label project is measured label by label,
-each label a yes/no question; its overall figures pool those yes/no answers of every label.
+each label a yes/no question; its overall figures pool those yes/no answers of every label. A box or span
+project is measured by F1 between labellers instead (`Agreement.shapes`, labelling.quality.shapes), and a
+labeller's agreement and gold accuracy are their mean F1 against the final or gold label.
 
 The measures themselves (`krippendorff_alpha`, `cohen_kappa`) are pure functions of the labels. Kappa
 is scikit-learn's. Alpha is computed here: the one kept library for it, `krippendorff` on PyPI, is
@@ -24,8 +26,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from labelling.quality import consensus
-from labelling.records import Label, Project
+from labelling.quality import consensus, shapes
+from labelling.records import Label, Project, Task
 
 __all__ = ["STATS_COLUMNS", "Agreement", "Figure", "Vote", "cohen_kappa", "krippendorff_alpha", "report"]
 
@@ -63,12 +65,14 @@ class Agreement:
     - `kappa`: columns labeller_a, labeller_b, kappa, items: Cohen's kappa of each pair over the items
       both labelled (pairs with no such item are left out; each pair once, a < b).
     - `labellers`: per-labeller statistics, columns `STATS_COLUMNS`.
+    - `shapes`: a box or span project's F1 figures (alpha and kappa are then left empty); None otherwise.
     """
 
     alpha: Figure
     per_label: pd.DataFrame
     kappa: pd.DataFrame
     labellers: pd.DataFrame
+    shapes: shapes.ShapeAgreement | None = None
 
 
 # The measures
@@ -133,6 +137,17 @@ def report(
     for item_id, name, label, _ in rows:
         if item_id not in gold:
             by_item.setdefault(item_id, {})[name] = label
+    if project.options.task is not Task.CLASSIFY:
+        threshold = project.options.iou_threshold
+        return Agreement(
+            alpha=Figure(None, 0),
+            per_label=_frame([], ["label", "alpha", "items"]),
+            kappa=_frame([], ["labeller_a", "labeller_b", "kappa", "items"]),
+            labellers=_labeller_stats(
+                rows, skipped, by_item, finals, gold, lambda a, b: shapes.similarity(a, b, iou_threshold=threshold)
+            ),
+            shapes=shapes.report(project.labels, by_item, iou_threshold=threshold),
+        )
     questions = _questions(project)
     per_label = [(name, _alpha(by_item, [question])) for name, question in zip(project.labels, questions)]
     return Agreement(
@@ -189,20 +204,22 @@ def _labeller_stats(
     by_item: dict[int, dict[str, Label]],
     finals: dict[int, consensus.Final],
     gold: dict[int, Label],
+    same: Callable[[Label, Label], float] = lambda a, b: float(a == b),
 ) -> pd.DataFrame:
+    """`same(given, truth)`: how far a label counts as right, 0..1 (classification: equal or not)."""
     seconds: dict[str, list[float]] = {}
-    agreed: dict[str, list[bool]] = {}
-    right: dict[str, list[bool]] = {}
+    agreed: dict[str, list[float]] = {}
+    right: dict[str, list[float]] = {}
     for item_id, name, label, spent in rows:
         seconds.setdefault(name, [])
         if spent is not None:
             seconds[name].append(spent)
         if item_id in gold:
-            right.setdefault(name, []).append(label == gold[item_id])
+            right.setdefault(name, []).append(same(label, gold[item_id]))
             continue
         final = finals.get(item_id)
         if final is not None and final.label is not None and len(by_item.get(item_id, {})) >= 2:
-            agreed.setdefault(name, []).append(label == final.label)
+            agreed.setdefault(name, []).append(same(label, final.label))
     counts = Counter(name for _, name, _, _ in rows)
     stats = []
     for name in sorted(set(counts) | set(skipped)):
@@ -223,7 +240,7 @@ def _labeller_stats(
     return _frame(stats, STATS_COLUMNS)
 
 
-def _share(outcomes: list[bool] | None) -> Figure:
+def _share(outcomes: list[float] | None) -> Figure:
     if not outcomes:
         return Figure(None, 0)
     return Figure(sum(outcomes) / len(outcomes), len(outcomes))

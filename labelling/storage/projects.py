@@ -14,11 +14,11 @@ from sqlalchemy.exc import IntegrityError
 from labelling import text
 from labelling.errors import DuplicateProject, InvalidInput, ProjectNotFound
 from labelling.io import labels as label_values
-from labelling.records import Project, Task
+from labelling.records import Project, ProjectSettings, Task
 from labelling.storage.engine import clock
 from labelling.storage.schema import projects
 
-__all__ = ["MAX_PROJECT_NAME", "check_instructions", "check_task_settings", "check_name", "from_row", "insert", "load", "settings_json"]
+__all__ = ["MAX_PROJECT_NAME", "changed_settings", "check_instructions", "check_task_settings", "check_name", "from_row", "insert", "load", "settings_json"]
 
 MAX_PROJECT_NAME = 200
 
@@ -83,6 +83,14 @@ def check_task_settings(settings: dict[str, Any], multi_label: bool) -> dict[str
     if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0 < threshold <= 1:
         raise InvalidInput(f"iou_threshold must be a number above 0 and at most 1, not {threshold!r}")
     return settings if task == Task.CLASSIFY else {**settings, "task": str(Task(task))}
+
+
+def changed_settings(project: Project, settings: dict[str, Any]) -> str:
+    """A project's new settings as stored, checked: its task cannot change (labels of one task mean nothing
+    to another) and the task's own settings must be valid."""
+    if ProjectSettings.of(settings).task != project.options.task:
+        raise InvalidInput("a project's task cannot change: make a new project to draw boxes or mark spans")
+    return settings_json(check_task_settings(dict(settings), project.multi_label))
 
 
 def load(connection: Connection, project: int | str) -> Project:

@@ -8,8 +8,8 @@ all-or-nothing. A task someone holds right now is left with them.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +19,8 @@ from labelling.io import labels as label_values
 from labelling.errors import InvalidInput, NotAReviewer
 from labelling.io.serialisation import decode
 from labelling.people import ADMIN_NAME, REVIEW_ROLES
-from labelling.quality import consensus
-from labelling.records import Label, Project
+from labelling.quality import consensus, shapes
+from labelling.records import Label, Project, Task
 from labelling.storage import votes as project_votes
 from labelling.storage.item_labels import label_of_item
 from labelling.storage.engine import clock
@@ -36,8 +36,9 @@ __all__ = ["ReviewItem", "adjudicate", "check_reviewer", "review_items", "send_b
 @dataclass(frozen=True)
 class ReviewItem:
     """An item as the Review page shows it. `agreement` is the share of its labellers who gave the most
-    common label (1.0 = unanimous); `final` its final label now; `suggestion` the model's latest
-    prediction for it, when there is one, with its probability."""
+    common label (1.0 = unanimous; boxes and spans: the mean F1 of each pair of labellers); `final` its
+    final label now; `suggestion` the model's latest prediction for it, when there is one, with its
+    probability."""
 
     item_id: int
     data: Any
@@ -135,10 +136,12 @@ def review_items(
     """Items whose labellers disagree, least agreement first, and how many match in all.
 
     Filters: some labeller gave `label`; `labeller` labelled it; at most `max_agreement` of its labellers
-    agree. `reviewed=True` lists only items already adjudicated (to check or change them); otherwise
-    they are left out. Gold items are never listed: their label is known."""
+    agree (boxes and spans: their mean F1 pair by pair, labelling.quality.shapes.item_agreement).
+    `reviewed=True` lists only items already adjudicated (to check or change them); otherwise they are
+    left out. Gold items are never listed: their label is known."""
     votes = project_votes.current_votes(connection, project.id)
-    finals = project_votes.final_labels(connection, project.id, votes)
+    threshold = project.options.iou_threshold
+    finals = project_votes.final_labels(connection, project.id, votes, iou_threshold=threshold)
     gold = project_votes.gold_labels(connection, project.id)
     found = []
     for item_id, by_labeller in votes.items():
@@ -148,15 +151,17 @@ def review_items(
         if (final.source == consensus.REVIEW) != reviewed:
             continue
         given = list(by_labeller.values())
-        counts = Counter(given)
-        if not reviewed and len(counts) < 2:
+        if project.options.task is Task.CLASSIFY:
+            share = max(Counter(given).values()) / len(given)
+        else:
+            share = shapes.item_agreement(given, iou_threshold=threshold)
+        if not reviewed and (len(given) < 2 or share >= 1.0):
             continue
-        share = max(counts.values()) / len(given)
         if share > max_agreement + 1e-9:
             continue
         if labeller is not None and labeller not in by_labeller:
             continue
-        if label is not None and not any(label == v or (isinstance(v, tuple) and label in v) for v in given):
+        if label is not None and not any(label in label_values.classes(v) for v in given):
             continue
         found.append((share, item_id))
     found.sort()

@@ -20,11 +20,22 @@ from typing import Any
 from sqlalchemy import Connection, Engine, bindparam, func, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from labelling.errors import NotTrainable
+from labelling.records import Project, Task
 from labelling.storage import wakeups
 from labelling.storage.engine import clock, read, write
 from labelling.storage.schema import annotations, trainer_leases, training_runs
 
-__all__ = ["EVALUATION_FIELDS", "RunStatus", "Runs", "TrainingRun", "TrainingState"]
+__all__ = ["EVALUATION_FIELDS", "RunStatus", "Runs", "TrainingRun", "TrainingState", "check_trainable"]
+
+
+def check_trainable(project: Project) -> None:
+    """Refuse (NotTrainable) a project no model is trained for: boxes and spans."""
+    if project.options.task is not Task.CLASSIFY:
+        raise NotTrainable(
+            f"models are trained for classification projects; {project.name!r} is a {project.options.task} project "
+            "(import predictions from your own model to order its queue)"
+        )
 
 
 class RunStatus(enum.StrEnum):

@@ -29,7 +29,7 @@ from labelling.storage.people import People
 from labelling.storage.assessment import Assessment
 from labelling.storage.model_data import ModelData
 from labelling.storage.problems import Problems
-from labelling.storage.runs import Runs, TrainingRun
+from labelling.storage.runs import Runs, TrainingRun, check_trainable
 from labelling.storage.schema import projects
 
 __all__ = ["DEFAULT_LEASE_SECONDS", "IMPORT_LABELLER", "Store"]
@@ -154,7 +154,7 @@ class Store:
             if instructions is not None:
                 values["instructions"] = project_rows.check_instructions(instructions)
             if settings is not None:
-                values["settings"] = project_rows.settings_json(settings)
+                values["settings"] = project_rows.changed_settings(project, settings)
             if values:
                 connection.execute(projects.update().where(projects.c.id == project.id).values(values))
         return self.project(project.id)
@@ -308,8 +308,10 @@ class Store:
     # Active learning: `labelling.learning.training` fits and `labelling.learning.worker` schedules; these file and read runs
 
     def request_training(self, project_id: int) -> TrainingRun:
-        """File a "Retrain now" request for the worker; a request already waiting is returned instead."""
-        return self.runs.request(self.project(project_id).id)
+        """File a "Retrain now" request for the worker; a request already waiting is returned instead.
+        A box or span project is refused (NotTrainable): models are trained for classification projects."""
+        check_trainable(project := self.project(project_id))
+        return self.runs.request(project.id)
 
     def training_runs(self, project_id: int) -> list[TrainingRun]:
         """Every training run of a project, oldest first (queued, running, finished and failed)."""
@@ -357,7 +359,7 @@ class Store:
         """One row per item with a label: item_id, label (None on a tie), source (review, gold, majority or
         tie), votes (current labels), reviewer. What export and training take as each item's label."""
         with read(self.engine) as connection:
-            return votes.final_labels_frame(connection, project_rows.load(connection, project_id).id)
+            return votes.final_labels_frame(connection, project_rows.load(connection, project_id))
 
     def agreement(self, project_id: int) -> Agreement:
         """Kappa per pair of labellers, alpha overall and per label, and per-labeller statistics."""

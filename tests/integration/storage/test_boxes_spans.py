@@ -9,14 +9,13 @@ import io
 import json
 
 import pandas as pd
-
 import pytest
+from _helpers import ids_by_data, item_ids, new_project
 from PIL import Image
 
 from labelling import InvalidInput
 from labelling.io import export
 from labelling.records import Box, Boxes, Span, Spans, Task
-from _helpers import ids_by_data, new_project
 
 TEXTS = ["Ann works at Acme.", "Bob met Cy in Rome.", "Nothing here."]
 
@@ -184,3 +183,60 @@ def test_a_span_project_from_a_csv_file_as_the_setup_page_makes_it(store):
     project, added = csv_import.import_csv(store, source, name="csv spans", labels=["PER"], settings=settings)
     assert (project.options.task, project.options.overlapping_spans, added) == (Task.SPANS, True, 2)
     assert store.export(project.id)["label"].tolist() == [Spans((Span(0, 3, "PER"),)), None]
+
+
+def test_two_labellers_on_a_box_project_agreement_review_and_final_labels(store):
+    project = box_project(store, overlap=2)
+    ids = item_ids(store, project.id)
+    drawn = {
+        "alice": [boxes((0, 0, 10, 10, "cat")), boxes((0, 0, 10, 10, "cat"), (20, 20, 5, 5, "dog"))],
+        "bob": [boxes((2, 0, 10, 10, "cat")), boxes((0, 0, 10, 10, "cat"))],
+    }
+    for name, labels in drawn.items():
+        for label in labels:
+            item = store.next_item(project.id, name)
+            store.submit(project.id, item.id, name, label)
+    finals = store.final_labels(project.id).set_index("item_id")
+    assert finals.loc[ids[0], "label"] == Boxes(40, 30, (Box(1.0, 0.0, 10.0, 10.0, "cat"),))  # IoU 2/3 >= 0.5
+    assert finals.loc[ids[1], "label"] == Boxes(40, 30, (Box(0.0, 0.0, 10.0, 10.0, "cat"),))  # the dog: 1 of 2
+    found = store.agreement(project.id).shapes
+    assert found.f1 == pytest.approx(2 * 2 / (2 + 3)) and found.items == 2
+    assert found.per_class.set_index("label").loc["dog", "f1"] == 0.0
+    listed, count = store.review_items(project.id)
+    assert count == 1 and listed[0].item_id == ids[1] and listed[0].agreement == pytest.approx(2 / 3)
+    assert store.review_items(project.id, label="dog")[1] == 1 and store.review_items(project.id, label="cow")[1] == 0
+    store.people.add("rita", "reviewer")
+    store.adjudicate(project.id, ids[1], "rita", drawn["alice"][1])
+    assert store.export(project.id).set_index("item_id").loc[ids[1], "label"].boxes[1].label == "dog"
+    stats = store.labeller_stats(project.id).set_index("labeller")
+    assert stats.loc["bob", "agreement"] == pytest.approx((1 + 2 / 3) / 2)  # mean F1 against the final labels
+
+
+def test_models_are_trained_for_classification_projects_only(store):
+    from labelling.errors import NotTrainable
+    from labelling.learning import training, worker
+
+    project = span_project(store)
+    for text in TEXTS:
+        item = store.next_item(project.id, "alice")
+        store.submit(project.id, item.id, "alice", {"spans": []})
+    with pytest.raises(NotTrainable, match="models are trained for classification projects"):
+        store.request_training(project.id)
+    with pytest.raises(NotTrainable):
+        training.train(store, project.id)
+    assert worker.orchestrate(store, once=True, every_labels=1) == 0
+    assert store.training_runs(project.id) == []
+
+
+def test_a_projects_task_cannot_change_but_its_settings_can(store):
+    project = box_project(store)
+    with pytest.raises(InvalidInput, match="task cannot change"):
+        store.update_project(project.id, settings={"image_column": "image"})
+    with pytest.raises(InvalidInput, match="iou_threshold"):
+        store.update_project(project.id, settings={**project.settings, "iou_threshold": 2})
+    assert store.project(project.id).options.iou_threshold == 0.5
+    changed = store.update_project(project.id, settings={**project.settings, "iou_threshold": 0.75})
+    assert (changed.options.task, changed.options.iou_threshold) == (Task.BOXES, 0.75)
+    classify = new_project(store, ("a",))
+    with pytest.raises(InvalidInput, match="task cannot change"):
+        store.update_project(classify.id, settings={"task": "spans"})

@@ -78,3 +78,19 @@ def test_classes_of_any_label():
     assert labels.classes(Boxes(1, 1, (Box(0, 0, 1, 1, "cat"),))) == {"cat"}
     assert labels.classes(("a", "b")) == {"a", "b"} and labels.classes("a") == {"a"}
     assert shapes.item_text(SPANS.options, "plain") == "plain"
+
+
+@pytest.mark.parametrize("kind", ["PNG", "JPEG"])
+def test_the_image_size_of_a_data_uri_comes_from_its_header(kind):
+    import base64
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    noise = np.random.default_rng(0).integers(0, 255, (300, 400, 3), dtype=np.uint8)
+    long_header = {"exif": b"Exif\0\0" + bytes(60_000), "comment": bytes(60_000)}  # past the first 64 kB
+    Image.fromarray(noise).save(buffer, kind, **(long_header if kind == "JPEG" else {}))
+    uri = f"data:image/{kind.lower()};base64," + base64.b64encode(buffer.getvalue()).decode()
+    assert shapes.image_size(BOXES.options, {"image": uri}, ()) == (400, 300)
+    assert shapes.image_size(BOXES.options, {"image": "data:image/png;base64,AAAA"}, ()) is None  # not an image

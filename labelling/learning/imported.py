@@ -1,0 +1,74 @@
+"""Predictions from a model trained elsewhere (a GPU detector, a tagger, any classifier) drive the labelling:
+they are stored as the items' suggestions (the Label page shows them as an editable starting point) and can
+order the queue, least confident first or by a score of your own, with the same random share
+(`shuffle_prop`) as the built-in strategies (labelling.learning.acquisition.priorities).
+
+The file's shape is read by labelling.io.predictions; the labels are checked against their items and
+written in one transaction by `store.item_labels.write_predictions`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from labelling.errors import InvalidInput
+from labelling.io.predictions import read_predictions
+from labelling.learning import acquisition
+from labelling.learning.training_settings import training_settings
+from labelling.storage.store import Store
+
+__all__ = ["ORDERS", "Imported", "import_predictions"]
+
+ORDERS = ("confidence", "score", "none")
+"""How imported predictions order the queue: least confident first, by the file's score column (higher
+sooner), or not at all."""
+
+
+@dataclass(frozen=True)
+class Imported:
+    """What an import did: predictions stored, and open items placed in the queue by them."""
+
+    predictions: int
+    ordered: int
+
+
+def import_predictions(
+    store: Store,
+    project_id: int | str,
+    source: bytes | str,
+    *,
+    format: str = "csv",
+    order: str = "confidence",
+    score_column: str | None = None,
+    shuffle_prop: float | None = None,
+    seed: int | None = None,
+) -> Imported:
+    """Import a model's predictions (labelling.io.predictions describes the file) and reorder the queue.
+
+    `order`: "confidence" puts the open items of the file least confident first; "score" by the file's
+    `score_column`, higher first; "none" leaves the queue alone. Open items the file does not name go after
+    those it does. `shuffle_prop` (default: the project's training setting) is the share of queue places
+    given at random; `seed` makes that draw repeatable. A training run of ours later replaces both the
+    suggestions and the order (classification projects)."""
+    if order not in ORDERS:
+        raise InvalidInput(f"order must be one of {', '.join(ORDERS)}, not {order!r}")
+    if (order == "score") != (score_column is not None):
+        raise InvalidInput("order='score' and a score_column go together: name the column to order by")
+    project = store.project(project_id)
+    share = training_settings(project).shuffle_prop if shuffle_prop is None else float(shuffle_prop)
+    if not 0.0 <= share <= 1.0:
+        raise InvalidInput(f"shuffle_prop is a fraction between 0 and 1, not {share!r}")
+    found = read_predictions(source, format, project.labels, score_column)
+    stored = store.item_labels.write_predictions(project.id, found.item_ids, found.labels, found.confidences)
+    if order == "none":
+        return Imported(stored, 0)
+    scores = found.scores if order == "score" else [1.0 - c for c in found.confidences]
+    open_ids = store.model_data.open_item_ids(project.id)
+    is_open = set(open_ids)
+    ranked = [(i, s) for i, s in zip(found.item_ids, scores) if i in is_open]
+    places = acquisition.priorities([s for _, s in ranked], share, np.random.default_rng(seed))
+    given = dict(zip((i for i, _ in ranked), places.tolist()))
+    store.set_priorities(project.id, open_ids, [given.get(i, 0.0) for i in open_ids])
+    return Imported(stored, len(ranked))

@@ -1,0 +1,129 @@
+"""Annotation files in and out, on SQLite and PostgreSQL: COCO -> project -> COCO and span JSONL -> project ->
+JSONL keep every coordinate and offset; spaCy and CoNLL round trips; YOLO lines; a malformed file, a box
+outside its image, a span past the end of its text or an unknown class writes nothing. Through the library
+and `python -m labelling import/export --format`."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+
+import pytest
+
+from labelling import InvalidInput, ProjectNotFound, cli
+from labelling.io import formats
+from labelling.setup.annotation_files import import_annotations
+
+COCO = {
+    "images": [
+        {"id": 7, "file_name": "photos/a.jpg", "width": 640, "height": 480},
+        {"id": 9, "file_name": "photos/b.jpg", "width": 100, "height": 50},
+        {"id": 11, "file_name": "photos/empty.jpg", "width": 30, "height": 30},
+    ],
+    "categories": [{"id": 3, "name": "cat"}, {"id": 1, "name": "dog"}],
+    "annotations": [
+        {"id": 1, "image_id": 7, "category_id": 3, "bbox": [10.25, 20, 100, 50.5]},
+        {"id": 2, "image_id": 7, "category_id": 1, "bbox": [0, 0, 640, 480]},
+        {"id": 3, "image_id": 9, "category_id": 1, "bbox": [99.875, 0.125, 0.125, 49.875]},
+    ],
+}
+SPANS_JSONL = (
+    '{"text": "Ann works at Acme in Zürich.", "spans": [{"start": 0, "end": 3, "label": "PER"}, '
+    '{"start": 13, "end": 17, "label": "ORG"}, {"start": 21, "end": 27, "label": "LOC"}]}\n'
+    '{"text": "Nothing to see.", "spans": []}\n'
+    '{"text": "  Bob  ", "spans": [{"start": 2, "end": 5, "label": "PER"}]}\n'
+)
+
+
+def boxes_by_file(document: dict) -> dict:
+    """{file name: (width, height, sorted [(category name, bbox)])}: what a COCO file says, ids aside."""
+    names = {c["id"]: c["name"] for c in document["categories"]}
+    found = {i["id"]: (i["file_name"], i["width"], i["height"], []) for i in document["images"]}
+    for note in document["annotations"]:
+        found[note["image_id"]][3].append((names[note["category_id"]], note["bbox"]))
+    return {name: (w, h, sorted(b)) for name, w, h, b in found.values()}
+
+
+def test_coco_to_project_to_coco_keeps_every_coordinate(store):
+    project, added = import_annotations(store, json.dumps(COCO), "coco", project="coco", create=True)
+    assert (added, project.labels, project.options.task) == (3, ("cat", "dog"), "boxes")
+    again = json.loads(formats.to_coco(project, store.export(project.id)))
+    assert boxes_by_file(again) == boxes_by_file(COCO)
+    assert [c["name"] for c in again["categories"]] == ["cat", "dog"]
+    # and YOLO: class index, centre and size relative to the image
+    archive = zipfile.ZipFile(io.BytesIO(formats.to_yolo(project, store.export(project.id))))
+    assert archive.read("classes.txt").decode() == "cat\ndog\n"
+    first, second = archive.read("labels/a.txt").decode().splitlines()
+    assert [float(v) for v in first.split()] == [0, 60.25 / 640, 45.25 / 480, 100 / 640, 50.5 / 480]
+    assert second == "1 0.5 0.5 1.0 1.0"
+    assert archive.read("labels/empty.txt") == b""
+
+
+def test_span_jsonl_to_project_to_jsonl_keeps_every_offset(store):
+    project, added = import_annotations(store, SPANS_JSONL.encode(), "spans-jsonl", project="ner", create=True)
+    assert (added, project.labels) == (3, ("PER", "ORG", "LOC"))
+    written = [json.loads(line) for line in formats.to_span_jsonl(project, store.export(project.id)).splitlines()]
+    expected = [json.loads(line) for line in SPANS_JSONL.splitlines()]
+    assert [{k: w[k] for k in ("text", "spans")} for w in written] == expected
+    # spaCy's form carries the same offsets
+    spacy = json.loads(formats.to_spacy(project, store.export(project.id)))
+    assert spacy[0] == ["Ann works at Acme in Zürich.", {"entities": [[0, 3, "PER"], [13, 17, "ORG"], [21, 27, "LOC"]]}]
+    again, _ = import_annotations(store, json.dumps(spacy), "spacy", project="ner again", create=True)
+    assert store.export(again.id)["label"].tolist() == store.export(project.id)["label"].tolist()
+
+
+def test_conll_round_trip_of_whitespace_tokens(store):
+    conll = "# doc\nAnn\tB-PER\nLee\tI-PER\nworks\tO\nat\tO\nAcme\tB-ORG\nCorp\tI-ORG\n\nOk\tO\n"
+    project, _ = import_annotations(store, conll, "conll", project="iob", create=True)
+    frame = store.export(project.id)
+    assert frame["text"].tolist() == ["Ann Lee works at Acme Corp", "Ok"]
+    assert formats.to_conll(project, frame).decode().split("\n", 1)[1].startswith("Ann\tB-PER\nLee\tI-PER\nworks\tO")
+    again = formats.read_conll(formats.to_conll(project, frame))
+    assert again.labels == [{"spans": [[0, 7, "PER"], [17, 26, "ORG"]]}, {"spans": []}]
+
+
+@pytest.mark.parametrize(
+    ("document", "message"),
+    [
+        ("{not json", "not JSON"),
+        ({"images": []}, "COCO file is a JSON object"),
+        ({**COCO, "annotations": [{"image_id": 99, "category_id": 1, "bbox": [0, 0, 1, 1]}]}, "image 99"),
+        ({**COCO, "annotations": [{"image_id": 7, "category_id": 5, "bbox": [0, 0, 1, 1]}]}, "category 5"),
+        ({**COCO, "annotations": [{"image_id": 7, "category_id": 1, "bbox": [0, 0, 1]}]}, "bbox must be"),
+        ({**COCO, "annotations": [{"image_id": 9, "category_id": 1, "bbox": [90, 0, 20, 10]}]}, "outside the 100x50"),
+        ({**COCO, "images": [{"id": 7, "file_name": "a.jpg"}]}, "image 1 must be an object with"),
+    ],
+)
+def test_a_bad_coco_file_writes_nothing(store, document, message):
+    source = document if isinstance(document, str) else json.dumps(document)
+    with pytest.raises(InvalidInput, match=message):
+        import_annotations(store, source, "coco", project="bad", create=True)
+    with pytest.raises(ProjectNotFound):
+        store.project("bad")
+
+
+def test_bad_spans_added_to_a_project_write_nothing(store):
+    project, _ = import_annotations(store, SPANS_JSONL, "spans-jsonl", project="ner", create=True)
+    past = '{"text": "Short", "spans": [{"start": 0, "end": 6, "label": "PER"}]}\n'
+    unknown = '{"text": "Ok fine", "spans": [[0, 2, "DATE"]]}\n'
+    for bad, message in ((past, "past the end"), (unknown, "DATE")):
+        with pytest.raises(InvalidInput, match=message):
+            import_annotations(store, SPANS_JSONL + bad, "spans-jsonl", project="ner")
+    with pytest.raises(InvalidInput, match="spans project; a coco file holds boxes"):
+        import_annotations(store, json.dumps(COCO), "coco", project="ner")
+    assert len(store.export(project.id)) == 3
+    assert import_annotations(store, SPANS_JSONL, "spans-jsonl", project="ner")[1] == 3
+
+
+def test_the_cli_imports_and_exports_annotation_files(db_url, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    (tmp_path / "in.json").write_text(json.dumps(COCO))
+    assert cli.main(["import", "in.json", "--format", "coco", "--project", "boxes", "--create"]) == 0
+    assert "imported 3 items" in capsys.readouterr().out
+    assert cli.main(["export", "--project", "boxes", "--format", "coco", "--output", "out.json"]) == 0
+    assert boxes_by_file(json.loads((tmp_path / "out.json").read_text())) == boxes_by_file(COCO)
+    assert cli.main(["export", "--project", "boxes", "--format", "spacy"]) == 1
+    assert "boxes project: this format is for spans" in capsys.readouterr().err
+    assert cli.main(["import", "in.json", "--format", "coco", "--project", "x", "--text-column", "t"]) == 1
