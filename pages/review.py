@@ -150,10 +150,9 @@ def card(item: ReviewItem) -> None:
                 f"Final label **{ui.literal(shown(item.final.label))}**, set by {ui.literal(item.final.reviewer)}"
             )
         # Start from the final label as it stands (`labelling.quality.consensus`: a reviewer's, a gold item's,
-        # else the majority; none on a tie), else the model's suggestion.
+        # else the majority, for boxes and spans the merge of those most labellers drew; none on a tie), else
+        # the model's suggestion.
         start = item.final.label if item.final.label is not None else item.suggestion
-        if drawing and start is None:  # a merged version starts from the first labeller's
-            start = item.votes[min(item.votes)]
         row = final_label_choice(item.item_id, start, item.data)
         if drawing:
             for name, label in sorted(item.votes.items()):

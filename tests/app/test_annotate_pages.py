@@ -121,9 +121,10 @@ def test_setup_makes_a_span_project_with_overlapping_spans(app, store):
 
 @pytest.fixture
 def two_versions(store, boxes_project):
-    """Overlap 2: ann and bob each boxed both images differently; rita reviews."""
+    """Overlap 2: ann and bob boxed both images: the same face (a little apart), and bob a hand too; rita
+    reviews."""
     store.set_overlap(boxes_project.id, 2)
-    versions = {"ann": (Box(1, 1, 10, 10, "face"),), "bob": (Box(2, 2, 10, 8, "hand"),)}
+    versions = {"ann": (Box(1, 1, 10, 10, "face"),), "bob": (Box(3, 1, 10, 8, "face"), Box(20, 10, 5, 5, "hand"))}
     for name, boxes in versions.items():
         store.people.add(name)
         for _ in range(2):
@@ -144,8 +145,8 @@ def test_the_reviewer_sees_both_versions_and_accepts_or_sets_one(app, store, box
     assert not [s for s in at.selectbox if s.key == "review-label"]  # a class filter means nothing for boxes
     at.button(key=f"accept-{ids[1]}-bob").click().run()
     assert not at.exception
-    at.button(key=f"adjudicate-{ids[0]}").click().run()  # the final version as it started: ann's (the first)
+    at.button(key=f"adjudicate-{ids[0]}").click().run()  # the final version as it started: the labellers' merge
     assert not at.exception
     final = store.final_labels(boxes_project.id).set_index("item_id")["label"]
-    assert final[ids[0]] == Boxes(40, 30, versions["ann"])
+    assert final[ids[0]] == Boxes(40, 30, (Box(2, 1, 10, 9, "face"),))  # the face both drew, at their mean
     assert final[ids[1]] == Boxes(50, 20, versions["bob"])

@@ -220,7 +220,7 @@ def test_two_labellers_boxes_are_shown_one_over_another_and_a_reviewer_merges_th
     ready(page)
     shot(page, screenshots, "review-boxes")
 
-    # The merged version starts from ann's (the first labeller's): add bob's "ground" box to it
+    # The final version starts from the labellers' merge (the disc both drew, at their mean): add bob's ground
     editor = f".st-key-card-{first} .annot-boxes[data-readonly='false']"
     drag_box(page, (1, 1), (40, 30), within=editor)
     page.keyboard.press("2")
@@ -234,6 +234,6 @@ def test_two_labellers_boxes_are_shown_one_over_another_and_a_reviewer_merges_th
     rows = {row["name"]: row for row in exported(browser, server)}
     merged = {box["label"]: box for box in json.loads(rows["twice 0"]["label"])["boxes"]}
     assert sorted(merged) == ["disc", "ground"]
-    assert merged["disc"] == versions["ann"][0]
+    assert merged["disc"] == {"x": 65, "y": 45, "w": 120, "h": 115, "label": "disc"}
     assert merged["ground"] == pytest.approx({"x": 1, "y": 1, "w": 39, "h": 29, "label": "ground"}, abs=1.5)
     assert json.loads(rows["twice 1"]["label"])["boxes"] == versions["bob"]
