@@ -157,7 +157,7 @@ def _current_item(project: Project, labeller: str) -> None:
         shown = annotate.summary(mine)
         form.info(
             (f"You labelled this **{ui.literal(shown)}**. " if shown else "You ticked none of the labels for this. ")
-            + "Choose again to change it, or Skip to keep it.",
+            + ("Edit it and Submit" if drawing else "Choose again") + " to change it, or Skip to keep it.",
             icon=":material/undo:",
         )
 

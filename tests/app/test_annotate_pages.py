@@ -79,6 +79,16 @@ def test_the_editor_starts_from_my_earlier_label_after_undo(app, store, spans_pr
     assert store.annotations(spans_project.id).query("current")["label"].tolist() == [mine]
 
 
+def test_an_imported_prediction_is_the_starting_point(app, store, spans_project):
+    ids = [int(i) for i in store.export(spans_project.id)["item_id"]]
+    predicted = Spans((Span(8, 11, "PER"),))
+    store.item_labels.write_predictions(spans_project.id, ids[:1], [predicted], [0.4])
+    at = app().run()
+    assert "The model suggests **1 span\\: PER** (40% sure)" in at.caption[0].value
+    at.button(key="submit").click().run()  # accepted as it stands
+    assert store.annotations(spans_project.id)["label"].tolist() == [predicted]
+
+
 def test_a_wrong_value_from_the_browser_is_refused_with_a_notice(app, store, spans_project):
     at = app().run()
     item = store.next_item(spans_project.id, "admin")
