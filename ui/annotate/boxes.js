@@ -18,6 +18,7 @@ export default function (component) {
   const root = parentElement.querySelector(".annot-boxes") || el("div", { class: "annot-boxes" }, parentElement);
   root.innerHTML = "";
   root.setAttribute("data-readonly", data.readonly ? "true" : "false");
+  if (!data.readonly) claimKeys(root);
 
   const picker = header(root, data, colourOf, (label) => choose(label),
     "Drag to draw · drag a box to move it, a corner to resize · keys 1-9: class · Delete: remove the selected box");

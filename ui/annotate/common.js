@@ -53,9 +53,20 @@ function markChosen(picker, current) {
   if (picker) picker.querySelectorAll(".annot-class").forEach((b) => b.classList.toggle("active", b.getAttribute("data-label") === current));
 }
 
-// A key press for the editor: on the page, not typed into a field, no Ctrl/Alt/Meta (browser shortcuts).
+// Keys go to one editor of a page (the Review page has one per card): the one last pressed with the mouse,
+// else the first on the page.
+function claimKeys(root) {
+  if (root.getAttribute("data-editor") === "true") return; // the same element, drawn again
+  root.setAttribute("data-editor", "true");
+  root.addEventListener("mousedown", () => { window.__annotKeys = root; });
+}
+
+// A key press for this editor: it has the keys, and the key was not typed into a field nor held with
+// Ctrl/Alt/Meta (browser shortcuts).
 function forEditor(event, root, readonly) {
   const target = event.target;
   if (readonly || !root.isConnected || event.ctrlKey || event.metaKey || event.altKey) return false;
-  return !(target && (target.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].includes(target.tagName)));
+  if (target && (target.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].includes(target.tagName))) return false;
+  const owner = window.__annotKeys && window.__annotKeys.isConnected ? window.__annotKeys : document.querySelector("[data-editor='true']");
+  return owner === root;
 }

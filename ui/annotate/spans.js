@@ -17,6 +17,7 @@ export default function (component) {
   }));
   const root = parentElement.querySelector(".annot-spans") || el("div", { class: "annot-spans" }, parentElement);
   root.innerHTML = "";
+  if (!data.readonly) claimKeys(root);
   const picker = header(root, data, colourOf, (label) => choose(label),
     "Select text to mark it · keys 1-9: class · click a marked span to remove it");
   const body = el("div", { class: "annot-text" }, root);
