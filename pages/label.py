@@ -136,7 +136,7 @@ def _current_item(project: Project, labeller: str) -> None:
 
     drawing = annotate.is_annotation(project.options)
     start = annotate.starting_value(item) if drawing else None
-    editor = annotate.editor_key(item.id, start)
+    editor = annotate.editor_key(item.id, start) if drawing else None
     # Boxes and spans are edited in a form: edits stay in the browser, and Submit sends the value with the click.
     form = st.form("drawn", border=False) if drawing else st.container()
     with form.container(border=True, key="item"):

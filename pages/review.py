@@ -27,9 +27,7 @@ drawing = annotate.is_annotation(project.options)
 def shown(label) -> str:
     if label is None:
         return "–"
-    if isinstance(label, tuple):
-        return ", ".join(label) or "none of the labels"
-    return annotate.summary(label)
+    return annotate.summary(label) or "none of the labels"
 
 
 def _act(action, item_id: int, *args) -> None:
@@ -65,7 +63,7 @@ def _keep(item_id: int, label) -> None:
     _act(store.adjudicate, item_id, list(label) if project.multi_label else label)
 
 
-def final_label_choice(item_id: int, start, data=None) -> st.delta_generator.DeltaGenerator:
+def final_label_choice(item_id: int, start, data) -> st.delta_generator.DeltaGenerator:
     """The final label's picker, starting at `start`, and its "Set final label" button; returns the row of
     buttons for the card's other action. Boxes and spans: an editor over the item (`data`) instead."""
     if drawing:
