@@ -7,6 +7,7 @@ click reruns only that fragment: one `submit_and_next` transaction, nothing proj
 import streamlit as st
 
 import ui
+from ui import annotate
 from labelling import DatabaseUnavailable, LabellingError, LeaseLost, Project
 
 NOTICE = "label_notice"
@@ -63,6 +64,10 @@ def _submit_picked(project: Project, item_id: int, labeller: str, relabel: bool)
     if held == item_id:
         _label(project.id, item_id, labeller, [label for i, label in enumerate(project.labels) if i in picked], relabel)
         st.session_state.pop(PICKS, None)
+
+
+def _submit_drawn(project_id: int, item_id: int, labeller: str, key: str, start, relabel: bool) -> None:
+    _label(project_id, item_id, labeller, annotate.edited(key, start), relabel)
 
 
 @st.fragment
@@ -146,27 +151,45 @@ def _current_item(project: Project, labeller: str) -> None:
         st.button("Undo my last label", key="undo", on_click=_undo, args=(project.id, labeller))
         return
 
-    with st.container(border=True, key="item"):
-        ui.show_item(item.data, project.options)
+    drawing = annotate.is_annotation(project.options)
+    start = annotate.starting_value(item) if drawing else None
+    editor = annotate.editor_key(item.id, start) if drawing else None
+    # Boxes and spans are edited in a form: edits stay in the browser, and Submit sends the value with the click.
+    form = st.form("drawn", border=False) if drawing else st.container()
+    with form.container(border=True, key="item"):
+        if drawing:
+            start = annotate.draw(project.options, project.labels, item.data, editor, start)
+        else:
+            ui.show_item(item.data, project.options)
     suggestion = item.suggestion
     if suggestion is not None:
-        guess = ", ".join(suggestion.label) if isinstance(suggestion.label, tuple) else suggestion.label
-        st.caption(
+        guess = annotate.summary(suggestion.label)
+        form.caption(
             (f"The model suggests **{ui.literal(guess)}** " if guess else "The model suggests no label ")
             + f"({suggestion.probability:.0%} sure)",
             help="From the latest training run (Train page); label what you see.",
         )
     mine = item.my_label
     if mine is not None:
-        shown = ", ".join(mine) if isinstance(mine, tuple) else mine
-        st.info(
+        shown = annotate.summary(mine)
+        form.info(
             (f"You labelled this **{ui.literal(shown)}**. " if shown else "You ticked none of the labels for this. ")
-            + "Choose again to change it, or Skip to keep it.",
+            + ("Edit it and Submit" if drawing else "Choose again") + " to change it, or Skip to keep it.",
             icon=":material/undo:",
         )
 
     keys = ui.label_shortcuts(project.labels)
-    if project.multi_label:
+    if drawing:
+        form.form_submit_button(
+            "Submit",
+            key="submit",
+            type="primary",
+            shortcut="Enter",
+            on_click=_submit_drawn,
+            args=(project.id, item.id, labeller, editor, start, mine is not None),
+        )
+        buttons = st.container(horizontal=True, key="actions")
+    elif project.multi_label:
         # Toggle buttons, not checkboxes: a focused checkbox (an <input>) swallows every shortcut key, so 1-9 and
         # Enter would stop working after a tick with the mouse; a focused button does not.
         if st.session_state.get(PICKS, (None,))[0] != item.id:
@@ -209,7 +232,10 @@ def _current_item(project: Project, labeller: str) -> None:
     buttons.button("Skip", key="skip", shortcut="S", icon=":material/skip_next:", on_click=_act, args=skip)
     undo = (project.id, labeller)
     buttons.button("Undo", key="undo", shortcut="U", icon=":material/undo:", on_click=_undo, args=undo)
-    ui.keyboard_help(project.labels, project.multi_label)
+    if drawing:  # the editor lists its own keys (classes, delete) above the item
+        st.caption("Keys: **Enter** submit · **S** skip · **U** undo")
+    else:
+        ui.keyboard_help(project.labels, project.multi_label)
     ui.report_problem(store, project.id, item.id, labeller)
 
 

@@ -6,6 +6,7 @@ or accepts the majority in bulk where enough labellers agree."""
 import streamlit as st
 
 import ui
+from ui import annotate
 from labelling import LabellingError, people
 from labelling.storage.assessment import LabelCheck
 from labelling.storage.review import ReviewItem
@@ -23,12 +24,13 @@ if me.role not in people.REVIEW_ROLES:
     st.error("This page is for reviewers and admins.", icon=":material/block:")
     st.stop()
 project = ui.page_project(store, "Review")
+drawing = annotate.is_annotation(project.options)
 
 
 def shown(label) -> str:
     if label is None:
         return "–"
-    return ", ".join(label) or "none of the labels" if isinstance(label, tuple) else str(label)
+    return annotate.summary(label) or "none of the labels"
 
 
 def _act(action, item_id: int, *args) -> None:
@@ -46,8 +48,9 @@ def _act(action, item_id: int, *args) -> None:
 
 
 @ui.guarded
-def _adjudicate(item_id: int) -> None:
-    chosen = st.session_state.get(f"final-{item_id}")
+def _adjudicate(item_id: int, drawn: tuple | None = None) -> None:
+    """`drawn`: the editor's key and starting value, for a box or span project's edited final version."""
+    chosen = annotate.edited(*drawn) if drawn else st.session_state.get(f"final-{item_id}")
     if project.multi_label:
         chosen = list(chosen or [])
     _act(store.adjudicate, item_id, chosen)
@@ -118,7 +121,7 @@ def search() -> None:
         return
     st.caption(f"The first {PAGE_SIZE} matching items, oldest first." if more else f"{len(hits)} matching items.")
     for item in hits:
-        card(item)
+        card(item, first=False)
 
 
 @ui.guarded
@@ -140,10 +143,13 @@ def later_passed(items: list) -> list:
     return sorted(items, key=lambda item: passed.index(item.item_id) if item.item_id in passed else -1)
 
 
-def final_label_choice(item_id: int, start, first: bool) -> st.delta_generator.DeltaGenerator:
+def final_label_choice(item_id: int, start, data, first: bool) -> st.delta_generator.DeltaGenerator:
     """The final label's picker, starting at `start`, and its "Set final label" button; returns the row of
     buttons for the card's other action. Buttons, not radio or multi-select inputs: a focused input swallows
-    the shortcut keys, which the first card's buttons have (`first`)."""
+    the shortcut keys, which the first card's buttons have (`first`). Boxes and spans: an editor over the
+    item (`data`) instead."""
+    if drawing:
+        return final_version(item_id, start, data, first)
     if project.multi_label:
         start = [label for label in project.labels if label in (start or ())]
         st.pills("Final labels", project.labels, selection_mode="multi", default=start, key=f"final-{item_id}")
@@ -175,6 +181,26 @@ def next_button(row, item_id: int, first: bool) -> None:
     )
 
 
+def final_version(item_id: int, start, data, first: bool) -> st.delta_generator.DeltaGenerator:
+    """A box or span project's final version, edited over the item in a form (sent with "Set final label",
+    no rerun per edit) and starting at `start`; returns the row for the card's other actions."""
+    begin = annotate.as_json(start)
+    key = annotate.editor_key(item_id, begin)
+    with st.form(f"final-version-{item_id}", border=False):
+        st.caption("Final version: edit it here and set it, or accept one labeller's version.")
+        drawn = (key, annotate.draw(project.options, project.labels, data, key, begin))
+        st.form_submit_button(
+            "Set final label",
+            key=f"adjudicate-{item_id}",
+            type="primary",
+            icon=":material/gavel:",
+            shortcut="A" if first else None,
+            on_click=_adjudicate,
+            args=(item_id, drawn),
+        )
+    return st.container(horizontal=True)
+
+
 def check_card(check: LabelCheck, first: bool) -> None:
     """A label the model doubts: keep it (the reviewer confirms it) or set another."""
     with st.container(border=True, key=f"check-{check.item_id}"):
@@ -184,7 +210,7 @@ def check_card(check: LabelCheck, first: bool) -> None:
             f"Labelled **{ui.literal(shown(check.given))}**, which the model gives {check.given_probability:.0%}; "
             f"it says **{ui.literal(shown(check.alternative))}** ({check.alternative_probability:.0%})."
         )
-        row = final_label_choice(check.item_id, check.alternative, first)
+        row = final_label_choice(check.item_id, check.alternative, check.data, first)
         row.button(
             f"Keep {shown(check.given)}",
             key=f"keep-{check.item_id}",
@@ -203,7 +229,11 @@ def card(item: ReviewItem, first: bool) -> None:
             f"Item {item.item_id} · {len(item.votes)} labels · {item.agreement:.0%} agree"
             + (" · tie" if item.final.tie else "")
         )
-        ui.show_item(item.data, project.options)
+        if drawing:
+            versions = {name: annotate.as_json(label) for name, label in sorted(item.votes.items())}
+            annotate.versions(project, item.data, f"versions-{item.item_id}", versions)
+        else:
+            ui.show_item(item.data, project.options)
         lines = [f"- **{ui.literal(name)}**: {ui.literal(shown(label))}" for name, label in sorted(item.votes.items())]
         st.markdown("\n".join(lines))
         if item.suggestion is not None:
@@ -217,9 +247,19 @@ def card(item: ReviewItem, first: bool) -> None:
                 f"Final label **{ui.literal(shown(item.final.label))}**, set by {ui.literal(item.final.reviewer)}"
             )
         # Start from the final label as it stands (`labelling.quality.consensus`: a reviewer's, a gold item's,
-        # else the majority; none on a tie), else the model's suggestion.
-        start = item.suggestion if item.final.label is None else item.final.label
-        row = final_label_choice(item.item_id, start, first)
+        # else the majority, for boxes and spans the merge of those most labellers drew; none on a tie), else
+        # the model's suggestion.
+        start = item.final.label if item.final.label is not None else item.suggestion
+        row = final_label_choice(item.item_id, start, item.data, first)
+        if drawing:
+            for name, label in sorted(item.votes.items()):
+                row.button(
+                    f"Accept {name}'s version",
+                    key=f"accept-{item.item_id}-{name}",
+                    icon=":material/check:",
+                    on_click=_keep,
+                    args=(item.item_id, annotate.as_json(label)),
+                )
         row.button(
             "Send back to the queue",
             key=f"send-back-{item.item_id}",
@@ -262,7 +302,9 @@ if which == TO_CHECK:
     for i, check in enumerate(later_passed(checks)):
         check_card(check, first=i == 0)
     st.stop()
-label = filters.selectbox("Someone labelled it", [ANY, *project.labels], key="review-label", on_change=ui.hand_keys_back)
+label = ANY if drawing else filters.selectbox(
+    "Someone labelled it", [ANY, *project.labels], key="review-label", on_change=ui.hand_keys_back
+)
 labeller = filters.selectbox("Labelled by", [ANY, *names], key="review-labeller", on_change=ui.hand_keys_back)
 most = st.slider(
     "Agreement at most",

@@ -5,12 +5,13 @@ from pathlib import Path
 import streamlit as st
 
 import ui
+from ui import annotate
 from labelling import DuplicateProject, LabellingError
 from labelling.setup import csv_import
 from labelling.io.ingest import read_csv
 from labelling.io.gold import gold_rows
 from labelling.storage.gold import gold_rate
-from labelling.records import ProjectSettings
+from labelling.records import ProjectSettings, Task
 from labelling.storage.overlap import MAX_OVERLAP
 from labelling.setup.demo import DEMOS, create_demo
 
@@ -108,7 +109,9 @@ def new_project() -> None:
     name = st.text_input("Project name", value=Path(uploaded.name).stem, key=f"name-{k}")
     # Defaults from the data: the labels' column is never shown or learnt from, measurements make a table.
     label_guess = csv_import.guess_label_column(frame)
-    display = st.radio(
+    task = st.radio("Task", list(annotate.TASKS), format_func=annotate.TASKS.get, horizontal=True, key=f"task-{k}")
+    fixed_display = {Task.BOXES: "image", Task.SPANS: "text"}.get(task)
+    display = fixed_display or st.radio(
         "Show each item as",
         list(csv_import.DISPLAYS),
         index=list(csv_import.DISPLAYS).index(
@@ -147,10 +150,11 @@ def new_project() -> None:
     features = st.multiselect(
         "Columns the model learns from", others, default=shown, key=f"features-{k}-{display}-{label_column}"
     )
-    multi = st.toggle("Items can have several labels (multi-label)", key=f"multi-{k}")
-    starting = labels_found(uploaded, label_column, multi) if label_column else []
+    overlapping = task is Task.SPANS and st.toggle("Allow overlapping spans", key=f"overlapping-{k}")
+    multi = fixed_display is None and st.toggle("Items can have several labels (multi-label)", key=f"multi-{k}")
+    starting = labels_found(uploaded, label_column, multi) if label_column and fixed_display is None else []
     labels_text = st.text_area(
-        "Labels, one per line",
+        "Labels, one per line" if fixed_display is None else f"Classes of the {task}, one per line",
         value="\n".join(starting),
         key=f"labels-{k}-{label_column}-{multi}",
         help="Starts from every value in the label column, in the order the file first uses them; the order "
@@ -168,6 +172,8 @@ def new_project() -> None:
             table_columns=table_columns,
             feature_columns=features,
             label_column=label_column,
+            task=task,
+            overlapping_spans=overlapping,
         )
     except LabellingError as error:
         settings, problem = None, error
@@ -202,7 +208,11 @@ def preview(frame, settings: dict | None, labels: list[str], multi: bool) -> Non
         if settings is None:
             st.caption("Choose the columns to show to see the first item here.")
             return
-        ui.show_item(csv_import.preview_item(frame, settings["label_column"]), ProjectSettings.of(settings))
+        options, first = ProjectSettings.of(settings), csv_import.preview_item(frame, settings["label_column"])
+        if annotate.is_annotation(options):
+            annotate.draw(options, tuple(labels), first, "preview-annotate", None)
+            return
+        ui.show_item(first, options)
         row = st.container(horizontal=True)
         for i, label in enumerate(labels):
             if multi:

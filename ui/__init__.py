@@ -7,6 +7,7 @@
                select boxes handing the keys back to the page
     items      showing an item (text, image, table) or why it cannot be, markdown escaping, label shortcuts and
                the line listing the keys
+    annotate   the box and span editors (Label, Setup, Review): `from ui import annotate`
     problems   "Report a problem with this item", and the reviewers' list of reported and unreadable items
     history    the Label page's "My recent items", each reopenable
     figures    the cached progress counts, annotations and agreement figures

@@ -5,6 +5,7 @@ Text is shown as plain text, never HTML: an item's content comes from whoever ma
 
 from __future__ import annotations
 
+import base64
 import html
 import io
 import re
@@ -26,6 +27,7 @@ __all__ = [
     "IMAGE_PIXELS",
     "cannot_show",
     "image_array",
+    "image_source",
     "keyboard_help",
     "label_shortcuts",
     "literal",
@@ -110,6 +112,30 @@ def show_image(value: Any) -> None:
         st.image(image_array(value))
     except InvalidInput as error:
         cannot_show(str(error), value)
+
+
+def image_source(value: Any) -> tuple[str, tuple[int, int] | None]:
+    """An image cell as an address an `<img>` in a component can load, and its natural (width, height) when
+    the server can read it. A URL stays a URL (the browser loads it, its size unknown here); a `data:` URI
+    or a file under the media folders becomes a `data:` URI of its checked raster bytes; an array becomes
+    a PNG at its own size (one pixel per cell, so box coordinates are the array's). Raises ImageUnavailable
+    or InvalidInput for what `show_image` would refuse."""
+    if isinstance(value, str):
+        text = value.strip()
+        if media.is_url(text):
+            return text, None
+        body = media.parse_data_uri(text).body if media.is_data_uri(text) else (
+            media.media_file(text, settings().media_roots).read_bytes()
+        )
+        _raster(body)
+        with Image.open(io.BytesIO(body)) as image:
+            mime, size = Image.MIME.get(image.format, "image/png"), image.size
+    else:
+        pixels = np.asarray(image_array(value, pixels=1) * 255, dtype=np.uint8)
+        buffer = io.BytesIO()
+        Image.fromarray(pixels).save(buffer, format="PNG")
+        body, mime, size = buffer.getvalue(), "image/png", (pixels.shape[1], pixels.shape[0])
+    return f"data:{mime};base64,{base64.b64encode(body).decode()}", size
 
 
 def _url_image(url: str) -> None:

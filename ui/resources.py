@@ -87,6 +87,7 @@ def store() -> Store:
     configured = settings()
     with database_guard():
         found = _connect(configured.database_url)
+    found.item_labels.media_roots = tuple(configured.media_roots)  # where box labels' images are read from
     _freeze_long_lived_objects()
     if configured.database_url.startswith("sqlite") and st.context.headers and configured.embedded_worker:
         _embedded_worker(configured.database_url)

@@ -3,6 +3,8 @@ follow what a labeller's screen shows click by click."""
 
 from __future__ import annotations
 
+import csv
+import io
 import subprocess
 import time
 from collections.abc import Iterator
@@ -48,6 +50,14 @@ def sign_in_as_admin(page: Page, url: str, password: str) -> None:
     page.get_by_role("button", name="Sign in as admin").click()
     expect(page.get_by_role("heading", level=1).first).to_be_visible(timeout=STEP_MS)
     ready(page)
+
+
+def exported_rows(page: Page) -> list[dict]:
+    """The Export page's CSV (its first "Download CSV"), as rows; the page's context must accept downloads."""
+    go(page, "Export")
+    with page.expect_download(timeout=STEP_MS) as download:
+        page.get_by_role("button", name="Download CSV").first.click()
+    return list(csv.DictReader(io.StringIO(download.value.path().read_text("utf-8"))))
 
 
 @dataclass(frozen=True)

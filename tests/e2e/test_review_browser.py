@@ -8,14 +8,12 @@ could run the steps on different workers, each with a server of its own.
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 
 import pytest
 from playwright.sync_api import Page, expect
 
-from _browser import STEP_MS, go, item_text, next_item, ready, shot, sign_in_as_admin
+from _browser import STEP_MS, exported_rows, go, item_text, next_item, ready, shot, sign_in_as_admin
 
 pytestmark = pytest.mark.e2e
 
@@ -108,10 +106,7 @@ def the_export_shows_the_reviewers_label(browser, server, story, screenshots):
     context = browser.new_context(viewport={"width": 1280, "height": 1400}, accept_downloads=True)
     page = context.new_page()
     sign_in_as_admin(page, server.url, server.admin_password)
-    go(page, "Export")
-    with page.expect_download(timeout=STEP_MS) as download:
-        page.get_by_role("button", name="Download CSV").first.click()
-    rows = {row["review"]: row for row in csv.DictReader(io.StringIO(download.value.path().read_text("utf-8")))}
+    rows = {row["review"]: row for row in exported_rows(page)}
     adjudicated, sent_back, disputed = (rows[text] for text in REVIEWS)
     assert (adjudicated["label"], adjudicated["label_source"], adjudicated["reviewed_by"]) == ("negative", "review", "rita")
     assert (adjudicated["label:alice"], adjudicated["label:bob"]) == ("positive", "negative")

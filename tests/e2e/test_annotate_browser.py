@@ -1,0 +1,239 @@
+"""Boxes and spans end to end in headless Chromium: a labeller draws a box with the mouse and selects a span,
+gives each a class with a key, submits, undoes, and the admin's export has them; two labellers' boxes on one
+item (overlap 2) are drawn one over the other on the Review page, where a reviewer merges them.
+Screenshots go to artifacts/screenshots/.
+
+One story per test (one server, one database for the module), told in steps."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+
+import pytest
+from PIL import Image, ImageDraw
+from playwright.sync_api import Page, expect
+
+from _browser import STEP_MS, exported_rows, go, ready, shot, sign_in_as_admin
+
+pytestmark = pytest.mark.e2e
+
+EDITOR = ".st-key-item .annot-{task}[data-ready='true']"
+SENTENCES = ["Ada Lovelace wrote to Charles Babbage from London.", "Nothing to mark here."]
+
+
+def picture(number: int, size: tuple[int, int] = (320, 200)) -> str:
+    """A small PNG as a `data:` URI: a disc on a plain ground, moved by `number` so each item differs."""
+    image = Image.new("RGB", size, "#dfe3ee")
+    ImageDraw.Draw(image).ellipse((60 + 20 * number, 40, 180 + 20 * number, 160), fill="#b03a2e")
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+def labeller_page(browser, server, store, name: str) -> Page:
+    _, token = store.people.add(name)
+    page = browser.new_context(viewport={"width": 1100, "height": 1100}).new_page()
+    page.goto(f"{server.url}/?token={token}")
+    ready(page)
+    return page
+
+
+def drag_box(page: Page, start: tuple[float, float], end: tuple[float, float], within: str = ".st-key-item") -> None:
+    """Press the mouse at `start` and let go at `end`, in pixels of the shown image from its top left."""
+    area = page.locator(f"{within} .annot-svg").bounding_box()
+    page.mouse.move(area["x"] + start[0], area["y"] + start[1])
+    page.mouse.down()
+    page.mouse.move(area["x"] + (start[0] + end[0]) / 2, area["y"] + (start[1] + end[1]) / 2, steps=4)
+    page.mouse.move(area["x"] + end[0], area["y"] + end[1], steps=4)
+    page.mouse.up()
+
+
+def select_text(page: Page, words: str) -> None:
+    """Select `words` in the span editor's text with the mouse: press before the first letter, let go after
+    the last (their screen positions measured in the page; the text may be cut into marked pieces)."""
+    left, right, y = page.evaluate(
+        """(words) => {
+            const nodes = [...document.querySelectorAll(".st-key-item .annot-seg")].map(s => s.firstChild);
+            const at = nodes.map(n => n.data).join("").indexOf(words);
+            const box = (offset) => {  // the screen box of the character at `offset`
+                for (const node of nodes) {
+                    if (offset < node.data.length) {
+                        const range = document.createRange();
+                        range.setStart(node, offset); range.setEnd(node, offset + 1);
+                        return range.getBoundingClientRect();
+                    }
+                    offset -= node.data.length;
+                }
+            };
+            const first = box(at), last = box(at + words.length - 1);
+            return [first.left + 1, last.right - 1, (first.top + first.bottom) / 2];
+        }""",
+        words,
+    )
+    page.mouse.move(left, y)
+    page.mouse.down()
+    page.mouse.move((left + right) / 2, y, steps=4)
+    page.mouse.move(right, y, steps=4)
+    page.mouse.up()
+
+
+def shown_image(page: Page, other_than: str | None = None) -> str:
+    """The address of the one image in the box editor, once it is not `other_than` and the run has finished
+    (the editor of the item before may stay on screen until then)."""
+    page.wait_for_function(
+        """(other) => {
+            const images = document.querySelectorAll(".st-key-item .annot-boxes[data-ready='true'] .annot-stage img");
+            return images.length === 1 && images[0].getAttribute("src") !== other;
+        }""",
+        arg=other_than,
+        timeout=STEP_MS,
+    )
+    ready(page)
+    image = page.locator(".st-key-item .annot-stage img")
+    expect(image).to_have_count(1)
+    return image.get_attribute("src")
+
+
+def shows_text(page: Page, text: str) -> None:
+    """Wait until the span editor shows `text` (its class tags aside), alone once the run has finished."""
+    editor = page.locator(".st-key-item .annot-text")
+    expect(editor.filter(has=page.locator(".annot-seg", has_text=text.split()[0]))).to_have_count(1, timeout=STEP_MS)
+    ready(page)
+    expect(editor).to_have_count(1)
+    assert "".join(editor.locator(".annot-seg").all_inner_texts()) == text
+
+
+def exported(browser, server) -> list[dict]:
+    """The admin's CSV from the Export page (of the project picked last, the newest), as rows."""
+    context = browser.new_context(viewport={"width": 1280, "height": 1000}, accept_downloads=True)
+    page = context.new_page()
+    sign_in_as_admin(page, server.url, server.admin_password)
+    rows = exported_rows(page)
+    context.close()
+    return rows
+
+
+def boxes_of(page: Page, within: str = ".st-key-item") -> list[str]:
+    return page.locator(f"{within} .annot-box rect[data-label]").evaluate_all("rs => rs.map(r => r.dataset.label)")
+
+
+def test_a_box_drawn_with_the_mouse_is_submitted_undone_resubmitted_and_exported(browser, server, store, screenshots):
+    project = store.create_project(
+        "Discs", ["disc", "ground"], task="boxes", settings={"display": "image", "image_column": "image"}
+    )
+    store.add_items(project.id, [{"image": picture(i), "name": f"picture {i}"} for i in range(2)])
+    page = labeller_page(browser, server, store, "alice")
+    expect(page.locator(EDITOR.format(task="boxes"))).to_be_visible(timeout=STEP_MS)
+    first_image = shown_image(page)
+
+    drag_box(page, (60, 40), (180, 160))
+    page.keyboard.press("2")  # the selected box becomes "ground"
+    expect(page.locator(".st-key-item .annot-box rect[data-label='ground']")).to_have_count(1)
+    drag_box(page, (200, 20), (300, 90))  # a second box, also "ground" (the class chosen last) ...
+    page.keyboard.press("Delete")  # ... deleted again while selected
+    expect(page.locator(".st-key-item .annot-box rect[data-label]")).to_have_count(1)
+    page.keyboard.press("1")  # the class for the next box, not the one drawn (it is no longer selected)
+    ready(page)
+    shot(page, screenshots, "label-boxes")
+
+    page.keyboard.press("Enter")  # Submit
+    assert shown_image(page, other_than=first_image) != first_image
+    assert boxes_of(page) == []
+
+    second_image = shown_image(page)
+    page.get_by_role("button", name="Undo").click()  # back to the first picture, my box as I left it
+    assert shown_image(page, other_than=second_image) == first_image
+    expect(page.get_by_text("You labelled this 1 box: ground")).to_be_visible(timeout=STEP_MS)
+    assert boxes_of(page) == ["ground"]
+    drag_box(page, (200, 20), (300, 90))  # beside my box: a new one, of class 1 ("disc", pressed last)
+    page.get_by_role("button", name="Submit").click()
+    assert shown_image(page, other_than=first_image) == second_image
+    page.keyboard.press("Enter")  # nothing drawn on the second picture: it has no boxes
+    expect(page.get_by_text("Nothing left for you")).to_be_visible(timeout=STEP_MS)
+    page.context.close()
+
+    rows = {row["name"]: row for row in exported(browser, server)}
+    drawn = json.loads(rows["picture 0"]["label"])
+    assert (drawn["width"], drawn["height"]) == (320, 200)
+    assert sorted(box["label"] for box in drawn["boxes"]) == ["disc", "ground"]
+    ground = next(box for box in drawn["boxes"] if box["label"] == "ground")
+    # the drag went from (60, 40) to (180, 160) on an image shown at its natural size
+    assert ground == pytest.approx({"x": 60, "y": 40, "w": 120, "h": 120, "label": "ground"}, abs=1.5)
+    assert json.loads(rows["picture 1"]["label"]) == {"width": 320, "height": 200, "boxes": []}
+
+
+def test_a_span_selected_with_the_mouse_is_submitted_undone_and_exported(browser, server, store, screenshots):
+    project = store.create_project("People", ["PER", "LOC"], task="spans", settings={"display": "text", "text_column": "text"})
+    store.add_items(project.id, [{"text": text} for text in SENTENCES])
+    page = labeller_page(browser, server, store, "sam")
+    expect(page.locator(EDITOR.format(task="spans"))).to_be_visible(timeout=STEP_MS)
+
+    select_text(page, "Ada Lovelace")
+    select_text(page, "London")
+    page.keyboard.press("2")  # the span just made is a place
+    expect(page.locator(".st-key-item .annot-tag[data-label='LOC']")).to_have_count(1)
+    select_text(page, "Lovelace wrote")  # overlaps "Ada Lovelace": refused, this project allows no overlaps
+    expect(page.get_by_text("does not allow overlapping spans")).to_be_visible()
+    ready(page)
+    shot(page, screenshots, "label-spans")
+
+    page.get_by_role("button", name="Submit").click()
+    shows_text(page, SENTENCES[1])
+    page.get_by_role("button", name="Undo").click()
+    shows_text(page, SENTENCES[0])
+    page.locator(".st-key-item .annot-seg", has_text="London").click()  # a click on a span removes it
+    expect(page.locator(".st-key-item .annot-tag")).to_have_count(1)
+    page.keyboard.press("Enter")
+    shows_text(page, SENTENCES[1])
+    page.context.close()
+
+    rows = {row["text"]: row for row in exported(browser, server)}
+    assert json.loads(rows[SENTENCES[0]]["label"]) == {"spans": [{"start": 0, "end": 12, "label": "PER"}]}
+
+
+def test_two_labellers_boxes_are_shown_one_over_another_and_a_reviewer_merges_them(browser, server, store, screenshots):
+    project = store.create_project(
+        "Discs twice", ["disc", "ground"], task="boxes", overlap=2, settings={"display": "image", "image_column": "image"}
+    )
+    store.add_items(project.id, [{"image": picture(i), "name": f"twice {i}"} for i in range(2)])
+    versions = {
+        "ann": [{"x": 60, "y": 40, "w": 120, "h": 120, "label": "disc"}],
+        "bob": [{"x": 70, "y": 50, "w": 120, "h": 110, "label": "disc"}, {"x": 0, "y": 0, "w": 40, "h": 30, "label": "ground"}],
+    }
+    for name, boxes in versions.items():  # both label both items (the browser drawing is tested above)
+        store.people.add(name)
+        for _ in range(2):
+            item = store.next_item(project.id, name)
+            store.submit(project.id, item.id, name, {"width": 320, "height": 200, "boxes": boxes})
+    _, token = store.people.add("rita", "reviewer")
+    page = browser.new_context(viewport={"width": 1100, "height": 1600}).new_page()
+    page.goto(f"{server.url}/?token={token}")
+    ready(page)
+    go(page, "Review")
+    first, second = (int(i) for i in store.export(project.id)["item_id"])
+    card = page.locator(f".st-key-card-{first}")
+    expect(card.locator(".annot-boxes[data-readonly='true'][data-ready='true']")).to_be_visible(timeout=STEP_MS)
+    expect(card.locator(".annot-legend")).to_have_text("annbob")
+    assert card.locator(".annot-boxes[data-readonly='true'] .annot-box rect").count() == 3  # 1 + 2, one over another
+    ready(page)
+    shot(page, screenshots, "review-boxes")
+
+    # The final version starts from the labellers' merge (the disc both drew, at their mean): add bob's ground
+    editor = f".st-key-card-{first} .annot-boxes[data-readonly='false']"
+    drag_box(page, (1, 1), (40, 30), within=editor)
+    page.keyboard.press("2")
+    card.get_by_role("button", name="Set final label").click()
+    expect(page.get_by_text(f"Item {first}: final label set to")).to_be_visible(timeout=STEP_MS)
+    ready(page)
+    page.locator(f".st-key-card-{second}").get_by_role("button", name="Accept bob's version").click()
+    expect(page.get_by_text(f"Item {second}: final label set to")).to_be_visible(timeout=STEP_MS)
+    page.context.close()
+
+    rows = {row["name"]: row for row in exported(browser, server)}
+    merged = {box["label"]: box for box in json.loads(rows["twice 0"]["label"])["boxes"]}
+    assert sorted(merged) == ["disc", "ground"]
+    assert merged["disc"] == {"x": 65, "y": 45, "w": 120, "h": 115, "label": "disc"}
+    assert merged["ground"] == pytest.approx({"x": 1, "y": 1, "w": 39, "h": 29, "label": "ground"}, abs=1.5)
+    assert json.loads(rows["twice 1"]["label"])["boxes"] == versions["bob"]

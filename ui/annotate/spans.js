@@ -1,0 +1,150 @@
+// Spans in a text: select a stretch with the mouse (it gets the current class), keys 1-9 choose the class (of
+// the span just made and of the next ones), a click on a span removes it.
+// data: {text, labels, value: {spans}, token, overlapping, readonly, layers: [{name, colour, value}]}
+// State "value": the Spans JSON ({spans: [{start, end, label}]}), character offsets, end exclusive.
+const BAND = 4; // pixels of underline per labeller in the read-only view
+const order = (a, b) => a.start - b.start || a.end - b.end || (a.label < b.label ? -1 : a.label > b.label ? 1 : 0);
+
+export default function (component) {
+  const { data, parentElement, setStateValue } = component;
+  const labels = data.labels || [];
+  const text = data.text || "";
+  const colourOf = colourOfClass(labels);
+  const state = keptState(parentElement, data.token, () => ({
+    value: { spans: JSON.parse(JSON.stringify((data.value && data.value.spans) || [])) },
+    selected: null,
+    current: labels[0],
+  }));
+  const root = parentElement.querySelector(".annot-spans") || el("div", { class: "annot-spans" }, parentElement);
+  root.innerHTML = "";
+  if (!data.readonly) claimKeys(root);
+  const picker = header(root, data, colourOf, (label) => choose(label),
+    "Select text to mark it · keys 1-9: class · click a marked span to remove it");
+  const body = el("div", { class: "annot-text" }, root);
+  const message = data.readonly ? null : el("div", { class: "annot-message", role: "status" }, root);
+
+  function send() {
+    state.value.spans.sort(order);
+    setStateValue("value", state.value);
+  }
+  function choose(label) {
+    state.current = label;
+    const span = state.selected;
+    if (span && span.label !== label) {
+      if (!data.overlapping && state.value.spans.some((s) => s !== span && s.start === span.start && s.end === span.end && s.label === label)) return;
+      span.label = label;
+      send();
+    }
+    render();
+  }
+  // Segments between every span boundary; each carries its start offset, and the spans (or labellers) over it.
+  function render() {
+    body.innerHTML = "";
+    const layers = data.readonly ? (data.layers || []) : [{ name: "", colour: null, value: state.value }];
+    const cuts = new Set([0, text.length]);
+    layers.forEach((layer) => (layer.value.spans || []).forEach((s) => { cuts.add(s.start); cuts.add(s.end); }));
+    const points = [...cuts].filter((c) => c >= 0 && c <= text.length).sort((a, b) => a - b);
+    for (let i = 0; i + 1 < points.length; i++) {
+      const start = points[i], end = points[i + 1];
+      const seg = el("span", { class: "annot-seg", "data-start": String(start) }, body);
+      seg.textContent = text.slice(start, end);
+      if (data.readonly) {
+        const shadows = [];
+        layers.forEach((layer, k) => {
+          const over = (layer.value.spans || []).filter((s) => s.start <= start && s.end >= end);
+          shadows.push(`inset 0 -${BAND * (k + 1)}px 0 ${over.length ? layer.colour : "transparent"}`);
+          if (over.length) seg.title = (seg.title ? seg.title + "\n" : "") + `${layer.name}: ${over.map((s) => s.label).join(", ")}`;
+        });
+        // transparent bands would let a deeper band show through: paint from the deepest up, gaps white
+        seg.style.boxShadow = shadows.map((s) => s.replace("transparent", "var(--annot-bg, #fff)")).join(", ");
+        seg.style.paddingBottom = `${BAND * layers.length}px`;
+      } else {
+        const over = state.value.spans.filter((s) => s.start <= start && s.end >= end);
+        if (over.length) {
+          const top = over[over.length - 1];
+          seg.classList.add("annot-marked");
+          seg.style.background = colourOf(top.label) + "33";
+          seg.style.borderBottom = `2px solid ${colourOf(top.label)}`;
+          seg.title = over.map((s) => s.label).join(", ") + " (click to remove)";
+        }
+      }
+      // the class tags of spans ending here (not part of the text: no offsets)
+      layers.forEach((layer) => (layer.value.spans || []).filter((s) => s.end === end).forEach((s) => {
+        const tag = el("span", { class: "annot-tag", "data-label": s.label, "data-start": String(s.start), "data-end": String(s.end) }, body);
+        tag.textContent = data.readonly ? `${layer.name}: ${s.label}` : s.label;
+        tag.style.color = layer.colour || colourOf(s.label);
+        if (!data.readonly && s === state.selected) tag.classList.add("selected");
+      }));
+    }
+    markChosen(picker, state.current);
+    root.setAttribute("data-ready", "true");
+  }
+
+  function offset(node, within) {
+    const seg = node.nodeType === Node.TEXT_NODE ? node.parentElement : node;
+    if (!seg || !seg.classList || !seg.classList.contains("annot-seg")) return null;
+    return Number(seg.getAttribute("data-start")) + (node.nodeType === Node.TEXT_NODE ? within : 0);
+  }
+  function say(words) {
+    if (message) message.textContent = words;
+  }
+  function onUp(event) {
+    if (data.readonly) return;
+    const selection = window.getSelection();
+    if (!selection || selection.rangeCount === 0) return;
+    const range = selection.getRangeAt(0);
+    if (!body.contains(range.startContainer) || !body.contains(range.endContainer)) return;
+    if (range.collapsed) {
+      // a click: remove the innermost span under it
+      const at = offset(range.startContainer, range.startOffset);
+      const seg = event.target.closest && event.target.closest(".annot-seg");
+      if (at === null || !seg || !seg.classList.contains("annot-marked")) return;
+      const segStart = Number(seg.getAttribute("data-start"));
+      const under = state.value.spans.filter((s) => s.start <= segStart && s.end > segStart).sort((a, b) => (a.end - a.start) - (b.end - b.start));
+      if (under.length) {
+        state.value.spans.splice(state.value.spans.indexOf(under[0]), 1);
+        state.selected = null;
+        say("");
+        send();
+        render();
+      }
+      return;
+    }
+    let start = offset(range.startContainer, range.startOffset), end = offset(range.endContainer, range.endOffset);
+    if (start === null || end === null) return;
+    while (start < end && /\s/.test(text[start])) start++;
+    while (end > start && /\s/.test(text[end - 1])) end--;
+    selection.removeAllRanges();
+    if (start >= end) return;
+    const span = { start, end, label: state.current };
+    const clash = state.value.spans.find((s) => s.start < end && start < s.end);
+    if (clash && !data.overlapping) {
+      say(`That overlaps “${text.slice(clash.start, clash.end)}” (${clash.label}); this project does not allow overlapping spans.`);
+      render();
+      return;
+    }
+    if (state.value.spans.some((s) => s.start === start && s.end === end && s.label === span.label)) return;
+    state.value.spans.push(span);
+    state.selected = span;
+    say("");
+    send();
+    render();
+  }
+  function onKey(event) {
+    if (!forEditor(event, root, data.readonly)) return;
+    if (/^[1-9]$/.test(event.key) && Number(event.key) <= labels.length) {
+      event.preventDefault();
+      choose(labels[Number(event.key) - 1]);
+    } else if ((event.key === "Delete" || event.key === "Backspace") && state.selected) {
+      event.preventDefault();
+      state.value.spans.splice(state.value.spans.indexOf(state.selected), 1);
+      state.selected = null;
+      send();
+      render();
+    }
+  }
+  render();
+  body.addEventListener("mouseup", onUp);
+  window.addEventListener("keydown", onKey);
+  return () => window.removeEventListener("keydown", onKey);
+}
