@@ -8,7 +8,7 @@ labellers only meet at the `SKIP LOCKED` claim.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
 import numpy as np
@@ -28,6 +28,7 @@ from labelling.io.serialisation import decode
 __all__ = [
     "Labeller",
     "check_lease",
+    "check_priorities",
     "find_labeller",
     "item_view",
     "lock_labeller", "next_item",
@@ -205,6 +206,21 @@ def _require_item(connection: Connection, project: Project, item_id: int) -> Non
 
 PRIORITY_BATCH_ROWS = 20_000
 """Priorities are rewritten this many items per transaction, so claims never wait on a long rewrite."""
+
+
+def check_priorities(item_ids: Sequence[int], scores: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
+    """The ids and scores of `Store.set_priorities` as arrays, once they are one finite score per distinct id."""
+    ids = np.asarray(item_ids)
+    values = np.asarray(scores, dtype=float)
+    if ids.ndim != 1 or values.ndim != 1 or len(ids) != len(values):
+        raise InvalidInput(f"{len(values)} scores for {len(ids)} item ids: give one score per item")
+    if len(ids) and not np.issubdtype(ids.dtype, np.integer):
+        raise InvalidInput("item ids must be whole numbers")
+    if not np.isfinite(values).all():
+        raise InvalidInput("scores must be finite numbers (no NaN or infinity)")
+    if len(np.unique(ids)) != len(ids):
+        raise InvalidInput("an item id is given more than once")
+    return ids, values
 
 
 def set_priorities(connection: Connection, project: Project, item_ids: np.ndarray, scores: np.ndarray) -> int:

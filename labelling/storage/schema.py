@@ -49,6 +49,7 @@ projects = Table(
     Column("instructions", Text, nullable=False, server_default=""),
     Column("settings", Text, nullable=False, server_default="{}"),  # JSON: display and model columns
     Column("created_at", Double, nullable=False),
+    Column("archived_at", Double, nullable=True),  # revision 0007: archived (hidden, read-only) since
 )
 
 labellers = Table(
@@ -335,4 +336,40 @@ item_problems = Table(
     Column("resolved_at", Double, nullable=True),
     Index(None, "project_id", "item_id"),
     Index(None, "item_id"),
+)
+
+# Who works on a project (revision 0007). A project with no rows here is open to every labeller (so projects
+# made before assignments existed keep working); once someone is assigned, only its members and admins see it.
+project_members = Table(
+    "project_members",
+    metadata,
+    Column("project_id", ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True),
+    Column("labeller_id", ForeignKey("labellers.id", ondelete="CASCADE"), primary_key=True),
+    Column("created_at", Double, nullable=False),
+    Index(None, "labeller_id"),
+)
+
+# Label renames and merges (revision 0007): labels are rewritten where they are used, and each change is
+# recorded here with every annotation's label as it was before it (`label_change_rows`), so no label given
+# is lost: `Store.manage.label_history` lists the changes.
+label_changes = Table(
+    "label_changes",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("project_id", ForeignKey("projects.id", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(20), nullable=False),  # rename | merge
+    Column("old_label", Text, nullable=False),
+    Column("new_label", Text, nullable=False),
+    Column("changed_by", String(200), nullable=False),
+    Column("created_at", Double, nullable=False),
+    Index(None, "project_id", "id"),
+)
+
+label_change_rows = Table(
+    "label_change_rows",
+    metadata,
+    Column("change_id", ForeignKey("label_changes.id", ondelete="CASCADE"), primary_key=True),
+    Column("annotation_id", ForeignKey("annotations.id", ondelete="CASCADE"), primary_key=True),
+    Column("previous", Text, nullable=False),  # JSON, as annotations.label, before the change
+    Index(None, "annotation_id"),
 )

@@ -20,7 +20,7 @@ from labelling.io import labels as label_values
 from labelling.errors import InvalidInput
 from labelling.quality.agreement import Agreement
 from labelling.records import Annotation, Item, Label, Progress, Project
-from labelling.storage import exports, gold, items, queue, reports, review, votes, wakeups
+from labelling.storage import access, exports, gold, items, queue, reports, review, votes, wakeups
 from labelling.storage import projects as project_rows
 from labelling.storage.embeddings import Embeddings
 from labelling.storage.engine import make_engine, migrate, read, retry_once_when_safe, write
@@ -29,6 +29,7 @@ from labelling.storage.people import People
 from labelling.storage.assessment import Assessment
 from labelling.storage.model_data import ModelData
 from labelling.storage.problems import Problems
+from labelling.storage.project_admin import ProjectAdmin
 from labelling.storage.runs import Runs, TrainingRun
 from labelling.storage.schema import projects
 
@@ -62,6 +63,10 @@ class Store:
         """How far to trust the model: random picks, the stop set, label issues (`labels_to_check`)."""
         self.problems = Problems(engine)
         """Labellers' reports and unreadable items, and a reviewer's exclude, fix, dismiss or delete."""
+        self.access = access.Access(engine)
+        """Who works on which project (assignments), and the projects a person may label."""
+        self.manage = ProjectAdmin(engine, lambda project_id: self._projects.pop(project_id, None))
+        """Rename, archive and restore projects; rename and merge labels, with their history."""
 
     @classmethod
     def connect(cls, url: str | None = None, *, upgrade: bool = True, rng: random.Random | None = None) -> Store:
@@ -164,7 +169,7 @@ class Store:
         Returns how many items were added.
         """
         with write(self.engine) as connection:
-            project = project_rows.load(connection, project_id)
+            project = project_rows.check_open(project_rows.load(connection, project_id))
             added = items.add_items(connection, project, data, labels, labeller)
             if labels is not None:
                 self._notifier.labels_arrived(connection, project.id)
@@ -178,7 +183,8 @@ class Store:
         queue.check_lease(lease_seconds)
         with write(self.engine) as connection:
             project = self._project(connection, project_id)
-            return self._hand_out(connection, project, queue.lock_labeller(connection, labeller), lease_seconds)
+            me = access.check(connection, project, queue.lock_labeller(connection, labeller))
+            return self._hand_out(connection, project, me, lease_seconds)
 
     @retry_once_when_safe
     def submit(self, project_id: int, item_id: int, labeller: str, label: Label | Sequence[str]) -> Annotation:
@@ -220,7 +226,7 @@ class Store:
         return project, value
 
     def _submit(self, connection: Connection, project: Project, me: queue.Labeller, item_id: int, value: Label) -> Annotation:
-        annotation = queue.submit(connection, project, me, int(item_id), value)
+        annotation = queue.submit(connection, project, access.check(connection, project, me), int(item_id), value)
         self._notifier.labels_arrived(connection, project.id)  # wakes the training worker (PostgreSQL)
         return annotation
 
@@ -236,29 +242,22 @@ class Store:
     def skip(self, project_id: int, item_id: int, labeller: str) -> None:
         """Pass an item on to other labellers."""
         with write(self.engine) as connection:
-            me = queue.lock_labeller(connection, labeller)
-            queue.skip(connection, project_rows.load(connection, project_id), me, int(item_id))
+            project = project_rows.load(connection, project_id)
+            me = access.check(connection, project, queue.lock_labeller(connection, labeller))
+            queue.skip(connection, project, me, int(item_id))
 
     @retry_once_when_safe
     def undo(self, project_id: int, labeller: str, lease_seconds: float = DEFAULT_LEASE_SECONDS) -> Item | None:
         """Reopen my most recent label; the item comes back with `my_label` set. None if nothing to undo."""
         queue.check_lease(lease_seconds)
         with write(self.engine) as connection:
-            me = queue.lock_labeller(connection, labeller)
-            return queue.undo(connection, project_rows.load(connection, project_id), me, lease_seconds)
+            project = project_rows.load(connection, project_id)
+            me = access.check(connection, project, queue.lock_labeller(connection, labeller))
+            return queue.undo(connection, project, me, lease_seconds)
 
     def set_priorities(self, project_id: int, item_ids: Sequence[int], scores: Sequence[float]) -> int:
         """Reorder the queue: a higher score is labelled sooner. Returns the number of items given."""
-        ids = np.asarray(item_ids)
-        values = np.asarray(scores, dtype=float)
-        if ids.ndim != 1 or values.ndim != 1 or len(ids) != len(values):
-            raise InvalidInput(f"{len(values)} scores for {len(ids)} item ids: give one score per item")
-        if len(ids) and not np.issubdtype(ids.dtype, np.integer):
-            raise InvalidInput("item ids must be whole numbers")
-        if not np.isfinite(values).all():
-            raise InvalidInput("scores must be finite numbers (no NaN or infinity)")
-        if len(np.unique(ids)) != len(ids):
-            raise InvalidInput("an item id is given more than once")
+        ids, values = queue.check_priorities(item_ids, scores)
         project = self.project(project_id)
         if not len(ids):
             return 0
