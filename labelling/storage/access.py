@@ -4,11 +4,12 @@ handed items of, only the projects they are on.
 The rule, one place: a project with no members is open to every labeller (the state of every project made
 before assignments existed, so nothing changes on upgrade); once anyone is assigned, only its members and
 admins may label it. Archived projects are hidden from everyone but admins. `Store.access` hands out one
-`Access`; `check` is what the queue calls (`Store.next_item`, `submit`, `skip`, `undo`) inside its transaction.
+`Access`; its `check` is what the queue calls (`Store.next_item`, `submit`, `skip`, `undo`) inside its transaction.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 
 from sqlalchemy import Connection, Engine, delete, exists, insert, literal, or_, select
@@ -21,7 +22,10 @@ from labelling.storage.engine import clock, read, write
 from labelling.storage.queue import Labeller
 from labelling.storage.schema import labellers, project_members, projects
 
-__all__ = ["Access", "check"]
+__all__ = ["ACCESS_CACHE_SECONDS", "Access"]
+
+ACCESS_CACHE_SECONDS = 5.0
+"""How long a labeller found allowed on a project is not asked again (as long as the store keeps a project)."""
 
 
 def _is_admin(labeller_id):
@@ -38,20 +42,31 @@ def _may_label(project_id, labeller_id):
     )
 
 
-def check(connection: Connection, project: Project, me: Labeller) -> Labeller:
-    """`me`, if they may label `project` now: it is not archived and they are on it (or it is open to all,
-    or they are an admin); else ProjectArchived or NotOnProject, before anything is written."""
-    project_rows.check_open(project)
-    if not connection.execute(select(_may_label(project.id, me.id))).scalar():
-        raise NotOnProject(f"{me.name} is not on the project {project.name!r}: an admin can add them on the People page")
-    return me
-
-
 class Access:
     """Project members (`project_members`), on one engine; each method is one short transaction."""
 
     def __init__(self, engine: Engine):
         self._engine = engine
+        self._allowed: dict[tuple[int, float, int], float] = {}
+        """(project id, its creation time, labeller id) -> when the labeller was last found allowed."""
+
+    def check(self, connection: Connection, project: Project, me: Labeller) -> Labeller:
+        """`me`, if they may label `project` now: it is not archived and they are on it (or it is open to
+        all, or they are an admin); else ProjectArchived or NotOnProject, before anything is written.
+
+        Inside the caller's transaction. A yes is kept ACCESS_CACHE_SECONDS, so the labelling loop asks the
+        database once per labeller and project in that time, not on every click; a change of members made
+        by this store is seen at once, one made by another process within that time."""
+        project_rows.check_open(project)
+        key = (project.id, project.created_at, me.id)
+        if time.monotonic() - self._allowed.get(key, -ACCESS_CACHE_SECONDS) < ACCESS_CACHE_SECONDS:
+            return me
+        if not connection.execute(select(_may_label(project.id, me.id))).scalar():
+            raise NotOnProject(
+                f"{me.name} is not on the project {project.name!r}: an admin can add them on the People page"
+            )
+        self._allowed[key] = time.monotonic()
+        return me
 
     def members(self, project: int | str) -> list[str]:
         """The names of the people assigned to the project, by name; empty: open to every labeller."""
@@ -79,6 +94,7 @@ class Access:
             if unknown:
                 raise InvalidInput(f"nobody named {', '.join(map(repr, unknown))}: invite them on the People page first")
             connection.execute(delete(project_members).where(project_members.c.project_id == found.id))
+            self._allowed.clear()
             chosen = select(literal(found.id), labellers.c.id, clock()).where(labellers.c.name.in_(wanted))
             connection.execute(insert(project_members).from_select(["project_id", "labeller_id", "created_at"], chosen))
         return wanted

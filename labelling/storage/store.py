@@ -20,12 +20,13 @@ from labelling.io import labels as label_values
 from labelling.errors import InvalidInput
 from labelling.quality.agreement import Agreement
 from labelling.records import Annotation, Item, Label, Progress, Project
-from labelling.storage import access, exports, gold, items, queue, reports, review, votes, wakeups
+from labelling.storage import exports, gold, items, queue, reports, review, votes, wakeups
 from labelling.storage import projects as project_rows
 from labelling.storage.embeddings import Embeddings
 from labelling.storage.engine import make_engine, migrate, read, retry_once_when_safe, write
 from labelling.storage.overlap import change_overlap
 from labelling.storage.people import People
+from labelling.storage.access import Access
 from labelling.storage.assessment import Assessment
 from labelling.storage.model_data import ModelData
 from labelling.storage.problems import Problems
@@ -63,7 +64,7 @@ class Store:
         """How far to trust the model: random picks, the stop set, label issues (`labels_to_check`)."""
         self.problems = Problems(engine)
         """Labellers' reports and unreadable items, and a reviewer's exclude, fix, dismiss or delete."""
-        self.access = access.Access(engine)
+        self.access = Access(engine)
         """Who works on which project (assignments), and the projects a person may label."""
         self.manage = ProjectAdmin(engine, lambda project_id: self._projects.pop(project_id, None))
         """Rename, archive and restore projects; rename and merge labels, with their history."""
@@ -183,7 +184,7 @@ class Store:
         queue.check_lease(lease_seconds)
         with write(self.engine) as connection:
             project = self._project(connection, project_id)
-            me = access.check(connection, project, queue.lock_labeller(connection, labeller))
+            me = self.access.check(connection, project, queue.lock_labeller(connection, labeller))
             return self._hand_out(connection, project, me, lease_seconds)
 
     @retry_once_when_safe
@@ -226,7 +227,7 @@ class Store:
         return project, value
 
     def _submit(self, connection: Connection, project: Project, me: queue.Labeller, item_id: int, value: Label) -> Annotation:
-        annotation = queue.submit(connection, project, access.check(connection, project, me), int(item_id), value)
+        annotation = queue.submit(connection, project, self.access.check(connection, project, me), int(item_id), value)
         self._notifier.labels_arrived(connection, project.id)  # wakes the training worker (PostgreSQL)
         return annotation
 
@@ -243,7 +244,7 @@ class Store:
         """Pass an item on to other labellers."""
         with write(self.engine) as connection:
             project = project_rows.load(connection, project_id)
-            me = access.check(connection, project, queue.lock_labeller(connection, labeller))
+            me = self.access.check(connection, project, queue.lock_labeller(connection, labeller))
             queue.skip(connection, project, me, int(item_id))
 
     @retry_once_when_safe
@@ -252,7 +253,7 @@ class Store:
         queue.check_lease(lease_seconds)
         with write(self.engine) as connection:
             project = project_rows.load(connection, project_id)
-            me = access.check(connection, project, queue.lock_labeller(connection, labeller))
+            me = self.access.check(connection, project, queue.lock_labeller(connection, labeller))
             return queue.undo(connection, project, me, lease_seconds)
 
     def set_priorities(self, project_id: int, item_ids: Sequence[int], scores: Sequence[float]) -> int:
