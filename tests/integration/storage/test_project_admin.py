@@ -217,3 +217,18 @@ def test_deleting_a_project_leaves_nothing_of_it_in_any_table(store, team):
     assert _rows_of(store, open_.id, [], []) == kept
     assert [p.name for p in store.projects()] == ["open"]
     assert {p.name for p in store.people.all()} >= {"alice", "bob", "rita"}  # people are not the project's
+
+
+def test_deleting_a_project_removes_its_saved_models(store, tmp_path, monkeypatch):
+    from labelling.learning import model_files
+
+    monkeypatch.setenv("LABELLING_MODEL_DIR", str(tmp_path))
+    gone, kept = store.create_project("gone", ["a"]), store.create_project("kept", ["a"])
+    for project in (gone, kept):
+        path = model_files.model_path(store, project.id, 1)
+        path.parent.mkdir(parents=True)
+        path.write_bytes(b"model")
+    model_files.delete_project(store, "gone")
+    assert not model_files.model_path(store, gone.id, 1).parent.exists()
+    assert model_files.model_path(store, kept.id, 1).is_file()
+    assert [p.name for p in store.projects()] == ["kept"]
