@@ -232,3 +232,17 @@ def test_deleting_a_project_removes_its_saved_models(store, tmp_path, monkeypatc
     assert not model_files.model_path(store, gone.id, 1).parent.exists()
     assert model_files.model_path(store, kept.id, 1).is_file()
     assert [p.name for p in store.projects()] == ["kept"]
+
+
+def test_the_worker_takes_projects_by_name_or_id_and_never_trains_an_archived_one(store):
+    from labelling.learning.worker import orchestrate
+
+    made = [store.create_project(name, ["a", "b"]) for name in ("kept", "archived", "other")]
+    for project in made:
+        _items(store, project)
+        store.request_training(project.id)
+    store.manage.archive("archived")
+    assert orchestrate(store, once=True, duty_cycle=1.0, projects=["kept", str(made[1].id)]) == 1
+    assert [[r.status for r in store.training_runs(p.id)] for p in made] == [["finished"], ["queued"], ["queued"]]
+    with pytest.raises(ProjectNotFound):
+        orchestrate(store, once=True, projects=["nope"])
