@@ -75,8 +75,8 @@ class ProjectAdmin:
         return self._update(project, name=name)
 
     def archive(self, project: int | str) -> Project:
-        """Hide the project from labellers and make it read-only (no labels, skips or imports) until restored;
-        its data stay, exports and reports still work."""
+        """Hide the project from labellers and make it read-only until restored: no labels, skips, imports,
+        settings, gold or review changes (ProjectArchived). Its data stay; exports and reports still work."""
         return self._update(project, archived_at=clock())
 
     def restore(self, project: int | str) -> Project:
@@ -86,7 +86,7 @@ class ProjectAdmin:
     def rename_label(self, project: int | str, old: str, new: str, by: str) -> LabelChange:
         """Call the label `old` `new` everywhere it is used (`by`: the admin, recorded with the change)."""
         with write(self._engine) as connection:
-            found = project_rows.check_open(project_rows.load(connection, project))
+            found = project_rows.load_open(connection, project)
             if old not in found.labels:
                 raise InvalidInput(f"{old!r} is not a label of {found.name!r}")
             if new in found.labels:
@@ -100,7 +100,7 @@ class ProjectAdmin:
         """Fold the label `source` into `target`: every use of `source` becomes `target` (a multi-label value
         holding both keeps one) and `source` leaves the label set."""
         with write(self._engine) as connection:
-            found = project_rows.check_open(project_rows.load(connection, project))
+            found = project_rows.load_open(connection, project)
             missing = [label for label in (source, target) if label not in found.labels]
             if missing:
                 raise InvalidInput(f"{missing[0]!r} is not a label of {found.name!r}")

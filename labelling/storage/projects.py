@@ -27,6 +27,7 @@ __all__ = [
     "from_row",
     "insert",
     "load",
+    "load_open",
     "settings_json",
 ]
 
@@ -103,6 +104,11 @@ def load(connection: Connection, project: int | str) -> Project:
     if row is None:
         raise ProjectNotFound(f"no project {project!r}")
     return from_row(row)
+
+
+def load_open(connection: Connection, project: int | str) -> Project:
+    """`load`, for a change to the project: ProjectArchived for an archived one (read-only until restored)."""
+    return check_open(load(connection, project))
 
 
 def from_row(row) -> Project:

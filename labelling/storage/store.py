@@ -144,7 +144,7 @@ class Store:
         """Edit the label set (labels already used cannot be removed), instructions or settings."""
         values: dict[str, Any] = {}
         with write(self.engine) as connection:
-            project = project_rows.load(connection, project_id)
+            project = project_rows.load_open(connection, project_id)
             if labels is not None:
                 label_set = label_values.validate_label_set(labels)
                 removed = set(project.labels) - set(label_set)
@@ -170,7 +170,7 @@ class Store:
         Returns how many items were added.
         """
         with write(self.engine) as connection:
-            project = project_rows.check_open(project_rows.load(connection, project_id))
+            project = project_rows.load_open(connection, project_id)
             added = items.add_items(connection, project, data, labels, labeller)
             if labels is not None:
                 self._notifier.labels_arrived(connection, project.id)
@@ -313,7 +313,7 @@ class Store:
 
     def request_training(self, project_id: int) -> TrainingRun:
         """File a "Retrain now" request for the worker; a request already waiting is returned instead."""
-        return self.runs.request(self.project(project_id).id)
+        return self.runs.request(project_rows.check_open(self.project(project_id)).id)
 
     def training_runs(self, project_id: int) -> list[TrainingRun]:
         """Every training run of a project, oldest first (queued, running, finished and failed)."""
@@ -325,14 +325,14 @@ class Store:
     def set_overlap(self, project_id: int, overlap: int) -> Project:
         """Change labellers per item mid-project without breaking anyone's stream (see labelling.storage.overlap)."""
         with write(self.engine) as connection:
-            change_overlap(connection, project_rows.load(connection, project_id), overlap)
+            change_overlap(connection, project_rows.load_open(connection, project_id), overlap)
         return self._forget(project_id)
 
     def set_gold_rate(self, project_id: int, rate: float) -> Project:
         """The share (0..1) of each labeller's hand-outs that are gold items, e.g. 0.05; 0 stops them."""
         rate = gold.check_gold_rate(rate)
         with write(self.engine) as connection:
-            project = project_rows.load(connection, project_id)
+            project = project_rows.load_open(connection, project_id)
             settings = {**project.settings, gold.GOLD_RATE_SETTING: rate}
             connection.execute(
                 projects.update().where(projects.c.id == project.id).values(settings=json.dumps(settings))
@@ -343,12 +343,12 @@ class Store:
         """Mark items as gold with their known labels (one per item); returns how many. They leave the shared
         queue and reach every labeller, unannounced, at the gold rate; their known label is final."""
         with write(self.engine) as connection:
-            return gold.mark_gold(connection, project_rows.load(connection, project_id), item_ids, list(labels))
+            return gold.mark_gold(connection, project_rows.load_open(connection, project_id), item_ids, list(labels))
 
     def unset_gold(self, project_id: int, item_ids: Sequence[int]) -> int:
         """Make gold items ordinary items again (back in the queue); returns how many were gold."""
         with write(self.engine) as connection:
-            return gold.unmark_gold(connection, project_rows.load(connection, project_id), item_ids)
+            return gold.unmark_gold(connection, project_rows.load_open(connection, project_id), item_ids)
 
     def gold(self, project_id: int) -> pd.DataFrame:
         """The gold items: columns item_id and label (the known label)."""
@@ -381,14 +381,14 @@ class Store:
     def adjudicate(self, project_id: int, item_id: int, reviewer: str, label: Any) -> Label:
         """A reviewer sets an item's final label: it wins in `export` and `final_labels`, recorded as a review."""
         with write(self.engine) as connection:
-            return review.adjudicate(connection, project_rows.load(connection, project_id), item_id, reviewer, label)
+            return review.adjudicate(connection, project_rows.load_open(connection, project_id), item_id, reviewer, label)
 
     @retry_once_when_safe
     def send_back(self, project_id: int, item_id: int, reviewer: str) -> int:
         """A reviewer sends an item back for new labels: its labels are superseded (kept in the history) and
         its tasks reopen. Returns how many labels were superseded."""
         with write(self.engine) as connection:
-            return review.send_back(connection, project_rows.load(connection, project_id), item_id, reviewer)
+            return review.send_back(connection, project_rows.load_open(connection, project_id), item_id, reviewer)
 
     def _forget(self, project_id: int) -> Project:
         """Drop the cached project after a change to it, and return it fresh."""

@@ -96,3 +96,13 @@ def test_a_labeller_sees_only_the_projects_they_are_on(app, store, two):
     at.multiselect(key=f"members-{first.id}").unselect("bob").run()
     assert store.access.members(first.id) == []  # nobody assigned: open to every labeller again
     assert app(token=alice, password="pw").run().title[0].value == "first"
+
+
+@pytest.mark.parametrize("page", ["label", "progress", "review", "setup", "train", "export", "people", "projects"])
+def test_every_page_opens_on_an_archived_project(app, store, two, page):
+    _, second = two
+    store.manage.archive(second.id)
+    at = app().run().switch_page(f"pages/{page}.py").run()
+    assert not at.exception
+    if page == "label":  # the admin still sees it, and is told why nothing is handed out
+        assert "'second' is archived" in at.error[0].value

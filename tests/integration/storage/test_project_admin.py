@@ -89,6 +89,11 @@ def test_an_archived_project_is_hidden_read_only_and_restored_as_it_was(store, t
         lambda: store.skip(ours.id, item.id, "alice"),
         lambda: store.add_items(ours.id, ["more"]),
         lambda: store.manage.rename_label(ours.id, "a", "x", "admin"),
+        lambda: store.update_project(ours.id, instructions="new"),
+        lambda: store.set_overlap(ours.id, 2),
+        lambda: store.set_gold(ours.id, [item.id], ["a"]),
+        lambda: store.adjudicate(ours.id, item.id, "rita", "a"),
+        lambda: store.send_back(ours.id, item.id, "rita"),
     ):
         with pytest.raises(ProjectArchived, match="'ours' is archived"):
             refused()
