@@ -22,7 +22,7 @@ from labelling.storage.engine import clock, read, write
 from labelling.storage.queue import Labeller
 from labelling.storage.schema import labellers, project_members, projects
 
-__all__ = ["ACCESS_CACHE_SECONDS", "Access"]
+__all__ = ["ACCESS_CACHE_SECONDS", "Access", "require_member"]
 
 ACCESS_CACHE_SECONDS = 5.0
 """How long a labeller found allowed on a project is not asked again (as long as the store keeps a project)."""
@@ -40,6 +40,14 @@ def _may_label(project_id, labeller_id):
         exists().where(members.project_id == project_id, members.labeller_id == labeller_id),
         _is_admin(labeller_id),
     )
+
+
+def require_member(connection: Connection, project: Project, me: Labeller) -> Labeller:
+    """`me`, if they may work on `project` (on it, or it is open to all, or they are an admin); else
+    NotOnProject. Asked of the database each time: for the reviewers' actions, which are not the click path."""
+    if not connection.execute(select(_may_label(project.id, me.id))).scalar():
+        raise NotOnProject(f"{me.name} is not on the project {project.name!r}: an admin can add them on the People page")
+    return me
 
 
 class Access:
@@ -61,10 +69,7 @@ class Access:
         key = (project.id, project.created_at, me.id)
         if time.monotonic() - self._allowed.get(key, -ACCESS_CACHE_SECONDS) < ACCESS_CACHE_SECONDS:
             return me
-        if not connection.execute(select(_may_label(project.id, me.id))).scalar():
-            raise NotOnProject(
-                f"{me.name} is not on the project {project.name!r}: an admin can add them on the People page"
-            )
+        require_member(connection, project, me)
         self._allowed[key] = time.monotonic()
         return me
 

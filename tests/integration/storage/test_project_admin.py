@@ -251,3 +251,18 @@ def test_the_worker_takes_projects_by_name_or_id_and_never_trains_an_archived_on
     assert [[r.status for r in store.training_runs(p.id)] for p in made] == [["finished"], ["queued"], ["queued"]]
     with pytest.raises(ProjectNotFound):
         orchestrate(store, once=True, projects=["nope"])
+
+
+def test_a_reviewer_not_on_the_project_cannot_review_it(store, team):
+    ours, _ = team
+    store.people.add("ray", "reviewer")
+    item = store.next_item(ours.id, "alice")
+    store.submit(ours.id, item.id, "alice", "a")
+    for refused in (
+        lambda: store.adjudicate(ours.id, item.id, "ray", "b"),
+        lambda: store.send_back(ours.id, item.id, "ray"),
+    ):
+        with pytest.raises(NotOnProject, match="ray is not on the project 'ours'"):
+            refused()
+    assert store.adjudicate(ours.id, item.id, "rita", "b") == "b"  # rita is on it
+    assert store.adjudicate(ours.id, item.id, "admin", "a") == "a"
