@@ -303,7 +303,8 @@ class Store:
             return exports.items_frame(connection, project_rows.load(connection, project_id))
 
     def delete_project(self, project_id: int) -> None:
-        """Delete a project with its items, queue, labels and skips (admins, from Setup or the CLI)."""
+        """Delete a project and every row of it, in every table (ON DELETE CASCADE); its saved models go with
+        `labelling.learning.model_files.delete_project`, which the Projects page and the CLI call."""
         with write(self.engine) as connection:
             project = project_rows.load(connection, project_id)
             connection.execute(projects.delete().where(projects.c.id == project.id))
