@@ -26,6 +26,7 @@ __all__ = ["ACCESS_CACHE_SECONDS", "Access", "require_member"]
 
 ACCESS_CACHE_SECONDS = 5.0
 """How long a labeller found allowed on a project is not asked again (as long as the store keeps a project)."""
+_now = time.monotonic  # the cache's clock (a test moves it on)
 
 
 def _is_admin(labeller_id):
@@ -67,10 +68,11 @@ class Access:
         by this store is seen at once, one made by another process within that time."""
         project_rows.check_open(project)
         key = (project.id, project.created_at, me.id)
-        if time.monotonic() - self._allowed.get(key, -ACCESS_CACHE_SECONDS) < ACCESS_CACHE_SECONDS:
+        allowed_at = self._allowed.get(key)
+        if allowed_at is not None and _now() - allowed_at < ACCESS_CACHE_SECONDS:
             return me
         require_member(connection, project, me)
-        self._allowed[key] = time.monotonic()
+        self._allowed[key] = _now()
         return me
 
     def members(self, project: int | str) -> list[str]:

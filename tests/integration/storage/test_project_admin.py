@@ -266,3 +266,19 @@ def test_a_reviewer_not_on_the_project_cannot_review_it(store, team):
             refused()
     assert store.adjudicate(ours.id, item.id, "rita", "b") == "b"  # rita is on it
     assert store.adjudicate(ours.id, item.id, "admin", "a") == "a"
+
+
+def test_members_changed_elsewhere_apply_within_the_access_cache(store, team, open_store, monkeypatch):
+    """Another process (here another store) takes bob off `open`: this store's yes for him lasts at most
+    ACCESS_CACHE_SECONDS, then he is refused."""
+    from labelling.storage import access
+
+    _, open_ = team
+    clock = [1000.0]
+    monkeypatch.setattr(access, "_now", lambda: clock[0])
+    assert store.next_item(open_.id, "bob") is not None
+    open_store(store.engine.url.render_as_string(hide_password=False)).access.set_members("open", ["alice"])
+    assert store.next_item(open_.id, "bob") is not None  # his lease, within the cache's time
+    clock[0] += access.ACCESS_CACHE_SECONDS
+    with pytest.raises(NotOnProject):
+        store.next_item(open_.id, "bob")
