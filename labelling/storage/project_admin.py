@@ -14,7 +14,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import Column, Connection, Engine, Table, bindparam, func, insert, select, update
+from sqlalchemy import Column, Connection, Engine, Table, and_, bindparam, func, insert, literal, select, update
 
 from labelling.errors import InvalidInput
 from labelling.io import labels as label_values
@@ -147,39 +147,53 @@ def _relabel(
         .values(project_id=project.id, kind=kind, old_label=old, new_label=new, changed_by=str(by), created_at=clock())
         .returning(*label_changes.c)
     ).one()
-    before = _rewrite(connection, project.id, annotations.c.id, annotations.c.label, old, new, labels)
-    if before:
-        connection.execute(
-            insert(label_change_rows),
-            [{"change_id": row.id, "annotation_id": key, "previous": text} for key, text in before],
-        )
+    rewritten = _rewrite(connection, project, annotations.c.id, annotations.c.label, old, new, labels, history=row.id)
     for table, key, column in _LABELLED:
-        _rewrite(connection, project.id, key, column, old, new, labels)
+        _rewrite(connection, project, key, column, old, new, labels)
     connection.execute(update(projects).where(projects.c.id == project.id).values(labels=json.dumps(list(labels))))
-    return _change(row, len(before))
+    return _change(row, rewritten)
 
 
 def _rewrite(
-    connection: Connection, project_id: int, key: Column, column: Column, old: str, new: str, labels: tuple[str, ...]
-) -> list[tuple[int, str]]:
-    """Replace `old` by `new` in `column` for the project's rows; the (key, JSON before) of each row changed.
-    Only rows whose JSON text holds `old` are read (LIKE), then decoded and checked exactly."""
-    pattern = "%" + json.dumps(old).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    connection: Connection,
+    project: Project,
+    key: Column,
+    column: Column,
+    old: str,
+    new: str,
+    labels: tuple[str, ...],
+    history: int | None = None,
+) -> int:
+    """Replace `old` by `new` in `column` for the project's rows; how many rows changed. With `history` (a
+    change id), each changed row's value before is kept in label_change_rows first."""
     table = column.table
+    if not project.multi_label:  # a value is one label's JSON text: one statement per table, at any size
+        where = and_(table.c.project_id == project.id, column == label_values.to_json(old))
+        if history is not None:
+            before = select(literal(history), key, column).where(where)
+            connection.execute(insert(label_change_rows).from_select(["change_id", "annotation_id", "previous"], before))
+        return connection.execute(update(table).where(where).values({column.name: label_values.to_json(new)})).rowcount
+    # Lists of labels: only rows whose JSON text holds `old` are read (LIKE), then decoded and changed exactly.
+    pattern = "%" + json.dumps(old).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
     rows = connection.execute(
-        select(key, column).where(table.c.project_id == project_id, column.like(pattern, escape="\\"))
+        select(key, column).where(table.c.project_id == project.id, column.like(pattern, escape="\\"))
     ).all()
     changed = []
     for key_value, text in rows:
         after = label_values.to_json(_renamed(label_values.from_json(text), old, new, labels))
         if after != text:
-            changed.append((key_value, text, after))
+            changed.append({"row_key": key_value, "row_label": after, "previous": text})
     if changed:
+        if history is not None:
+            connection.execute(
+                insert(label_change_rows),
+                [{"change_id": history, "annotation_id": c["row_key"], "previous": c["previous"]} for c in changed],
+            )
         connection.execute(
             update(table).where(key == bindparam("row_key")).values({column.name: bindparam("row_label")}),
-            [{"row_key": key_value, "row_label": after} for key_value, _, after in changed],
+            [{"row_key": c["row_key"], "row_label": c["row_label"]} for c in changed],
         )
-    return [(key_value, text) for key_value, text, _ in changed]
+    return len(changed)
 
 
 def _renamed(value, old: str, new: str, labels: tuple[str, ...]):

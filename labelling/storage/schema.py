@@ -147,6 +147,7 @@ annotations = Table(
     Column("source", String(20), nullable=False, server_default="label"),  # label | import
     Index(None, "project_id", "labeller_id", "id"),
     Index(None, "project_id", "created_at"),
+    Index(None, "item_id"),  # revision 0007: deleting an item (its project) finds its labels without a scan
 )
 # Append-only history, but one current label per labeller and item: a double submit cannot add a second.
 _unique_where(
@@ -257,6 +258,7 @@ reviews = Table(
     Column("is_current", Boolean, nullable=False, server_default=text("false")),
     Column("created_at", Double, nullable=False),
     Index(None, "project_id", "item_id"),
+    Index(None, "item_id"),  # revision 0007: as annotations'
 )
 # At most one final label per item.
 _unique_where("uq_reviews_current", reviews.c.item_id, postgresql="is_current", sqlite="is_current = 1")

@@ -1,4 +1,5 @@
-"""Project members, archived projects and label renames/merges with their history.
+"""Project members, archived projects and label renames/merges with their history; item_id indexes that
+make deleting a project fast.
 
 Revision ID: 0007_project_access
 Revises: 0006_item_problems
@@ -18,6 +19,11 @@ depends_on = None
 
 
 def upgrade() -> None:
+    # Deleting a project deletes its items, and each item's labels and reviews by ON DELETE CASCADE: one
+    # lookup by item_id per item, a scan of the whole table without these (75 s for 30,000 items).
+    for table in ('annotations', 'reviews'):
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.create_index(batch_op.f(f'ix_{table}_item_id'), ['item_id'], unique=False)
     with op.batch_alter_table('projects', schema=None) as batch_op:
         batch_op.add_column(sa.Column('archived_at', sa.Double(), nullable=True))
     op.create_table('project_members',
@@ -67,3 +73,6 @@ def downgrade() -> None:
     op.drop_table('project_members')
     with op.batch_alter_table('projects', schema=None) as batch_op:
         batch_op.drop_column('archived_at')
+    for table in ('reviews', 'annotations'):
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.drop_index(batch_op.f(f'ix_{table}_item_id'))
