@@ -49,6 +49,7 @@ projects = Table(
     Column("instructions", Text, nullable=False, server_default=""),
     Column("settings", Text, nullable=False, server_default="{}"),  # JSON: display and model columns
     Column("created_at", Double, nullable=False),
+    Column("archived_at", Double, nullable=True),  # revision 0007: archived (hidden, read-only) since
 )
 
 labellers = Table(
@@ -146,6 +147,7 @@ annotations = Table(
     Column("source", String(20), nullable=False, server_default="label"),  # label | import
     Index(None, "project_id", "labeller_id", "id"),
     Index(None, "project_id", "created_at"),
+    Index(None, "item_id"),  # revision 0007: deleting an item (its project) finds its labels without a scan
 )
 # Append-only history, but one current label per labeller and item: a double submit cannot add a second.
 _unique_where(
@@ -256,6 +258,7 @@ reviews = Table(
     Column("is_current", Boolean, nullable=False, server_default=text("false")),
     Column("created_at", Double, nullable=False),
     Index(None, "project_id", "item_id"),
+    Index(None, "item_id"),  # revision 0007: as annotations'
 )
 # At most one final label per item.
 _unique_where("uq_reviews_current", reviews.c.item_id, postgresql="is_current", sqlite="is_current = 1")
@@ -366,4 +369,40 @@ version_labels = Table(
     Index(None, "project_id", "until_version"),
     Index(None, "item_id"),
     Index(None, "from_version"),
+)
+
+# Who works on a project (revision 0008). A project with no rows here is open to every labeller (so projects
+# made before assignments existed keep working); once someone is assigned, only its members and admins see it.
+project_members = Table(
+    "project_members",
+    metadata,
+    Column("project_id", ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True),
+    Column("labeller_id", ForeignKey("labellers.id", ondelete="CASCADE"), primary_key=True),
+    Column("created_at", Double, nullable=False),
+    Index(None, "labeller_id"),
+)
+
+# Label renames and merges (revision 0008): labels are rewritten where they are used, and each change is
+# recorded here with every annotation's label as it was before it (`label_change_rows`), so no label given
+# is lost: `Store.manage.label_history` lists the changes.
+label_changes = Table(
+    "label_changes",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("project_id", ForeignKey("projects.id", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(20), nullable=False),  # rename | merge
+    Column("old_label", Text, nullable=False),
+    Column("new_label", Text, nullable=False),
+    Column("changed_by", String(200), nullable=False),
+    Column("created_at", Double, nullable=False),
+    Index(None, "project_id", "id"),
+)
+
+label_change_rows = Table(
+    "label_change_rows",
+    metadata,
+    Column("change_id", ForeignKey("label_changes.id", ondelete="CASCADE"), primary_key=True),
+    Column("annotation_id", ForeignKey("annotations.id", ondelete="CASCADE"), primary_key=True),
+    Column("previous", Text, nullable=False),  # JSON, as annotations.label, before the change
+    Index(None, "annotation_id"),
 )
