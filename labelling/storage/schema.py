@@ -10,21 +10,8 @@ claim only has to lock one row, and an expired lease sits in that same row for t
 
 from __future__ import annotations
 
-from sqlalchemy import (
-    BigInteger,
-    Boolean,
-    Column,
-    Double,
-    ForeignKey,
-    Index,
-    Integer,
-    LargeBinary,
-    MetaData,
-    String,
-    Table,
-    Text,
-    text,
-)
+from sqlalchemy import BigInteger, Boolean, Column, Double, ForeignKey, Index, Integer, LargeBinary, MetaData, String
+from sqlalchemy import Table, Text, text
 
 metadata = MetaData(
     naming_convention={
@@ -340,10 +327,8 @@ item_problems = Table(
     Index(None, "item_id"),
 )
 
-# Label versions (revision 0007): "the labels as of Friday". A version is a name, a time and who saved it;
-# its final labels are the version_labels rows valid for it. A row is valid from the version that first had
-# it (`from_version`) until the version that changed or dropped it (`until_version`, exclusive; NULL: still
-# the newest), so saving a version writes only the items whose final label changed since the last one.
+# Label versions (revision 0007), "the labels as of Friday": a version_labels row is valid from the version that
+# first had it until the one that changed or dropped it (exclusive; NULL: the newest): a save writes only changes.
 label_versions = Table(
     "label_versions",
     metadata,
@@ -371,8 +356,7 @@ version_labels = Table(
     Index(None, "from_version"),
 )
 
-# Who works on a project (revision 0008). A project with no rows here is open to every labeller (so projects
-# made before assignments existed keep working); once someone is assigned, only its members and admins see it.
+# Who works on a project (revision 0008); a project with no members is open to every labeller.
 project_members = Table(
     "project_members",
     metadata,
@@ -382,9 +366,8 @@ project_members = Table(
     Index(None, "labeller_id"),
 )
 
-# Label renames and merges (revision 0008): labels are rewritten where they are used, and each change is
-# recorded here with every annotation's label as it was before it (`label_change_rows`), so no label given
-# is lost: `Store.manage.label_history` lists the changes.
+# Label renames and merges (revision 0008): labels are rewritten where used; each annotation's label before the
+# change is kept (`label_change_rows`), so no label given is lost (`Store.manage.label_history`).
 label_changes = Table(
     "label_changes",
     metadata,
