@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import Column, Connection, Engine, Table, and_, bindparam, func, insert, literal, select, update
 
 from labelling.errors import InvalidInput
 from labelling.io import labels as label_values
-from labelling.records import Project
+from labelling.records import Boxes, Project, Spans, Task
 from labelling.storage import projects as project_rows
 from labelling.storage.engine import clock, read, write
 from labelling.storage.schema import (
@@ -167,13 +167,14 @@ def _rewrite(
     """Replace `old` by `new` in `column` for the project's rows; how many rows changed. With `history` (a
     change id), each changed row's value before is kept in label_change_rows first."""
     table = column.table
-    if not project.multi_label:  # a value is one label's JSON text: one statement per table, at any size
+    if not project.multi_label and project.options.task is Task.CLASSIFY:  # one label's JSON: a statement per table
         where = and_(table.c.project_id == project.id, column == label_values.to_json(old))
         if history is not None:
             before = select(literal(history), key, column).where(where)
             connection.execute(insert(label_change_rows).from_select(["change_id", "annotation_id", "previous"], before))
         return connection.execute(update(table).where(where).values({column.name: label_values.to_json(new)})).rowcount
-    # Lists of labels: only rows whose JSON text holds `old` are read (LIKE), then decoded and changed exactly.
+    # Lists of labels, boxes or spans: only rows whose JSON text holds `old` are read (LIKE), then decoded and
+    # changed exactly.
     pattern = "%" + json.dumps(old).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
     rows = connection.execute(
         select(key, column).where(table.c.project_id == project.id, column.like(pattern, escape="\\"))
@@ -197,7 +198,13 @@ def _rewrite(
 
 
 def _renamed(value, old: str, new: str, labels: tuple[str, ...]):
-    """A stored label value with `old` read as `new`; a multi-label value keeps each label once, in set order."""
+    """A stored label value with `old` read as `new`; a multi-label value keeps each label once, in set order;
+    boxes and spans keep their places (a span that a merge makes a duplicate of another is kept once)."""
+    if isinstance(value, Boxes):
+        return replace(value, boxes=tuple(replace(b, label=new) if b.label == old else b for b in value.boxes))
+    if isinstance(value, Spans):
+        spans = {replace(span, label=new) if span.label == old else span for span in value.spans}
+        return Spans(tuple(sorted(spans, key=lambda span: (span.start, span.end, span.label))))
     if isinstance(value, tuple):
         chosen = {new if label == old else label for label in value}
         return tuple(label for label in labels if label in chosen) + tuple(sorted(chosen - set(labels)))

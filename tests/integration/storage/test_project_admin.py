@@ -208,6 +208,7 @@ def test_deleting_a_project_leaves_nothing_of_it_in_any_table(store, team):
     store.embeddings.write(ours.id, "", "m", ids[:2], np.ones((2, 3), dtype=np.float32))
     store.problems.report(ours.id, ids[2], "alice", "blurry")
     store.manage.rename_label(ours.id, "a", "alpha", "admin")
+    store.versions.save(ours.id, "friday", by="rita")
     _drain(store, open_, "bob", "a")  # the other project, which must keep everything
     with store.engine.connect() as connection:
         annotation_ids = connection.execute(select(annotations.c.id).where(annotations.c.project_id == ours.id)).scalars().all()
