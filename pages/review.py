@@ -254,7 +254,7 @@ def card(item: ReviewItem, first: bool) -> None:
         if drawing:
             for name, label in sorted(item.votes.items()):
                 row.button(
-                    f"Accept {name}'s version",
+                    f"Accept {ui.literal(name)}'s version",
                     key=f"accept-{item.item_id}-{name}",
                     icon=":material/check:",
                     on_click=_keep,

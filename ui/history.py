@@ -10,6 +10,7 @@ import streamlit as st
 from labelling import LabellingError, Project, Store
 from labelling.records import ProjectSettings
 from labelling.storage.history import RECENT
+from ui.annotate import summary
 from ui.guard import guarded, refusal
 from ui.items import literal
 from ui.resources import settings
@@ -59,7 +60,7 @@ def my_history(store: Store, project: Project, labeller: str, limit: int = RECEN
         if not recent:
             st.caption("Nothing labelled yet in this project.")
         for done in recent:
-            label = ", ".join(done.label) or "none of the labels" if isinstance(done.label, tuple) else done.label
+            label = summary(done.label) or "none of the labels"
             row = st.container(horizontal=True, vertical_alignment="center", key=f"history-{done.item_id}")
             row.markdown(f"{literal(_summary(done.data, project.options))} → **{literal(label)}**")
             row.button(

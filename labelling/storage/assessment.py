@@ -17,6 +17,7 @@ from labelling.io import labels as label_values
 from labelling.io.serialisation import decode
 from labelling.quality import consensus
 from labelling.records import Label
+from labelling.storage import projects as project_rows
 from labelling.storage import votes
 from labelling.storage.engine import bulk_insert, read, write
 from labelling.storage.schema import annotations, gold_items, items, label_issues, predictions, random_picks, stop_predictions, tasks
@@ -170,7 +171,7 @@ class Assessment:
         """The latest run's label issues still open, likeliest first: the item still has the label the model
         doubted, and no reviewer has set its final label since (accepting or changing it closes the issue)."""
         with read(self._engine) as connection:
-            finals = votes.final_labels(connection, project_id)
+            finals = votes.final_labels(connection, project_rows.load(connection, project_id))
             rows = connection.execute(LABEL_ISSUES, {"project": project_id}).all()
         found: list[LabelCheck] = []
         for row in rows:

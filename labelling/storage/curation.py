@@ -16,7 +16,9 @@ from labelling.records import Project
 from labelling.storage import projects as project_rows
 from labelling.storage import votes as project_votes
 from labelling.storage.engine import clock, read, write
+from labelling.storage.access import require_member
 from labelling.storage.exports import READ_BATCH
+from labelling.storage.overlap import LOCK_PROJECT
 from labelling.storage.review import (
     ReviewItem,
     agreement_share,
@@ -72,8 +74,8 @@ class Curation:
                     hits.append(item_id)
             candidates.close()
             votes = project_votes.current_votes(connection, project.id)
-            finals = project_votes.final_labels(connection, project.id, votes)
-            shares = {i: agreement_share(list(votes.get(i, {}).values())) for i in hits}
+            finals = project_votes.final_labels(connection, project, votes)
+            shares = {i: agreement_share(project, list(votes.get(i, {}).values())) for i in hits}
             return review_cards(connection, hits, votes, finals, shares), more
 
     def columns(self, project_id: int) -> list[str]:
@@ -97,10 +99,12 @@ class Curation:
         """Make the majority the reviewed final label of every item not reviewed yet, not gold and not tied,
         with at least `min_labels` labels of which at least `min_agreement` (0..1) agree. One transaction,
         one review row per item (as `Store.adjudicate` records one), so each stays in the history and a
-        reviewer can still change it. Returns how many items were accepted."""
+        reviewer can still change it. Returns how many items were accepted. The project's reviews wait for it
+        (an adjudication or send-back in between would otherwise act on the labels it read)."""
         with write(self._engine) as connection:
-            me = check_reviewer(connection, reviewer)
-            project = project_rows.load(connection, project_id)
+            project = project_rows.load_open(connection, project_id)
+            me = require_member(connection, project, check_reviewer(connection, reviewer))
+            connection.execute(LOCK_PROJECT, {"project": project.id})
             accepted = _acceptable(connection, project, min_agreement, min_labels)
             rows = [
                 {"project_id": project.id, "item_id": item_id, "reviewer_id": me.id, "action": "adjudicate",
@@ -119,13 +123,13 @@ def _acceptable(connection: Connection, project: Project, min_agreement: float, 
     if int(min_labels) < 1:
         raise InvalidInput(f"at least one label is needed to accept a majority (got {min_labels!r})")
     votes = project_votes.current_votes(connection, project.id)
-    finals = project_votes.final_labels(connection, project.id, votes)
+    finals = project_votes.final_labels(connection, project, votes)
     return {
         item_id: finals[item_id].label
         for item_id, by_labeller in votes.items()
         if finals[item_id].source == consensus.MAJORITY
         and len(by_labeller) >= int(min_labels)
-        and agreement_share(list(by_labeller.values())) >= float(min_agreement) - 1e-9
+        and agreement_share(project, list(by_labeller.values())) >= float(min_agreement) - 1e-9
     }
 
 

@@ -20,7 +20,7 @@ READ_BATCH = 10_000
 def items_frame(connection: Connection, project: Project) -> pd.DataFrame:
     """One row per item (see labelling.io.export.items_frame)."""
     votes = project_votes.current_votes(connection, project.id)
-    finals = project_votes.final_labels(connection, project.id, votes, iou_threshold=project.options.iou_threshold)
+    finals = project_votes.final_labels(connection, project, votes)
     result = connection.execution_options(yield_per=READ_BATCH).execute(
         select(items.c.id, items.c.data).where(items.c.project_id == project.id).order_by(items.c.id)
     )

@@ -13,6 +13,7 @@ from labelling.io import labels as label_values
 from labelling.io.serialisation import decode
 from labelling.records import Item, Label
 from labelling.storage import projects as project_rows
+from labelling.storage.access import require_member
 from labelling.storage import queue
 from labelling.storage.engine import read, retry_once_when_safe, write
 from labelling.storage.schema import annotations, items, labellers
@@ -68,8 +69,10 @@ class History:
     @retry_once_when_safe
     def reopen(self, project_id: int, labeller: str, item_id: int, lease_seconds: float) -> Item:
         """Hand one of my labelled items back to me with `my_label` set, as Undo does for the newest: my label
-        stays until I choose another; the item I held is let go. `Store.next_item` returns it until then."""
+        stays until I choose another; the item I held is let go. `Store.next_item` returns it until then.
+        Only while I may label the project (not archived, and I am on it), as for every queue call."""
         queue.check_lease(lease_seconds)
         with write(self._engine) as connection:
-            me = queue.lock_labeller(connection, labeller)
-            return queue.reopen(connection, project_rows.load(connection, project_id), me, int(item_id), lease_seconds)
+            project = project_rows.load_open(connection, project_id)
+            me = require_member(connection, project, queue.lock_labeller(connection, labeller))
+            return queue.reopen(connection, project, me, int(item_id), lease_seconds)

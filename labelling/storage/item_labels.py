@@ -59,7 +59,7 @@ class ItemLabels:
         if not len(ids) == len(labels) == len(confidences):
             raise InvalidInput(f"{len(labels)} labels and {len(confidences)} confidences for {len(ids)} items")
         with write(self.engine) as connection:
-            project = project_rows.load(connection, project_id)
+            project = project_rows.load_open(connection, project_id)
             require_items(connection, project, ids)
             rows = []
             for item_id, given, confidence in zip(ids, labels, confidences):

@@ -11,6 +11,7 @@ from pathlib import Path
 from sqlalchemy import Engine, and_, bindparam, exists, or_, select
 
 from labelling.io import labels as label_values
+from labelling.storage import projects as project_rows
 from labelling.storage import votes
 from labelling.records import Label, Prediction
 from labelling.storage.engine import bulk_insert, read, write
@@ -102,7 +103,7 @@ class ModelData:
         it), read in one transaction."""
         ids, data, labels = [], [], []
         with read(self._engine) as connection:
-            finals = votes.final_labels(connection, project_id)
+            finals = votes.final_labels(connection, project_rows.load(connection, project_id))
             rows = connection.execution_options(yield_per=READ_BATCH_ROWS).execute(LABELLED_DATA, {"project": project_id})
             for item_id, value in rows:
                 final = finals.get(item_id)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from collections import namedtuple
 from typing import Any
 
@@ -75,15 +77,18 @@ class Prepared:
         if connection.engine.dispatch.before_cursor_execute:  # the engine's own list: cheaper than the connection's
             result = connection.exec_driver_sql(sql, args)
             return result.fetchall() if result.returns_rows else []
-        cursor = connection.connection.cursor()
+        cursor = None
         try:
+            cursor = connection.connection.cursor()  # a dead driver connection fails here: mapped as any other
             cursor.execute(sql, args)
             columns = cursor.description
             fetched = [] if columns is None else cursor.fetchall()
         except BaseException as error:  # as `execute` does: wraps driver errors, invalidates after an interrupt
             connection._handle_dbapi_exception(error, sql, args, cursor, None)  # noqa: SLF001 - execute's own path
         finally:
-            cursor.close()
+            if cursor is not None:
+                with contextlib.suppress(Exception):  # closing a cursor of a dead connection must not hide its error
+                    cursor.close()
         if not fetched:
             return fetched
         row = self._row_types.get(connection.dialect.name)

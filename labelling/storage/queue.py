@@ -169,6 +169,7 @@ def reopen(connection: Connection, project: Project, me: Labeller, item_id: int,
     hold now is let go, and my label stays current until I submit a new one. ItemNotFound if I have no label
     on it in this project that I could change (a gold or excluded item keeps no task to reopen)."""
     params = {"project": project.id, "me": me.id, "lease": float(lease_seconds)}
+    _require_item(connection, project, item_id)
     mine = _my_current(connection, item_id, me)
     if mine is None:
         raise ItemNotFound(f"you have no current label on item {item_id} in project {project.name!r}")

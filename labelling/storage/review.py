@@ -21,6 +21,7 @@ from labelling.io.serialisation import decode
 from labelling.people import ADMIN_NAME, REVIEW_ROLES
 from labelling.quality import consensus, shapes
 from labelling.records import Label, Project, Task
+from labelling.storage import projects as project_rows
 from labelling.storage import votes as project_votes
 from labelling.storage.item_labels import label_of_item
 from labelling.storage.access import require_member
@@ -73,6 +74,7 @@ def adjudicate(
 
     Recorded as a review (who, when, what); an earlier adjudication of the item stays in the history."""
     me = require_member(connection, project, check_reviewer(connection, reviewer))
+    connection.execute(LOCK_PROJECT, {"project": project.id})  # reviews of a project one at a time (bulk accept)
     require_items(connection, project, [int(item_id)])
     value = label_of_item(connection, project, item_id, label, media_roots)
     if value is None:
@@ -107,6 +109,9 @@ def send_back(connection: Connection, project: Project, item_id: int, reviewer: 
     # labels. A relabel after undo holds its task and then supersedes its label; taking the labels first
     # here deadlocked against it (the 16-process stress test, twice in one CI run).
     connection.execute(LOCK_PROJECT, {"project": project.id})
+    # Read again under the lock: an overlap change that committed since the caller read the project would
+    # otherwise have its surplus tasks topped up again here (the stress test caught two open tasks at overlap 1).
+    project = project_rows.load(connection, project.id)
     connection.execute(select(tasks.c.id).where(tasks.c.item_id == item_id).order_by(tasks.c.id).with_for_update())
     superseded = connection.execute(
         update(annotations)
@@ -147,8 +152,7 @@ def review_items(
     `reviewed=True` lists only items already adjudicated (to check or change them); otherwise they are
     left out. Gold items are never listed: their label is known."""
     votes = project_votes.current_votes(connection, project.id)
-    threshold = project.options.iou_threshold
-    finals = project_votes.final_labels(connection, project.id, votes, iou_threshold=threshold)
+    finals = project_votes.final_labels(connection, project, votes)
     gold = project_votes.gold_labels(connection, project.id)
     found = []
     for item_id, by_labeller in votes.items():
@@ -158,10 +162,7 @@ def review_items(
         if (final.source == consensus.REVIEW) != reviewed:
             continue
         given = list(by_labeller.values())
-        if project.options.task is Task.CLASSIFY:
-            share = agreement_share(given)
-        else:
-            share = shapes.item_agreement(given, iou_threshold=threshold)
+        share = agreement_share(project, given)
         if not reviewed and (len(given) < 2 or share >= 1.0):
             continue
         if share > max_agreement + 1e-9:
@@ -176,9 +177,14 @@ def review_items(
     return review_cards(connection, page, votes, finals, {item_id: share for share, item_id in found}), len(found)
 
 
-def agreement_share(given: list[Label]) -> float:
-    """The share of an item's labellers who gave its most common label (1.0: unanimous; 0.0: no labels)."""
-    return max(Counter(given).values()) / len(given) if given else 0.0
+def agreement_share(project: Project, given: list[Label]) -> float:
+    """How far an item's labellers agree, 0 to 1 (1.0: unanimous; 0.0: no labels): the share who gave its most
+    common label; for boxes and spans their mean pairwise F1 at the project's IoU threshold."""
+    if not given:
+        return 0.0
+    if project.options.task is Task.CLASSIFY:
+        return max(Counter(given).values()) / len(given)
+    return shapes.item_agreement(given, iou_threshold=project.options.iou_threshold)
 
 
 def review_cards(

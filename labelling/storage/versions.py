@@ -132,7 +132,7 @@ class Versions:
         name = check_name(name, "version", MAX_VERSION_NAME)
         with write(self._engine) as connection:
             me = check_reviewer(connection, by)
-            project = project_rows.load(connection, project_id)
+            project = project_rows.load_open(connection, project_id)
             connection.execute(LOCK_PROJECT, {"project": project.id})  # one save at a time per project
             taken = select(label_versions.c.id).where(
                 label_versions.c.project_id == project.id, label_versions.c.name == name
@@ -141,7 +141,7 @@ class Versions:
                 raise InvalidInput(
                     f"project {project.name!r} already has a version named {name!r}: choose another name"
                 )
-            finals = {i: _stored(final) for i, final in project_votes.final_labels(connection, project.id).items()}
+            finals = {i: _stored(final) for i, final in project_votes.final_labels(connection, project).items()}
             version, created_at = connection.execute(
                 label_versions.insert()
                 .values(project_id=project.id, name=name, created_by=me.id, created_at=clock(), n_items=len(finals))
@@ -214,7 +214,7 @@ class Versions:
             sides = []
             for version in (old, new):
                 if version is None:
-                    finals = project_votes.final_labels(connection, project.id)
+                    finals = project_votes.final_labels(connection, project)
                     sides.append((CURRENT, {i: f.label for i, f in finals.items()}))
                 else:
                     finals = _version_finals(connection, project, version, names)
@@ -257,12 +257,13 @@ def _version_finals(
 
 
 def _counts(project: Project, before: Iterable[Label | None], after: Iterable[Label | None]) -> pd.DataFrame:
-    """Items per label (each label of a multi-label counted; None: ties) before and after, in label-set order."""
+    """Items per label (each label of a multi-label, box or span label counted once; None: ties) before and
+    after, in label-set order."""
 
     def count(labels: Iterable[Label | None]) -> Counter:
         found: Counter = Counter()
         for label in labels:
-            found.update(label if isinstance(label, tuple) else [label])
+            found.update([None] if label is None else label_values.classes(label))
         return found
 
     old, new = count(before), count(after)

@@ -71,17 +71,16 @@ def gold_labels(connection: Connection, project_id: int) -> dict[int, Label]:
 
 
 def final_labels(
-    connection: Connection,
-    project_id: int,
-    votes: dict[int, dict[str, Label]] | None = None,
-    *,
-    iou_threshold: float = 0.5,
+    connection: Connection, project: Project, votes: dict[int, dict[str, Label]] | None = None
 ) -> dict[int, consensus.Final]:
-    """{item id: Final} as consensus.final_labels decides it. Pass `votes` (from `current_votes`) when the
-    caller has read them already; a box project's `iou_threshold` (its settings') when it is one."""
-    votes = current_votes(connection, project_id) if votes is None else votes
+    """{item id: Final} as consensus.final_labels decides it (a box project's merge at its own IoU threshold).
+    Pass `votes` (from `current_votes`) when the caller has read them already."""
+    votes = current_votes(connection, project.id) if votes is None else votes
     return consensus.final_labels(
-        votes, adjudicated(connection, project_id), gold_labels(connection, project_id), iou_threshold=iou_threshold
+        votes,
+        adjudicated(connection, project.id),
+        gold_labels(connection, project.id),
+        iou_threshold=project.options.iou_threshold,
     )
 
 
@@ -93,13 +92,13 @@ def agreement(connection: Connection, project: Project) -> measures.Agreement:
         for item_id, name, label, seconds in connection.execute(PEOPLES_VOTES, params)
     ]
     skipped = {name: int(count) for name, count in connection.execute(SKIPS, params)}
-    finals = final_labels(connection, project.id, iou_threshold=project.options.iou_threshold)
+    finals = final_labels(connection, project)
     return measures.report(project, rows, skipped, finals, gold_labels(connection, project.id))
 
 
 def final_labels_frame(connection: Connection, project: Project) -> pd.DataFrame:
     """`final_labels` as a frame: item_id, label, source, votes, reviewer (Store.final_labels)."""
-    finals = final_labels(connection, project.id, iou_threshold=project.options.iou_threshold)
+    finals = final_labels(connection, project)
     return pd.DataFrame(
         [(i, f.label, f.source, f.votes, f.reviewer) for i, f in finals.items()],
         columns=["item_id", "label", "source", "votes", "reviewer"],

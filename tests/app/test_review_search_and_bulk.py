@@ -53,7 +53,7 @@ def test_search_finds_items_and_opens_them_as_cards(app, store, voted):
         f"Item {ids['kettle']} · 3 labels · 100% agree",
         f"Item {ids['kettle lid']} · 0 labels · 0% agree",
     ]
-    at.radio(key=f"final-{ids['kettle lid']}").set_value("bad")
+    at.segmented_control(key=f"final-{ids['kettle lid']}").set_value("bad")
     at.button(key=f"adjudicate-{ids['kettle lid']}").click().run()
     assert not at.exception
     assert store.final_labels(project.id).set_index("item_id").loc[ids["kettle lid"], "label"] == "bad"

@@ -7,7 +7,7 @@ import pytest
 from _helpers import current_annotations, ids_by_data, new_project
 from sqlalchemy import select
 
-from labelling import InvalidInput, ItemNotFound
+from labelling import InvalidInput, ItemNotFound, NotOnProject, ProjectArchived
 from labelling.errors import NotAReviewer
 from labelling.storage.engine import read
 from labelling.storage.schema import reviews
@@ -110,3 +110,42 @@ def test_accept_the_majority_in_bulk_above_a_threshold(store):
         store.curation.accept_majority(project.id, "u1", 0.5)
     with pytest.raises(InvalidInput, match="from 0 to 1"):
         store.curation.accept_majority(project.id, "rita", 80)
+
+
+def test_reopen_is_a_queue_call_of_its_project(store):
+    """An item of another project is not found; an archived project, or one I am not on, refuses first."""
+    project, other = new_project(store), new_project(store)
+    for p in (project, other):
+        store.add_items(p.id, [f"{p.name}-item"])
+    item = store.next_item(other.id, "alice")
+    store.submit(other.id, item.id, "alice", "a")
+    with pytest.raises(ItemNotFound):
+        store.history.reopen(project.id, "alice", item.id, LEASE)
+    store.people.add("bob", "labeller")
+    store.access.set_members(other.id, ["bob"])
+    with pytest.raises(NotOnProject):
+        store.history.reopen(other.id, "alice", item.id, LEASE)
+    store.access.set_members(other.id, [])
+    store.manage.archive(other.id)
+    with pytest.raises(ProjectArchived):
+        store.history.reopen(other.id, "alice", item.id, LEASE)
+
+
+def test_bulk_accept_of_a_box_project_reads_agreement_as_the_review_list_does(store):
+    """Two labellers who drew disjoint boxes agree 0, not 0.5 (two different values): nothing is accepted at
+    50%; the same boxes from both are accepted."""
+    project = new_project(store, ("cat",), overlap=2, task="boxes", settings={"display": "image"})
+    store.add_items(project.id, ["data:image/png;base64," + _PNG_4x4, "data:image/png;base64," + _PNG_4x4])
+    same, apart = store.export(project.id)["item_id"].tolist()
+    box = {"width": 4, "height": 4, "boxes": [{"x": 0, "y": 0, "w": 1, "h": 1, "label": "cat"}]}
+    far = {"width": 4, "height": 4, "boxes": [{"x": 2, "y": 2, "w": 2, "h": 2, "label": "cat"}]}
+    for name, drawn in (("alice", {same: box, apart: box}), ("bob", {same: box, apart: far})):
+        for item_id, value in drawn.items():
+            store.submit(project.id, item_id, name, value)
+    store.people.add("rita", "reviewer")
+    assert store.curation.majority_to_accept(project.id, 0.5) == 1
+    assert store.curation.accept_majority(project.id, "rita", 0.5) == 1
+    assert store.final_labels(project.id).set_index("item_id").loc[same, "source"] == "review"
+
+
+_PNG_4x4 = "iVBORw0KGgoAAAANSUhEUgAAAAQAAAAECAIAAAAmkwkpAAAADElEQVR4nGNgIB0AAAA0AAF2Xq7DAAAAAElFTkSuQmCC"
