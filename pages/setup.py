@@ -9,12 +9,9 @@ import streamlit as st
 import ui
 from ui import annotate
 from labelling import DuplicateProject, LabellingError
-from labelling.io import formats
-from labelling.learning.imported import ORDERS, import_predictions
-from labelling.setup import annotation_files, csv_import
+from labelling.setup import csv_import
 from labelling.io.ingest import read_csv
 from labelling.io.gold import gold_rows
-from labelling.io.predictions import format_of
 from labelling.storage.gold import gold_rate
 from labelling.records import ProjectSettings, Task
 from labelling.storage.overlap import MAX_OVERLAP
@@ -24,23 +21,7 @@ NOTICE = "setup_notice"
 ROUND = "upload_round"
 PREVIEW = "upload_preview"
 LABELS_FOUND = "upload_labels_found"
-PARSED = "upload_annotations_parsed"
 CSV_TYPES = ["csv", "tsv", "txt"]
-PREDICTION_TYPES = ["csv", "jsonl", "ndjson"]
-ANNOTATION_TYPES = ["json", "jsonl", "ndjson", "conll", "iob", "txt"]
-ANNOTATION_FORMATS = {
-    "coco": "COCO JSON (boxes)",
-    "spans-jsonl": "Span JSONL (spans)",
-    "spacy": "spaCy training data (spans)",
-    "conll": "IOB/CoNLL (spans)",
-}
-"""The words for labelling.setup.annotation_files.FORMATS here."""
-ORDER_WORDS = {
-    "confidence": "Least confident first",
-    "score": "By a score column of the file (higher first)",
-    "none": "Keep the queue's order",
-}
-"""The words for labelling.learning.imported.ORDERS here."""
 MAX_GOLD_PERCENT = 50
 NO_COLUMN = "(none)"  # the choice for 'no column of existing labels' (a docstring here would be drawn)
 
@@ -222,124 +203,6 @@ def new_project() -> None:
             finished(f"Created **{ui.literal(made.name)}** with {added:,} items.", made.id)
 
 
-def uploaded_bytes(label: str, types: list[str], key: str, help: str):
-    """An uploaded file and its bytes, or (None, None) when none is uploaded or it is over the size limit
-    (the reason shown)."""
-    uploaded = st.file_uploader(label, type=types, key=key, help=help)
-    if uploaded is None:
-        return None, None
-    try:
-        ui.check_upload_size(uploaded.size)
-    except LabellingError as error:
-        st.error(f"Cannot use {uploaded.name}: {error}", icon=":material/error:")
-        return None, None
-    return uploaded, uploaded.getvalue()
-
-
-def parsed_annotations(uploaded, data: bytes, format: str):
-    """The file read as `format` (labelling.io.formats), once per file and format: (Parsed, None), or
-    (None, the reason it cannot be read)."""
-    choice = (uploaded.file_id, format)
-    memo = st.session_state.get(PARSED)
-    if memo is None or memo[0] != choice:
-        try:
-            memo = (choice, formats.IMPORTS[format](data), None)
-        except LabellingError as error:
-            memo = (choice, None, str(error))
-        st.session_state[PARSED] = memo
-    return memo[1], memo[2]
-
-
-def from_annotation_file() -> None:
-    uploaded, data = uploaded_bytes(
-        "Annotation file: COCO JSON (boxes) or span JSONL, spaCy JSON, IOB/CoNLL (spans)",
-        ANNOTATION_TYPES,
-        f"annotation-file-{round_}",
-        f"Up to {st.get_option('server.maxUploadSize'):,} MB. Its items and their labels are imported, all or none.",
-    )
-    if uploaded is None:
-        return
-    k = f"{round_}"
-    fmt = st.selectbox(
-        "Format",
-        list(ANNOTATION_FORMATS),
-        index=list(ANNOTATION_FORMATS).index(annotation_files.guess_format(uploaded.name, data)),
-        format_func=ANNOTATION_FORMATS.get,
-        key=f"annotation-format-{k}",
-    )
-    parsed, problem = parsed_annotations(uploaded, data, fmt)
-    if problem:
-        st.error(f"Cannot read {uploaded.name} as {ANNOTATION_FORMATS[fmt]}: {problem}", icon=":material/error:")
-        return
-    task = parsed.settings["task"]
-    st.caption(
-        f"{len(parsed.items):,} items to {'draw boxes on' if task == Task.BOXES else 'mark spans in'}, "
-        f"with their labels; {len(parsed.classes):,} classes."
-    )
-    name = st.text_input("Project name", value=Path(uploaded.name).stem, key=f"annotation-name-{k}")
-    labels_text = st.text_area(
-        f"Classes of the {task}, one per line",
-        value="\n".join(parsed.classes),
-        key=f"annotation-labels-{k}-{fmt}",
-        help="Starts from the file's classes, in the order it uses them; add any it does not use yet.",
-    )
-    overlap = st.number_input(
-        "Labellers per item", min_value=1, max_value=MAX_OVERLAP, value=1, step=1, key=f"annotation-overlap-{k}"
-    )
-    if st.button("Create project", type="primary", key=f"annotation-create-{k}", icon=":material/rocket_launch:"):
-        try:
-            made, added = annotation_files.import_annotations(
-                store, data, fmt, project=name, create=True,
-                labels=csv_import.parse_label_set(labels_text), overlap=int(overlap),
-            )
-        except LabellingError as error:
-            st.error(f"Nothing was created: {ui.refusal(error)}", icon=":material/error:")
-        else:
-            finished(f"Created **{ui.literal(made.name)}** ({task}) with {added:,} items and their labels.", made.id)
-
-
-def predictions(project) -> None:
-    st.caption(
-        f"Predictions of a model of your own for the items of **{ui.literal(project.name)}**: a CSV or JSONL file "
-        "with an `item_id` column (the ids of the Export file) and either `label` and `confidence` (0..1; box "
-        "and span labels as JSON, whose boxes or spans may carry a `score`) or a probability column per class. "
-        "They become the items' suggestions on the Label page and can order the queue."
-    )
-    uploaded, data = uploaded_bytes(
-        "Predictions file (CSV or JSONL)",
-        PREDICTION_TYPES,
-        f"predictions-{round_}",
-        f"Up to {st.get_option('server.maxUploadSize'):,} MB. All its predictions are imported, or none.",
-    )
-    if uploaded is None:
-        return
-    k = f"{round_}"
-    order = st.radio("Order of the queue", ORDERS, format_func=ORDER_WORDS.get, key=f"predictions-order-{k}")
-    score_column = (
-        st.text_input("Score column", key=f"predictions-score-{k}", help="A column of the file: higher comes sooner.")
-        if order == "score"
-        else None
-    )
-    if st.button("Import predictions", type="primary", key=f"predictions-import-{k}", icon=":material/upload:"):
-        try:
-            done = import_predictions(
-                store, project.id, data, format=format_of(uploaded.name), order=order, score_column=score_column
-            )
-        except LabellingError as error:
-            st.error(f"Nothing was imported: {ui.refusal(error)}", icon=":material/error:")
-        else:
-            finished(
-                f"Imported {done.predictions:,} prediction{'s' if done.predictions != 1 else ''} into "
-                f"**{ui.literal(project.name)}**; "
-                + (
-                    f"the queue was reordered: {done.ordered:,} open item{'s' if done.ordered != 1 else ''} by them."
-                    if order != "none"
-                    else "the queue's order is unchanged."
-                ),
-                project.id,
-            )
-
-
 def preview(frame, settings: dict | None, labels: list[str], multi: bool) -> None:
     """The first row as the Label page will show it (the same `ui.show_item`), with its label buttons."""
     st.markdown("**What a labeller will see** (the first row)")
@@ -486,7 +349,7 @@ if project is None:
     st.subheader("Or create a project from a CSV file")
     new_project()
     st.subheader("Or from an annotation file")
-    from_annotation_file()
+    ui.project_from_annotation_file(store, round_, finished)
 else:
     create, append, predicted, control, change = st.tabs(
         ["New project", "Add rows", "Import predictions", "Quality control", "Edit labels and instructions"]
@@ -494,13 +357,13 @@ else:
     with create:
         new_project()
         with st.expander("From an annotation file (COCO, span JSONL, spaCy, CoNLL)", icon=":material/draw:"):
-            from_annotation_file()
+            ui.project_from_annotation_file(store, round_, finished)
         with st.expander("Demo projects"):
             demos()
     with append:
         add_rows(project)
     with predicted:
-        predictions(project)
+        ui.predictions_upload(store, project, round_, finished)
     with control:
         quality(project)
     with change:
