@@ -23,6 +23,7 @@ FORMATS = {
     "JSONL": (to_jsonl, "jsonl", "application/jsonl"),
     "Parquet": (to_parquet, "parquet", "application/vnd.apache.parquet"),
 }
+# The words and media type of each of labelling.io.formats.EXPORTS here (a docstring would be drawn).
 TOOL_FORMATS = {
     "coco": ("COCO JSON", "application/json"),
     "yolo": ("YOLO (zip)", "application/zip"),
@@ -30,7 +31,6 @@ TOOL_FORMATS = {
     "spacy": ("spaCy JSON", "application/json"),
     "conll": ("IOB/CoNLL", "text/plain"),
 }
-"""The words and media type of each of labelling.io.formats.EXPORTS on this page."""
 NOTICE = "export_notice"
 
 

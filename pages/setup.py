@@ -356,7 +356,9 @@ else:
     )
     with create:
         new_project()
-        with st.expander("From an annotation file (COCO, span JSONL, spaCy, CoNLL)", icon=":material/draw:"):
+        with st.expander(
+            "From an annotation file (COCO, span JSONL, spaCy, CoNLL)", icon=":material/draw:", key="annotation-open"
+        ):
             ui.project_from_annotation_file(store, round_, finished)
         with st.expander("Demo projects"):
             demos()

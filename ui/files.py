@@ -96,7 +96,7 @@ def project_from_annotation_file(store: Store, round_: int, finished: Finished) 
     task = parsed.settings["task"]
     st.caption(
         f"{len(parsed.items):,} items to {'draw boxes on' if task == Task.BOXES else 'mark spans in'}, "
-        f"with their labels; {len(parsed.classes):,} classes."
+        f"with their labels; {len(parsed.classes):,} class{'es' if len(parsed.classes) != 1 else ''}."
     )
     name = st.text_input("Project name", value=Path(uploaded.name).stem, key=f"annotation-name-{k}")
     labels_text = st.text_area(
