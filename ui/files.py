@@ -141,6 +141,7 @@ def predictions_upload(store: Store, project: Project, round_: int, finished: Fi
     order = st.radio("Order of the queue", ORDERS, format_func=ORDER_WORDS.get, key=f"predictions-order-{k}")
     score_column = (
         st.text_input("Score column", key=f"predictions-score-{k}", help="A column of the file: higher comes sooner.")
+        or None  # left empty: the library asks for the column
         if order == "score"
         else None
     )

@@ -140,3 +140,21 @@ def test_a_coco_export_makes_a_box_project_with_the_same_boxes(app, store):
     made = store.project("faces-coco")
     assert made.options.task is Task.BOXES
     assert store.annotations(made.id)["label"].tolist() == [drawn]
+
+
+def test_predictions_ordered_by_a_score_column(app, store):
+    project = store.create_project("words", ["a", "b"], settings={"display": "text"})
+    store.add_items(project.id, ["alpha", "bravo"])
+    store.update_project(project.id, settings=with_training_settings(project, shuffle_prop=0.0))
+    ids = dict(zip(store.export(project.id)["data"], store.export(project.id)["item_id"]))
+    rows = f"item_id,label,confidence,u\n{ids['alpha']},a,0.1,0.2\n{ids['bravo']},a,0.9,0.8\n".encode()
+    at = setup_page(app)
+    at.file_uploader(key="predictions-0").set_value(("p.csv", rows, "text/csv"))
+    at.run()
+    at.radio(key="predictions-order-0").set_value("score").run()
+    at.button(key="predictions-import-0").click().run()
+    assert any("name the column" in e for e in errors(at)), errors(at)  # no column named yet
+    at.text_input(key="predictions-score-0").input("u")
+    at.button(key="predictions-import-0").click().run()
+    assert not errors(at), errors(at)
+    assert store.next_item(project.id, "carol").id == ids["bravo"]  # the higher score, though more confident
