@@ -24,6 +24,7 @@ PAGES = {  # url path: (script, title, icon, roles that may use it)
     "train": ("pages/train.py", "Train", ":material/model_training:", ADMINS),
     "export": ("pages/export.py", "Export", ":material/download:", ADMINS),
     "people": ("pages/people.py", "People", ":material/group:", ADMINS),
+    "projects": ("pages/projects.py", "Projects", ":material/folder_managed:", ADMINS),
 }
 
 

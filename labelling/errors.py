@@ -50,6 +50,14 @@ class NotAReviewer(LabellingError, PermissionError):
     """Only reviewers and admins may set final labels or send items back to the queue."""
 
 
+class NotOnProject(LabellingError, PermissionError):
+    """The labeller is not assigned to this project (an admin assigns people to projects on the People page)."""
+
+
+class ProjectArchived(LabellingError):
+    """The project is archived: read-only until an admin restores it."""
+
+
 class DuplicateLabeller(LabellingError):
     """Someone with this name exists already; names are unique because labels are recorded by name."""
 

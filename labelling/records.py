@@ -134,6 +134,12 @@ class Project:
     settings: dict[str, Any] = field(default_factory=dict, compare=False)
     """As stored (JSON); read it through `options`."""
     created_at: float = 0.0
+    archived_at: float | None = None
+    """When an admin archived it (hidden from labellers, read-only); None while in use."""
+
+    @property
+    def archived(self) -> bool:
+        return self.archived_at is not None
 
     @functools.cached_property
     def options(self) -> ProjectSettings:

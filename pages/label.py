@@ -245,7 +245,7 @@ if project is None:
         st.info("There is no project yet.")
         st.page_link("pages/setup.py", label="Create one on the Setup page", icon=":material/upload_file:")
     else:
-        st.info("There is nothing to label yet. Come back when your admin has set up a project.")
+        st.info("There is nothing to label yet. Come back when your admin has set up a project, or added you to one.")
     st.stop()
 
 st.title(project.name)

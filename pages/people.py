@@ -116,3 +116,35 @@ for person in everyone:
             right.button(
                 "New link", key=f"relink-{person.id}", on_click=_new_link, args=(person.name,), icon=":material/link:"
             )
+
+
+@ui.guarded
+def _set_members(project_id: int) -> None:
+    chosen = st.session_state.pop(f"members-{project_id}")  # the select shows the stored members, saved or not
+    try:
+        store.access.set_members(project_id, chosen)
+    except LabellingError as error:
+        st.session_state["people_error"] = ui.refusal(error)
+
+
+st.subheader("Who works on which project")
+st.caption(
+    "A project nobody is assigned to is open to every labeller. Once you assign people, only they (and admins) "
+    "see it and receive its items."
+)
+with ui.database_guard():
+    projects = store.projects()
+    members = {project.id: store.access.members(project.id) for project in projects}
+assignable = [person.name for person in everyone if person.role != "admin" and person.name not in people.RESERVED_NAMES]
+if not projects:
+    st.caption("No projects yet.")
+for project in projects:
+    st.multiselect(
+        ui.literal(project.name) + (" (archived)" if project.archived else ""),
+        assignable,
+        default=[name for name in members[project.id] if name in assignable],
+        key=f"members-{project.id}",
+        on_change=_set_members,
+        args=(project.id,),
+        placeholder="Everyone",
+    )

@@ -128,43 +128,7 @@ def _learning_curve(finished: list[TrainingRun]) -> None:
             if r.scores and r.scores.get("cv_accuracy") is not None
         ]
     )
-    x = {"field": "labelled items", "type": "quantitative", "axis": {"format": "d", "tickMinStep": 1}}
-    st.vega_lite_chart(
-        curve,
-        {
-            "encoding": {"x": x},
-            "layer": [
-                {
-                    "transform": [{"filter": {"field": "measure", "equal": HONEST}}],
-                    "mark": {"type": "area", "opacity": 0.2},
-                    "encoding": {
-                        "y": {"field": "low", "type": "quantitative", "scale": {"domain": [0, 1]}},
-                        "y2": {"field": "high"},
-                    },
-                },
-                {
-                    "mark": {"type": "line"},
-                    "encoding": {
-                        "y": {"field": "accuracy", "type": "quantitative", "scale": {"domain": [0, 1]}, "title": "accuracy"},
-                        "color": {"field": "measure", "type": "nominal", "title": None, "legend": {"orient": "bottom", "labelLimit": 600}},
-                    },
-                },
-                # Points of their own: the cross-validated ones hollow squares under the honest filled circles, so
-                # one run's two points never hide each other.
-                *(
-                    {
-                        "transform": [{"filter": {"field": "measure", "equal": measure}}],
-                        "mark": {"type": "point", "tooltip": True, "size": 90, "strokeWidth": 2, **mark},
-                        "encoding": {"y": {"field": "accuracy", "type": "quantitative"}, "color": {"field": "measure"}},
-                    }
-                    for measure, mark in (
-                        (CROSS_VALIDATED, {"shape": "square", "filled": False}),
-                        (HONEST, {"shape": "circle", "filled": True}),
-                    )
-                ),
-            ],
-        },
-    )
+    ui.learning_curve(curve, HONEST, CROSS_VALIDATED)
     st.caption(
         f"**{HONEST}**, with its 95% interval (the band): the random items the queue hands out (its random "
         "share, and a tenth of a wholly random order) are kept out of training, so they test the model as new "

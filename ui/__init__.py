@@ -12,6 +12,7 @@
     history    the Label page's "My recent items", each reopenable
     files      the Setup page's files of other tools: a project from an annotation file, a model's predictions
     figures    the cached progress counts, annotations and agreement figures
+    charts     charts drawn from Vega-Lite specs of our own (the Train page's learning curve)
     uploads    the upload limit, and which sessions may upload at all (the gate `server.py` puts in front)
 
 Pages use the names below (`ui.store()`, `ui.page_user(...)`); the CSV setup steps themselves are
@@ -32,6 +33,7 @@ from ui.auth import (
     sign_in_page,
     still_signed_in,
 )
+from ui.charts import learning_curve
 from ui.figures import STATS_TTL_SECONDS, agreement, annotations, progress, refresh_figures
 from ui.guard import CLICK_NOT_SAVED, DATABASE_DOWN, database_guard, guarded, refusal
 from ui.files import predictions_upload, project_from_annotation_file
@@ -61,6 +63,7 @@ __all__ = [
     "keep_session",
     "keyboard_help",
     "label_shortcuts",
+    "learning_curve",
     "literal",
     "local_mode_banner",
     "mark_routed",

@@ -197,6 +197,11 @@ def _too_many(wait: float) -> str:
     return f"Too many attempts: try again in {max(1, round(wait))} s."
 
 
+def signed_in() -> User | None:
+    """Who this session is signed in as, once the router or `page_user` has checked (no database call)."""
+    return st.session_state.get(_USER)
+
+
 def mark_routed() -> None:
     """The router signed this run's user in; the page it runs need not check again."""
     st.session_state[_ROUTED] = True

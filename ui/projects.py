@@ -9,6 +9,7 @@ import streamlit as st
 from labelling import DuplicateProject, Project, Store
 from labelling.setup import demo
 from labelling.storage.engine import DEFAULT_URL
+from ui.auth import signed_in
 from ui.guard import database_guard
 from ui.resources import settings
 
@@ -29,8 +30,9 @@ The time of asking makes each script new, so the browser runs it again."""
 
 def project_picker(store: Store) -> Project | None:
     """The project this session works on, chosen in the sidebar when there are several."""
-    with database_guard():
-        projects = store.projects()
+    user = signed_in()
+    with database_guard():  # a labeller's: the projects they are on (labelling.storage.access); an admin's: all
+        projects = store.projects() if user is None or user.is_admin else store.access.projects_for(user.name)
     if not projects:
         return None
     by_id = {p.id: p for p in projects}
@@ -45,7 +47,7 @@ def project_picker(store: Store) -> Project | None:
             "Project",
             ids,
             index=ids.index(chosen),
-            format_func=lambda i: by_id[i].name,
+            format_func=lambda i: by_id[i].name + (" (archived)" if by_id[i].archived else ""),
             key=_PROJECT_PICKER,
             on_change=_picked,
         )

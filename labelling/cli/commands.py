@@ -66,7 +66,7 @@ def run_status(args: argparse.Namespace) -> int:
     table = [header] + [
         (
             str(project.id),
-            project.name,
+            project.name + (" (archived)" if project.archived else ""),
             f"{counts.total:,}",
             f"{counts.complete:,}",
             f"{counts.in_progress:,}",

@@ -10,6 +10,7 @@ from typing import Any
 
 from labelling import people
 from labelling.cli.commands import run_labeller_add, run_labeller_revoke, run_migrate, run_status, run_worker
+from labelling.cli import manage
 from labelling.cli.files import EXPORT_FORMATS, run_export, run_import, run_predictions
 from labelling.cli.versions import run_version_diff, run_version_list, run_version_save
 from labelling.learning.imported import ORDERS
@@ -17,7 +18,9 @@ from labelling.io import formats
 from labelling.setup.annotation_files import FORMATS as ANNOTATION_FORMATS
 from labelling.settings import DEFAULT_PUBLIC_URL, SOURCES
 
-__all__ = ["build_parser"]
+__all__ = ["PROJECT_HELP", "build_parser"]
+
+PROJECT_HELP = "the project's name (or its id, as `status` lists them)"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -71,6 +74,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     command("status", run_status, help="every project with its progress")
     _version_parser(commands, common)
+    _project_parsers(commands, common)
+    _label_parsers(commands, common)
     return parser
 
 
@@ -118,7 +123,7 @@ def _import_parser(command: Callable[..., argparse.ArgumentParser]) -> None:
     imports.add_argument(
         "--format", choices=["csv", *ANNOTATION_FORMATS], default="csv", help="default: csv"
     )
-    imports.add_argument("--project", required=True, metavar="NAME", help="the project's name")
+    imports.add_argument("--project", required=True, metavar="NAME", help=PROJECT_HELP)
     imports.add_argument("--create", action="store_true", help="make a new project named NAME from this file")
     imports.add_argument("--labels", metavar="A,B,C", help="with --create: the label set, comma separated")
     imports.add_argument(
@@ -164,7 +169,7 @@ def _export_parser(command: Callable[..., argparse.ArgumentParser]) -> None:
         "--output-dir.",
     )
     which = export.add_mutually_exclusive_group(required=True)
-    which.add_argument("--project", metavar="NAME", help="the project's name")
+    which.add_argument("--project", metavar="NAME", help=PROJECT_HELP)
     which.add_argument("--all", action="store_true", help="every project (a backup of all labels)")
     export.add_argument(
         "--format",
@@ -178,3 +183,39 @@ def _export_parser(command: Callable[..., argparse.ArgumentParser]) -> None:
     )
     export.add_argument("--output", type=Path, metavar="FILE", help="the file to write (default: standard output)")
     export.add_argument("--output-dir", type=Path, metavar="DIR", help="with --all: the folder to write into")
+
+
+def _project_parsers(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    project = commands.add_parser("project", help="rename, archive, restore or delete a project; who works on it")
+    actions = project.add_subparsers(title="project commands", metavar="ACTION", required=True)
+
+    def action(name: str, run: Callable[[argparse.Namespace], Any], help: str) -> argparse.ArgumentParser:
+        parser = _command(actions, common, name, run, help=help)
+        parser.add_argument("project", metavar="PROJECT", help=PROJECT_HELP)
+        return parser
+
+    action("rename", manage.run_project_rename, "give a project a new name").add_argument("name", metavar="NEW_NAME")
+    action("archive", manage.run_project_archive, "hide a project from labellers and make it read-only")
+    action("restore", manage.run_project_restore, "bring an archived project back")
+    action("delete", manage.run_project_delete, "delete a project and all its items and labels").add_argument(
+        "--yes", action="store_true", help="really delete (without it, says what would be deleted)"
+    )
+    action("members", manage.run_project_members, "who is assigned to a project")
+    for name, run, help in (
+        ("assign", manage.run_project_assign, "let only the assigned people (and admins) label a project"),
+        ("unassign", manage.run_project_unassign, "take people off a project (nobody left: open to all)"),
+    ):
+        action(name, run, help).add_argument("names", nargs="+", metavar="NAME", help="people invited with `labeller add`")
+
+
+def _label_parsers(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    label = commands.add_parser("label", help="rename or merge a project's labels (every label given is kept)")
+    actions = label.add_subparsers(title="label commands", metavar="ACTION", required=True)
+    for name, run, help, new in (
+        ("rename", manage.run_label_rename, "call a label by a new name everywhere", "NEW"),
+        ("merge", manage.run_label_merge, "fold the label OLD into the label INTO", "INTO"),
+    ):
+        parser = _command(actions, common, name, run, help=help)
+        parser.add_argument("--project", required=True, metavar="NAME", help=PROJECT_HELP)
+        parser.add_argument("old", metavar="OLD")
+        parser.add_argument("new", metavar=new)

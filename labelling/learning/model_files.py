@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 from pathlib import Path
 
 import joblib
@@ -13,7 +14,7 @@ from labelling.settings import Settings
 from labelling.storage.runs import RunStatus
 from labelling.storage.store import Store
 
-__all__ = ["KEEP_MODELS", "load_model", "model_dir", "model_path", "save_model"]
+__all__ = ["KEEP_MODELS", "delete_project", "load_model", "model_dir", "model_path", "save_model"]
 
 KEEP_MODELS = 3
 """Saved models kept per project (older files are deleted)."""
@@ -42,6 +43,15 @@ def _safe(name: str) -> str:
 
 def model_path(store: Store, project_id: int, run_id: int) -> Path:
     return model_dir(store) / f"project-{int(project_id)}" / f"run-{int(run_id)}.joblib"
+
+
+def delete_project(store: Store, project: int | str) -> None:
+    """Delete a project and everything of it: its rows (`Store.delete_project`) and its saved models, which
+    a later project given the same id (SQLite reuses ids) must never load. What the Setup page and the
+    command line call."""
+    project_id = store.project(project).id
+    store.delete_project(project_id)
+    shutil.rmtree(model_dir(store) / f"project-{project_id}", ignore_errors=True)
 
 
 def load_model(store: Store, project_id: int) -> models.TrainedModel | None:

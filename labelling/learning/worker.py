@@ -94,7 +94,7 @@ def orchestrate(
     every_seconds: float | None = None,
     once: bool = False,
     max_runs: int | None = None,
-    projects: Sequence[int] | None = None,
+    projects: Sequence[int | str] | None = None,
     model: Any = None,
     preprocess: Callable[[Any, Any], tuple[Any, Any]] | None = None,
     lease_seconds: float = LEASE_SECONDS,
@@ -104,12 +104,15 @@ def orchestrate(
 ) -> int:
     """Retrain due projects until stopped (`alive()` turns False), after one pass with `once`, or after
     `max_runs` runs; returns the number of runs (finished or failed). `model` is an estimator, a
-    callable making one per run, or a model's name (`training.train`); None means each project's choice. `poll_seconds`: how often the
+    callable making one per run, or a model's name (`training.train`); None means each project's choice.
+    `projects`, names or ids, limits it to those (ProjectNotFound for one that does not exist); archived
+    projects are never trained. `poll_seconds`: how often the
     projects are checked without a wakeup (default: LISTEN_POLL_SECONDS where notifications wake the
     worker, else POLL_SECONDS). `duty_cycle`: the share of time a run works (see `training.train`).
 
     With `once`, a database that cannot be reached raises DatabaseAway; otherwise it is waited for.
     """
+    wanted = None if projects is None else {store.project(project).id for project in projects}
     listener = store.runs.listener()
     if poll_seconds is None:
         poll_seconds = LISTEN_POLL_SECONDS if listener.listening else POLL_SECONDS
@@ -130,7 +133,7 @@ def orchestrate(
                 # Models are trained for classification projects: box and span projects are left alone.
                 found = [
                     p for p in store.projects()
-                    if (projects is None or p.id in projects) and p.options.task is Task.CLASSIFY
+                    if not p.archived and (wanted is None or p.id in wanted) and p.options.task is Task.CLASSIFY
                 ]
                 if failures:
                     log.info("database is back")
@@ -260,7 +263,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--every-seconds", type=float, help="...or after this long with new labels (default 300)")
     parser.add_argument("--once", action="store_true", help="one pass over the projects, then exit")
     parser.add_argument("--max-runs", type=int, help="exit after this many runs")
-    parser.add_argument("--project", type=int, action="append", help="only this project (repeatable)")
+    parser.add_argument(
+        "--project", action="append", metavar="NAME", help="only this project, by name or id (repeatable)"
+    )
     parser.add_argument(
         "--model",
         help="train every project with this model instead of each project's choice: a built-in or registered "
@@ -341,6 +346,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             store.close()
     except DatabaseAway as error:
         log.error("database unavailable: %s", _first_line(error))
+        return 1
+    except ProjectNotFound as error:  # a --project that names no project
+        log.error("%s", error)
         return 1
     except KeyboardInterrupt:
         return 130

@@ -8,17 +8,30 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from labelling import text
-from labelling.errors import DuplicateProject, InvalidInput, ProjectNotFound
+from labelling.errors import DuplicateProject, InvalidInput, ProjectArchived, ProjectNotFound
 from labelling.io import labels as label_values
 from labelling.records import Project, ProjectSettings, Task
 from labelling.storage.engine import clock
 from labelling.storage.schema import projects
 
-__all__ = ["MAX_PROJECT_NAME", "changed_settings", "check_instructions", "check_task_settings", "check_name", "from_row", "insert", "load", "settings_json"]
+__all__ = [
+    "MAX_PROJECT_NAME",
+    "changed_settings",
+    "check_instructions",
+    "check_name",
+    "check_name_free",
+    "check_open",
+    "check_task_settings",
+    "from_row",
+    "insert",
+    "load",
+    "load_open",
+    "settings_json",
+]
 
 MAX_PROJECT_NAME = 200
 
@@ -93,11 +106,25 @@ def changed_settings(project: Project, settings: dict[str, Any]) -> str:
     return settings_json(check_task_settings(dict(settings), project.multi_label))
 
 
+def check_name_free(connection: Connection, name: str) -> None:
+    """DuplicateProject if a project has this name (names are unique)."""
+    if connection.execute(select(projects.c.id).where(projects.c.name == name)).first() is not None:
+        raise DuplicateProject(f"a project named {name!r} exists already")
+
+
 def load(connection: Connection, project: int | str) -> Project:
+    """A project by id, or by name; a name of digits that no project has is taken as an id, so that every
+    command line option takes a project by name or id alike (`--project reviews`, `--project 3`)."""
     if isinstance(project, str):
         if not text.is_name(project, MAX_PROJECT_NAME):  # no such project; and PostgreSQL refuses a NUL in a query
             raise ProjectNotFound(f"no project {project!r}")
         condition = projects.c.name == project
+        if project.isascii() and project.isdigit():
+            condition = or_(condition, projects.c.id == int(project))
+            row = connection.execute(select(projects).where(condition).order_by(projects.c.name != project)).first()
+            if row is None:
+                raise ProjectNotFound(f"no project named {project!r} and no project with id {project}")
+            return from_row(row)
     elif isinstance(project, (int, np.integer)) and not isinstance(project, bool):
         condition = projects.c.id == int(project)
     else:
@@ -106,6 +133,11 @@ def load(connection: Connection, project: int | str) -> Project:
     if row is None:
         raise ProjectNotFound(f"no project {project!r}")
     return from_row(row)
+
+
+def load_open(connection: Connection, project: int | str) -> Project:
+    """`load`, for a change to the project: ProjectArchived for an archived one (read-only until restored)."""
+    return check_open(load(connection, project))
 
 
 def from_row(row) -> Project:
@@ -118,4 +150,12 @@ def from_row(row) -> Project:
         instructions=row.instructions,
         settings=json.loads(row.settings),
         created_at=row.created_at,
+        archived_at=row.archived_at,
     )
+
+
+def check_open(project: Project) -> Project:
+    """The project, unless it is archived: archived projects are read-only until restored."""
+    if project.archived:
+        raise ProjectArchived(f"the project {project.name!r} is archived: an admin can restore it on the Projects page")
+    return project

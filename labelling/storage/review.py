@@ -23,6 +23,7 @@ from labelling.quality import consensus, shapes
 from labelling.records import Label, Project, Task
 from labelling.storage import votes as project_votes
 from labelling.storage.item_labels import label_of_item
+from labelling.storage.access import require_member
 from labelling.storage.engine import clock
 from labelling.storage.gold import refuse_gold
 from labelling.storage.items import require_items
@@ -71,7 +72,7 @@ def adjudicate(
     """Set an item's final label; it wins over the labellers' majority (consensus.final_labels, export).
 
     Recorded as a review (who, when, what); an earlier adjudication of the item stays in the history."""
-    me = check_reviewer(connection, reviewer)
+    me = require_member(connection, project, check_reviewer(connection, reviewer))
     require_items(connection, project, [int(item_id)])
     value = label_of_item(connection, project, item_id, label, media_roots)
     if value is None:
@@ -97,7 +98,7 @@ def send_back(connection: Connection, project: Project, item_id: int, reviewer: 
 
     Its current labels and adjudication stop counting (history is kept); its tasks reopen, at the top of
     the queue, for anyone; a task someone holds right now is left with them."""
-    me = check_reviewer(connection, reviewer)
+    me = require_member(connection, project, check_reviewer(connection, reviewer))
     item_id = int(item_id)
     require_items(connection, project, [item_id])
     refuse_gold(connection, item_id)

@@ -10,21 +10,8 @@ claim only has to lock one row, and an expired lease sits in that same row for t
 
 from __future__ import annotations
 
-from sqlalchemy import (
-    BigInteger,
-    Boolean,
-    Column,
-    Double,
-    ForeignKey,
-    Index,
-    Integer,
-    LargeBinary,
-    MetaData,
-    String,
-    Table,
-    Text,
-    text,
-)
+from sqlalchemy import BigInteger, Boolean, Column, Double, ForeignKey, Index, Integer, LargeBinary, MetaData, String
+from sqlalchemy import Table, Text, text
 
 metadata = MetaData(
     naming_convention={
@@ -49,6 +36,7 @@ projects = Table(
     Column("instructions", Text, nullable=False, server_default=""),
     Column("settings", Text, nullable=False, server_default="{}"),  # JSON: display and model columns
     Column("created_at", Double, nullable=False),
+    Column("archived_at", Double, nullable=True),  # revision 0007: archived (hidden, read-only) since
 )
 
 labellers = Table(
@@ -146,6 +134,7 @@ annotations = Table(
     Column("source", String(20), nullable=False, server_default="label"),  # label | import
     Index(None, "project_id", "labeller_id", "id"),
     Index(None, "project_id", "created_at"),
+    Index(None, "item_id"),  # revision 0007: deleting an item (its project) finds its labels without a scan
 )
 # Append-only history, but one current label per labeller and item: a double submit cannot add a second.
 _unique_where(
@@ -256,6 +245,7 @@ reviews = Table(
     Column("is_current", Boolean, nullable=False, server_default=text("false")),
     Column("created_at", Double, nullable=False),
     Index(None, "project_id", "item_id"),
+    Index(None, "item_id"),  # revision 0007: as annotations'
 )
 # At most one final label per item.
 _unique_where("uq_reviews_current", reviews.c.item_id, postgresql="is_current", sqlite="is_current = 1")
@@ -337,10 +327,8 @@ item_problems = Table(
     Index(None, "item_id"),
 )
 
-# Label versions (revision 0007): "the labels as of Friday". A version is a name, a time and who saved it;
-# its final labels are the version_labels rows valid for it. A row is valid from the version that first had
-# it (`from_version`) until the version that changed or dropped it (`until_version`, exclusive; NULL: still
-# the newest), so saving a version writes only the items whose final label changed since the last one.
+# Label versions (revision 0007), "the labels as of Friday": a version_labels row is valid from the version that
+# first had it until the one that changed or dropped it (exclusive; NULL: the newest): a save writes only changes.
 label_versions = Table(
     "label_versions",
     metadata,
@@ -366,4 +354,38 @@ version_labels = Table(
     Index(None, "project_id", "until_version"),
     Index(None, "item_id"),
     Index(None, "from_version"),
+)
+
+# Who works on a project (revision 0008); a project with no members is open to every labeller.
+project_members = Table(
+    "project_members",
+    metadata,
+    Column("project_id", ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True),
+    Column("labeller_id", ForeignKey("labellers.id", ondelete="CASCADE"), primary_key=True),
+    Column("created_at", Double, nullable=False),
+    Index(None, "labeller_id"),
+)
+
+# Label renames and merges (revision 0008): labels are rewritten where used; each annotation's label before the
+# change is kept (`label_change_rows`), so no label given is lost (`Store.manage.label_history`).
+label_changes = Table(
+    "label_changes",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("project_id", ForeignKey("projects.id", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(20), nullable=False),  # rename | merge
+    Column("old_label", Text, nullable=False),
+    Column("new_label", Text, nullable=False),
+    Column("changed_by", String(200), nullable=False),
+    Column("created_at", Double, nullable=False),
+    Index(None, "project_id", "id"),
+)
+
+label_change_rows = Table(
+    "label_change_rows",
+    metadata,
+    Column("change_id", ForeignKey("label_changes.id", ondelete="CASCADE"), primary_key=True),
+    Column("annotation_id", ForeignKey("annotations.id", ondelete="CASCADE"), primary_key=True),
+    Column("previous", Text, nullable=False),  # JSON, as annotations.label, before the change
+    Index(None, "annotation_id"),
 )

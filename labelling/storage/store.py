@@ -26,9 +26,11 @@ from labelling.storage.embeddings import Embeddings
 from labelling.storage.engine import make_engine, migrate, read, retry_once_when_safe, write
 from labelling.storage.overlap import change_overlap
 from labelling.storage.people import People
+from labelling.storage.access import Access
 from labelling.storage.assessment import Assessment
 from labelling.storage.model_data import ModelData
 from labelling.storage.problems import Problems
+from labelling.storage.project_admin import ProjectAdmin
 from labelling.storage.runs import Runs, TrainingRun, check_trainable
 from labelling.storage.schema import projects
 
@@ -49,24 +51,21 @@ class Store:
         """Draws gold hand-outs; seed it (`random.Random(7)`) for a repeatable stream."""
         self._projects: dict[int, tuple[float, Project]] = {}
         self._labellers: dict[str, queue.Labeller] = {}
-        self.people = People(engine)
-        """Labellers, roles and invite tokens (labelling.storage.people)."""
         self._notifier = wakeups.Notifier()
-        self.runs = Runs(engine)
-        """Training runs and trainer leases (`labelling.learning` trains through it)."""
-        self.model_data = ModelData(engine)
-        """What training reads (labelled items, the open queue) and writes (predictions)."""
-        self.embeddings = Embeddings(engine)
-        """Stored sentence embeddings and the claims that split their computation between workers."""
-        self.assessment = Assessment(engine)
-        """How far to trust the model: random picks, the stop set, label issues (`labels_to_check`)."""
-        self.problems = Problems(engine)
-        """Labellers' reports and unreadable items, and a reviewer's exclude, fix, dismiss or delete."""
+        # The repositories, one concern each (docs/architecture.md names what each owns):
+        self.people = People(engine)  # labellers, roles and invite tokens
+        self.runs = Runs(engine)  # training runs and trainer leases (`labelling.learning` trains through it)
+        self.model_data = ModelData(engine)  # what training reads (labelled items, the open queue) and writes
+        self.embeddings = Embeddings(engine)  # stored sentence embeddings, and claims splitting their computation
+        self.assessment = Assessment(engine)  # how far to trust the model: random picks, stop set, labels to check
+        self.problems = Problems(engine)  # labellers' reports and unreadable items; exclude, fix, dismiss, delete
         self.versions = versions.Versions(engine)  # label versions: save, list, compare, export
         self.history = history.History(engine)  # a labeller's recent items, each reopenable
         self.curation = curation.Curation(engine)  # item search, and accepting the majority in bulk
-        self.item_labels = ItemLabels(engine)
-        """Box and span labels: the media folders (`media_roots`) their images are checked under."""
+        self.item_labels = ItemLabels(engine)  # box and span labels checked against their item (`media_roots`)
+        self.access = Access(engine)  # who works on which project, and the projects a person may label
+        # Rename, archive and restore projects; rename and merge labels, with their history.
+        self.manage = ProjectAdmin(engine, lambda project_id: self._projects.pop(project_id, None))
 
     @classmethod
     def connect(cls, url: str | None = None, *, upgrade: bool = True, rng: random.Random | None = None) -> Store:
@@ -136,17 +135,13 @@ class Store:
             return [project_rows.from_row(row) for row in connection.execute(select(projects).order_by(projects.c.id))]
 
     def update_project(
-        self,
-        project_id: int,
-        *,
-        labels: Sequence[str] | None = None,
-        instructions: str | None = None,
+        self, project_id: int, *, labels: Sequence[str] | None = None, instructions: str | None = None,
         settings: dict[str, Any] | None = None,
     ) -> Project:
         """Edit the label set (labels already used cannot be removed), instructions or settings."""
         values: dict[str, Any] = {}
         with write(self.engine) as connection:
-            project = project_rows.load(connection, project_id)
+            project = project_rows.load_open(connection, project_id)
             if labels is not None:
                 label_set = label_values.validate_label_set(labels)
                 removed = set(project.labels) - set(label_set)
@@ -172,7 +167,7 @@ class Store:
         Returns how many items were added.
         """
         with write(self.engine) as connection:
-            project = project_rows.load(connection, project_id)
+            project = project_rows.load_open(connection, project_id)
             added = items.add_items(connection, project, data, labels, labeller)
             if labels is not None:
                 self._notifier.labels_arrived(connection, project.id)
@@ -186,7 +181,8 @@ class Store:
         queue.check_lease(lease_seconds)
         with write(self.engine) as connection:
             project = self._project(connection, project_id)
-            return self._hand_out(connection, project, queue.lock_labeller(connection, labeller), lease_seconds)
+            me = self.access.check(connection, project, queue.lock_labeller(connection, labeller))
+            return self._hand_out(connection, project, me, lease_seconds)
 
     @retry_once_when_safe
     def submit(self, project_id: int, item_id: int, labeller: str, label: Label | Sequence[str]) -> Annotation:
@@ -228,7 +224,7 @@ class Store:
         return project, value
 
     def _submit(self, connection: Connection, project: Project, me: queue.Labeller, item_id: int, value: Label) -> Annotation:
-        annotation = queue.submit(connection, project, me, int(item_id), value)
+        annotation = queue.submit(connection, project, self.access.check(connection, project, me), int(item_id), value)
         self._notifier.labels_arrived(connection, project.id)  # wakes the training worker (PostgreSQL)
         return annotation
 
@@ -244,16 +240,18 @@ class Store:
     def skip(self, project_id: int, item_id: int, labeller: str) -> None:
         """Pass an item on to other labellers."""
         with write(self.engine) as connection:
-            me = queue.lock_labeller(connection, labeller)
-            queue.skip(connection, project_rows.load(connection, project_id), me, int(item_id))
+            project = project_rows.load(connection, project_id)
+            me = self.access.check(connection, project, queue.lock_labeller(connection, labeller))
+            queue.skip(connection, project, me, int(item_id))
 
     @retry_once_when_safe
     def undo(self, project_id: int, labeller: str, lease_seconds: float = DEFAULT_LEASE_SECONDS) -> Item | None:
         """Reopen my most recent label; the item comes back with `my_label` set. None if nothing to undo."""
         queue.check_lease(lease_seconds)
         with write(self.engine) as connection:
-            me = queue.lock_labeller(connection, labeller)
-            return queue.undo(connection, project_rows.load(connection, project_id), me, lease_seconds)
+            project = project_rows.load(connection, project_id)
+            me = self.access.check(connection, project, queue.lock_labeller(connection, labeller))
+            return queue.undo(connection, project, me, lease_seconds)
 
     def set_priorities(self, project_id: int, item_ids: Sequence[int], scores: Sequence[float]) -> int:
         """Reorder the queue: a higher score is labelled sooner. Returns the number of items given."""
@@ -302,7 +300,8 @@ class Store:
             return exports.items_frame(connection, project_rows.load(connection, project_id))
 
     def delete_project(self, project_id: int) -> None:
-        """Delete a project with its items, queue, labels and skips (admins, from Setup or the CLI)."""
+        """Delete a project and every row of it, in every table (ON DELETE CASCADE); its saved models go with
+        `labelling.learning.model_files.delete_project`, which the Projects page and the CLI call."""
         with write(self.engine) as connection:
             project = project_rows.load(connection, project_id)
             connection.execute(projects.delete().where(projects.c.id == project.id))
@@ -313,7 +312,7 @@ class Store:
     def request_training(self, project_id: int) -> TrainingRun:
         """File a "Retrain now" request for the worker; a request already waiting is returned instead.
         A box or span project is refused (NotTrainable): models are trained for classification projects."""
-        check_trainable(project := self.project(project_id))
+        check_trainable(project := project_rows.check_open(self.project(project_id)))
         return self.runs.request(project.id)
 
     def training_runs(self, project_id: int) -> list[TrainingRun]:
@@ -326,14 +325,14 @@ class Store:
     def set_overlap(self, project_id: int, overlap: int) -> Project:
         """Change labellers per item mid-project without breaking anyone's stream (see labelling.storage.overlap)."""
         with write(self.engine) as connection:
-            change_overlap(connection, project_rows.load(connection, project_id), overlap)
+            change_overlap(connection, project_rows.load_open(connection, project_id), overlap)
         return self._forget(project_id)
 
     def set_gold_rate(self, project_id: int, rate: float) -> Project:
         """The share (0..1) of each labeller's hand-outs that are gold items, e.g. 0.05; 0 stops them."""
         rate = gold.check_gold_rate(rate)
         with write(self.engine) as connection:
-            project = project_rows.load(connection, project_id)
+            project = project_rows.load_open(connection, project_id)
             settings = {**project.settings, gold.GOLD_RATE_SETTING: rate}
             connection.execute(
                 projects.update().where(projects.c.id == project.id).values(settings=json.dumps(settings))
@@ -344,13 +343,13 @@ class Store:
         """Mark items as gold with their known labels (one per item); returns how many. They leave the shared
         queue and reach every labeller, unannounced, at the gold rate; their known label is final."""
         with write(self.engine) as connection:
-            project = project_rows.load(connection, project_id)
+            project = project_rows.load_open(connection, project_id)
             return gold.mark_gold(connection, project, item_ids, list(labels), self.item_labels.media_roots)
 
     def unset_gold(self, project_id: int, item_ids: Sequence[int]) -> int:
         """Make gold items ordinary items again (back in the queue); returns how many were gold."""
         with write(self.engine) as connection:
-            return gold.unmark_gold(connection, project_rows.load(connection, project_id), item_ids)
+            return gold.unmark_gold(connection, project_rows.load_open(connection, project_id), item_ids)
 
     def gold(self, project_id: int) -> pd.DataFrame:
         """The gold items: columns item_id and label (the known label)."""
@@ -383,7 +382,7 @@ class Store:
     def adjudicate(self, project_id: int, item_id: int, reviewer: str, label: Any) -> Label:
         """A reviewer sets an item's final label: it wins in `export` and `final_labels`, recorded as a review."""
         with write(self.engine) as connection:
-            project = project_rows.load(connection, project_id)
+            project = project_rows.load_open(connection, project_id)
             return review.adjudicate(connection, project, item_id, reviewer, label, self.item_labels.media_roots)
 
     @retry_once_when_safe
@@ -391,7 +390,7 @@ class Store:
         """A reviewer sends an item back for new labels: its labels are superseded (kept in the history) and
         its tasks reopen. Returns how many labels were superseded."""
         with write(self.engine) as connection:
-            return review.send_back(connection, project_rows.load(connection, project_id), item_id, reviewer)
+            return review.send_back(connection, project_rows.load_open(connection, project_id), item_id, reviewer)
 
     def _forget(self, project_id: int) -> Project:
         """Drop the cached project after a change to it, and return it fresh."""

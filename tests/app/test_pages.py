@@ -123,7 +123,7 @@ def test_people_list_counts_and_revoke(app, store, labelled):
     assert store.people.for_token(link.split("token=")[1]).name == "alice"
 
 
-@pytest.mark.parametrize("page", ["setup", "export", "people"])
+@pytest.mark.parametrize("page", ["setup", "export", "people", "projects"])
 def test_labeller_reaching_an_admin_page_directly_is_refused(app, store, labeller, page):
     """With a pages/ folder Streamlit can run a page file without the router (its v1 fallback): AppTest
     does so from the second run on. Here the second run registers every file, so the admin page can be

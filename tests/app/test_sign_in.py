@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 
-ADMIN_PAGES = ["label", "progress", "setup", "export", "people"]
+ADMIN_PAGES = ["label", "progress", "setup", "export", "people", "projects"]
 LABELLER_PAGES = ["label", "progress"]
 
 

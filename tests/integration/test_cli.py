@@ -349,11 +349,13 @@ def test_worker_hands_its_options_to_labelling_worker(tmp_path, sqlite_url):
         store.add_items(project.id, [f"{word} {i}" for i in range(6) for word in ("apple", "bolt")])
         for item_id in store.export(project.id)["item_id"]:
             store.submit(project.id, int(item_id), "ann", "a" if item_id % 2 else "b")
-    once = run("--database-url", sqlite_url, "worker", "--once", "--project", str(trained.id), cwd=tmp_path, db=None)
+    once = run("--database-url", sqlite_url, "worker", "--once", "--project", "trained", cwd=tmp_path, db=None)
     assert once.returncode == 0, once.stderr
     assert "Traceback" not in once.stderr
     assert [r.status for r in store.training_runs(trained.id)] == ["finished"]
     assert store.training_runs(left_alone.id) == []  # --project reached the worker
+    unknown = run("--database-url", sqlite_url, "worker", "--once", "--project", "nope", cwd=tmp_path, db=None)
+    assert unknown.returncode == 1 and "no project 'nope'" in unknown.stderr
     store.close()
 
 
@@ -389,3 +391,33 @@ def test_versions_saved_listed_compared_and_exported_by_name(db_url, tmp_path, o
     assert by_id.code == 0 and (tmp_path / "by-id.parquet").read_bytes() == out.read_bytes()
     unknown = call(["version", "diff", "monday", "--project", "Kettles"], db_url, tmp_path)
     assert unknown.code == 1 and "no saved version 'monday'" in unknown.err
+
+
+def test_projects_and_labels_are_managed_by_name_or_id(db_url, tmp_path, opened, call):
+    store = opened()
+    project = store.create_project("Kettles", ["good", "bad", "awful"])
+    store.add_items(project.id, ["a", "b"])
+    store.people.add("ann")
+    item = store.next_item(project.id, "ann")
+    store.submit(project.id, item.id, "ann", "awful")
+    for argv, said in (
+        (["project", "rename", str(project.id), "Kettles 2"], "now named 'Kettles 2'"),  # an id
+        (["label", "merge", "--project", "Kettles 2", "awful", "bad"], "merged 'awful' into 'bad' (1 labels"),
+        (["label", "rename", "--project", str(project.id), "bad", "poor"], "renamed 'bad' to 'poor'"),
+        (["project", "assign", "Kettles 2", "ann"], "ann"),
+        (["project", "unassign", "Kettles 2", "ann"], "every labeller may label"),
+        (["project", "archive", "Kettles 2"], "archived 'Kettles 2'"),
+        (["status"], "Kettles 2 (archived)"),
+        (["project", "restore", "Kettles 2"], "restored"),
+    ):
+        done = call(argv, db_url, tmp_path)
+        assert done.code == 0 and said in done.out, (argv, done)
+    assert store.export(project.id)["label"].dropna().tolist() == ["poor"]
+    assert [c.kind for c in store.manage.label_history(project.id)] == ["merge", "rename"]
+    refused = call(["project", "delete", "Kettles 2"], db_url, tmp_path)
+    assert refused.code == 1 and "2 items and 1 labels" in refused.err and "--yes" in refused.err
+    assert call(["label", "rename", "--project", "Kettles 2", "nope", "x"], db_url, tmp_path).code == 1
+    deleted = run("project", "delete", "Kettles 2", "--yes", cwd=tmp_path, db=db_url)
+    assert deleted.returncode == 0 and "deleted 'Kettles 2'" in deleted.stdout, deleted.stderr
+    assert store.projects() == []
+    assert_refused(run("project", "archive", "Kettles 2", cwd=tmp_path, db=db_url), "no project 'Kettles 2'")

@@ -240,3 +240,25 @@ def test_a_projects_task_cannot_change_but_its_settings_can(store):
     classify = new_project(store, ("a",))
     with pytest.raises(InvalidInput, match="task cannot change"):
         store.update_project(classify.id, settings={"task": "spans"})
+
+
+def test_renaming_and_merging_classes_rewrite_boxes_and_spans(store):
+    """A class lives inside a box or span label: a rename or merge rewrites it there (and nowhere else), keeps
+    each label's earlier value in the history, and a merge that makes two spans the same keeps one."""
+    project = box_project(store)
+    item = store.next_item(project.id, "alice")
+    store.submit(project.id, item.id, "alice", boxes((1, 2, 10, 5, "cat"), (20, 2, 5, 5, "dog")))
+    change = store.manage.rename_label(project.id, "cat", "kitten", by="admin")
+    assert change.annotations == 1
+    assert store.export(project.id).set_index("item_id").loc[item.id, "label"] == Boxes(
+        40, 30, (Box(1.0, 2.0, 10.0, 5.0, "kitten"), Box(20.0, 2.0, 5.0, 5.0, "dog"))
+    )
+    assert store.project(project.id).labels == ("kitten", "dog")
+
+    spans = span_project(store, settings={"overlapping_spans": True})
+    ids = ids_by_data(store, spans.id)
+    marked = {"spans": [{"start": 0, "end": 3, "label": "PER"}, {"start": 0, "end": 3, "label": "ORG"}]}
+    store.submit(spans.id, ids[TEXTS[0]], "alice", marked)
+    store.manage.merge_labels(spans.id, "ORG", "PER", by="admin")
+    assert store.export(spans.id).set_index("item_id").loc[ids[TEXTS[0]], "label"] == Spans((Span(0, 3, "PER"),))
+    assert [c.annotations for c in store.manage.label_history(spans.id)] == [1]
