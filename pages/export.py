@@ -1,5 +1,6 @@
-"""Export: the labels as CSV (safe to open in a spreadsheet), JSONL or Parquet, per item or per annotation; saved
-versions of the final labels, compared and exported the same ways."""
+"""Export: the labels as CSV (safe to open in a spreadsheet), JSONL or Parquet, per item or per annotation; a box
+or span project's final labels in the formats other tools read (COCO, YOLO; span JSONL, spaCy, IOB/CoNLL);
+saved versions of the final labels, compared and exported the same ways."""
 
 import datetime as dt
 
@@ -8,7 +9,9 @@ import streamlit as st
 
 import ui
 from labelling import LabellingError
+from labelling.io import formats
 from labelling.io.export import file_slug, to_csv, to_jsonl, to_parquet
+from labelling.records import Task
 from labelling.storage.versions import CURRENT, MAX_VERSION_NAME
 
 store = ui.store()
@@ -19,6 +22,14 @@ FORMATS = {
     "CSV": (to_csv, "csv", "text/csv"),
     "JSONL": (to_jsonl, "jsonl", "application/jsonl"),
     "Parquet": (to_parquet, "parquet", "application/vnd.apache.parquet"),
+}
+# The words and media type of each of labelling.io.formats.EXPORTS here (a docstring would be drawn).
+TOOL_FORMATS = {
+    "coco": ("COCO JSON", "application/json"),
+    "yolo": ("YOLO (zip)", "application/zip"),
+    "spans-jsonl": ("span JSONL", "application/jsonl"),
+    "spacy": ("spaCy JSON", "application/json"),
+    "conll": ("IOB/CoNLL", "text/plain"),
 }
 NOTICE = "export_notice"
 
@@ -37,6 +48,35 @@ def downloads(what: str, frame_of, note: str, stem: str, key: str) -> None:
             on_click="ignore",
             icon=":material/download:",
             key=f"download-{key}-{name}",
+        )
+
+
+def tool_downloads() -> None:
+    """The project's final labels in the formats written for its task (none for classification)."""
+    names = formats.exports_for(project.options.task)
+    if not names:
+        return
+    st.subheader(f"{str(project.options.task).capitalize()} for other tools")
+    st.caption(
+        "The final label of each item that has one. COCO: image ids are the item ids, categories 1..n in "
+        "label-set order, bbox [x, y, width, height] in pixels. YOLO: classes.txt and labels/<image>.txt, "
+        "centres and sizes relative to the image."
+        if project.options.task is Task.BOXES
+        else "Character offsets, end exclusive (span JSONL, spaCy's [start, end, label]); IOB/CoNLL tags "
+        "whitespace tokens (a span widens to the tokens it touches; overlapping spans cannot be written)."
+    )
+    row = st.container(horizontal=True)
+    for name in names:
+        _, write, extension = formats.EXPORTS[name]
+        words, mime = TOOL_FORMATS[name]
+        row.download_button(
+            f"Download {words}",
+            data=lambda write=write: write(project, store.export(project.id)),
+            file_name=f"{slug}-{name}.{extension}",
+            mime=mime,
+            on_click="ignore",
+            icon=":material/download:",
+            key=f"download-tool-{name}",
         )
 
 
@@ -81,6 +121,8 @@ st.caption(
     "running them; multi-labels are written a|b. Parquet keeps multi-labels as lists and loads as it is into "
     "pandas (`pd.read_parquet`) and Hugging Face datasets (`load_dataset(\"parquet\", data_files=...)`)."
 )
+
+tool_downloads()
 
 st.subheader("Versions")
 st.caption(

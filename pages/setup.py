@@ -1,4 +1,6 @@
-"""Setup: a demo project in one click, a project from a CSV file, more rows later, labels and instructions."""
+"""Setup: a demo project in one click, a project from a CSV file or from another tool's annotation file (COCO,
+span JSONL, spaCy, CoNLL), more rows later, a model's predictions to order the queue, labels and
+instructions."""
 
 from pathlib import Path
 
@@ -346,16 +348,24 @@ if project is None:
     demos()
     st.subheader("Or create a project from a CSV file")
     new_project()
+    st.subheader("Or from an annotation file")
+    ui.project_from_annotation_file(store, round_, finished)
 else:
-    create, append, control, change = st.tabs(
-        ["New project", "Add rows", "Quality control", "Edit labels and instructions"]
+    create, append, predicted, control, change = st.tabs(
+        ["New project", "Add rows", "Import predictions", "Quality control", "Edit labels and instructions"]
     )
     with create:
         new_project()
+        with st.expander(
+            "From an annotation file (COCO, span JSONL, spaCy, CoNLL)", icon=":material/draw:", key="annotation-open"
+        ):
+            ui.project_from_annotation_file(store, round_, finished)
         with st.expander("Demo projects"):
             demos()
     with append:
         add_rows(project)
+    with predicted:
+        ui.predictions_upload(store, project, round_, finished)
     with control:
         quality(project)
     with change:

@@ -19,6 +19,7 @@ from labelling.io import formats
 from labelling.learning import imported
 from labelling.setup import annotation_files, csv_import
 from labelling.io.export import file_slug, to_csv, to_jsonl, to_parquet
+from labelling.io.predictions import format_of
 from labelling.records import Project
 from labelling.storage.store import Store
 
@@ -168,7 +169,7 @@ def _import_annotations(args: argparse.Namespace) -> int:
 def run_predictions(args: argparse.Namespace) -> int:
     """A model's predictions as suggestions, ordering the queue (labelling.learning.imported)."""
     order = args.order or ("score" if args.score_column else "confidence")
-    format_ = args.format or ("jsonl" if args.file.suffix.lower() in (".jsonl", ".ndjson") else "csv")
+    format_ = args.format or format_of(args.file.name)
     store = connect(args)
     try:
         done = imported.import_predictions(

@@ -31,6 +31,7 @@ __all__ = [
     "EXPORTS",
     "IMPORTS",
     "Parsed",
+    "exports_for",
     "read_coco",
     "read_conll",
     "read_spacy",
@@ -276,6 +277,12 @@ IMPORTS: dict[str, Callable[..., Parsed]] = {
     "conll": read_conll,
 }
 """Import formats by name: the reader (source, column) -> Parsed."""
+
+
+def exports_for(task: Task) -> list[str]:
+    """The names of the EXPORTS written for a project of `task` (none for classification, whose labels the
+    CSV/JSONL/Parquet tables already hold): the Export page offers exactly these."""
+    return [name for name, (for_task, _, _) in EXPORTS.items() if for_task == task]
 
 
 def _labelled(project: Project, frame: pd.DataFrame, kind: type) -> list[tuple[int, Any, Any]]:

@@ -19,6 +19,7 @@ import math
 import numbers
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import PurePath
 from typing import Any
 
 import pandas as pd
@@ -26,9 +27,10 @@ import pandas as pd
 from labelling.errors import InvalidInput
 from labelling.io.serialisation import is_missing
 
-__all__ = ["FORMATS", "ImportedPredictions", "read_predictions"]
+__all__ = ["FORMATS", "ImportedPredictions", "format_of", "read_predictions"]
 
 FORMATS = ("csv", "jsonl")
+JSONL_SUFFIXES = (".jsonl", ".ndjson")
 CONFIDENCE_KEYS = ("confidence", "probability")
 
 
@@ -43,13 +45,22 @@ class ImportedPredictions:
     scores: list[float] | None
 
 
+def format_of(file_name: str) -> str:
+    """The format a predictions file's name says (JSONL for .jsonl or .ndjson, else CSV), so the CLI and the
+    Setup page read an uploaded file alike."""
+    return "jsonl" if PurePath(file_name).suffix.lower() in JSONL_SUFFIXES else "csv"
+
+
 def read_predictions(
     source: bytes | str, format: str, classes: Sequence[str], score_column: str | None = None
 ) -> ImportedPredictions:
     """The file's predictions (see the module docstring); InvalidInput names the first bad row."""
     if format not in FORMATS:
         raise InvalidInput(f"predictions come as {' or '.join(FORMATS)}, not {format!r}")
-    text = source.decode("utf-8-sig") if isinstance(source, bytes) else source
+    try:
+        text = source.decode("utf-8-sig") if isinstance(source, bytes) else source
+    except UnicodeDecodeError:
+        raise InvalidInput("the predictions file is not UTF-8 text") from None
     rows = _csv_rows(text, classes) if format == "csv" else _jsonl_rows(text)
     ids, labels, confidences, scores = [], [], [], []
     for n, row in enumerate(rows, start=1):

@@ -6,15 +6,26 @@ writes nothing. `labelling import FILE --format coco` and scripts share it."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import PurePath
 
 from labelling.errors import InvalidInput
 from labelling.io import formats
 from labelling.records import Project, Task
 from labelling.storage.store import Store
 
-__all__ = ["FORMATS", "import_annotations"]
+__all__ = ["FORMATS", "guess_format", "import_annotations"]
 
 FORMATS = tuple(formats.IMPORTS)
+_BY_SUFFIX = {".jsonl": "spans-jsonl", ".ndjson": "spans-jsonl", ".conll": "conll", ".iob": "conll", ".txt": "conll"}
+
+
+def guess_format(file_name: str, data: bytes) -> str:
+    """The format (one of FORMATS) a file most likely is, from its name and, for .json, its first character:
+    a COCO file is a JSON object, spaCy training data a list. The Setup page offers it as the default."""
+    suffix = PurePath(file_name).suffix.lower()
+    if suffix in _BY_SUFFIX:
+        return _BY_SUFFIX[suffix]
+    return "spacy" if data.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] == b"[" else "coco"
 
 
 def import_annotations(

@@ -1,0 +1,160 @@
+"""Files of other tools through the pages: the Export page offers exactly the formats of the project's task (and
+its COCO file holds the boxes), the Setup page imports a model's predictions (reordering the queue; a bad file
+writes nothing) and makes a box or span project from an annotation file."""
+
+from __future__ import annotations
+
+import json
+
+from labelling.io import formats
+from labelling.learning.training_settings import with_training_settings
+from labelling.records import Box, Boxes, Span, Spans, Task
+from tests.app.test_annotate_pages import TEXTS, png
+
+BOX_DOWNLOADS = ["Download COCO JSON", "Download YOLO (zip)"]
+SPAN_DOWNLOADS = ["Download span JSONL", "Download spaCy JSON", "Download IOB/CoNLL"]
+
+
+def export_page(app, project_id: int):
+    at = app()
+    at.session_state["project_id"] = project_id  # the project the sidebar starts on
+    return at.run().switch_page("pages/export.py").run()
+
+
+def setup_page(app):
+    return app().run().switch_page("pages/setup.py").run()
+
+
+def tool_downloads(at) -> list[str]:
+    return [b.label for b in at.download_button if b.key.startswith("download-tool-")]
+
+
+def errors(at) -> list[str]:
+    return [e.value for e in at.error]
+
+
+def test_the_export_page_offers_exactly_the_tasks_formats_and_coco_holds_the_boxes(app, store):
+    classify = store.create_project("plain", ["a", "b"], settings={"display": "text"})
+    store.add_items(classify.id, ["one"])
+    at = export_page(app, classify.id)
+    assert not at.exception
+    assert tool_downloads(at) == []  # the first project, classification: its tables only
+
+    boxes = store.create_project("faces", ["face", "hand"], task="boxes", settings={"display": "image", "image_column": "image"})
+    store.add_items(boxes.id, [{"image": png()}, {"image": png(50, 20)}])
+    drawn = Boxes(40, 30, (Box(1, 2, 10, 8, "hand"), Box(5, 5, 20, 20, "face")))
+    first = store.next_item(boxes.id, "admin")
+    store.submit(boxes.id, first.id, "admin", drawn)
+    at = export_page(app, boxes.id)
+    assert not at.exception
+    assert tool_downloads(at) == BOX_DOWNLOADS
+
+    # What the COCO button downloads, read back: the boxes of the one labelled item, in the project's classes.
+    coco = formats.EXPORTS["coco"][1](store.project(boxes.id), store.export(boxes.id))
+    parsed = formats.read_coco(coco)
+    assert parsed.classes == ("face", "hand")
+    (label,) = parsed.labels
+    assert Boxes(label["width"], label["height"], tuple(Box(**b) for b in label["boxes"])) == drawn
+    assert json.loads(coco)["images"][0]["id"] == first.id
+
+    spans = store.create_project("names", ["PER", "LOC"], task="spans", settings={"display": "text", "text_column": "text"})
+    store.add_items(spans.id, [{"text": t} for t in TEXTS])
+    at = export_page(app, spans.id)
+    assert not at.exception
+    assert tool_downloads(at) == SPAN_DOWNLOADS
+
+
+def test_predictions_reorder_the_queue_and_a_bad_file_writes_nothing(app, store):
+    project = store.create_project("words", ["a", "b"], settings={"display": "text"})
+    store.add_items(project.id, ["alpha", "bravo", "charlie"])
+    store.update_project(project.id, settings=with_training_settings(project, shuffle_prop=0.0))
+    ids = dict(zip(store.export(project.id)["data"], store.export(project.id)["item_id"]))
+    at = setup_page(app)
+    assert "Import predictions" in [t.label for t in at.tabs]
+
+    bad = f"item_id,label,confidence\n{ids['alpha']},a,0.9\n{ids['bravo']},a,lots\n".encode()
+    at.file_uploader(key="predictions-0").set_value(("bad.csv", bad, "text/csv"))
+    at.run()
+    at.button(key="predictions-import-0").click().run()
+    assert not at.exception
+    assert any("Nothing was imported" in e and "row 2" in e for e in errors(at)), errors(at)
+    assert store.next_item(project.id, "bob").suggestion is None  # nothing written
+    store.skip(project.id, store.next_item(project.id, "bob").id, "bob")
+
+    good = "\n".join(
+        json.dumps({"item_id": int(ids[w]), "label": "b", "confidence": c})
+        for w, c in (("alpha", 0.9), ("bravo", 0.95), ("charlie", 0.51))
+    ).encode()
+    at.file_uploader(key="predictions-0").set_value(("model.jsonl", good, "application/jsonl"))
+    at.run()
+    at.button(key="predictions-import-0").click().run()
+    assert not at.exception and not errors(at), errors(at)
+    assert "Imported 3 predictions" in at.success[0].value
+    assert "the queue was reordered: 3 open items by them" in at.success[0].value
+    first = store.next_item(project.id, "carol")
+    assert first.id == ids["charlie"] and first.suggestion.label == "b"
+
+
+SPACY = [[text, {"entities": [[0, 3, "PER"], [15, 20, "LOC"]] if "Ada" in text else []}] for text in TEXTS]
+
+
+def test_an_annotation_file_creates_a_span_project(app, store):
+    at = app().run()  # no project yet: the Setup page offers a CSV file or an annotation file
+    at.file_uploader(key="annotation-file-0").set_value(("people.json", json.dumps(SPACY).encode(), "application/json"))
+    at.run()
+    assert not at.exception and not errors(at), errors(at)
+    assert at.selectbox(key="annotation-format-0").value == "spacy"  # a JSON list: spaCy, not COCO
+    assert at.text_area(key="annotation-labels-0-spacy").value == "PER\nLOC"
+    assert at.text_input(key="annotation-name-0").value == "people"
+    at.button(key="annotation-create-0").click().run()
+    assert not at.exception and not errors(at), errors(at)
+    (made,) = store.projects()
+    assert made.name == "people" and made.options.task is Task.SPANS and made.labels == ("PER", "LOC")
+    labels = store.annotations(made.id)["label"].tolist()
+    assert labels == [Spans((Span(0, 3, "PER"), Span(15, 20, "LOC"))), Spans(())]
+
+
+def test_a_file_that_is_not_the_chosen_format_is_refused_and_creates_nothing(app, store):
+    at = app().run()
+    at.file_uploader(key="annotation-file-0").set_value(("boxes.json", b'{"images": []}', "application/json"))
+    at.run()
+    assert not at.exception
+    assert any("Cannot read boxes.json as COCO JSON" in e for e in errors(at)), errors(at)
+    assert store.projects() == []
+
+
+def test_a_coco_export_makes_a_box_project_with_the_same_boxes(app, store):
+    boxes = store.create_project("faces", ["face", "hand"], task="boxes", settings={"display": "image", "image_column": "image"})
+    store.add_items(boxes.id, [{"image": png()}])
+    drawn = Boxes(40, 30, (Box(1, 2, 10, 8, "hand"),))
+    store.submit(boxes.id, store.next_item(boxes.id, "admin").id, "admin", drawn)
+    coco = formats.EXPORTS["coco"][1](store.project(boxes.id), store.export(boxes.id))
+
+    at = setup_page(app)
+    at.file_uploader(key="annotation-file-0").set_value(("faces-coco.json", coco, "application/json"))
+    at.run()
+    assert at.selectbox(key="annotation-format-0").value == "coco"
+    assert at.text_area(key="annotation-labels-0-coco").value == "face\nhand"
+    at.button(key="annotation-create-0").click().run()
+    assert not at.exception and not errors(at), errors(at)
+    made = store.project("faces-coco")
+    assert made.options.task is Task.BOXES
+    assert store.annotations(made.id)["label"].tolist() == [drawn]
+
+
+def test_predictions_ordered_by_a_score_column(app, store):
+    project = store.create_project("words", ["a", "b"], settings={"display": "text"})
+    store.add_items(project.id, ["alpha", "bravo"])
+    store.update_project(project.id, settings=with_training_settings(project, shuffle_prop=0.0))
+    ids = dict(zip(store.export(project.id)["data"], store.export(project.id)["item_id"]))
+    rows = f"item_id,label,confidence,u\n{ids['alpha']},a,0.1,0.2\n{ids['bravo']},a,0.9,0.8\n".encode()
+    at = setup_page(app)
+    at.file_uploader(key="predictions-0").set_value(("p.csv", rows, "text/csv"))
+    at.run()
+    at.radio(key="predictions-order-0").set_value("score").run()
+    at.button(key="predictions-import-0").click().run()
+    assert any("name the column" in e for e in errors(at)), errors(at)  # no column named yet
+    at.text_input(key="predictions-score-0").input("u")
+    at.button(key="predictions-import-0").click().run()
+    assert not errors(at), errors(at)
+    assert store.next_item(project.id, "carol").id == ids["bravo"]  # the higher score, though more confident
