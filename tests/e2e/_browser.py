@@ -27,6 +27,12 @@ def ready(page: Page) -> None:
     page.wait_for_selector(READY, timeout=STEP_MS)
 
 
+def keys_handed_back(page: Page) -> None:
+    """Wait until no input holds the keyboard: after a select box's choice the page's blur script
+    (ui.hand_keys_back) runs a moment after the rerun ends, and a key pressed before it types into the box."""
+    page.wait_for_function("() => document.activeElement?.tagName !== 'INPUT'", timeout=STEP_MS)
+
+
 def shot(page: Page, screenshots, name: str) -> None:
     ready(page)
     page.screenshot(path=str(screenshots / f"{name}.png"), full_page=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page, expect
 
-from _browser import STEP_MS, item_text, next_item, ready, shot
+from _browser import STEP_MS, item_text, keys_handed_back, next_item, ready, shot
 
 pytestmark = pytest.mark.e2e
 
@@ -87,6 +87,7 @@ def test_the_label_page_by_keyboard(browser, story, store, screenshots):
 
     # A project switch in the sidebar hands the keys back to the page: `s` skips, it is not typed into the picker.
     switch_to(page, "Reviews")
+    keys_handed_back(page)
     reviews_first = item_text(page)
     page.keyboard.press("s")
     assert next_item(page, reviews_first) is not None

@@ -13,7 +13,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from _browser import STEP_MS, exported_rows, go, item_text, next_item, ready, shot, sign_in_as_admin
+from _browser import STEP_MS, exported_rows, go, item_text, keys_handed_back, next_item, ready, shot, sign_in_as_admin
 
 pytestmark = pytest.mark.e2e
 
@@ -86,6 +86,7 @@ def the_reviewer_sets_a_final_label_and_sends_an_item_back(browser, story, scree
     page.get_by_test_id("stSelectbox").filter(has_text="Labelled by").click()
     page.get_by_role("option", name="alice").click()
     ready(page)
+    keys_handed_back(page)
     for now_first in (third, second):  # N: the first card goes to the end
         page.keyboard.press("n")
         expect(cards.first).to_have_class(re.compile(f"st-key-card-{now_first}( |$)"), timeout=STEP_MS)
