@@ -59,7 +59,7 @@ def _rows_checked_by_construction(connection: Connection, project: Project) -> I
     once the rows are in (an error rolls the whole transaction back). It needs superuser, or on PostgreSQL
     15+ `GRANT SET ON PARAMETER session_replication_role`; without that the triggers check every row, as
     before. These tables have no triggers other than their foreign keys (a new one would be skipped here)."""
-    if connection.dialect.name != "postgresql" or not connection.execute(_MAY_SKIP_TRIGGERS).scalar():
+    if connection.dialect.name != "postgresql" or not _may_skip_triggers(connection):
         yield
         return
     connection.execute(_KEEP_PROJECT, {"project": project.id})
@@ -69,11 +69,17 @@ def _rows_checked_by_construction(connection: Connection, project: Project) -> I
     connection.execute(text("SELECT set_config('session_replication_role', :previous, true)"), {"previous": previous})
 
 
-_MAY_SKIP_TRIGGERS = text(
-    "SELECT CASE WHEN current_setting('server_version_num')::int >= 150000 "
-    "THEN has_parameter_privilege('session_replication_role', 'SET') "
-    "ELSE current_setting('is_superuser') = 'on' END"
-)
+def _may_skip_triggers(connection: Connection) -> bool:
+    """Whether this PostgreSQL role may set session_replication_role. The query is chosen here, not in SQL:
+    PostgreSQL resolves function names when it parses, so a CASE naming has_parameter_privilege (new in
+    15) fails on 13 and 14 even in the branch never taken."""
+    if connection.dialect.server_version_info >= (15,):
+        return bool(connection.execute(_MAY_SET_REPLICATION_ROLE).scalar())
+    return bool(connection.execute(_IS_SUPERUSER).scalar())
+
+
+_MAY_SET_REPLICATION_ROLE = text("SELECT has_parameter_privilege('session_replication_role', 'SET')")
+_IS_SUPERUSER = text("SELECT current_setting('is_superuser') = 'on'")
 _KEEP_PROJECT = text("SELECT 1 FROM projects WHERE id = :project FOR KEY SHARE")
 """The lock a foreign-key check takes: the project cannot be deleted under the import."""
 
