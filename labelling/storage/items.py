@@ -6,8 +6,9 @@ PostgreSQL gets `COPY`; SQLite an executemany.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -28,8 +29,11 @@ ID_BATCH = 5_000
 """Item ids per statement when many are given (SQLite limits the parameters of one statement)."""
 
 
-def add_items(connection: Connection, project: Project, data: Any, labels: Any, labeller: str) -> int:
-    """Add items with their tasks and, for given labels, imported annotations recorded as `labeller`.
+def add_items(
+    connection: Connection, project: Project, data: Any, labels: Any, labeller: str, media_roots: Sequence[Path]
+) -> int:
+    """Add items with their tasks and, for given labels, imported annotations recorded as `labeller` (box
+    labels checked against their image, read under `media_roots`).
 
     New items are ranked with the best open items so a later retrain does not leave them starved.
     Returns how many items were added; refuses empty data."""
@@ -37,7 +41,7 @@ def add_items(connection: Connection, project: Project, data: Any, labels: Any, 
     priority = top_priority(connection, project.id)
     added = 0
     with _rows_checked_by_construction(connection, project):
-        for chunk in ingest.chunks(project, data, labels):
+        for chunk in ingest.chunks(project, data, labels, media_roots):
             if chunk.labels is not None and importer is None and any(v is not None for v in chunk.labels):
                 importer = queue.lock_labeller(connection, labeller).id
             added += write_chunk(connection, project, chunk, priority, importer)

@@ -44,7 +44,7 @@ def test_keys_hold_and_the_triggers_are_back_once_the_rows_are_in(postgresql_url
     labels = ["pos" if i % 3 == 0 else None for i in range(len(ROWS))]
     with write(store.engine) as connection:
         project = projects.load(connection, projects.insert(connection, "p", ["pos", "neg"], False, 2, "", None))
-        assert items.add_items(connection, project, ROWS, labels, "import") == len(ROWS)
+        assert items.add_items(connection, project, ROWS, labels, "import", ()) == len(ROWS)
         assert connection.exec_driver_sql("SHOW session_replication_role").scalar() == "origin"
         with pytest.raises(sa.exc.IntegrityError):  # the foreign keys check rows again
             with connection.begin_nested():
@@ -57,7 +57,7 @@ def test_the_project_cannot_be_deleted_under_an_import(postgresql_url, open_stor
     store = open_store(postgresql_url)
     project = store.create_project("p", ["a", "b"])
     with write(store.engine) as connection:
-        items.add_items(connection, projects.load(connection, project.id), ROWS, None, "import")
+        items.add_items(connection, projects.load(connection, project.id), ROWS, None, "import", ())
         with store.engine.connect() as other:
             other.exec_driver_sql("SET lock_timeout = '200ms'")
             with pytest.raises(DatabaseUnavailable, match="lock timeout"):  # the engine's word for any timeout
