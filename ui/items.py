@@ -18,7 +18,7 @@ from PIL import Image
 
 from labelling import InvalidInput
 from labelling.errors import ImageUnavailable
-from labelling.io import media
+from labelling.io import media, shapes
 from labelling.io.serialisation import is_missing
 from labelling.records import ProjectSettings
 from ui.resources import settings
@@ -118,8 +118,9 @@ def image_source(value: Any) -> tuple[str, tuple[int, int] | None]:
     """An image cell as an address an `<img>` in a component can load, and its natural (width, height) when
     the server can read it. A URL stays a URL (the browser loads it, its size unknown here); a `data:` URI
     or a file under the media folders becomes a `data:` URI of its checked raster bytes; an array becomes
-    a PNG at its own size (one pixel per cell, so box coordinates are the array's). Raises ImageUnavailable
-    or InvalidInput for what `show_image` would refuse."""
+    a PNG at its own size (one pixel per cell, so box coordinates are the array's). The size is as the
+    browser shows the image, turned by its EXIF orientation (the bytes are sent as they are: the browser
+    turns them itself). Raises ImageUnavailable or InvalidInput for what `show_image` would refuse."""
     if isinstance(value, str):
         text = value.strip()
         if media.is_url(text):
@@ -129,7 +130,7 @@ def image_source(value: Any) -> tuple[str, tuple[int, int] | None]:
         )
         _raster(body)
         with Image.open(io.BytesIO(body)) as image:
-            mime, size = Image.MIME.get(image.format, "image/png"), image.size
+            mime, size = Image.MIME.get(image.format, "image/png"), shapes.oriented_size(image)
     else:
         pixels = np.asarray(image_array(value, pixels=1) * 255, dtype=np.uint8)
         buffer = io.BytesIO()

@@ -31,17 +31,20 @@ class Refused(Exception):
 
 
 def connect(args: argparse.Namespace) -> Store:
-    """A store on the configured database (`args.settings`), its schema upgraded to the newest version."""
+    """A store on the configured database (`args.settings`), its schema upgraded to the newest version, box
+    labels' images read under the configured media_roots (as the app does)."""
     url = args.settings.database_url
     check_url(url)
     try:
-        return Store.connect(url)
+        store = Store.connect(url)
     except ModuleNotFoundError as error:  # SQLAlchemy imports the URL's driver on first use
         scheme = url.split(":", 1)[0]
         raise Refused(
             f"no database driver for {scheme}:// URLs here ({error}); "
             "for PostgreSQL write postgresql+psycopg2://user:password@host:5432/database"
         ) from None
+    store.item_labels.media_roots = tuple(args.settings.media_roots)
+    return store
 
 
 def write_file(path: Path, data: bytes) -> None:

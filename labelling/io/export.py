@@ -90,7 +90,8 @@ def to_parquet(frame: pd.DataFrame) -> bytes:
     """A Parquet file that `pandas.read_parquet` and Hugging Face `datasets` (`load_dataset("parquet", ...)`,
     `Dataset.from_parquet`) load as they are: one flat column per frame column, labels as strings (lists of
     strings for multi-label), arrays (an 8x8 digit) as nested lists, times as UTC timestamps, no index
-    column. A column whose cells Arrow cannot give one type (numbers and text mixed) is written as text."""
+    column, boxes and spans as their JSON text (as in CSV). A column whose cells Arrow cannot give one type
+    (numbers and text mixed) is written as text."""
     columns = {}
     for name in frame.columns:
         cells = [_arrow_cell(v) for v in frame[name]] if frame[name].dtype == object else frame[name]
@@ -106,7 +107,10 @@ def to_parquet(frame: pd.DataFrame) -> bytes:
 
 
 def _arrow_cell(value: Any) -> Any:
-    """A cell as Arrow takes it: tuples (multi-labels) and arrays as lists, missing values as None."""
+    """A cell as Arrow takes it: tuples (multi-labels) and arrays as lists, boxes and spans as JSON text,
+    missing values as None."""
+    if isinstance(value, (Boxes, Spans)):
+        return label_values.to_json(value)
     if isinstance(value, tuple):
         return list(value)
     if isinstance(value, np.ndarray):

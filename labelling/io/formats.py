@@ -23,7 +23,7 @@ from typing import Any
 import pandas as pd
 
 from labelling.errors import InvalidInput
-from labelling.io import shapes
+from labelling.io import media, shapes
 from labelling.io.serialisation import is_missing
 from labelling.records import Boxes, Project, Spans, Task
 
@@ -92,18 +92,29 @@ def to_coco(project: Project, frame: pd.DataFrame) -> bytes:
 def to_yolo(project: Project, frame: pd.DataFrame) -> bytes:
     """A zip of YOLO label files: `classes.txt` (one class a line, its line number the class index) and per
     image `labels/<image name>.txt` with a line `class x_center y_center width height` per box, relative to
-    the image size (0..1)."""
+    the image size (0..1). Refuses (InvalidInput, naming both) two images of one name in different folders:
+    YOLO pairs a label file with its image by name alone, so one file would overwrite the other."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("classes.txt", "".join(f"{name}\n" for name in project.labels))
         index = {name: n for n, name in enumerate(project.labels)}
+        named: dict[str, tuple[int, str]] = {}  # label file -> (item id, image) that has it
         for item_id, cell, label in _labelled(project, frame, Boxes):
+            image = _name(cell, item_id)
+            path = f"labels/{PurePath(image).stem}.txt"
+            if path in named:
+                first, other = named[path]
+                raise InvalidInput(
+                    f"items {first} ({media.quoted(other)}) and {item_id} ({media.quoted(image)}) would both be "
+                    f"{path}: YOLO names label files by image name alone; rename one image, or export COCO"
+                )
+            named[path] = item_id, image
             lines = [
                 f"{index[b.label]} {(b.x + b.w / 2) / label.width!r} {(b.y + b.h / 2) / label.height!r} "
                 f"{b.w / label.width!r} {b.h / label.height!r}\n"
                 for b in label.boxes
             ]
-            archive.writestr(f"labels/{PurePath(_name(cell, item_id)).stem}.txt", "".join(lines))
+            archive.writestr(path, "".join(lines))
     return buffer.getvalue()
 
 

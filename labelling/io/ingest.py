@@ -12,6 +12,7 @@ import csv
 import io
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import IO, Any
 
 import numpy as np
@@ -40,21 +41,24 @@ class Chunk:
     labels: list[Label | None] | None  # validated, aligned with rows
 
 
-def chunks(project: Project, data: Any, labels: Any = None) -> Iterator[Chunk]:
+def chunks(
+    project: Project, data: Any, labels: Any = None, media_roots: Sequence[Path] | None = None
+) -> Iterator[Chunk]:
     """Validated chunks from a DataFrame, list, numpy array or an iterator of those (or of (data, labels)).
 
-    Errors name the row counted from 1 over the whole input, across chunks."""
+    Box labels are checked against their image, read under `media_roots` (default: the working directory;
+    the store passes the deployer's). Errors name the row counted from 1 over the whole input, across chunks."""
     if _is_chunk_iterator(data):
         if labels is not None:
             raise InvalidInput("with an iterator of chunks, give labels inside each chunk as (data, labels)")
         offset = 0
         for part in data:
             part_data, part_labels = part if isinstance(part, tuple) and len(part) == 2 else (part, None)
-            for chunk in _chunks_of(project, part_data, part_labels, offset):
+            for chunk in _chunks_of(project, part_data, part_labels, offset, media_roots):
                 offset += len(chunk.rows)
                 yield chunk
     else:
-        yield from _chunks_of(project, data, labels, 0)
+        yield from _chunks_of(project, data, labels, 0, media_roots)
 
 
 def _is_chunk_iterator(data: Any) -> bool:
@@ -64,7 +68,9 @@ def _is_chunk_iterator(data: Any) -> bool:
     )
 
 
-def _chunks_of(project: Project, data: Any, labels: Any, offset: int) -> Iterator[Chunk]:
+def _chunks_of(
+    project: Project, data: Any, labels: Any, offset: int, media_roots: Sequence[Path] | None
+) -> Iterator[Chunk]:
     n = _length(data)
     label_list = None if labels is None else _as_list(labels, "labels")
     if label_list is not None and len(label_list) != n:
@@ -72,7 +78,9 @@ def _chunks_of(project: Project, data: Any, labels: Any, offset: int) -> Iterato
     for start in range(0, n, CHUNK_ROWS):
         stop = min(start + CHUNK_ROWS, n)
         rows = _encode_slice(data, start, stop)
-        chunk_labels = None if label_list is None else _labels(project, label_list[start:stop], offset + start, rows)
+        chunk_labels = (
+            None if label_list is None else _labels(project, label_list[start:stop], offset + start, rows, media_roots)
+        )
         yield Chunk(rows, chunk_labels)
 
 
@@ -118,15 +126,18 @@ _FACTORIZABLE = {str, int, float, type(None), np.int64, np.float64}
 """Label value types whose equal values normalise alike, so each distinct one is checked once."""
 
 
-def _labels(project: Project, values: list[Any], offset: int, rows: Sequence[str] = ()) -> list[Label | None]:
+def _labels(
+    project: Project, values: list[Any], offset: int, rows: Sequence[str] = (), media_roots: Sequence[Path] | None = None
+) -> list[Label | None]:
     """The labels normalised, each distinct value once (a file's label column repeats a few values), not a
     call per row; an error names the first row with the refused value, counted from 1 after `offset` rows.
-    Boxes and spans are checked one by one against their item (`rows`, encoded): its image, its text."""
+    Boxes and spans are checked one by one against their item (`rows`, encoded): its image (under
+    `media_roots`), its text."""
     if project.options.task is not Task.CLASSIFY:
         normalised = []
         for row, (value, data) in enumerate(zip(values, rows), start=offset + 1):
             try:
-                normalised.append(None if is_missing(value) else label_values.normalise(project, value, item=decode(data)))
+                normalised.append(None if is_missing(value) else label_values.normalise(project, value, item=decode(data), media_roots=media_roots))
             except InvalidInput as error:
                 raise InvalidInput(f"label of row {row}: {error}") from None
         return normalised

@@ -6,8 +6,9 @@ PostgreSQL gets `COPY`; SQLite an executemany.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -28,8 +29,11 @@ ID_BATCH = 5_000
 """Item ids per statement when many are given (SQLite limits the parameters of one statement)."""
 
 
-def add_items(connection: Connection, project: Project, data: Any, labels: Any, labeller: str) -> int:
-    """Add items with their tasks and, for given labels, imported annotations recorded as `labeller`.
+def add_items(
+    connection: Connection, project: Project, data: Any, labels: Any, labeller: str, media_roots: Sequence[Path]
+) -> int:
+    """Add items with their tasks and, for given labels, imported annotations recorded as `labeller` (box
+    labels checked against their image, read under `media_roots`).
 
     New items are ranked with the best open items so a later retrain does not leave them starved.
     Returns how many items were added; refuses empty data."""
@@ -37,7 +41,7 @@ def add_items(connection: Connection, project: Project, data: Any, labels: Any, 
     priority = top_priority(connection, project.id)
     added = 0
     with _rows_checked_by_construction(connection, project):
-        for chunk in ingest.chunks(project, data, labels):
+        for chunk in ingest.chunks(project, data, labels, media_roots):
             if chunk.labels is not None and importer is None and any(v is not None for v in chunk.labels):
                 importer = queue.lock_labeller(connection, labeller).id
             added += write_chunk(connection, project, chunk, priority, importer)
@@ -59,7 +63,7 @@ def _rows_checked_by_construction(connection: Connection, project: Project) -> I
     once the rows are in (an error rolls the whole transaction back). It needs superuser, or on PostgreSQL
     15+ `GRANT SET ON PARAMETER session_replication_role`; without that the triggers check every row, as
     before. These tables have no triggers other than their foreign keys (a new one would be skipped here)."""
-    if connection.dialect.name != "postgresql" or not connection.execute(_MAY_SKIP_TRIGGERS).scalar():
+    if connection.dialect.name != "postgresql" or not _may_skip_triggers(connection):
         yield
         return
     connection.execute(_KEEP_PROJECT, {"project": project.id})
@@ -69,11 +73,17 @@ def _rows_checked_by_construction(connection: Connection, project: Project) -> I
     connection.execute(text("SELECT set_config('session_replication_role', :previous, true)"), {"previous": previous})
 
 
-_MAY_SKIP_TRIGGERS = text(
-    "SELECT CASE WHEN current_setting('server_version_num')::int >= 150000 "
-    "THEN has_parameter_privilege('session_replication_role', 'SET') "
-    "ELSE current_setting('is_superuser') = 'on' END"
-)
+def _may_skip_triggers(connection: Connection) -> bool:
+    """Whether this PostgreSQL role may set session_replication_role. The query is chosen here, not in SQL:
+    PostgreSQL resolves function names when it parses, so a CASE naming has_parameter_privilege (new in
+    15) fails on 13 and 14 even in the branch never taken."""
+    if connection.dialect.server_version_info >= (15,):
+        return bool(connection.execute(_MAY_SET_REPLICATION_ROLE).scalar())
+    return bool(connection.execute(_IS_SUPERUSER).scalar())
+
+
+_MAY_SET_REPLICATION_ROLE = text("SELECT has_parameter_privilege('session_replication_role', 'SET')")
+_IS_SUPERUSER = text("SELECT current_setting('is_superuser') = 'on'")
 _KEEP_PROJECT = text("SELECT 1 FROM projects WHERE id = :project FOR KEY SHARE")
 """The lock a foreign-key check takes: the project cannot be deleted under the import."""
 

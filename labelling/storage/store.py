@@ -122,7 +122,7 @@ class Store:
         with write(self.engine) as connection:
             project_id = project_rows.insert(connection, name, labels, multi_label, overlap, instructions, settings, task)
             project = project_rows.load(connection, project_id)
-            added = items.add_items(connection, project, data, item_labels, labeller)
+            added = items.add_items(connection, project, data, item_labels, labeller, self.item_labels.media_roots)
         return project, added
 
     def project(self, project: int | str) -> Project:
@@ -168,7 +168,7 @@ class Store:
         """
         with write(self.engine) as connection:
             project = project_rows.load_open(connection, project_id)
-            added = items.add_items(connection, project, data, labels, labeller)
+            added = items.add_items(connection, project, data, labels, labeller, self.item_labels.media_roots)
             if labels is not None:
                 self._notifier.labels_arrived(connection, project.id)
         return added

@@ -63,3 +63,14 @@ def test_a_configured_database_gets_no_demo(tmp_path, monkeypatch):
     ui.demo_on_first_start(store)
     assert store.projects() == []
     store.close()
+
+
+def test_an_image_with_exif_orientation_is_sized_as_the_browser_shows_it():
+    import base64
+
+    from tests.unit.io.test_shape_labels import portrait_jpeg
+
+    body = portrait_jpeg()
+    src, size = ui.items.image_source("data:image/jpeg;base64," + base64.b64encode(body).decode())
+    assert size == (20, 40)  # Chromium's naturalWidth x naturalHeight of this image
+    assert base64.b64decode(src.split(",", 1)[1]) == body  # the bytes as they are: the browser turns them

@@ -20,7 +20,7 @@ from _browser import STEP_MS, exported_rows, go, ready, shot, sign_in_as_admin
 pytestmark = pytest.mark.e2e
 
 EDITOR = ".st-key-item .annot-{task}[data-ready='true']"
-SENTENCES = ["Ada Lovelace wrote to Charles Babbage from London.", "Nothing to mark here."]
+SENTENCES = ["😀 Ada Lovelace wrote to Charles Babbage from London.", "Nothing to mark here."]
 
 
 def picture(number: int, size: tuple[int, int] = (320, 200)) -> str:
@@ -190,7 +190,8 @@ def test_a_span_selected_with_the_mouse_is_submitted_undone_and_exported(browser
     page.context.close()
 
     rows = {row["text"]: row for row in exported(browser, server)}
-    assert json.loads(rows[SENTENCES[0]]["label"]) == {"spans": [{"start": 0, "end": 12, "label": "PER"}]}
+    # offsets in characters, as Python counts them: the emoji is one (two UTF-16 units in the browser)
+    assert json.loads(rows[SENTENCES[0]]["label"]) == {"spans": [{"start": 2, "end": 14, "label": "PER"}]}
 
 
 def test_two_labellers_boxes_are_shown_one_over_another_and_a_reviewer_merges_them(browser, server, store, screenshots):

@@ -60,6 +60,14 @@ def test_coco_to_project_to_coco_keeps_every_coordinate(store):
     assert archive.read("labels/empty.txt") == b""
 
 
+def test_yolo_refuses_two_images_of_one_name_in_different_folders(store):
+    """Their label files would both be labels/a.txt, the second overwriting the first in the zip."""
+    twins = {**COCO, "images": [*COCO["images"], {"id": 12, "file_name": "other/a.png", "width": 8, "height": 8}]}
+    project, _ = import_annotations(store, json.dumps(twins), "coco", project="twins", create=True)
+    with pytest.raises(InvalidInput, match=r"items \d+ \('photos/a.jpg'\) and \d+ \('other/a.png'\) would both be labels/a.txt"):
+        formats.to_yolo(project, store.export(project.id))
+
+
 def test_span_jsonl_to_project_to_jsonl_keeps_every_offset(store):
     project, added = import_annotations(store, SPANS_JSONL.encode(), "spans-jsonl", project="ner", create=True)
     assert (added, project.labels) == (3, ("PER", "ORG", "LOC"))

@@ -5,6 +5,7 @@ time, naming the row, and neither the page nor the worker reads one."""
 
 from __future__ import annotations
 
+import argparse
 import io
 import os
 from pathlib import Path
@@ -113,3 +114,28 @@ def test_the_worker_reads_no_file_outside_the_media_folders(folders):
     for refused in (outside / "cat.png", media / ".." / "elsewhere" / "cat.png"):
         with pytest.raises(ImageUnavailable, match="outside the folders"):
             loader.load(str(refused))
+
+
+def test_imported_box_labels_are_checked_against_images_in_the_deployers_media_folders(store, folders):
+    """The label's image size is read under the store's media_roots (the deployer's), not the working
+    directory's: a label drawn on another size is refused, the right one kept."""
+    media, _ = folders
+    store.item_labels.media_roots = (media,)
+    items = [{"image": str(media / "cat.png")}]
+    wrong, right = ({"width": size, "height": size, "boxes": []} for size in (100, 4))
+    with pytest.raises(InvalidInput, match="100x100 image, but the image is 4x4"):
+        store.import_project("boxes", ["cat"], items, [wrong], settings=IMAGE_SETTINGS, task="boxes")
+    project, added = store.import_project("boxes", ["cat"], items, [right], settings=IMAGE_SETTINGS, task="boxes")
+    with pytest.raises(InvalidInput, match="row 1: .*but the image is 4x4"):
+        store.add_items(project.id, items, [wrong])
+    assert added == 1 and store.progress(project.id).total == 1
+
+
+def test_the_cli_store_reads_images_under_the_configured_media_folders(db_url, folders):
+    media, _ = folders
+    settings = Settings.load(secrets={"database_url": db_url, "media_roots": [str(media)]}, environ={})
+    store = cli.common.connect(argparse.Namespace(settings=settings))
+    try:
+        assert store.item_labels.media_roots == (media,)
+    finally:
+        store.close()

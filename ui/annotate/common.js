@@ -70,3 +70,24 @@ function forEditor(event, root, readonly) {
   const owner = window.__annotKeys && window.__annotKeys.isConnected ? window.__annotKeys : document.querySelector("[data-editor='true']");
   return owner === root;
 }
+
+// Span offsets: the server counts characters (Python's code points), the browser's strings count UTF-16
+// units (an emoji is one character but two units). Returns the two conversions for one text.
+function spanOffsets(text) {
+  const units = [0]; // units[i]: the UTF-16 offset where character i starts
+  for (const ch of text) units.push(units[units.length - 1] + ch.length);
+  const toUnit = (point) => (point >= 0 && point < units.length ? units[point] : point);
+  const toPoint = (unit) => { // the character starting at or before `unit` (a unit inside a pair rounds down)
+    let low = 0, high = units.length - 1;
+    if (unit < 0 || unit > units[high]) return unit;
+    while (low < high) {
+      const mid = (low + high + 1) >> 1;
+      if (units[mid] <= unit) low = mid; else high = mid - 1;
+    }
+    return low;
+  };
+  return {
+    toUnits: (s) => ({ ...s, start: toUnit(s.start), end: toUnit(s.end) }),
+    toPoints: (s) => ({ ...s, start: toPoint(s.start), end: toPoint(s.end) }),
+  };
+}

@@ -1,7 +1,8 @@
 // Spans in a text: select a stretch with the mouse (it gets the current class), keys 1-9 choose the class (of
 // the span just made and of the next ones), a click on a span removes it.
 // data: {text, labels, value: {spans}, token, overlapping, readonly, layers: [{name, colour, value}]}
-// State "value": the Spans JSON ({spans: [{start, end, label}]}), character offsets, end exclusive.
+// State "value": the Spans JSON ({spans: [{start, end, label}]}), character offsets, end exclusive. The
+// offsets in and out are characters (code points, as Python counts them); inside, UTF-16 units as JS strings.
 const BAND = 4; // pixels of underline per labeller in the read-only view
 const order = (a, b) => a.start - b.start || a.end - b.end || (a.label < b.label ? -1 : a.label > b.label ? 1 : 0);
 
@@ -10,8 +11,10 @@ export default function (component) {
   const labels = data.labels || [];
   const text = data.text || "";
   const colourOf = colourOfClass(labels);
+  const offsets = spanOffsets(text);
+  const inUnits = (value) => ({ spans: ((value && value.spans) || []).map(offsets.toUnits) });
   const state = keptState(parentElement, data.token, () => ({
-    value: { spans: JSON.parse(JSON.stringify((data.value && data.value.spans) || [])) },
+    value: inUnits(data.value),
     selected: null,
     current: labels[0],
   }));
@@ -25,7 +28,7 @@ export default function (component) {
 
   function send() {
     state.value.spans.sort(order);
-    setStateValue("value", state.value);
+    setStateValue("value", { spans: state.value.spans.map(offsets.toPoints) });
   }
   function choose(label) {
     state.current = label;
@@ -40,7 +43,9 @@ export default function (component) {
   // Segments between every span boundary; each carries its start offset, and the spans (or labellers) over it.
   function render() {
     body.innerHTML = "";
-    const layers = data.readonly ? (data.layers || []) : [{ name: "", colour: null, value: state.value }];
+    const layers = data.readonly
+      ? (data.layers || []).map((layer) => ({ ...layer, value: inUnits(layer.value) }))
+      : [{ name: "", colour: null, value: state.value }];
     const cuts = new Set([0, text.length]);
     layers.forEach((layer) => (layer.value.spans || []).forEach((s) => { cuts.add(s.start); cuts.add(s.end); }));
     const points = [...cuts].filter((c) => c >= 0 && c <= text.length).sort((a, b) => a - b);

@@ -1,7 +1,8 @@
 """Imports on PostgreSQL write their rows without the per-row foreign-key triggers when the role may
 (labelling.storage.items._rows_checked_by_construction): the keys must hold all the same, the project must
 stay undeletable until the import commits, the triggers must be back once the rows are in, and a role that
-may not skip them must import through the checked path with the same result."""
+may not skip them must import through the checked path with the same result, on PostgreSQL before 15 too
+(which has no has_parameter_privilege for parameters)."""
 
 from __future__ import annotations
 
@@ -43,7 +44,7 @@ def test_keys_hold_and_the_triggers_are_back_once_the_rows_are_in(postgresql_url
     labels = ["pos" if i % 3 == 0 else None for i in range(len(ROWS))]
     with write(store.engine) as connection:
         project = projects.load(connection, projects.insert(connection, "p", ["pos", "neg"], False, 2, "", None))
-        assert items.add_items(connection, project, ROWS, labels, "import") == len(ROWS)
+        assert items.add_items(connection, project, ROWS, labels, "import", ()) == len(ROWS)
         assert connection.exec_driver_sql("SHOW session_replication_role").scalar() == "origin"
         with pytest.raises(sa.exc.IntegrityError):  # the foreign keys check rows again
             with connection.begin_nested():
@@ -56,7 +57,7 @@ def test_the_project_cannot_be_deleted_under_an_import(postgresql_url, open_stor
     store = open_store(postgresql_url)
     project = store.create_project("p", ["a", "b"])
     with write(store.engine) as connection:
-        items.add_items(connection, projects.load(connection, project.id), ROWS, None, "import")
+        items.add_items(connection, projects.load(connection, project.id), ROWS, None, "import", ())
         with store.engine.connect() as other:
             other.exec_driver_sql("SET lock_timeout = '200ms'")
             with pytest.raises(DatabaseUnavailable, match="lock timeout"):  # the engine's word for any timeout
@@ -83,8 +84,26 @@ def unprivileged_url(postgresql_url):
 def test_a_role_that_may_not_skip_the_triggers_imports_through_them(unprivileged_url, open_store):
     store = open_store(unprivileged_url)
     with store.engine.connect() as connection:
-        assert not connection.execute(items._MAY_SKIP_TRIGGERS).scalar()
+        assert not items._may_skip_triggers(connection)
     project, added = store.import_project("p", ["pos", "neg"], ROWS, ["neg"] + [None] * (len(ROWS) - 1), overlap=2)
     assert added == len(ROWS)
     assert _counts(store, project.id) == (len(ROWS), 2 * len(ROWS), 1)
     assert _orphans(store) == 0
+
+
+@pytest.mark.parametrize("superuser", [True, False])
+def test_before_postgresql_15_the_check_never_names_has_parameter_privilege(
+    superuser, postgresql_url, unprivileged_url, open_store, monkeypatch
+):
+    store = open_store(postgresql_url if superuser else unprivileged_url)
+    monkeypatch.setattr(store.engine.dialect, "server_version_info", (14, 0))
+    sent: list[str] = []
+    sa.event.listen(store.engine, "before_cursor_execute", lambda *args: sent.append(args[2]))
+    with store.engine.connect() as connection:
+        assert items._may_skip_triggers(connection) is superuser
+    project, added = store.import_project("p", ["pos", "neg"], ROWS, ["neg"] + [None] * (len(ROWS) - 1), overlap=2)
+    assert added == len(ROWS)
+    assert _counts(store, project.id) == (len(ROWS), 2 * len(ROWS), 1)
+    assert _orphans(store) == 0
+    assert [statement for statement in sent if "is_superuser" in statement]  # the check ran, twice
+    assert not [statement for statement in sent if "has_parameter_privilege" in statement]

@@ -4,6 +4,7 @@ read it back, the same bytes for the same frame."""
 from __future__ import annotations
 
 import io
+import json
 
 import numpy as np
 import pandas as pd
@@ -11,6 +12,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from labelling.io.export import to_parquet
+from labelling.records import Box, Boxes, Span, Spans
 
 
 def frame() -> pd.DataFrame:
@@ -47,3 +49,14 @@ def test_pandas_reads_it_back():
 
 def test_same_frame_same_bytes():
     assert to_parquet(frame()) == to_parquet(frame())
+
+
+def test_boxes_and_spans_are_json_not_reprs():
+    boxes = Boxes(640, 480, (Box(1.0, 2.0, 30.0, 40.0, "cat"),))
+    spans = Spans((Span(0, 5, "name"),))
+    written = pd.DataFrame({"label": [boxes, None], "label:alice": [spans, None]})
+    read = pd.read_parquet(io.BytesIO(to_parquet(written)))
+    box = {"x": 1.0, "y": 2.0, "w": 30.0, "h": 40.0, "label": "cat"}
+    assert json.loads(read["label"][0]) == {"width": 640, "height": 480, "boxes": [box]}
+    assert json.loads(read["label:alice"][0]) == {"spans": [{"start": 0, "end": 5, "label": "name"}]}
+    assert pd.isna(read["label"][1])

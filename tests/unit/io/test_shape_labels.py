@@ -94,3 +94,27 @@ def test_the_image_size_of_a_data_uri_comes_from_its_header(kind):
     uri = f"data:image/{kind.lower()};base64," + base64.b64encode(buffer.getvalue()).decode()
     assert shapes.image_size(BOXES.options, {"image": uri}, ()) == (400, 300)
     assert shapes.image_size(BOXES.options, {"image": "data:image/png;base64,AAAA"}, ()) is None  # not an image
+
+
+def portrait_jpeg() -> bytes:
+    """A 40x20 JPEG a phone held upright would write: stored landscape, EXIF orientation 6 (turn a quarter)."""
+    import io
+
+    from PIL import Image
+
+    exif = Image.Exif()
+    exif[shapes.EXIF_ORIENTATION] = 6
+    buffer = io.BytesIO()
+    Image.new("RGB", (40, 20), (200, 0, 0)).save(buffer, "JPEG", exif=exif)
+    return buffer.getvalue()
+
+
+def test_the_image_size_is_as_browsers_show_it_turned_by_its_exif_orientation(tmp_path):
+    import base64
+
+    (tmp_path / "upright.jpg").write_bytes(portrait_jpeg())
+    uri = "data:image/jpeg;base64," + base64.b64encode(portrait_jpeg()).decode()
+    for cell in (str(tmp_path / "upright.jpg"), uri):
+        assert shapes.image_size(BOXES.options, {"image": cell}, (tmp_path,)) == (20, 40)
+    drawn = {"width": 20, "height": 40, "boxes": [{"x": 0, "y": 30, "w": 20, "h": 10, "label": "cat"}]}
+    assert labels.normalise(BOXES, drawn, item={"image": uri}).height == 40
