@@ -92,7 +92,14 @@ def _dataset_files(source: bytes | Path) -> dict[str, Callable[[], bytes]]:
         archive = zipfile.ZipFile(io.BytesIO(source) if isinstance(source, bytes) else source)
     except (zipfile.BadZipFile, OSError):
         raise InvalidInput("a YOLO dataset is a zip or a folder of images, labels/*.txt and classes.txt") from None
-    return {n: (lambda n=n: archive.read(n)) for n in archive.namelist() if not n.endswith("/")}
+    return {i.filename: (lambda i=i: _unzipped(archive, i)) for i in archive.infolist() if not i.is_dir()}
+
+
+def _unzipped(archive: zipfile.ZipFile, entry: zipfile.ZipInfo) -> bytes:
+    """An entry's bytes; one that unpacks to more than an image file may hold is refused before it is read."""
+    if entry.file_size > media.IMAGE_FILE_MAX_BYTES:
+        raise InvalidInput(f"{entry.filename} is larger than {media.IMAGE_FILE_MAX_BYTES // 1024 // 1024} MB")
+    return archive.read(entry)
 
 
 def _is_label_file(name: str) -> bool:

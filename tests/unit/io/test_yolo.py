@@ -45,3 +45,9 @@ def test_a_classes_file_among_the_labels_names_the_classes():
 def test_two_images_of_one_name_are_refused():
     with pytest.raises(InvalidInput, match="train/a.png and val/a.jpg have the same name"):
         yolo.read_dataset(dataset({"train/a.png": png(4, 4), "val/a.jpg": png(4, 4)}))
+
+
+def test_an_entry_that_unpacks_too_large_is_refused_unread(monkeypatch):
+    monkeypatch.setattr(yolo.media, "IMAGE_FILE_MAX_BYTES", 10)
+    with pytest.raises(InvalidInput, match="labels/a.txt is larger than"):
+        yolo.read_dataset(dataset({"a.png": png(4, 4), "labels/a.txt": "0 0.5 0.5 0.5 0.5\n"}))
