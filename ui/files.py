@@ -1,6 +1,6 @@
-"""The Setup page's files from other tools: a box or span project made from an annotation file (COCO, span
-JSONL, spaCy, CoNLL: labelling.setup.annotation_files), and a model's predictions imported into a project to
-suggest labels and order its queue (labelling.learning.imported). `finished(message, project_id)` is the
+"""The Setup page's files from other tools: a box or span project made from an annotation file (COCO, a YOLO
+zip, span JSONL, spaCy, CoNLL: labelling.setup.annotation_files), and a model's predictions imported into a
+project to suggest labels and order its queue (labelling.learning.imported). `finished(message, project_id)` is the
 page's own: it starts its forms afresh and says what happened."""
 
 from __future__ import annotations
@@ -26,9 +26,10 @@ __all__ = ["predictions_upload", "project_from_annotation_file"]
 Finished = Callable[[str, int | None], None]
 PARSED = "upload_annotations_parsed"
 PREDICTION_TYPES = ["csv", "jsonl", "ndjson"]
-ANNOTATION_TYPES = ["json", "jsonl", "ndjson", "conll", "iob", "txt"]
+ANNOTATION_TYPES = ["json", "zip", "jsonl", "ndjson", "conll", "iob", "txt"]
 ANNOTATION_FORMATS = {
     "coco": "COCO JSON (boxes)",
+    "yolo": "YOLO zip: images, labels/*.txt, classes.txt (boxes)",
     "spans-jsonl": "Span JSONL (spans)",
     "spacy": "spaCy training data (spans)",
     "conll": "IOB/CoNLL (spans)",
@@ -74,7 +75,7 @@ def project_from_annotation_file(store: Store, round_: int, finished: Finished) 
     """The Setup page's "from an annotation file": the file, its format (guessed), its classes, a name; Create
     makes a box or span project (the file's task) with its items and their labels, or nothing."""
     uploaded, data = _uploaded_bytes(
-        "Annotation file: COCO JSON (boxes) or span JSONL, spaCy JSON, IOB/CoNLL (spans)",
+        "Annotation file: COCO JSON or a YOLO zip (boxes), or span JSONL, spaCy JSON, IOB/CoNLL (spans)",
         ANNOTATION_TYPES,
         f"annotation-file-{round_}",
         f"Up to {st.get_option('server.maxUploadSize'):,} MB. Its items and their labels are imported, all or none.",

@@ -143,7 +143,7 @@ def _import_new(store: Store, handle: IO[bytes], args: argparse.Namespace) -> tu
 
 
 def _import_annotations(args: argparse.Namespace) -> int:
-    """An annotation file (COCO, span JSONL, spaCy, CoNLL) as items with their labels, all or none."""
+    """An annotation file (COCO, a YOLO zip or folder, span JSONL, spaCy, CoNLL) as items with their labels, all or none."""
     given = [f"--{n}" for n in ("text-column", "label-column", "multi-label") if getattr(args, n.replace("-", "_"))]
     if given:
         raise Refused(f"{', '.join(given)} describe a CSV file; --format {args.format} says where everything is")
@@ -153,12 +153,13 @@ def _import_annotations(args: argparse.Namespace) -> int:
     try:
         project, added = annotation_files.import_annotations(
             store,
-            args.csv.read_bytes(),
+            args.csv if args.format == "yolo" and args.csv.is_dir() else args.csv.read_bytes(),
             args.format,
             project=args.project,
             create=args.create,
             labels=csv_import.parse_label_set(args.labels, ",") if args.labels else None,
             overlap=args.overlap or 1,
+            media_roots=args.settings.media_roots,
         )
     finally:
         store.close()

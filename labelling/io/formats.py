@@ -17,13 +17,13 @@ import re
 import zipfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import PurePath
+from pathlib import Path, PurePath
 from typing import Any
 
 import pandas as pd
 
 from labelling.errors import InvalidInput
-from labelling.io import media, shapes
+from labelling.io import media, shapes, yolo
 from labelling.io.serialisation import is_missing
 from labelling.records import Boxes, Project, Spans, Task
 
@@ -36,6 +36,7 @@ __all__ = [
     "read_conll",
     "read_spacy",
     "read_span_jsonl",
+    "read_yolo",
     "to_coco",
     "to_conll",
     "to_spacy",
@@ -156,6 +157,16 @@ def read_coco(source: bytes | str | Mapping[str, Any], image_column: str | None 
         list(images.values()),
         {"display": "image", "image_column": image_column, "task": str(Task.BOXES)},
     )
+
+
+def read_yolo(
+    source: bytes | Path, image_column: str | None = IMAGE_COLUMN, media_roots: Sequence[Path] | None = None
+) -> Parsed:
+    """Items (an image each, under `image_column`) and their boxes from a YOLO dataset, a zip or a folder
+    (labelling.io.yolo.read_dataset says what it holds and what is refused)."""
+    dataset = yolo.read_dataset(source, media_roots)
+    settings = {"display": "image", "image_column": image_column, "task": str(Task.BOXES)}
+    return Parsed(dataset.classes, [_item(image_column, image) for image in dataset.images], dataset.labels, settings)
 
 
 # Spans
@@ -283,11 +294,13 @@ EXPORTS: dict[str, tuple[Task, Callable[[Project, pd.DataFrame], bytes], str]] =
 """Export formats by name: the task they are for, the writer and the file extension."""
 IMPORTS: dict[str, Callable[..., Parsed]] = {
     "coco": read_coco,
+    "yolo": read_yolo,
     "spans-jsonl": read_span_jsonl,
     "spacy": read_spacy,
     "conll": read_conll,
 }
-"""Import formats by name: the reader (source, column) -> Parsed."""
+"""Import formats by name: the reader (source, column) -> Parsed (yolo also takes a folder's Path and
+`media_roots`)."""
 
 
 def exports_for(task: Task) -> list[str]:

@@ -5,8 +5,9 @@ writes nothing. `labelling import FILE --format coco` and scripts share it."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
-from pathlib import PurePath
+from pathlib import Path, PurePath
 
 from labelling.errors import InvalidInput
 from labelling.io import formats
@@ -16,7 +17,7 @@ from labelling.storage.store import Store
 __all__ = ["FORMATS", "guess_format", "import_annotations"]
 
 FORMATS = tuple(formats.IMPORTS)
-_BY_SUFFIX = {".jsonl": "spans-jsonl", ".ndjson": "spans-jsonl", ".conll": "conll", ".iob": "conll", ".txt": "conll"}
+_BY_SUFFIX = {".zip": "yolo", ".jsonl": "spans-jsonl", ".ndjson": "spans-jsonl", ".conll": "conll", ".iob": "conll", ".txt": "conll"}
 
 
 def guess_format(file_name: str, data: bytes) -> str:
@@ -30,21 +31,25 @@ def guess_format(file_name: str, data: bytes) -> str:
 
 def import_annotations(
     store: Store,
-    source: bytes | str,
+    source: bytes | str | Path,
     format: str,
     *,
     project: str | int,
     create: bool = False,
     labels: Sequence[str] | None = None,
     overlap: int = 1,
+    media_roots: Sequence[Path] | None = None,
 ) -> tuple[Project, int]:
     """Items and their labels from an annotation file in `format` (one of FORMATS). With `create`, a new
     project named `project` (classes: `labels`, else the file's in order of use; it shows the `image` or
     `text` column); else the items are added to the existing project, which must be of the file's task.
+    A YOLO dataset may be a folder (its Path), whose images must lie under `media_roots`.
     Returns the project and how many items were added."""
     if format not in formats.IMPORTS:
         raise InvalidInput(f"unknown annotation format {format!r}: one of {', '.join(FORMATS)}")
     read = formats.IMPORTS[format]
+    if format == "yolo":  # the one format whose items may be files of the server
+        read = functools.partial(read, media_roots=media_roots)
     if create:
         parsed = read(source)
         task = parsed.settings["task"]

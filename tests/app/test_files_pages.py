@@ -142,6 +142,27 @@ def test_a_coco_export_makes_a_box_project_with_the_same_boxes(app, store):
     assert store.annotations(made.id)["label"].tolist() == [drawn]
 
 
+
+def test_an_uploaded_yolo_zip_makes_a_box_project(app, store):
+    import base64
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("images/hand.png", base64.b64decode(png().partition(",")[2]))
+        archive.writestr("labels/hand.txt", "1 0.15 0.2 0.25 0.2\n")
+        archive.writestr("classes.txt", "face\nhand\n")
+    at = setup_page(app)
+    at.file_uploader(key="annotation-file-0").set_value(("hands.zip", buffer.getvalue(), "application/zip"))
+    at.run()
+    assert at.selectbox(key="annotation-format-0").value == "yolo"
+    assert at.text_area(key="annotation-labels-0-yolo").value == "face\nhand"
+    at.button(key="annotation-create-0").click().run()
+    assert not at.exception and not errors(at), errors(at)
+    made = store.project("hands")
+    assert store.annotations(made.id)["label"].tolist() == [Boxes(40, 30, (Box(1, 3, 10, 6, "hand"),))]
+
 def test_predictions_ordered_by_a_score_column(app, store):
     project = store.create_project("words", ["a", "b"], settings={"display": "text"})
     store.add_items(project.id, ["alpha", "bravo"])

@@ -1,5 +1,5 @@
 """Annotation files in and out, on SQLite and PostgreSQL: COCO -> project -> COCO and span JSONL -> project ->
-JSONL keep every coordinate and offset; spaCy and CoNLL round trips; YOLO lines; a malformed file, a box
+JSONL keep every coordinate and offset; spaCy and CoNLL round trips; YOLO lines, and boxes -> YOLO zip or folder -> project; a malformed file, a box
 outside its image, a span past the end of its text or an unknown class writes nothing. Through the library
 and `python -m labelling import/export --format`."""
 
@@ -135,3 +135,91 @@ def test_the_cli_imports_and_exports_annotation_files(db_url, tmp_path, monkeypa
     assert cli.main(["export", "--project", "boxes", "--format", "spacy"]) == 1
     assert "boxes project: this format is for spans" in capsys.readouterr().err
     assert cli.main(["import", "in.json", "--format", "coco", "--project", "x", "--text-column", "t"]) == 1
+
+
+def yolo_dataset(store, tmp_path, monkeypatch) -> tuple[dict, bytes]:
+    """The COCO project's images written as PNG files (the working directory is the media folder), its
+    boxes {file stem: (width, height, sorted boxes)}, and its YOLO export zip with the images added."""
+    from PIL import Image
+
+    monkeypatch.chdir(tmp_path)
+    document = {**COCO, "images": [{**i, "file_name": i["file_name"].replace(".jpg", ".png")} for i in COCO["images"]]}
+    (tmp_path / "photos").mkdir()
+    for image in document["images"]:
+        Image.new("RGB", (image["width"], image["height"]), "white").save(tmp_path / image["file_name"])
+    project, _ = import_annotations(store, json.dumps(document), "coco", project="coco", create=True)
+    exported = formats.to_yolo(project, store.export(project.id))
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive, zipfile.ZipFile(io.BytesIO(exported)) as labels:
+        for name in labels.namelist():
+            archive.writestr(name, labels.read(name))
+        for image in document["images"]:
+            archive.write(tmp_path / image["file_name"], f"images/{image['file_name'].split('/')[-1]}")
+    expected = {name.split("/")[-1][: -len(".png")]: boxes for name, boxes in boxes_by_file(document).items()}
+    return expected, buffer.getvalue()
+
+
+def imported_boxes(store, project) -> list:
+    """Each item's (width, height, sorted [(class, bbox)]) in item order, as boxes_by_file says them."""
+    found = []
+    for label in store.export(project.id)["label"]:
+        boxes = [(b.label, [b.x, b.y, b.w, b.h]) for b in label.boxes] if label is not None else None
+        found.append(None if boxes is None else (label.width, label.height, sorted(boxes)))
+    return found
+
+
+def test_boxes_to_yolo_to_project_keep_every_box(store, tmp_path, monkeypatch):
+    expected, dataset = yolo_dataset(store, tmp_path, monkeypatch)
+    project, added = import_annotations(store, dataset, "yolo", project="from yolo", create=True)
+    assert (added, project.labels, project.options.task) == (3, ("cat", "dog"), "boxes")
+    assert imported_boxes(store, project) == [expected[stem] for stem in sorted(expected)]
+    assert all(cell.startswith("data:image/png;base64,") for cell in store.export(project.id)["image"])
+    # a folder (as the CLI takes it): the items are the image files, which must lie under the media folders
+    folder = tmp_path / "dataset"
+    zipfile.ZipFile(io.BytesIO(dataset)).extractall(folder)
+    (folder / "images" / "extra.png").write_bytes((folder / "images" / "a.png").read_bytes())
+    project, added = import_annotations(store, folder, "yolo", project="from folder", create=True)
+    frame = store.export(project.id)
+    assert list(frame["image"]) == [str(folder / "images" / f"{s}.png") for s in ("a", "b", "empty", "extra")]
+    assert imported_boxes(store, project) == [*(expected[s] for s in sorted(expected)), None]  # extra: no labels
+    with pytest.raises(InvalidInput, match="outside the folders"):
+        import_annotations(store, folder, "yolo", project="elsewhere", create=True, media_roots=[tmp_path / "photos"])
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"labels/a.txt": "2 0.5 0.5 0.1 0.1\n"}, r"labels/a.txt line 1: class 2 is not one of the 2 classes"),
+        ({"labels/b.txt": "0 0.5 0.5 0.1\n"}, r"labels/b.txt line 1: a box is `class x_center"),
+        ({"labels/b.txt": "0 0.5 0.5 0.1 0.1\n0 0.5 x 0.1 0.1\n"}, r"labels/b.txt line 2: .* is not a class index"),
+        ({"labels/a.txt": "1 0.5 1.5 0.1 0.1\n"}, r"labels/a.txt line 1: the centre and size must be numbers in 0..1"),
+        ({"labels/a.txt": "1 0.95 0.5 0.2 0.1\n"}, r"labels/a.txt line 1: the box reaches outside the image"),
+        ({"labels/ghost.txt": "0 0.5 0.5 0.1 0.1\n"}, r"labels/ghost.txt has no image named ghost"),
+        ({"images/a.png": "not a png"}, r"images/a.png is not an image Pillow can read"),
+    ],
+)
+def test_a_bad_yolo_dataset_writes_nothing(store, tmp_path, monkeypatch, change, message):
+    _, dataset = yolo_dataset(store, tmp_path, monkeypatch)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive, zipfile.ZipFile(io.BytesIO(dataset)) as good:
+        for name in good.namelist():
+            archive.writestr(name, change.get(name, good.read(name)))
+        for name in change.keys() - set(good.namelist()):
+            archive.writestr(name, change[name])
+    with pytest.raises(InvalidInput, match=message):
+        import_annotations(store, buffer.getvalue(), "yolo", project="bad", create=True)
+    with pytest.raises(ProjectNotFound):
+        store.project("bad")
+
+
+def test_the_cli_imports_a_yolo_folder(db_url, tmp_path, monkeypatch, capsys, open_store):
+    expected, dataset = yolo_dataset(open_store(db_url), tmp_path, monkeypatch)
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    zipfile.ZipFile(io.BytesIO(dataset)).extractall(tmp_path / "dataset")
+    (tmp_path / "dataset.zip").write_bytes(dataset)
+    assert cli.main(["import", "dataset", "--format", "yolo", "--project", "folder", "--create"]) == 0
+    assert cli.main(["import", "dataset.zip", "--format", "yolo", "--project", "zip", "--create"]) == 0
+    assert capsys.readouterr().out.count("imported 3 items with their labels") == 2
+    store = open_store(db_url)
+    for name in ("folder", "zip"):
+        assert imported_boxes(store, store.project(name)) == [expected[s] for s in sorted(expected)]

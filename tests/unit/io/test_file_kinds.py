@@ -32,6 +32,7 @@ def test_a_predictions_file_format_comes_from_its_name(name, expected):
         ("doccano.jsonl", b'{"text": "x"}', "spans-jsonl"),
         ("ner.conll", b"Ada B-PER", "conll"),
         ("ner.TXT", b"Ada B-PER", "conll"),
+        ("dataset.ZIP", b"PK\x03\x04", "yolo"),
         ("unnamed", b"{}", "coco"),
     ],
 )

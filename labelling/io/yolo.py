@@ -1,0 +1,163 @@
+"""YOLO datasets in: a zip or a folder of images, `labels/<stem>.txt` files of `class cx cy w h` lines
+(relative to the image size) and `classes.txt`, as labelling.io.formats.to_yolo writes them (with the images
+beside them), read into images and box labels in pixels. labelling.io.formats.read_yolo makes them items."""
+
+from __future__ import annotations
+
+import base64
+import io
+import zipfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path, PurePath
+from typing import Any
+
+from labelling.errors import ImageUnavailable, InvalidInput
+from labelling.io import media
+
+__all__ = ["Dataset", "read_dataset"]
+
+YOLO_IMAGE_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".gif": "image/gif",
+                    ".webp": "image/webp", ".bmp": "image/bmp"}
+"""The image files a YOLO zip or folder may hold, by suffix, with the media type of their `data:` URI."""
+YOLO_CLASS_FILES = ("classes.txt", "obj.names")
+"""The class-name files of a YOLO dataset (one name a line, the line number the class index)."""
+YOLO_ROUNDING = 6
+"""Decimal places of a pixel coordinate read from YOLO: the relative numbers' float error goes, the
+coordinates of `to_yolo` come back as they were."""
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A YOLO dataset's classes (by index), its images (a path or a `data:` URI each) and each image's box
+    label ({"width", "height", "boxes"} in pixels; None for an image with no label file)."""
+
+    classes: tuple[str, ...]
+    images: list[str]
+    labels: list[dict[str, Any] | None]
+
+
+def read_dataset(source: bytes | Path, media_roots: Sequence[Path] | None = None) -> Dataset:
+    """The images and their boxes of a YOLO dataset: a zip (bytes, or the path of one) or a folder holding the
+    images, `<folder>/labels/.../<stem>.txt` label files (`class cx cy w h` a line, relative to the image
+    size) and `classes.txt` (or `obj.names`) naming the classes. Each image is an item: from a zip its
+    `data:` URI (so an uploaded zip needs no server files), from a folder its path, which must lie under
+    `media_roots` (default: the working directory). An image with no label file is imported unlabelled
+    (our export writes one, empty or not, for every labelled image). Boxes become pixels of the image's
+    real size, read with Pillow. Everything is checked before anything is returned: a label file with no
+    image, a malformed line, an unknown class index, a number outside 0..1 raise InvalidInput naming the
+    file and line."""
+    from PIL import Image  # only box files need Pillow
+
+    files = _dataset_files(source)
+    names = next((files[n] for n in sorted(files) if PurePath(n).name in YOLO_CLASS_FILES), None)
+    classes = [line.strip() for line in _decoded(names()).splitlines() if line.strip()] if names else None
+    images: dict[str, str] = {}
+    for name in sorted(files):
+        if PurePath(name).suffix.lower() in YOLO_IMAGE_TYPES:
+            stem = PurePath(name).stem
+            if stem in images:
+                raise InvalidInput(f"{images[stem]} and {name} have the same name: a label file could be either's")
+            images[stem] = name
+    notes = {PurePath(n).stem: n for n in sorted(files) if _is_label_file(n)}
+    for stem, name in notes.items():
+        if stem not in images:
+            raise InvalidInput(f"{name} has no image named {stem}.* beside it")
+    boxes = {stem: _lines(name, _decoded(files[name]()), classes) for stem, name in notes.items()}
+    used = max((index for found in boxes.values() for index, *_ in found), default=-1)
+    classes = classes if classes is not None else [str(n) for n in range(used + 1)]
+    items, labels = [], []
+    for stem, name in images.items():
+        body = files[name]()
+        try:
+            with Image.open(io.BytesIO(body)) as image:
+                width, height = image.size
+        except (OSError, ValueError, Image.DecompressionBombError):
+            raise InvalidInput(f"{name} is not an image Pillow can read") from None
+        items.append(_image(source, name, body, media_roots))
+        labels.append(None if stem not in boxes else {
+            "width": width, "height": height,
+            "boxes": [_pixels(index, *box, width, height, classes) for index, *box in boxes[stem]],
+        })
+    if not items:
+        raise InvalidInput("the YOLO dataset holds no images (.png, .jpg, .jpeg, .gif, .webp, .bmp)")
+    return Dataset(tuple(classes), items, labels)
+
+
+def _dataset_files(source: bytes | Path) -> dict[str, Callable[[], bytes]]:
+    """{path inside the zip or folder: a reader of its bytes}, for a zip's bytes, a zip file or a folder."""
+    if isinstance(source, Path) and source.is_dir():
+        return {p.relative_to(source).as_posix(): p.read_bytes for p in source.rglob("*") if p.is_file()}
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(source) if isinstance(source, bytes) else source)
+    except (zipfile.BadZipFile, OSError):
+        raise InvalidInput("a YOLO dataset is a zip or a folder of images, labels/*.txt and classes.txt") from None
+    return {i.filename: (lambda i=i: _unzipped(archive, i)) for i in archive.infolist() if not i.is_dir()}
+
+
+def _unzipped(archive: zipfile.ZipFile, entry: zipfile.ZipInfo) -> bytes:
+    """An entry's bytes; one that unpacks to more than an image file may hold is refused before it is read."""
+    if entry.file_size > media.IMAGE_FILE_MAX_BYTES:
+        raise InvalidInput(f"{entry.filename} is larger than {media.IMAGE_FILE_MAX_BYTES // 1024 // 1024} MB")
+    return archive.read(entry)
+
+
+def _is_label_file(name: str) -> bool:
+    path = PurePath(name)
+    return path.suffix == ".txt" and "labels" in path.parts[:-1] and path.name not in YOLO_CLASS_FILES
+
+
+def _lines(name: str, text: str, classes: list[str] | None) -> list[tuple[int, float, float, float, float]]:
+    """The boxes of one label file as (class index, cx, cy, w, h), each line checked."""
+    found = []
+    for n, line in enumerate(text.splitlines(), start=1):
+        fields = line.split()
+        if not fields:
+            continue
+        where = f"{name} line {n}"
+        if len(fields) != 5:
+            raise InvalidInput(f"{where}: a box is `class x_center y_center width height`, not {line[:60]!r}")
+        try:
+            index, numbers = int(fields[0]), [float(v) for v in fields[1:]]
+        except ValueError:
+            raise InvalidInput(f"{where}: {line[:60]!r} is not a class index and four numbers") from None
+        if index < 0 or (classes is not None and index >= len(classes)):
+            raise InvalidInput(f"{where}: class {index} is not one of the {len(classes or [])} classes of classes.txt")
+        cx, cy, w, h = numbers
+        if not all(0 <= v <= 1 for v in numbers) or w == 0 or h == 0:
+            raise InvalidInput(
+                f"{where}: the centre and size must be numbers in 0..1 (size above 0), not {line[:60]!r}"
+            )
+        if min(cx - w / 2, cy - h / 2) < -1e-9 or max(cx + w / 2, cy + h / 2) > 1 + 1e-9:
+            raise InvalidInput(f"{where}: the box reaches outside the image")
+        found.append((index, cx, cy, w, h))
+    return found
+
+
+def _pixels(index: int, cx: float, cy: float, w: float, h: float, width: int, height: int, classes: list[str]) -> dict:
+    """A YOLO box as a box label in pixels, kept inside the image (rounding may not push it out)."""
+    x = min(max(round((cx - w / 2) * width, YOLO_ROUNDING), 0.0), width)
+    y = min(max(round((cy - h / 2) * height, YOLO_ROUNDING), 0.0), height)
+    return {"x": x, "y": y, "w": min(round(w * width, YOLO_ROUNDING), width - x),
+            "h": min(round(h * height, YOLO_ROUNDING), height - y), "label": classes[index]}
+
+
+def _image(source: bytes | Path, name: str, body: bytes, media_roots: Sequence[Path] | None) -> str:
+    """The item's image: the file's path for a folder (which must lie under `media_roots`), else a `data:` URI."""
+    if isinstance(source, Path) and source.is_dir():
+        try:
+            roots = media.default_media_roots() if media_roots is None else media_roots
+            return str(media.media_file(str(source / name), roots))
+        except ImageUnavailable as error:
+            raise InvalidInput(f"{name}: {error}; move the folder there or ask the deployer to add it") from None
+    if len(body) > media.DATA_URI_MAX_BYTES:
+        most = media.DATA_URI_MAX_BYTES // 1024 // 1024
+        raise InvalidInput(f"{name} is larger than {most} MB, the most an image in a zip may be")
+    return f"data:{YOLO_IMAGE_TYPES[PurePath(name).suffix.lower()]};base64,{base64.b64encode(body).decode('ascii')}"
+
+
+def _decoded(data: bytes) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InvalidInput("a YOLO label or class file is not UTF-8 text") from None
