@@ -89,7 +89,8 @@ def test_admin_signs_in_uploads_a_csv_and_configures_the_project(admin, server, 
         writer = csv.writer(handle)
         writer.writerow(["id", "review", "stars"])
         writer.writerows([i, text, i % 5 + 1] for i, text in enumerate(REVIEWS))
-    admin.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(data))
+    csv_uploader = admin.get_by_test_id("stFileUploader").filter(has_text="CSV file")  # beside the annotation-file one
+    csv_uploader.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(data))
     expect(admin.get_by_role("textbox", name="Project name")).to_have_value("kettle reviews", timeout=STEP_MS)
     ready(admin)
     admin.get_by_role("textbox", name="Project name").fill("Kettles")
