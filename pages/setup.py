@@ -357,7 +357,7 @@ else:
     with create:
         new_project()
         with st.expander(
-            "From an annotation file (COCO, span JSONL, spaCy, CoNLL)", icon=":material/draw:", key="annotation-open"
+            "From an annotation file (COCO, YOLO, span JSONL, spaCy, CoNLL)", icon=":material/draw:", key="annotation-open"
         ):
             ui.project_from_annotation_file(store, round_, finished)
         with st.expander("Demo projects"):

@@ -7,13 +7,14 @@ from __future__ import annotations
 import base64
 import io
 import zipfile
+import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePath
 from typing import Any
 
 from labelling.errors import ImageUnavailable, InvalidInput
-from labelling.io import media
+from labelling.io import media, shapes
 
 __all__ = ["Dataset", "read_dataset"]
 
@@ -23,6 +24,10 @@ YOLO_IMAGE_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/j
 YOLO_CLASS_FILES = ("classes.txt", "obj.names")
 """The class-name files of a YOLO dataset (one name a line, the line number the class index)."""
 YOLO_ROUNDING = 6
+YOLO_LABEL_FILE_MAX_BYTES = 1024 * 1024
+"""A label file's size at most (about 30,000 boxes): a zip's few kilobytes may unpack to gigabytes of lines."""
+YOLO_ZIP_MAX_BYTES = 2 * 1024 * 1024 * 1024
+"""What a zip's entries may unpack to in all, checked from its directory before anything is read."""
 """Decimal places of a pixel coordinate read from YOLO: the relative numbers' float error goes, the
 coordinates of `to_yolo` come back as they were."""
 
@@ -71,7 +76,7 @@ def read_dataset(source: bytes | Path, media_roots: Sequence[Path] | None = None
         body = files[name]()
         try:
             with Image.open(io.BytesIO(body)) as image:
-                width, height = image.size
+                width, height = shapes.oriented_size(image)  # YOLO tools measure the image as shown
         except (OSError, ValueError, Image.DecompressionBombError):
             raise InvalidInput(f"{name} is not an image Pillow can read") from None
         items.append(_image(source, name, body, media_roots))
@@ -92,14 +97,22 @@ def _dataset_files(source: bytes | Path) -> dict[str, Callable[[], bytes]]:
         archive = zipfile.ZipFile(io.BytesIO(source) if isinstance(source, bytes) else source)
     except (zipfile.BadZipFile, OSError):
         raise InvalidInput("a YOLO dataset is a zip or a folder of images, labels/*.txt and classes.txt") from None
-    return {i.filename: (lambda i=i: _unzipped(archive, i)) for i in archive.infolist() if not i.is_dir()}
+    entries = [i for i in archive.infolist() if not i.is_dir()]
+    if sum(i.file_size for i in entries) > YOLO_ZIP_MAX_BYTES:
+        raise InvalidInput(f"the zip unpacks to more than {YOLO_ZIP_MAX_BYTES // 1024 ** 3} GB: split the dataset")
+    return {i.filename: (lambda i=i: _unzipped(archive, i)) for i in entries}
 
 
 def _unzipped(archive: zipfile.ZipFile, entry: zipfile.ZipInfo) -> bytes:
-    """An entry's bytes; one that unpacks to more than an image file may hold is refused before it is read."""
-    if entry.file_size > media.IMAGE_FILE_MAX_BYTES:
-        raise InvalidInput(f"{entry.filename} is larger than {media.IMAGE_FILE_MAX_BYTES // 1024 // 1024} MB")
-    return archive.read(entry)
+    """An entry's bytes; one that unpacks to more than its kind may hold (an image kept in the database as a
+    `data:` URI, a label file) is refused before it is read, and one that cannot be unpacked is named."""
+    most = YOLO_LABEL_FILE_MAX_BYTES if _is_label_file(entry.filename) else media.DATA_URI_MAX_BYTES
+    if entry.file_size > most:
+        raise InvalidInput(f"{entry.filename} is larger than {most / 1024 / 1024:g} MB")
+    try:
+        return archive.read(entry)
+    except (zipfile.BadZipFile, RuntimeError, NotImplementedError, EOFError, OSError, zlib.error) as error:
+        raise InvalidInput(f"{entry.filename} cannot be unpacked: {error}") from None
 
 
 def _is_label_file(name: str) -> bool:

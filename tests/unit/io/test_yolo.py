@@ -48,6 +48,29 @@ def test_two_images_of_one_name_are_refused():
 
 
 def test_an_entry_that_unpacks_too_large_is_refused_unread(monkeypatch):
-    monkeypatch.setattr(yolo.media, "IMAGE_FILE_MAX_BYTES", 10)
+    monkeypatch.setattr(yolo, "YOLO_LABEL_FILE_MAX_BYTES", 10)
     with pytest.raises(InvalidInput, match="labels/a.txt is larger than"):
         yolo.read_dataset(dataset({"a.png": png(4, 4), "labels/a.txt": "0 0.5 0.5 0.5 0.5\n"}))
+
+
+def test_a_zip_that_unpacks_too_large_in_all_is_refused_before_reading(monkeypatch):
+    monkeypatch.setattr(yolo, "YOLO_ZIP_MAX_BYTES", 50)
+    with pytest.raises(InvalidInput, match="unpacks to more than"):
+        yolo.read_dataset(dataset({"a.png": png(4, 4), "labels/a.txt": "0 0.5 0.5 0.5 0.5\n"}))
+
+
+def test_a_damaged_entry_is_named_not_raised_as_a_zip_error():
+    data = bytearray(dataset({"a.png": png(4, 4), "labels/a.txt": "0 0.5 0.5 0.5 0.5\n"}))
+    at = data.find(b"0 0.5 0.5")
+    data[at] = ord("1")  # the stored CRC no longer matches
+    with pytest.raises(InvalidInput, match="labels/a.txt cannot be unpacked"):
+        yolo.read_dataset(bytes(data))
+
+
+def test_a_photo_turned_by_its_exif_orientation_is_measured_as_shown():
+    buffer = io.BytesIO()
+    exif = Image.Exif()
+    exif[0x0112] = 6  # stored 40x20, shown 20x40
+    Image.new("RGB", (40, 20)).save(buffer, format="JPEG", exif=exif)
+    found = yolo.read_dataset(dataset({"p.jpg": buffer.getvalue(), "labels/p.txt": "0 0.5 0.5 1 1\n"}))
+    assert found.labels == [{"width": 20, "height": 40, "boxes": [{"x": 0.0, "y": 0.0, "w": 20.0, "h": 40.0, "label": "0"}]}]
