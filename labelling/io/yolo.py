@@ -24,12 +24,12 @@ YOLO_IMAGE_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/j
 YOLO_CLASS_FILES = ("classes.txt", "obj.names")
 """The class-name files of a YOLO dataset (one name a line, the line number the class index)."""
 YOLO_ROUNDING = 6
+"""Decimal places of a pixel coordinate read from YOLO: the relative numbers' float error goes, the
+coordinates of `to_yolo` come back as they were."""
 YOLO_LABEL_FILE_MAX_BYTES = 1024 * 1024
 """A label file's size at most (about 30,000 boxes): a zip's few kilobytes may unpack to gigabytes of lines."""
 YOLO_ZIP_MAX_BYTES = 2 * 1024 * 1024 * 1024
 """What a zip's entries may unpack to in all, checked from its directory before anything is read."""
-"""Decimal places of a pixel coordinate read from YOLO: the relative numbers' float error goes, the
-coordinates of `to_yolo` come back as they were."""
 
 
 @dataclass(frozen=True)
