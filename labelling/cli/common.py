@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from labelling.storage.engine import check_url
 from labelling.storage.store import Store
@@ -17,8 +19,11 @@ __all__ = [
     "Refused",
     "connect",
     "first_line",
+    "with_store",
     "write_file",
 ]
+
+T = TypeVar("T")
 
 EXIT_OK = 0
 EXIT_REFUSED = 1
@@ -45,6 +50,15 @@ def connect(args: argparse.Namespace) -> Store:
         ) from None
     store.item_labels.media_roots = tuple(args.settings.media_roots)
     return store
+
+
+def with_store(args: argparse.Namespace, action: Callable[[Store], T]) -> T:
+    """`action` on a store from `connect`, closed afterwards whatever happens."""
+    store = connect(args)
+    try:
+        return action(store)
+    finally:
+        store.close()
 
 
 def write_file(path: Path, data: bytes) -> None:

@@ -4,10 +4,8 @@ assign|unassign` and `label rename|merge`. Projects are named by name or id, as 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
-from typing import Any
 
-from labelling.cli.common import EXIT_OK, Refused, connect
+from labelling.cli.common import EXIT_OK, Refused, with_store
 from labelling.people import ADMIN_NAME
 from labelling.storage.store import Store
 
@@ -24,28 +22,20 @@ __all__ = [
 ]
 
 
-def _with_store(args: argparse.Namespace, action: Callable[[Store], Any]) -> Any:
-    store = connect(args)
-    try:
-        return action(store)
-    finally:
-        store.close()
-
-
 def run_project_rename(args: argparse.Namespace) -> int:
-    project = _with_store(args, lambda store: store.manage.rename(args.project, args.name))
+    project = with_store(args, lambda store: store.manage.rename(args.project, args.name))
     print(f"project {project.id} is now named {project.name!r}")
     return EXIT_OK
 
 
 def run_project_archive(args: argparse.Namespace) -> int:
-    project = _with_store(args, lambda store: store.manage.archive(args.project))
+    project = with_store(args, lambda store: store.manage.archive(args.project))
     print(f"archived {project.name!r}: hidden from labellers and read-only until `project restore`")
     return EXIT_OK
 
 
 def run_project_restore(args: argparse.Namespace) -> int:
-    project = _with_store(args, lambda store: store.manage.restore(args.project))
+    project = with_store(args, lambda store: store.manage.restore(args.project))
     print(f"restored {project.name!r}")
     return EXIT_OK
 
@@ -64,22 +54,22 @@ def run_project_delete(args: argparse.Namespace) -> int:
         model_files.delete_project(store, project.id)
         return project.name
 
-    print(f"deleted {_with_store(args, delete)!r} and everything of it")
+    print(f"deleted {with_store(args, delete)!r} and everything of it")
     return EXIT_OK
 
 
 def run_project_members(args: argparse.Namespace) -> int:
-    _print_members(_with_store(args, lambda store: store.access.members(args.project)))
+    _print_members(with_store(args, lambda store: store.access.members(args.project)))
     return EXIT_OK
 
 
 def run_project_assign(args: argparse.Namespace) -> int:
-    _print_members(_with_store(args, lambda store: store.access.assign(args.project, args.names)))
+    _print_members(with_store(args, lambda store: store.access.assign(args.project, args.names)))
     return EXIT_OK
 
 
 def run_project_unassign(args: argparse.Namespace) -> int:
-    _print_members(_with_store(args, lambda store: store.access.unassign(args.project, args.names)))
+    _print_members(with_store(args, lambda store: store.access.unassign(args.project, args.names)))
     return EXIT_OK
 
 
@@ -88,12 +78,12 @@ def _print_members(names: list[str]) -> None:
 
 
 def run_label_rename(args: argparse.Namespace) -> int:
-    change = _with_store(args, lambda store: store.manage.rename_label(args.project, args.old, args.new, ADMIN_NAME))
+    change = with_store(args, lambda store: store.manage.rename_label(args.project, args.old, args.new, ADMIN_NAME))
     print(f"renamed {change.old_label!r} to {change.new_label!r} ({change.annotations:,} labels rewritten, kept in the history)")
     return EXIT_OK
 
 
 def run_label_merge(args: argparse.Namespace) -> int:
-    change = _with_store(args, lambda store: store.manage.merge_labels(args.project, args.old, args.new, ADMIN_NAME))
+    change = with_store(args, lambda store: store.manage.merge_labels(args.project, args.old, args.new, ADMIN_NAME))
     print(f"merged {change.old_label!r} into {change.new_label!r} ({change.annotations:,} labels rewritten, kept in the history)")
     return EXIT_OK

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 
-from labelling.cli.common import EXIT_OK, connect
+from labelling.cli.common import EXIT_OK, with_store
 from labelling.people import ADMIN_NAME
 
 __all__ = ["run_version_diff", "run_version_list", "run_version_save"]
@@ -16,21 +16,13 @@ LISTED_ITEMS = 20
 
 
 def run_version_save(args: argparse.Namespace) -> int:
-    store = connect(args)
-    try:
-        version = store.versions.save(store.project(args.project).id, args.name, ADMIN_NAME)
-    finally:
-        store.close()
+    version = with_store(args, lambda store: store.versions.save(store.project(args.project).id, args.name, ADMIN_NAME))
     print(f"saved version {version.name!r} (id {version.id}) with {version.n_items:,} labelled items")
     return EXIT_OK
 
 
 def run_version_list(args: argparse.Namespace) -> int:
-    store = connect(args)
-    try:
-        listed = store.versions.all(store.project(args.project).id)
-    finally:
-        store.close()
+    listed = with_store(args, lambda store: store.versions.all(store.project(args.project).id))
     for version in listed:
         when = dt.datetime.fromtimestamp(version.created_at, dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
         print(f"{version.id}\t{version.name}\t{when}\t{version.created_by}\t{version.n_items} items")
@@ -38,14 +30,13 @@ def run_version_list(args: argparse.Namespace) -> int:
 
 
 def run_version_diff(args: argparse.Namespace) -> int:
-    store = connect(args)
-    try:
+    def compare(store):
         project = store.project(args.project)
         old = store.versions.find(project.id, args.old).id
         new = None if args.new is None else store.versions.find(project.id, args.new).id
-        diff = store.versions.diff(project.id, old, new)
-    finally:
-        store.close()
+        return store.versions.diff(project.id, old, new)
+
+    diff = with_store(args, compare)
     print(
         f"{diff.old} -> {diff.new}: {len(diff.changed)} changed, {len(diff.added)} added, {len(diff.removed)} removed"
     )
