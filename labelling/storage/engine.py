@@ -311,9 +311,10 @@ def _copy_column(values: Sequence[Any]) -> Sequence[str]:
         joined = "".join(values)
         if not any(special in joined for special in _COPY_ESCAPED[1:]):  # JSON text: at most backslashes
             return list(map(str.replace, values, repeat("\\"), repeat("\\\\"))) if "\\" in joined else values
-    elif kinds == {int}:
-        return list(map(str, values))
-    elif kinds == {float}:
+    elif kinds == {int} or kinds == {float}:
+        distinct = set(values)
+        if len(distinct) == 1:  # a bulk write's project id, its time: formatted once, not per row
+            return [repr(distinct.pop())] * len(values)
         return list(map(repr, values))
     return list(map(_copy_field, values))
 
