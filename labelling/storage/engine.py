@@ -312,9 +312,8 @@ def _copy_column(values: Sequence[Any]) -> Sequence[str]:
         if not any(special in joined for special in _COPY_ESCAPED[1:]):  # JSON text: at most backslashes
             return list(map(str.replace, values, repeat("\\"), repeat("\\\\"))) if "\\" in joined else values
     elif kinds == {int} or kinds == {float}:
-        distinct = set(values)
-        if len(distinct) == 1:  # a bulk write's project id, its time: formatted once, not per row
-            return [repr(distinct.pop())] * len(values)
+        if len(set(map(id, values))) == 1:  # one object repeated (a bulk write's project id, its time): once
+            return [repr(values[0])] * len(values)
         return list(map(repr, values))
     return list(map(_copy_field, values))
 
