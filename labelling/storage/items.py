@@ -1,7 +1,7 @@
 """Items: added in bulk from the chunks labelling.io.ingest makes, and ids given by a caller checked.
 
 Everything here runs inside the caller's write transaction: an add is all rows or none.
-PostgreSQL gets `COPY`; SQLite an executemany.
+PostgreSQL gets `COPY`; SQLite an executemany. A chunk is written while the next one is read.
 """
 
 from __future__ import annotations
