@@ -295,7 +295,7 @@ def insert_arrays(connection: Connection, table: str, columns: Sequence[str], ar
     for j, array in enumerate(arrays):
         rows[f"size{j}"] = array.dtype.itemsize
         rows[f"value{j}"] = array
-    buffer = io.BytesIO(_BINARY_COPY_HEADER + rows.tobytes() + b"\xff\xff")
+    buffer = io.BytesIO(b"".join([_BINARY_COPY_HEADER, rows.view(np.uint8), b"\xff\xff"]))  # one copy of the rows
     with connection.connection.driver_connection.cursor() as cursor:
         cursor.copy_expert(f"COPY {table} ({', '.join(columns)}) FROM STDIN (FORMAT binary)", buffer)
 
