@@ -17,13 +17,13 @@ import re
 import zipfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path, PurePath
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from labelling.errors import InvalidInput
-from labelling.io import media, shapes, yolo
+from labelling.io import shapes, yolo
 from labelling.io.serialisation import is_missing
 from labelling.records import Boxes, Project, Spans, Task
 
@@ -37,6 +37,7 @@ __all__ = [
     "read_spacy",
     "read_span_jsonl",
     "read_yolo",
+    "refusals",
     "to_coco",
     "to_conll",
     "to_spacy",
@@ -48,6 +49,8 @@ IMAGE_COLUMN = "image"
 TEXT_COLUMN = "text"
 """The columns a project made from a COCO or span file shows."""
 _TOKEN = re.compile(r"\S+")
+_NAMED_ITEMS = 10
+"""Items a refusal names before it says how many more."""
 
 
 @dataclass(frozen=True)
@@ -91,31 +94,24 @@ def to_coco(project: Project, frame: pd.DataFrame) -> bytes:
 
 
 def to_yolo(project: Project, frame: pd.DataFrame) -> bytes:
-    """A zip of YOLO label files: `classes.txt` (one class a line, its line number the class index) and per
+    """A zip of YOLO label files: `classes.txt` (one class a line, its line number the class index), the
+    `data.yaml` Ultralytics trains from (labelling.io.yolo.data_yaml: the images go in `images/`) and per
     image `labels/<image name>.txt` with a line `class x_center y_center width height` per box, relative to
-    the image size (0..1). Refuses (InvalidInput, naming both) two images of one name in different folders:
-    YOLO pairs a label file with its image by name alone, so one file would overwrite the other."""
+    the image size (0..1). Refused (InvalidInput) as `refusals` says: two images of one name."""
+    labelled = _labelled(project, frame, Boxes)
+    _refuse(_yolo_clash(labelled))
+    index = {name: n for n, name in enumerate(project.labels)}
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("classes.txt", "".join(f"{name}\n" for name in project.labels))
-        index = {name: n for n, name in enumerate(project.labels)}
-        named: dict[str, tuple[int, str]] = {}  # label file -> (item id, image) that has it
-        for item_id, cell, label in _labelled(project, frame, Boxes):
-            image = _name(cell, item_id)
-            path = f"labels/{PurePath(image).stem}.txt"
-            if path in named:
-                first, other = named[path]
-                raise InvalidInput(
-                    f"items {first} ({media.quoted(other)}) and {item_id} ({media.quoted(image)}) would both be "
-                    f"{path}: YOLO names label files by image name alone; rename one image, or export COCO"
-                )
-            named[path] = item_id, image
+        archive.writestr("data.yaml", yolo.data_yaml(project.labels))
+        for item_id, cell, label in labelled:
             lines = [
                 f"{index[b.label]} {(b.x + b.w / 2) / label.width!r} {(b.y + b.h / 2) / label.height!r} "
                 f"{b.w / label.width!r} {b.h / label.height!r}\n"
                 for b in label.boxes
             ]
-            archive.writestr(path, "".join(lines))
+            archive.writestr(yolo.label_file(_name(cell, item_id)), "".join(lines))
     return buffer.getvalue()
 
 
@@ -194,14 +190,13 @@ def to_spacy(project: Project, frame: pd.DataFrame) -> bytes:
 def to_conll(project: Project, frame: pd.DataFrame) -> bytes:
     """IOB2 in CoNLL form: per item a `# item_id = N` line, then `token<TAB>tag` per whitespace token (B-X
     where a span of class X starts, I-X inside it, O outside), then a blank line. A token takes the span
-    it overlaps, so a span that starts or ends inside a token widens to the token's edges; overlapping
-    spans cannot be written in IOB and are refused."""
+    it overlaps, so a span that starts or ends inside a token widens to the token's edges. Refused
+    (InvalidInput) as `refusals` says: overlapping spans, which IOB cannot write."""
+    labelled = _labelled(project, frame, Spans)
+    _refuse(_overlapping(labelled))
     out = []
-    for item_id, text, label in _labelled(project, frame, Spans):
+    for item_id, text, label in labelled:
         spans = list(label.spans)
-        for before, after in itertools.pairwise(spans):
-            if after.start < before.end:
-                raise InvalidInput(f"item {item_id} has overlapping spans, which IOB/CoNLL cannot hold")
         out.append(f"# item_id = {item_id}\n")
         before = 0  # where the previous token ended
         for token in _TOKEN.finditer(text):
@@ -303,6 +298,18 @@ IMPORTS: dict[str, Callable[..., Parsed]] = {
 `media_roots`)."""
 
 
+def refusals(project: Project, frame: pd.DataFrame) -> dict[str, str]:
+    """{format: why these final labels (the export frame) cannot be written in it}, for the EXPORTS of the
+    project's task that they block, naming the items: two images that would share a YOLO label file,
+    overlapping spans in IOB/CoNLL. The writers refuse with the same words (InvalidInput), so the Export page
+    can say so before the click and `labelling export` says the same; it builds no file."""
+    checks = {"yolo": _yolo_clash, "conll": _overlapping}
+    kind = {Task.BOXES: Boxes, Task.SPANS: Spans}.get(project.options.task)
+    labelled = _labelled(project, frame, kind) if kind else []
+    found = {name: checks[name](labelled) for name in exports_for(project.options.task) if name in checks}
+    return {name: why for name, why in found.items() if why}
+
+
 def exports_for(task: Task) -> list[str]:
     """The names of the EXPORTS written for a project of `task` (none for classification, whose labels the
     CSV/JSONL/Parquet tables already hold): the Export page offers exactly these."""
@@ -320,6 +327,25 @@ def _labelled(project: Project, frame: pd.DataFrame, kind: type) -> list[tuple[i
         for item_id, cell, label in zip(frame["item_id"], cells, frame["label"])
         if isinstance(label, kind)
     ]
+
+
+def _yolo_clash(labelled: list[tuple[int, Any, Boxes]]) -> str | None:
+    return yolo.clash((item_id, _name(cell, item_id)) for item_id, cell, _ in labelled)
+
+
+def _overlapping(labelled: list[tuple[int, Any, Spans]]) -> str | None:
+    """Why IOB/CoNLL cannot hold these spans (some overlap), naming the items, or None."""
+    items = [i for i, _, label in labelled if any(b.start < a.end for a, b in itertools.pairwise(label.spans))]
+    if not items:
+        return None
+    more = f" and {len(items) - _NAMED_ITEMS:,} more" if len(items) > _NAMED_ITEMS else ""
+    named = f"item{'s' if len(items) > 1 else ''} {', '.join(map(str, items[:_NAMED_ITEMS]))}{more}"
+    return f"IOB/CoNLL cannot hold overlapping spans, as in {named}; span JSONL and spaCy JSON can"
+
+
+def _refuse(why: str | None) -> None:
+    if why:
+        raise InvalidInput(why)
 
 
 def _span_file(texts: list[str], labels: list[Any], text_column: str | None) -> Parsed:

@@ -1,14 +1,21 @@
 """YOLO datasets in: a zip or a folder of images, `labels/<stem>.txt` files of `class cx cy w h` lines
-(relative to the image size) and `classes.txt`, as labelling.io.formats.to_yolo writes them (with the images
-beside them), read into images and box labels in pixels. labelling.io.formats.read_yolo makes them items."""
+(relative to the image size) and `classes.txt` (or a `data.yaml` naming the classes), as
+labelling.io.formats.to_yolo writes them (with the images beside them), read into images and box labels in
+pixels; labelling.io.formats.read_yolo makes them items. Out: the parts of to_yolo's zip besides the box
+lines (label-file names, and the refusal when two images would share one; `data.yaml`).
+
+`data.yaml` is Ultralytics' dataset file. It is written and read here by hand, in the small subset YOLO
+datasets use (top-level `key: value` lines; `names` as a list or an index-to-name mapping, flow or block,
+plain or quoted), because PyYAML is a test-only dependency (requirements-dev.txt), not the app's."""
 
 from __future__ import annotations
 
 import base64
 import io
+import re
 import zipfile
 import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePath
 from typing import Any
@@ -16,13 +23,15 @@ from typing import Any
 from labelling.errors import ImageUnavailable, InvalidInput
 from labelling.io import media, shapes
 
-__all__ = ["Dataset", "read_dataset"]
+__all__ = ["Dataset", "clash", "data_yaml", "label_file", "read_dataset", "yaml_names"]
 
 YOLO_IMAGE_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".gif": "image/gif",
                     ".webp": "image/webp", ".bmp": "image/bmp"}
 """The image files a YOLO zip or folder may hold, by suffix, with the media type of their `data:` URI."""
 YOLO_CLASS_FILES = ("classes.txt", "obj.names")
 """The class-name files of a YOLO dataset (one name a line, the line number the class index)."""
+YOLO_DATA_FILES = ("data.yaml", "data.yml")
+"""Ultralytics' dataset file, whose `names` name the classes when there is no class-name file."""
 YOLO_ROUNDING = 6
 """Decimal places of a pixel coordinate read from YOLO: the relative numbers' float error goes, the
 coordinates of `to_yolo` come back as they were."""
@@ -45,18 +54,20 @@ class Dataset:
 def read_dataset(source: bytes | Path, media_roots: Sequence[Path] | None = None) -> Dataset:
     """The images and their boxes of a YOLO dataset: a zip (bytes, or the path of one) or a folder holding the
     images, `<folder>/labels/.../<stem>.txt` label files (`class cx cy w h` a line, relative to the image
-    size) and `classes.txt` (or `obj.names`) naming the classes. Each image is an item: from a zip its
-    `data:` URI (so an uploaded zip needs no server files), from a folder its path, which must lie under
-    `media_roots` (default: the working directory). An image with no label file is imported unlabelled
-    (our export writes one, empty or not, for every labelled image). Boxes become pixels of the image's
-    real size, read with Pillow. Everything is checked before anything is returned: a label file with no
-    image, a malformed line, an unknown class index, a number outside 0..1 raise InvalidInput naming the
-    file and line."""
+    size) and `classes.txt` (or `obj.names`, else `names` in `data.yaml`) naming the classes. Each image is
+    an item: from a zip its `data:` URI (so an uploaded zip needs no server files), from a folder its path,
+    which must lie under `media_roots` (default: the working directory). An image with no label file is
+    imported unlabelled (our export writes one, empty or not, for every labelled image). Boxes become pixels
+    of the image's real size, read with Pillow. Everything is checked before anything is returned: a label
+    file with no image, a malformed line, an unknown class index, a number outside 0..1 raise InvalidInput
+    naming the file and line."""
     from PIL import Image  # only box files need Pillow
 
     files = _dataset_files(source)
     names = next((files[n] for n in sorted(files) if PurePath(n).name in YOLO_CLASS_FILES), None)
+    data = next((files[n] for n in sorted(files) if PurePath(n).name in YOLO_DATA_FILES), None)
     classes = [line.strip() for line in _decoded(names()).splitlines() if line.strip()] if names else None
+    classes = yaml_names(_decoded(data())) if classes is None and data else classes
     images: dict[str, str] = {}
     for name in sorted(files):
         if PurePath(name).suffix.lower() in YOLO_IMAGE_TYPES:
@@ -135,7 +146,7 @@ def _lines(name: str, text: str, classes: list[str] | None) -> list[tuple[int, f
         except ValueError:
             raise InvalidInput(f"{where}: {line[:60]!r} is not a class index and four numbers") from None
         if index < 0 or (classes is not None and index >= len(classes)):
-            raise InvalidInput(f"{where}: class {index} is not one of the {len(classes or [])} classes of classes.txt")
+            raise InvalidInput(f"{where}: class {index} is not one of the {len(classes or [])} classes the dataset names")
         cx, cy, w, h = numbers
         if not all(0 <= v <= 1 for v in numbers) or w == 0 or h == 0:
             raise InvalidInput(
@@ -174,3 +185,150 @@ def _decoded(data: bytes) -> str:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise InvalidInput("a YOLO label or class file is not UTF-8 text") from None
+
+
+# Out: what labelling.io.formats.to_yolo writes beside the label lines
+
+
+def label_file(image: str) -> str:
+    """An image's label file in the zip: YOLO pairs the two by the image's name without its suffix (what
+    `PurePath(image).stem` says, without building a path: this runs per item whenever the page checks)."""
+    name = image.rstrip("/").rpartition("/")[2]
+    dot = name.rfind(".")
+    return f"labels/{name[:dot] if 0 < dot < len(name) - 1 else name}.txt"
+
+
+def clash(images: Iterable[tuple[int, str]]) -> str | None:
+    """Why a zip cannot hold the label files of these (item id, image name), or None: two would share one,
+    the second overwriting the first."""
+    named: dict[str, tuple[int, str]] = {}  # label file -> (item id, image) that has it
+    for item_id, image in images:
+        path = label_file(image)
+        if path in named:
+            first, other = named[path]
+            return (
+                f"items {first} ({media.quoted(other)}) and {item_id} ({media.quoted(image)}) would both be "
+                f"{path}: YOLO names label files by image name alone; rename one image, or export COCO"
+            )
+        named[path] = item_id, image
+    return None
+
+
+# data.yaml: the subset YOLO datasets use, by hand (see the module docstring)
+
+
+def data_yaml(classes: Sequence[str]) -> str:
+    """The `data.yaml` of an exported dataset: the images go in `images/` beside `labels/` (Ultralytics finds
+    `labels/x.txt` for `images/x.png`), used for both training and validation, and `names` in class-index
+    order. `path` is left out on purpose: Ultralytics then takes the folder holding this file as the
+    dataset root, where a relative `path` would be taken from the working directory."""
+    names = ", ".join(_quoted(name) for name in classes)
+    return (
+        "# Put each image in images/ under the name of its label file: labels/x.txt holds the boxes of images/x.*\n"
+        "# No `path`: YOLO tools then take the folder this file is in as the dataset root.\n"
+        f"train: images\nval: images\nnc: {len(classes)}\nnames: [{names}]\n"
+    )
+
+
+def yaml_names(text: str) -> list[str] | None:
+    """The class names of a `data.yaml` (None when it has no `names`): a list, `[a, b]` or `- a` lines, or
+    an index-to-name mapping, `{0: a, 1: b}` or `0: a` lines, whose indices must be 0..n-1; names plain,
+    'single-' or "double-quoted", `#` comments skipped. Refuses (InvalidInput) what it cannot read as that."""
+    found = re.search(r"^names[ \t]*:", text, re.MULTILINE)
+    if found is None:
+        return None
+    at = _skipped(text, found.end())
+    if text[at : at + 1] in ("[", "{"):  # a flow collection: [a, b] or {0: a, 1: b}, over one line or more
+        close, entries = "]" if text[at] == "[" else "}", []
+        at = _skipped(text, at + 1)
+        while text[at : at + 1] != close:
+            key, at = _scalar(text, at, ":,]}") if close == "}" else (None, at)
+            if key is not None:
+                if text[at : at + 1] != ":":
+                    raise InvalidInput(f"data.yaml: {key[:40]!r} in `names` is not `index: name`")
+                at = _skipped(text, at + 1)
+            name, at = _scalar(text, at, ",]}")
+            entries.append((key, name))
+            if text[at : at + 1] == ",":
+                at = _skipped(text, at + 1)
+            elif text[at : at + 1] != close:
+                raise InvalidInput(f"data.yaml: `names` is not a closed {'[list]' if close == ']' else '{mapping}'}")
+        return _named(entries)
+    if after := _scalar(text, found.end(), "")[0]:  # on the line of `names:`, neither a list nor a mapping
+        raise InvalidInput(f"data.yaml: `names` is a list or a mapping of class names, not {after[:40]!r}")
+    entries = []
+    for line in text[found.end() :].splitlines()[1:]:  # block lines: `- name` or `index: name`
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        if not line[:1].isspace() and not line.startswith("-"):
+            break  # the next top-level key
+        line = line.strip()
+        key, at = (None, 1) if line.startswith("-") else _scalar(line, 0, ":")
+        if key is not None and line[at : at + 1] != ":":
+            raise InvalidInput(f"data.yaml: {line[:40]!r} in `names` is not `- name` or `index: name`")
+        entries.append((key, _scalar(line, at + (key is not None), "")[0]))
+    if not entries:
+        raise InvalidInput("data.yaml: `names` is a list or a mapping of class names")
+    return _named(entries)
+
+
+def _named(entries: list[tuple[str | None, str]]) -> list[str]:
+    """The names of (index or None, name) entries: in index order when indexed, else as listed."""
+    if all(key is None for key, _ in entries):
+        return [name for _, name in entries]
+    try:
+        by_index = {int(key): name for key, name in entries}  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise InvalidInput("data.yaml: `names` mixes list entries and `index: name` pairs, or an index is not a number") from None
+    if sorted(by_index) != list(range(len(entries))):
+        raise InvalidInput("data.yaml: the indices of `names` must be 0, 1, 2, ... each once")
+    return [by_index[n] for n in range(len(entries))]
+
+
+def _quoted(name: str) -> str:
+    """`name` as a YAML double-quoted scalar: `"` and `\\` escaped, and every character not printable as it is."""
+    return '"' + "".join(
+        ("\\" + c if c in '"\\' else c) if c.isprintable()
+        else f"\\u{ord(c):04x}" if ord(c) < 0x10000 else f"\\U{ord(c):08x}"
+        for c in name
+    ) + '"'
+
+
+_SPACE = re.compile(r"(?:\s|#[^\n]*)*")
+_DOUBLE_QUOTED = re.compile(r'"((?:[^"\\]|\\.)*)"', re.DOTALL)
+_SINGLE_QUOTED = re.compile(r"'((?:[^']|'')*)'", re.DOTALL)
+_ESCAPE = re.compile(r"\\(x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|.)", re.DOTALL)
+_ESCAPED = {"0": "\0", "a": "\a", "b": "\b", "t": "\t", "\t": "\t", "n": "\n", "v": "\v", "f": "\f",
+            "r": "\r", "e": "\x1b", " ": " ", '"': '"', "/": "/", "\\": "\\", "N": "\x85", "_": "\xa0",
+            "L": "\u2028", "P": "\u2029"}
+
+
+def _scalar(text: str, at: int, stops: str) -> tuple[str, int]:
+    """The scalar starting at `at` (spaces before it skipped) and where reading stopped: a quoted one whole;
+    a plain one up to a `stops` character, a ` #` comment or the end of the line (names hold no line break)."""
+    at = len(text) - len(text[at:].lstrip(" \t"))
+    if quoted := _DOUBLE_QUOTED.match(text, at) or _SINGLE_QUOTED.match(text, at):
+        if quoted.re is _SINGLE_QUOTED:
+            value = quoted[1].replace("''", "'")
+        else:
+            value = _ESCAPE.sub(lambda m: _unescaped(m[1]), quoted[1])
+        return value, _skipped(text, quoted.end())
+    end = at
+    while end < len(text) and text[end] not in stops and text[end] != "\n" and not (
+        text[end] == "#" and (end == at or text[end - 1].isspace())
+    ):
+        end += 1
+    return text[at:end].strip(), _skipped(text, end)
+
+
+def _unescaped(code: str) -> str:
+    if code[0] in "xuU" and len(code) > 1:
+        return chr(int(code[1:], 16))
+    if code not in _ESCAPED:
+        raise InvalidInput(f"data.yaml: \\{code} is not a YAML escape")
+    return _ESCAPED[code]
+
+
+def _skipped(text: str, at: int) -> int:
+    """Where the next thing starts after `at`: spaces, line breaks and `#` comments skipped."""
+    return _SPACE.match(text, at).end()  # type: ignore[union-attr]  # it matches the empty string

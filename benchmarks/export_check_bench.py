@@ -1,0 +1,95 @@
+"""What the Export page's "Download for other tools" costs when opened: reading the final labels
+(`Store.export`, the floor: the page needs them to say anything), checking which formats they block
+(`formats.refusals`, what the page adds) and, the peer, building every file of the task (what an eager page
+would do on each visit, instead of on a click). A box project (from COCO) and a span project (from span
+JSONL) of N items, each labelled, on PostgreSQL and SQLite, in one run.
+
+    python benchmarks/export_check_bench.py            # 20,000 items
+    python benchmarks/export_check_bench.py --quick    # 2,000
+
+Prints a Markdown table: the median of REPEATS timings of each step.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from labelling import Store  # noqa: E402
+from labelling.io import formats  # noqa: E402
+from labelling.setup.annotation_files import import_annotations  # noqa: E402
+from queue_bench import POSTGRES, Schema, log  # noqa: E402
+
+REPEATS = 5
+TEXT = "Ann Lee works at Acme Corp in Zurich since 2019 and Bob Smith at Initech in Geneva."
+SPANS = [[0, 7, "PER"], [17, 26, "ORG"], [30, 36, "LOC"], [52, 61, "PER"], [65, 72, "ORG"], [76, 82, "LOC"]]
+
+
+def files(n: int) -> dict[str, bytes]:
+    """A COCO file of n images with three boxes each, and a span JSONL file of n texts with six spans each."""
+    coco = {
+        "images": [{"id": i, "file_name": f"photos/{i}.jpg", "width": 640, "height": 480} for i in range(n)],
+        "categories": [{"id": 1, "name": "cat"}, {"id": 2, "name": "dog"}],
+        "annotations": [
+            {"id": 3 * i + k, "image_id": i, "category_id": 1 + k % 2, "bbox": [10 * k, 20, 100, 50]}
+            for i in range(n)
+            for k in range(3)
+        ],
+    }
+    spans = "".join(json.dumps({"text": TEXT, "spans": SPANS}) + "\n" for _ in range(n))
+    return {"coco": json.dumps(coco).encode(), "spans-jsonl": spans.encode()}
+
+
+def median_seconds(call) -> float:
+    timings = []
+    for _ in range(REPEATS):
+        started = time.perf_counter()
+        call()
+        timings.append(time.perf_counter() - started)
+    return statistics.median(timings)
+
+
+def measure(url: str, n: int) -> dict[str, str]:
+    store = Store.connect(url)
+    results = {}
+    try:
+        for kind, data in files(n).items():
+            project, _ = import_annotations(store, data, kind, project=kind, create=True)
+            frame = store.export(project.id)
+            assert formats.refusals(project, frame) == {}  # the whole check runs: nothing stops it early
+            writers = [formats.EXPORTS[name][1] for name in formats.exports_for(project.options.task)]
+            results[f"{kind}: read the final labels (floor)"] = median_seconds(lambda: store.export(project.id))
+            results[f"{kind}: refusals (the check)"] = median_seconds(lambda: formats.refusals(project, frame))
+            results[f"{kind}: build every file (peer)"] = median_seconds(lambda: [w(project, frame) for w in writers])
+    finally:
+        store.close()
+    return {step: f"{seconds * 1000:,.0f} ms" for step, seconds in results.items()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="2,000 items")
+    n = 2_000 if parser.parse_args().quick else 20_000
+    results = {}
+    with Schema(POSTGRES) as url:
+        log(f"PostgreSQL, {n:,} items per project")
+        results["PostgreSQL"] = measure(url, n)
+    with tempfile.TemporaryDirectory() as folder:
+        log(f"SQLite, {n:,} items per project")
+        results["SQLite"] = measure(f"sqlite:///{folder}/bench.db", n)
+    print(f"| {n:,} labelled items | " + " | ".join(results) + " |")
+    print("|---|" + "---|" * len(results))
+    for step in next(iter(results.values())):
+        print(f"| {step} | " + " | ".join(r[step] for r in results.values()) + " |")
+
+
+if __name__ == "__main__":
+    main()
