@@ -61,9 +61,9 @@ def tool_downloads() -> None:
     st.subheader(f"{str(project.options.task).capitalize()} for other tools")
     st.caption(
         "The final label of each item that has one. COCO: image ids are the item ids, categories 1..n in "
-        "label-set order, bbox [x, y, width, height] in pixels. YOLO: classes.txt, data.yaml (for Ultralytics; "
-        "put the images in images/ beside labels/) and labels/<image>.txt, centres and sizes relative to the "
-        "image."
+        "label-set order, bbox [x, y, width, height] in pixels. YOLO: classes.txt, data.yaml (for Ultralytics) "
+        "and labels/<image>.txt, centres and sizes relative to the image; images uploaded in a zip are in "
+        "images/, put images named by a path or URL there."
         if project.options.task is Task.BOXES
         else "Character offsets, end exclusive (span JSONL, spaCy's [start, end, label]); IOB/CoNLL tags "
         "whitespace tokens (a span widens to the tokens it touches; overlapping spans cannot be written)."

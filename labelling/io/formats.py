@@ -10,6 +10,7 @@ them in one transaction, so a bad file writes nothing.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import itertools
 import json
@@ -22,8 +23,8 @@ from typing import Any
 
 import pandas as pd
 
-from labelling.errors import InvalidInput
-from labelling.io import shapes, yolo
+from labelling.errors import ImageUnavailable, InvalidInput
+from labelling.io import media, shapes, yolo
 from labelling.io.serialisation import is_missing
 from labelling.records import Boxes, Project, Spans, Task
 
@@ -94,24 +95,30 @@ def to_coco(project: Project, frame: pd.DataFrame) -> bytes:
 
 
 def to_yolo(project: Project, frame: pd.DataFrame) -> bytes:
-    """A zip of YOLO label files: `classes.txt` (one class a line, its line number the class index), the
-    `data.yaml` Ultralytics trains from (labelling.io.yolo.data_yaml: the images go in `images/`) and per
-    image `labels/<image name>.txt` with a line `class x_center y_center width height` per box, relative to
-    the image size (0..1). Refused (InvalidInput) as `refusals` says: two images of one name."""
+    """A zip of YOLO label files: `classes.txt` (one class a line, its line number the class index),
+    `data.yaml` for Ultralytics (labelling.io.yolo.data_yaml) and per image `labels/<image name>.txt` with a
+    line `class x_center y_center width height` per box, relative to the image size (0..1). An image held as
+    a `data:` URI (as a YOLO zip's are imported) goes into `images/` as `item-<id>.<type>`, so that zip
+    trains and imports as it is; one named by a path or URL is not copied. Refused (InvalidInput) as
+    `refusals` says: two images of one name."""
     labelled = _labelled(project, frame, Boxes)
-    _refuse(_yolo_clash(labelled))
+    images = _yolo_images(labelled)
+    _refuse(yolo.clash(images))
     index = {name: n for n, name in enumerate(project.labels)}
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("classes.txt", "".join(f"{name}\n" for name in project.labels))
         archive.writestr("data.yaml", yolo.data_yaml(project.labels))
-        for item_id, cell, label in labelled:
+        for (item_id, cell, label), (_, image) in zip(labelled, images, strict=True):
             lines = [
                 f"{index[b.label]} {(b.x + b.w / 2) / label.width!r} {(b.y + b.h / 2) / label.height!r} "
                 f"{b.w / label.width!r} {b.h / label.height!r}\n"
                 for b in label.boxes
             ]
-            archive.writestr(yolo.label_file(_name(cell, item_id)), "".join(lines))
+            archive.writestr(yolo.label_file(image), "".join(lines))
+            if image != cell:
+                with contextlib.suppress(ImageUnavailable):  # not an image to copy: its label file is enough
+                    archive.writestr(f"images/{image}", media.parse_data_uri(cell).body, zipfile.ZIP_STORED)
     return buffer.getvalue()
 
 
@@ -303,7 +310,7 @@ def refusals(project: Project, frame: pd.DataFrame) -> dict[str, str]:
     project's task that they block, naming the items: two images that would share a YOLO label file,
     overlapping spans in IOB/CoNLL. The writers refuse with the same words (InvalidInput), so the Export page
     can say so before the click and `labelling export` says the same; it builds no file."""
-    checks = {"yolo": _yolo_clash, "conll": _overlapping}
+    checks = {"yolo": lambda labelled: yolo.clash(_yolo_images(labelled)), "conll": _overlapping}
     kind = {Task.BOXES: Boxes, Task.SPANS: Spans}.get(project.options.task)
     labelled = _labelled(project, frame, kind) if kind else []
     found = {name: checks[name](labelled) for name in exports_for(project.options.task) if name in checks}
@@ -329,8 +336,9 @@ def _labelled(project: Project, frame: pd.DataFrame, kind: type) -> list[tuple[i
     ]
 
 
-def _yolo_clash(labelled: list[tuple[int, Any, Boxes]]) -> str | None:
-    return yolo.clash((item_id, _name(cell, item_id)) for item_id, cell, _ in labelled)
+def _yolo_images(labelled: list[tuple[int, Any, Boxes]]) -> list[tuple[int, str]]:
+    """(item id, the image's name in the YOLO zip) of each labelled item."""
+    return [(item_id, yolo.image_name(_name(cell, item_id), item_id)) for item_id, cell, _ in labelled]
 
 
 def _overlapping(labelled: list[tuple[int, Any, Spans]]) -> str | None:

@@ -2,7 +2,7 @@
 (relative to the image size) and `classes.txt` (or a `data.yaml` naming the classes), as
 labelling.io.formats.to_yolo writes them (with the images beside them), read into images and box labels in
 pixels; labelling.io.formats.read_yolo makes them items. Out: the parts of to_yolo's zip besides the box
-lines (label-file names, and the refusal when two images would share one; `data.yaml`).
+lines (image and label-file names, and the refusal when two images would share one; `data.yaml`).
 
 `data.yaml` is Ultralytics' dataset file. It is written and read here by hand, in the small subset YOLO
 datasets use (top-level `key: value` lines; `names` as a list or an index-to-name mapping, flow or block,
@@ -23,7 +23,7 @@ from typing import Any
 from labelling.errors import ImageUnavailable, InvalidInput
 from labelling.io import media, shapes
 
-__all__ = ["Dataset", "clash", "data_yaml", "label_file", "read_dataset", "yaml_names"]
+__all__ = ["Dataset", "clash", "data_yaml", "image_name", "label_file", "read_dataset", "yaml_names"]
 
 YOLO_IMAGE_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".gif": "image/gif",
                     ".webp": "image/webp", ".bmp": "image/bmp"}
@@ -190,6 +190,15 @@ def _decoded(data: bytes) -> str:
 # Out: what labelling.io.formats.to_yolo writes beside the label lines
 
 
+def image_name(image: str, item_id: int) -> str:
+    """An item's image as the zip names it: its own name, or for a `data:` image (whose file name is lost)
+    `item-<id>.<type>`, under which to_yolo writes the image itself."""
+    if not media.is_data_uri(image):
+        return image
+    kind = image.lstrip()[5:].partition(";")[0].partition(",")[0].lower()
+    return f"item-{item_id}.{'jpg' if kind == 'image/jpeg' else kind.rpartition('/')[2]}"
+
+
 def label_file(image: str) -> str:
     """An image's label file in the zip: YOLO pairs the two by the image's name without its suffix (what
     `PurePath(image).stem` says, without building a path: this runs per item whenever the page checks)."""
@@ -218,13 +227,14 @@ def clash(images: Iterable[tuple[int, str]]) -> str | None:
 
 
 def data_yaml(classes: Sequence[str]) -> str:
-    """The `data.yaml` of an exported dataset: the images go in `images/` beside `labels/` (Ultralytics finds
+    """The `data.yaml` of an exported dataset: the images in `images/` beside `labels/` (Ultralytics finds
     `labels/x.txt` for `images/x.png`), used for both training and validation, and `names` in class-index
     order. `path` is left out on purpose: Ultralytics then takes the folder holding this file as the
     dataset root, where a relative `path` would be taken from the working directory."""
     names = ", ".join(_quoted(name) for name in classes)
     return (
-        "# Put each image in images/ under the name of its label file: labels/x.txt holds the boxes of images/x.*\n"
+        "# The images go in images/ (those the app held as data are there), each under the name of its label\n"
+        "# file: labels/x.txt holds the boxes of images/x.*\n"
         "# No `path`: YOLO tools then take the folder this file is in as the dataset root.\n"
         f"train: images\nval: images\nnc: {len(classes)}\nnames: [{names}]\n"
     )

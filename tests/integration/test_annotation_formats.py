@@ -1,5 +1,7 @@
 """Annotation files in and out, on SQLite and PostgreSQL: COCO -> project -> COCO and span JSONL -> project ->
-JSONL keep every coordinate and offset; spaCy and CoNLL round trips; YOLO lines, and boxes -> YOLO zip or folder -> project; a malformed file, a box
+JSONL keep every coordinate and offset; spaCy and CoNLL round trips; YOLO lines and data.yaml, boxes -> YOLO
+zip or folder -> project -> YOLO zip -> project; what a format cannot hold refused up front and by the
+writer in the same words, on the command line too; a malformed file, a box
 outside its image, a span past the end of its text or an unknown class writes nothing. Through the library
 and `python -m labelling import/export --format`."""
 
@@ -228,6 +230,15 @@ def test_boxes_to_yolo_to_project_keep_every_box(store, tmp_path, monkeypatch):
     assert (added, project.labels, project.options.task) == (3, ("cat", "dog"), "boxes")
     assert imported_boxes(store, project) == [expected[stem] for stem in sorted(expected)]
     assert all(cell.startswith("data:image/png;base64,") for cell in store.export(project.id)["image"])
+    # its YOLO export holds those images (their names lost: item-<id>.png) and imports as it is
+    again = formats.to_yolo(project, store.export(project.id))
+    ids = store.export(project.id)["item_id"].tolist()
+    assert sorted(n for n in zipfile.ZipFile(io.BytesIO(again)).namelist() if n.startswith("images/")) == sorted(
+        f"images/item-{i}.png" for i in ids
+    )
+    project, added = import_annotations(store, again, "yolo", project="from our yolo", create=True)
+    assert (added, project.labels) == (3, ("cat", "dog"))
+    assert sorted(imported_boxes(store, project)) == sorted(expected.values())  # images in order of item-<id>
     # a folder (as the CLI takes it): the items are the image files, which must lie under the media folders
     folder = tmp_path / "dataset"
     zipfile.ZipFile(io.BytesIO(dataset)).extractall(folder)
