@@ -90,8 +90,8 @@ def tool_downloads() -> None:
                 disabled=name in refused,
                 help=refused.get(name),
             )
-        for name, why in refused.items():
-            st.warning(f"**{TOOL_FORMATS[name][0]}** cannot be written: {why}", icon=":material/block:")
+        for why in refused.values():  # the library's words name the format
+            st.warning(why, icon=":material/block:")
 
 
 @ui.guarded

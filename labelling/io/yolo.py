@@ -195,7 +195,7 @@ def image_name(image: str, item_id: int) -> str:
     `item-<id>.<type>`, under which to_yolo writes the image itself."""
     if not media.is_data_uri(image):
         return image
-    kind = image.lstrip()[5:].partition(";")[0].partition(",")[0].lower()
+    kind = image.lstrip()[5:100].partition(";")[0].partition(",")[0].lower()  # not a copy of the image
     return f"item-{item_id}.{'jpg' if kind == 'image/jpeg' else kind.rpartition('/')[2]}"
 
 

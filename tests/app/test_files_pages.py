@@ -101,7 +101,7 @@ def test_the_export_page_says_why_conll_cannot_hold_overlapping_spans_and_the_ot
     assert list(buttons) == SPAN_DOWNLOADS
     assert [label for label, b in buttons.items() if b.disabled] == ["Download IOB/CoNLL"]
     why = f"IOB/CoNLL cannot hold overlapping spans, as in item {nested}; span JSONL and spaCy JSON can"
-    assert f"**IOB/CoNLL** cannot be written: {ui.literal(why)}" in [w.value for w in at.warning]
+    assert ui.literal(why) in [w.value for w in at.warning]
     assert buttons["Download IOB/CoNLL"].help == ui.literal(why)
 
     # the other two download what the library writes: both spans of the nested item kept

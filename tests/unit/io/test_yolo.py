@@ -132,3 +132,12 @@ def test_without_a_classes_file_a_data_yaml_names_the_classes(names):
     assert found.classes == ("cat", "dog") and found.labels[0]["boxes"][0]["label"] == "dog"
     assert yolo.read_dataset(dataset({**files, "classes.txt": "x\ny\n"})).classes == ("x", "y")  # classes.txt first
     assert yolo.read_dataset(dataset({**files, "data.yaml": "nc: 2\n"})).classes == ("0", "1")  # no names: indices
+
+
+def test_a_data_image_is_named_for_its_item_and_a_file_by_its_name():
+    assert yolo.image_name("data:image/jpeg;base64,/9j/4AAQ", 7) == "item-7.jpg"
+    assert yolo.image_name("data:image/png;base64,iVBORw0K", 8) == "item-8.png"
+    assert yolo.image_name("photos/a.png", 9) == "photos/a.png"
+    assert [yolo.label_file(n) for n in ("item-7.jpg", "photos/a.png", "x/.hidden", "a.")] == [
+        "labels/item-7.txt", "labels/a.txt", "labels/.hidden.txt", "labels/a..txt"
+    ]
