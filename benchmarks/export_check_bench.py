@@ -57,18 +57,23 @@ def median_seconds(call) -> float:
     return statistics.median(timings)
 
 
+def steps(store: Store, kind: str, data: bytes) -> dict[str, float]:
+    """The three timings of one project made from `data` (a `kind` file)."""
+    project, _ = import_annotations(store, data, kind, project=kind, create=True)
+    frame = store.export(project.id)
+    assert formats.refusals(project, frame) == {}  # the whole check runs: nothing stops it early
+    writers = [formats.EXPORTS[name][1] for name in formats.exports_for(project.options.task)]
+    return {
+        f"{kind}: read the final labels (floor)": median_seconds(lambda: store.export(project.id)),
+        f"{kind}: refusals (the check)": median_seconds(lambda: formats.refusals(project, frame)),
+        f"{kind}: build every file (peer)": median_seconds(lambda: [write(project, frame) for write in writers]),
+    }
+
+
 def measure(url: str, n: int) -> dict[str, str]:
     store = Store.connect(url)
-    results = {}
     try:
-        for kind, data in files(n).items():
-            project, _ = import_annotations(store, data, kind, project=kind, create=True)
-            frame = store.export(project.id)
-            assert formats.refusals(project, frame) == {}  # the whole check runs: nothing stops it early
-            writers = [formats.EXPORTS[name][1] for name in formats.exports_for(project.options.task)]
-            results[f"{kind}: read the final labels (floor)"] = median_seconds(lambda: store.export(project.id))
-            results[f"{kind}: refusals (the check)"] = median_seconds(lambda: formats.refusals(project, frame))
-            results[f"{kind}: build every file (peer)"] = median_seconds(lambda: [w(project, frame) for w in writers])
+        results = {step: s for kind, data in files(n).items() for step, s in steps(store, kind, data).items()}
     finally:
         store.close()
     return {step: f"{seconds * 1000:,.0f} ms" for step, seconds in results.items()}
