@@ -12,11 +12,9 @@ Prints a Markdown table: the median of REPEATS timings of each step.
 
 from __future__ import annotations
 
-import argparse
 import json
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -26,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from labelling import Store  # noqa: E402
 from labelling.io import formats  # noqa: E402
 from labelling.setup.annotation_files import import_annotations  # noqa: E402
-from queue_bench import POSTGRES, Schema, log  # noqa: E402
+from queue_bench import table_on_both  # noqa: E402
 
 REPEATS = 5
 TEXT = "Ann Lee works at Acme Corp in Zurich since 2019 and Bob Smith at Initech in Geneva."
@@ -80,21 +78,7 @@ def measure(url: str, n: int) -> dict[str, str]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="2,000 items")
-    n = 2_000 if parser.parse_args().quick else 20_000
-    results = {}
-    with Schema(POSTGRES) as url:
-        log(f"PostgreSQL, {n:,} items per project")
-        results["PostgreSQL"] = measure(url, n)
-    with tempfile.TemporaryDirectory() as folder:
-        log(f"SQLite, {n:,} items per project")
-        results["SQLite"] = measure(f"sqlite:///{folder}/bench.db", n)
-    print(f"| {n:,} labelled items | " + " | ".join(results) + " |")
-    print("|---|" + "---|" * len(results))
-    for step in next(iter(results.values())):
-        print(f"| {step} | " + " | ".join(r[step] for r in results.values()) + " |")
-
+    table_on_both(measure, __doc__, full=20_000, quick=2_000)
 
 if __name__ == "__main__":
     main()
