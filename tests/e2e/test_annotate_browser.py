@@ -1,8 +1,9 @@
 """Boxes and spans end to end in headless Chromium: a labeller draws a box with the mouse and selects a span,
 gives each a class with a key, submits, undoes, and the admin's export has them; two labellers' boxes on one
 item (overlap 2) are drawn one over the other on the Review page, where a reviewer merges them. Boxes moved,
-resized, given a class and deleted on an image shown smaller than it is are stored where the mouse put them (in
-the image's pixels, from its displayed scale). Screenshots go to artifacts/screenshots/.
+resized, given a class and deleted on an image shown smaller than it is, and an imported prediction moved, are
+stored where the mouse put them (in the image's pixels, from its displayed scale); spans given classes by key
+and removed by a click at their characters. Screenshots go to artifacts/screenshots/.
 
 One story per test (one server, one database for the module), told in steps."""
 
@@ -19,7 +20,8 @@ from PIL import Image, ImageDraw
 from playwright.sync_api import Page, expect
 
 from _browser import STEP_MS, exported_rows, go, ready, shot, sign_in_as_admin
-from labelling.records import Label
+from labelling.learning.imported import import_predictions
+from labelling.records import Label, Span, Spans
 
 pytestmark = pytest.mark.e2e
 
@@ -366,3 +368,69 @@ def test_boxes_moved_resized_given_a_class_and_deleted_are_stored_where_the_mous
     label = stored(store, project.id)
     assert (label.width, label.height) == (600, 900)
     assert [asdict(box) for box in label.boxes] == [pytest.approx(first, abs=0.01)]
+
+
+def test_an_imported_prediction_is_the_starting_point_and_is_stored_as_moved(browser, server, store, screenshots):
+    project = store.create_project(
+        "Predicted discs", ["disc", "ground"], task="boxes", settings={"display": "image", "image_column": "image"}
+    )
+    store.add_items(project.id, [{"image": picture(5, size=(1200, 750)), "name": "wide"}])
+    (item_id,) = store.export(project.id)["item_id"]
+    predicted = {"x": 400, "y": 200, "w": 300, "h": 250, "label": "ground"}
+    detected = {"width": 1200, "height": 750, "boxes": [{**predicted, "score": 0.9}]}  # a detector's box and score
+    line = json.dumps({"item_id": int(item_id), "label": detected})
+    assert import_predictions(store, project.id, line, format="jsonl").predictions == 1
+    page = labeller_page(browser, server, store, "pat")
+    shown_image(page)
+    expect(page.get_by_text("The model suggests 1 box: ground (90% sure)")).to_be_visible()
+    view = shown(page)  # a wide image, narrowed to the page's column
+    assert view.scale < 1
+    assert on_screen(page, "ground") == pytest.approx([predicted[k] for k in "xywh"], abs=0.01)
+
+    middle = view.screen(550, 325)
+    page.mouse.click(*middle)  # select it
+    expect(page.locator(HANDLES)).to_have_count(4)
+    ready(page)
+    shot(page, screenshots, "label-boxes-prediction")
+    box = moved(page, predicted, middle, (-45, 35))
+    assert on_screen(page, "ground") == pytest.approx([box[k] for k in "xywh"], abs=0.01)
+    page.get_by_role("button", name="Submit").click()
+    expect(page.get_by_text("Nothing left for you")).to_be_visible(timeout=STEP_MS)
+    page.context.close()
+
+    label = stored(store, project.id)
+    assert (label.width, label.height) == (1200, 750)
+    assert [asdict(b) for b in label.boxes] == [pytest.approx(box, abs=0.01)]  # moved, and without the score
+    assert (box["x"], box["y"]) != (predicted["x"], predicted["y"])
+
+
+def test_spans_given_a_class_by_key_and_removed_by_a_click_are_stored_at_their_characters(browser, server, store, screenshots):
+    text = "🙂 Grace Hopper flew from Boston to Yale in 1944."
+    project = store.create_project(
+        "Names and places", ["PER", "LOC", "ORG"], task="spans", settings={"display": "text", "text_column": "text"}
+    )
+    store.add_items(project.id, [{"text": text}])
+    page = labeller_page(browser, server, store, "una")
+    shows_text(page, text)
+
+    select_text(page, "Grace Hopper")  # the first class, PER
+    select_text(page, "Boston")
+    page.keyboard.press("2")  # the span just made is a place, LOC (and so are the next ones)
+    select_text(page, "Yale")
+    page.keyboard.press("3")  # ORG
+    select_text(page, "1944")  # ORG, the class chosen last
+    tags = page.locator(".st-key-item .annot-tag")
+    expect(tags).to_have_count(4)
+    ready(page)
+    shot(page, screenshots, "label-spans-classes")
+    page.locator(".st-key-item .annot-seg", has_text="Boston").click()  # a click on a span removes it
+    expect(tags).to_have_count(3)
+    assert tags.evaluate_all("ts => ts.map(t => t.dataset.label)") == ["PER", "ORG", "ORG"]
+    page.get_by_role("button", name="Submit").click()
+    expect(page.get_by_text("Nothing left for you")).to_be_visible(timeout=STEP_MS)
+    page.context.close()
+
+    # offsets in characters, as Python counts them (the emoji is one)
+    at = {words: (text.index(words), text.index(words) + len(words)) for words in ("Grace Hopper", "Yale", "1944")}
+    spans = (Span(*at["Grace Hopper"], "PER"), Span(*at["Yale"], "ORG"), Span(*at["1944"], "ORG"))
+    assert stored(store, project.id) == Spans(spans)
