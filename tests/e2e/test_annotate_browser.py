@@ -132,8 +132,11 @@ def on_screen(page: Page, label: str) -> list[float]:
     return [float(rect.get_attribute(a)) / shown(page).scale for a in ("x", "y", "width", "height")]
 
 
-def stored(store, project_id: int) -> Label:
-    """The label the app stored for the project's one item."""
+def submitted(page: Page, store, project_id: int) -> Label:
+    """Submit the project's one item and close the tab; returns the label the app stored."""
+    page.get_by_role("button", name="Submit").click()
+    expect(page.get_by_text("Nothing left for you")).to_be_visible(timeout=STEP_MS)
+    page.context.close()
     (label,) = store.export(project_id)["label"]
     return label
 
@@ -361,11 +364,7 @@ def test_boxes_moved_resized_given_a_class_and_deleted_are_stored_where_the_mous
     expect(page.locator(".st-key-item .annot-box rect[data-label]")).to_have_count(1)
     expect(page.locator(HANDLES)).to_have_count(0)
     assert on_screen(page, "sky") == pytest.approx([first[k] for k in "xywh"], abs=0.01)
-    page.get_by_role("button", name="Submit").click()
-    expect(page.get_by_text("Nothing left for you")).to_be_visible(timeout=STEP_MS)
-    page.context.close()
-
-    label = stored(store, project.id)
+    label = submitted(page, store, project.id)
     assert (label.width, label.height) == (600, 900)
     assert [asdict(box) for box in label.boxes] == [pytest.approx(first, abs=0.01)]
 
@@ -394,11 +393,7 @@ def test_an_imported_prediction_is_the_starting_point_and_is_stored_as_moved(bro
     shot(page, screenshots, "label-boxes-prediction")
     box = moved(page, predicted, middle, (-45, 35))
     assert on_screen(page, "ground") == pytest.approx([box[k] for k in "xywh"], abs=0.01)
-    page.get_by_role("button", name="Submit").click()
-    expect(page.get_by_text("Nothing left for you")).to_be_visible(timeout=STEP_MS)
-    page.context.close()
-
-    label = stored(store, project.id)
+    label = submitted(page, store, project.id)
     assert (label.width, label.height) == (1200, 750)
     assert [asdict(b) for b in label.boxes] == [pytest.approx(box, abs=0.01)]  # moved, and without the score
     assert (box["x"], box["y"]) != (predicted["x"], predicted["y"])
@@ -426,11 +421,8 @@ def test_spans_given_a_class_by_key_and_removed_by_a_click_are_stored_at_their_c
     page.locator(".st-key-item .annot-seg", has_text="Boston").click()  # a click on a span removes it
     expect(tags).to_have_count(3)
     assert tags.evaluate_all("ts => ts.map(t => t.dataset.label)") == ["PER", "ORG", "ORG"]
-    page.get_by_role("button", name="Submit").click()
-    expect(page.get_by_text("Nothing left for you")).to_be_visible(timeout=STEP_MS)
-    page.context.close()
-
+    label = submitted(page, store, project.id)
     # offsets in characters, as Python counts them (the emoji is one)
     at = {words: (text.index(words), text.index(words) + len(words)) for words in ("Grace Hopper", "Yale", "1944")}
     spans = (Span(*at["Grace Hopper"], "PER"), Span(*at["Yale"], "ORG"), Span(*at["1944"], "ORG"))
-    assert stored(store, project.id) == Spans(spans)
+    assert label == Spans(spans)
