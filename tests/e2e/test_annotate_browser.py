@@ -2,8 +2,9 @@
 gives each a class with a key, submits, undoes, and the admin's export has them; two labellers' boxes on one
 item (overlap 2) are drawn one over the other on the Review page, where a reviewer merges them. Boxes moved,
 resized, given a class and deleted on an image shown smaller than it is, and an imported prediction moved, are
-stored where the mouse put them (in the image's pixels, from its displayed scale); spans given classes by key
-and removed by a click at their characters. Screenshots go to artifacts/screenshots/.
+stored where the mouse put them (in the image's pixels, from its displayed scale); spans given classes by key,
+an older one selected with a click and given another, others removed with Delete and with their ×, are stored
+at their characters. Screenshots go to artifacts/screenshots/.
 
 One story per test (one server, one database for the module), told in steps."""
 
@@ -26,6 +27,7 @@ from labelling.records import Label, Span, Spans
 pytestmark = pytest.mark.e2e
 
 EDITOR = ".st-key-item .annot-{task}[data-ready='true']"
+SELECTED = ".st-key-item .annot-seg.annot-selected"
 SENTENCES = ["😀 Ada Lovelace wrote to Charles Babbage from London.", "Nothing to mark here."]
 
 
@@ -132,9 +134,13 @@ def on_screen(page: Page, label: str) -> list[float]:
     return [float(rect.get_attribute(a)) / shown(page).scale for a in ("x", "y", "width", "height")]
 
 
-def submitted(page: Page, store, project_id: int) -> Label:
-    """Submit the project's one item and close the tab; returns the label the app stored."""
-    page.get_by_role("button", name="Submit").click()
+def submitted(page: Page, store, project_id: int, key: str | None = None) -> Label:
+    """Submit the project's one item (with its `key`, else a click on Submit) and close the tab; returns the
+    label the app stored."""
+    if key is None:
+        page.get_by_role("button", name="Submit").click()
+    else:
+        page.keyboard.press(key)
     expect(page.get_by_text("Nothing left for you")).to_be_visible(timeout=STEP_MS)
     page.context.close()
     (label,) = store.export(project_id)["label"]
@@ -210,6 +216,11 @@ def boxes_of(page: Page, within: str = ".st-key-item") -> list[str]:
     return page.locator(f"{within} .annot-box rect[data-label]").evaluate_all("rs => rs.map(r => r.dataset.label)")
 
 
+def classes_of(page: Page) -> list[str]:
+    """The span editor's class tags, in the text's order."""
+    return page.locator(".st-key-item .annot-tag").evaluate_all("ts => ts.map(t => t.dataset.label)")
+
+
 def test_a_box_drawn_with_the_mouse_is_submitted_undone_resubmitted_and_exported(browser, server, store, screenshots):
     project = store.create_project(
         "Discs", ["disc", "ground"], task="boxes", settings={"display": "image", "image_column": "image"}
@@ -274,7 +285,9 @@ def test_a_span_selected_with_the_mouse_is_submitted_undone_and_exported(browser
     shows_text(page, SENTENCES[1])
     page.get_by_role("button", name="Undo").click()
     shows_text(page, SENTENCES[0])
-    page.locator(".st-key-item .annot-seg", has_text="London").click()  # a click on a span removes it
+    page.locator(".st-key-item .annot-seg", has_text="London").click()  # a click on a span selects it ...
+    expect(page.locator(SELECTED)).to_have_text("London")
+    page.keyboard.press("Delete")  # ... and Delete removes it
     expect(page.locator(".st-key-item .annot-tag")).to_have_count(1)
     page.keyboard.press("Enter")
     shows_text(page, SENTENCES[1])
@@ -399,7 +412,9 @@ def test_an_imported_prediction_is_the_starting_point_and_is_stored_as_moved(bro
     assert (box["x"], box["y"]) != (predicted["x"], predicted["y"])
 
 
-def test_spans_given_a_class_by_key_and_removed_by_a_click_are_stored_at_their_characters(browser, server, store, screenshots):
+def test_spans_given_a_class_by_key_selected_changed_and_removed_are_stored_at_their_characters(
+    browser, server, store, screenshots
+):
     text = "🙂 Grace Hopper flew from Boston to Yale in 1944."
     project = store.create_project(
         "Names and places", ["PER", "LOC", "ORG"], task="spans", settings={"display": "text", "text_column": "text"}
@@ -407,22 +422,82 @@ def test_spans_given_a_class_by_key_and_removed_by_a_click_are_stored_at_their_c
     store.add_items(project.id, [{"text": text}])
     page = labeller_page(browser, server, store, "una")
     shows_text(page, text)
+    tags = page.locator(".st-key-item .annot-tag")
 
     select_text(page, "Grace Hopper")  # the first class, PER
     select_text(page, "Boston")
     page.keyboard.press("2")  # the span just made is a place, LOC (and so are the next ones)
-    select_text(page, "Yale")
+    select_text(page, "Yale")  # LOC, the class chosen last
+    select_text(page, "1944")
     page.keyboard.press("3")  # ORG
-    select_text(page, "1944")  # ORG, the class chosen last
-    tags = page.locator(".st-key-item .annot-tag")
     expect(tags).to_have_count(4)
+    expect(page.locator(SELECTED)).to_have_text("1944")  # the span made last is selected
+    assert classes_of(page) == ["PER", "LOC", "LOC", "ORG"]
+
+    page.locator(".st-key-item .annot-seg", has_text="Yale").click()  # an older span: selected, nothing removed
+    expect(page.locator(SELECTED)).to_have_text("Yale")
+    expect(tags).to_have_count(4)
+    page.keyboard.press("3")  # Yale becomes ORG
+    expect(page.locator(".st-key-item .annot-tag.selected[data-label='ORG']")).to_have_count(1)
+    assert classes_of(page) == ["PER", "LOC", "ORG", "ORG"]
     ready(page)
-    shot(page, screenshots, "label-spans-classes")
-    page.locator(".st-key-item .annot-seg", has_text="Boston").click()  # a click on a span removes it
+    shot(page, screenshots, "label-spans-selected")
+    page.keyboard.press("Escape")  # let go: keys choose the class of the next span only
+    expect(page.locator(SELECTED)).to_have_count(0)
+    page.keyboard.press("1")
+    expect(page.locator(".st-key-item .annot-class.active")).to_have_attribute("data-label", "PER")
+    assert classes_of(page) == ["PER", "LOC", "ORG", "ORG"]
+
+    page.locator(".st-key-item .annot-seg", has_text="Boston").click()
+    page.keyboard.press("Delete")
     expect(tags).to_have_count(3)
-    assert tags.evaluate_all("ts => ts.map(t => t.dataset.label)") == ["PER", "ORG", "ORG"]
-    label = submitted(page, store, project.id)
+    page.locator(".st-key-item .annot-seg", has_text="1944").click()
+    page.locator(".st-key-item .annot-tag.selected .annot-remove").click()  # the mouse's way to remove it
+    expect(tags).to_have_count(2)
+    assert classes_of(page) == ["PER", "ORG"]
+    page.locator(".st-key-item .annot-seg", has_text="Grace Hopper").click()
+    expect(page.locator(SELECTED)).to_have_text("Grace Hopper")
+    ready(page)
+    label = submitted(page, store, project.id, key="Enter")  # Enter still submits while a span is selected
     # offsets in characters, as Python counts them (the emoji is one)
-    at = {words: (text.index(words), text.index(words) + len(words)) for words in ("Grace Hopper", "Yale", "1944")}
-    spans = (Span(*at["Grace Hopper"], "PER"), Span(*at["Yale"], "ORG"), Span(*at["1944"], "ORG"))
-    assert label == Spans(spans)
+    at = {words: (text.index(words), text.index(words) + len(words)) for words in ("Grace Hopper", "Yale")}
+    assert label == Spans((Span(*at["Grace Hopper"], "PER"), Span(*at["Yale"], "ORG")))
+
+
+def test_overlapping_spans_are_selected_one_after_another_and_never_marked_twice(browser, server, store, screenshots):
+    text = "Ada Lovelace met Charles Babbage."
+    project = store.create_project(
+        "Names in names",
+        ["PER", "SURNAME"],
+        task="spans",
+        settings={"display": "text", "text_column": "text", "overlapping_spans": True},
+    )
+    store.add_items(project.id, [{"text": text}])
+    page = labeller_page(browser, server, store, "ova")
+    shows_text(page, text)
+    selected = page.locator(SELECTED)
+
+    select_text(page, "Ada Lovelace")  # PER
+    select_text(page, "Lovelace")  # inside it: this project allows overlaps
+    page.keyboard.press("2")  # SURNAME
+    expect(selected).to_have_text(["Lovelace"])
+    surname = page.locator(".st-key-item .annot-seg", has_text="Lovelace")
+    surname.click()  # the innermost span there is selected already: the next one out
+    expect(selected).to_have_text(["Ada", "Lovelace"])
+    surname.click()  # and round again
+    expect(selected).to_have_text(["Lovelace"])
+    surname.click()
+    page.keyboard.press("Backspace")  # removes "Ada Lovelace", the span selected
+    assert classes_of(page) == ["SURNAME"]
+
+    select_text(page, "Lovelace")  # the same characters again, of the class chosen last (PER, the span removed)
+    assert classes_of(page) == ["PER", "SURNAME"]
+    page.keyboard.press("2")  # the same characters and class twice: refused
+    expect(page.get_by_text("“Lovelace” is marked SURNAME already.")).to_be_visible()
+    assert classes_of(page) == ["PER", "SURNAME"]
+    page.locator(".st-key-item .annot-tag[data-label='SURNAME']").click()  # a tag selects its own span
+    expect(page.locator(".st-key-item .annot-tag.selected")).to_have_attribute("data-label", "SURNAME")
+    ready(page)
+    shot(page, screenshots, "label-spans-overlapping")
+    label = submitted(page, store, project.id, key="Enter")
+    assert label == Spans((Span(4, 12, "PER"), Span(4, 12, "SURNAME")))

@@ -176,27 +176,27 @@ export default function (component) {
     render();
   }
   function onKey(event) {
-    if (!forEditor(event, root, data.readonly)) return;
     if ((event.key === "Delete" || event.key === "Backspace") && state.selected !== null) {
-      event.preventDefault();
       state.value.boxes.splice(state.selected, 1);
       state.selected = null;
       send();
       render();
     } else if (/^[1-9]$/.test(event.key) && Number(event.key) <= labels.length) {
-      event.preventDefault();
       choose(labels[Number(event.key) - 1]);
-    } else if (event.key === "Escape") {
+    } else if (event.key === "Escape" && state.selected !== null) {
       state.selected = null;
       render();
+    } else {
+      return false;
     }
+    return true;
   }
   svg.addEventListener("mousedown", onDown);
-  window.addEventListener("keydown", onKey);
+  const keys = editorKeys(root, data.readonly, onKey);
   const resize = new ResizeObserver(() => render());
   resize.observe(img);
   return () => {
-    window.removeEventListener("keydown", onKey);
+    keys();
     window.removeEventListener("mousemove", onMove);
     window.removeEventListener("mouseup", onUp);
     resize.disconnect();
