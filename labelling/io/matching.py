@@ -62,6 +62,8 @@ def match_items(parsed: Parsed, values: Mapping[int, Any], *, by_file_name: bool
     """The item id of each entry of `parsed`, in order, from `values` (item id: its image cell, with
     `by_file_name`, or its text). Refuses (InvalidInput, naming the first few) entries that match no
     item, entries several items could be, and two entries of one item: nothing is half matched."""
+    if not parsed.keys:
+        raise InvalidInput("the file holds no images or texts")
     exact: dict[Any, list[int]] = defaultdict(list)
     named: dict[str, list[int]] = defaultdict(list)
     for item_id, value in values.items():

@@ -227,3 +227,15 @@ def test_the_cli_attaches_labels_and_predictions(db_url, tmp_path, monkeypatch, 
     final = store.export(project.id).set_index("item_id")["label"]
     assert final[ids["003.png"]] == Boxes(20, 20) and final[ids["004.png"]] is None
     assert store.model_data.prediction(project.id, ids["001.png"]).probability == pytest.approx(0.8)
+
+
+def test_with_two_labellers_per_item_an_imported_label_is_the_first_and_the_item_comes_first(store):
+    project = new_project(store, ("PER",), task="spans", settings={"text_column": "text"}, overlap=2)
+    store.add_items(project.id, [{"text": t} for t in ("Ann", "Bob", "Cid")])
+    cid = int(store.export(project.id)["item_id"].iloc[2])
+    import_annotations(
+        store, lines_of([{"text": "Cid"}], spans=[[0, 3, "PER"]]), "spans-jsonl", project=project.id, onto_existing=True
+    )
+    assert drain(store, project.id, "alice", label={"spans": []})[0] == cid  # partly labelled items first
+    assert drain(store, project.id, "bob", label={"spans": []}).count(cid) == 0  # two labels: complete
+    assert sorted(current_annotations(store, project.id).query("item_id == @cid")["labeller"]) == ["alice", "import"]
