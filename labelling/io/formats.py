@@ -48,17 +48,23 @@ IMAGE_COLUMN = "image"
 TEXT_COLUMN = "text"
 """The columns a project made from a COCO or span file shows."""
 _TOKEN = re.compile(r"\S+")
+_ITEM_ID_LINE = re.compile(r"#\s*item_id\s*=\s*(\d+)")
 
 
 @dataclass(frozen=True)
 class Parsed:
     """What a file holds: the classes (in the file's order), one item value and one label per item, and
-    the settings a project made from it takes (what it shows, its task)."""
+    the settings a project made from it takes (what it shows, its task). To find each entry among a
+    project's items (labelling.io.matching), `keys` are what the file calls it (an image's file name, a
+    text) and `ids` the item id the file gives it, if any (a COCO image id, span JSONL's `item_id`, a CoNLL
+    `# item_id = N` line: our exports write them)."""
 
     classes: tuple[str, ...]
     items: list[Any]
     labels: list[Any]
     settings: dict[str, Any] = field(default_factory=dict)
+    keys: list[str] = field(default_factory=list)
+    ids: list[int | None] = field(default_factory=list)
 
 
 # Boxes
@@ -122,8 +128,9 @@ def to_yolo(project: Project, frame: pd.DataFrame) -> bytes:
 def read_coco(source: bytes | str | Mapping[str, Any], image_column: str | None = IMAGE_COLUMN) -> Parsed:
     """Items (an image each, by its file_name, under `image_column`) and their boxes from a COCO file;
     every image of the file is an item, one with no annotations an image with nothing to box.
-    Refuses (InvalidInput, naming the entry) a file that is not COCO: missing lists or keys, an annotation
-    of an unknown image or category, a bbox that is not four numbers."""
+    An annotation's `score` (a detector's) is kept on its box. Refuses (InvalidInput, naming the entry) a
+    file that is not COCO: missing lists or keys, an annotation of an unknown image or category, a bbox
+    that is not four numbers."""
     document = _json(source, "COCO")
     if not isinstance(document, Mapping) or not all(
         isinstance(document.get(k), list) for k in ("images", "annotations", "categories")
@@ -149,6 +156,8 @@ def read_coco(source: bytes | str | Mapping[str, Any], image_column: str | None 
         if not isinstance(bbox, list) or len(bbox) != 4:
             raise InvalidInput(f"annotation {n}: bbox must be [x, y, width, height], not {bbox!r}")
         box = dict(zip("xywh", bbox), label=categories[note["category_id"]])
+        if "score" in note:
+            box["score"] = note["score"]
         images[note["image_id"]]["boxes"].append(box)
     files = [image["file_name"] for image in document["images"]]
     return Parsed(
@@ -156,6 +165,8 @@ def read_coco(source: bytes | str | Mapping[str, Any], image_column: str | None 
         [_item(image_column, name) for name in files],
         list(images.values()),
         {"display": "image", "image_column": image_column, "task": str(Task.BOXES)},
+        [str(name) for name in files],
+        [_whole_id(image["id"]) for image in document["images"]],
     )
 
 
@@ -166,7 +177,8 @@ def read_yolo(
     (labelling.io.yolo.read_dataset says what it holds and what is refused)."""
     dataset = yolo.read_dataset(source, media_roots)
     settings = {"display": "image", "image_column": image_column, "task": str(Task.BOXES)}
-    return Parsed(dataset.classes, [_item(image_column, image) for image in dataset.images], dataset.labels, settings)
+    items = [_item(image_column, image) for image in dataset.images]
+    return Parsed(dataset.classes, items, dataset.labels, settings, dataset.names, [None] * len(items))
 
 
 # Spans
@@ -216,8 +228,9 @@ def to_conll(project: Project, frame: pd.DataFrame) -> bytes:
 
 def read_span_jsonl(source: bytes | str, text_column: str | None = TEXT_COLUMN) -> Parsed:
     """Items and spans from JSONL: each line an object with "text" and its spans under "spans" (objects
-    with start, end, label), "entities" or "label" (doccano: [start, end, label] lists)."""
-    texts, labels = [], []
+    with start, end, label, and a model's `score` if it has one), "entities" or "label" (doccano: [start,
+    end, label] lists); `item_id` if given (our export writes it)."""
+    texts, labels, ids = [], [], []
     for n, line in enumerate(_text(source).splitlines(), start=1):
         if not line.strip():
             continue
@@ -230,7 +243,8 @@ def read_span_jsonl(source: bytes | str, text_column: str | None = TEXT_COLUMN) 
         found = next((entry[k] for k in ("spans", "entities", "label") if k in entry), [])
         texts.append(entry["text"])
         labels.append({"spans": found} if isinstance(found, list) else found)
-    return _span_file(texts, labels, text_column)
+        ids.append(_whole_id(entry.get("item_id")))
+    return _span_file(texts, labels, text_column, ids)
 
 
 def read_spacy(source: bytes | str, text_column: str | None = TEXT_COLUMN) -> Parsed:
@@ -240,17 +254,20 @@ def read_spacy(source: bytes | str, text_column: str | None = TEXT_COLUMN) -> Pa
         isinstance(e, list) and len(e) == 2 and isinstance(e[0], str) and isinstance(e[1], Mapping) for e in data
     ):
         raise InvalidInput('spaCy training data is a list of [text, {"entities": [[start, end, label], ...]}]')
-    return _span_file([e[0] for e in data], [{"spans": e[1].get("entities", [])} for e in data], text_column)
+    labels = [{"spans": e[1].get("entities", [])} for e in data]
+    return _span_file([e[0] for e in data], labels, text_column, [None] * len(data))
 
 
 def read_conll(source: bytes | str, text_column: str | None = TEXT_COLUMN) -> Parsed:
     """Items and spans from IOB/CoNLL: `token ... tag` lines (the first field the token, the last its IOB
     or IOB2 tag), a blank line between texts, `#` comment lines skipped. Each text is its tokens joined by
-    one space; a span covers its tokens."""
-    texts, labels = [], []
+    one space; a span covers its tokens. A `# item_id = N` line (our export's) gives the next text's item id."""
+    texts, labels, ids = [], [], []
     tokens: list[tuple[str, str]] = []
+    given: int | None = None  # the item id of the text being read
 
     def flush() -> None:
+        nonlocal given
         if tokens:
             text, spans, at = "", [], 0
             for token, tag in tokens:
@@ -267,18 +284,23 @@ def read_conll(source: bytes | str, text_column: str | None = TEXT_COLUMN) -> Pa
                     spans.append([start, at, name])
             texts.append(text)
             labels.append({"spans": spans})
+            ids.append(given)
             tokens.clear()
+            given = None
 
     for n, line in enumerate(_text(source).splitlines(), start=1):
         fields = line.split()
         if not fields:
             flush()
-        elif not (line.startswith("#") and "\t" not in line):
+        elif line.startswith("#") and "\t" not in line:
+            if (found := _ITEM_ID_LINE.fullmatch(line.strip())) and not tokens:
+                given = int(found.group(1))
+        else:
             if len(fields) < 2:
                 raise InvalidInput(f"line {n}: a CoNLL line is a token and its tag, not {line[:40]!r}")
             tokens.append((fields[0], fields[-1]))
     flush()
-    return _span_file(texts, labels, text_column)
+    return _span_file(texts, labels, text_column, ids)
 
 
 # Shared
@@ -322,7 +344,7 @@ def _labelled(project: Project, frame: pd.DataFrame, kind: type) -> list[tuple[i
     ]
 
 
-def _span_file(texts: list[str], labels: list[Any], text_column: str | None) -> Parsed:
+def _span_file(texts: list[str], labels: list[Any], text_column: str | None, ids: list[int | None]) -> Parsed:
     """The file's items and labels; its classes in order of first use (a malformed span is left for the
     label's own check to refuse)."""
     classes: dict[str, None] = {}
@@ -332,11 +354,16 @@ def _span_file(texts: list[str], labels: list[Any], text_column: str | None) -> 
             if isinstance(name, str):
                 classes.setdefault(name)
     settings = {"display": "text", "text_column": text_column, "task": str(Task.SPANS)}
-    return Parsed(tuple(classes), [_item(text_column, t) for t in texts], labels, settings)
+    return Parsed(tuple(classes), [_item(text_column, t) for t in texts], labels, settings, list(texts), ids)
 
 
 def _item(column: str | None, value: Any) -> Any:
     return {column: value} if column else value
+
+
+def _whole_id(value: Any) -> int | None:
+    """An item id a file gives, if it is a whole number (anything else cannot be one of ours)."""
+    return int(value) if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def _name(cell: Any, item_id: int) -> str:

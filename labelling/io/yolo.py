@@ -1,5 +1,5 @@
 """YOLO datasets in: a zip or a folder of images, `labels/<stem>.txt` files of `class cx cy w h` lines
-(relative to the image size) and `classes.txt`, as labelling.io.formats.to_yolo writes them (with the images
+(relative to the image size; a detector's confidence may follow as a sixth number) and `classes.txt`, as labelling.io.formats.to_yolo writes them (with the images
 beside them), read into images and box labels in pixels. labelling.io.formats.read_yolo makes them items."""
 
 from __future__ import annotations
@@ -34,12 +34,14 @@ YOLO_ZIP_MAX_BYTES = 2 * 1024 * 1024 * 1024
 
 @dataclass(frozen=True)
 class Dataset:
-    """A YOLO dataset's classes (by index), its images (a path or a `data:` URI each) and each image's box
-    label ({"width", "height", "boxes"} in pixels; None for an image with no label file)."""
+    """A YOLO dataset's classes (by index), its images (a path or a `data:` URI each), each image's box
+    label ({"width", "height", "boxes"} in pixels, a box's confidence as its `score`; None for an image with
+    no label file) and each image's file name in the dataset."""
 
     classes: tuple[str, ...]
     images: list[str]
     labels: list[dict[str, Any] | None]
+    names: list[str]
 
 
 def read_dataset(source: bytes | Path, media_roots: Sequence[Path] | None = None) -> Dataset:
@@ -86,7 +88,7 @@ def read_dataset(source: bytes | Path, media_roots: Sequence[Path] | None = None
         })
     if not items:
         raise InvalidInput("the YOLO dataset holds no images (.png, .jpg, .jpeg, .gif, .webp, .bmp)")
-    return Dataset(tuple(classes), items, labels)
+    return Dataset(tuple(classes), items, labels, list(images.values()))
 
 
 def _dataset_files(source: bytes | Path) -> dict[str, Callable[[], bytes]]:
@@ -120,20 +122,25 @@ def _is_label_file(name: str) -> bool:
     return path.suffix == ".txt" and "labels" in path.parts[:-1] and path.name not in YOLO_CLASS_FILES
 
 
-def _lines(name: str, text: str, classes: list[str] | None) -> list[tuple[int, float, float, float, float]]:
-    """The boxes of one label file as (class index, cx, cy, w, h), each line checked."""
+def _lines(
+    name: str, text: str, classes: list[str] | None
+) -> list[tuple[int, float, float, float, float, float | None]]:
+    """The boxes of one label file as (class index, cx, cy, w, h, confidence or None), each line checked."""
     found = []
     for n, line in enumerate(text.splitlines(), start=1):
         fields = line.split()
         if not fields:
             continue
         where = f"{name} line {n}"
-        if len(fields) != 5:
-            raise InvalidInput(f"{where}: a box is `class x_center y_center width height`, not {line[:60]!r}")
+        if len(fields) not in (5, 6):
+            raise InvalidInput(
+                f"{where}: a box is `class x_center y_center width height [confidence]`, not {line[:60]!r}"
+            )
         try:
-            index, numbers = int(fields[0]), [float(v) for v in fields[1:]]
+            index, numbers = int(fields[0]), [float(v) for v in fields[1:5]]
+            confidence = float(fields[5]) if len(fields) == 6 else None
         except ValueError:
-            raise InvalidInput(f"{where}: {line[:60]!r} is not a class index and four numbers") from None
+            raise InvalidInput(f"{where}: {line[:60]!r} is not a class index and four or five numbers") from None
         if index < 0 or (classes is not None and index >= len(classes)):
             raise InvalidInput(f"{where}: class {index} is not one of the {len(classes or [])} classes of classes.txt")
         cx, cy, w, h = numbers
@@ -143,16 +150,22 @@ def _lines(name: str, text: str, classes: list[str] | None) -> list[tuple[int, f
             )
         if min(cx - w / 2, cy - h / 2) < -1e-9 or max(cx + w / 2, cy + h / 2) > 1 + 1e-9:
             raise InvalidInput(f"{where}: the box reaches outside the image")
-        found.append((index, cx, cy, w, h))
+        if confidence is not None and not 0 <= confidence <= 1:
+            raise InvalidInput(f"{where}: the confidence must be a number in 0..1, not {fields[5][:20]!r}")
+        found.append((index, cx, cy, w, h, confidence))
     return found
 
 
-def _pixels(index: int, cx: float, cy: float, w: float, h: float, width: int, height: int, classes: list[str]) -> dict:
+def _pixels(
+    index: int, cx: float, cy: float, w: float, h: float, confidence: float | None,
+    width: int, height: int, classes: list[str],
+) -> dict:
     """A YOLO box as a box label in pixels, kept inside the image (rounding may not push it out)."""
     x = min(max(round((cx - w / 2) * width, YOLO_ROUNDING), 0.0), width)
     y = min(max(round((cy - h / 2) * height, YOLO_ROUNDING), 0.0), height)
-    return {"x": x, "y": y, "w": min(round(w * width, YOLO_ROUNDING), width - x),
-            "h": min(round(h * height, YOLO_ROUNDING), height - y), "label": classes[index]}
+    box = {"x": x, "y": y, "w": min(round(w * width, YOLO_ROUNDING), width - x),
+           "h": min(round(h * height, YOLO_ROUNDING), height - y), "label": classes[index]}
+    return box if confidence is None else {**box, "score": confidence}
 
 
 def _image(source: bytes | Path, name: str, body: bytes, media_roots: Sequence[Path] | None) -> str:
