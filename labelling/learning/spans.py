@@ -18,6 +18,7 @@ suggestions labellers see on the Label page, the queue's order and the run's spa
 
 from __future__ import annotations
 
+import functools
 import re
 import warnings
 from collections import Counter
@@ -45,6 +46,8 @@ __all__ = ["CV_FOLDS", "DESCRIPTION", "OUTSIDE", "STRATEGY", "SpanTagger", "Tagg
 TOKEN = re.compile(r"\w+|[^\w\s]")
 """A token: a run of letters, digits and underscores, or one other character that is not a space."""
 OUTSIDE = "O"
+NEIGHBOURS = (-2, -1, 1, 2)
+"""A token's features include the word and shape of the tokens this many places away."""
 HASHED_FEATURES = 2**17
 """Hashed feature columns: few collisions for a labelling project's vocabulary; 22 MB of weights at 10
 classes (21 tags)."""
@@ -68,19 +71,25 @@ def _shape(word: str) -> str:
     return re.sub(r"(.)\1+", r"\1", "".join(kinds))
 
 
+@functools.lru_cache(maxsize=2**16)
+def _word_features(word: str) -> tuple[tuple[str, ...], dict[int, tuple[str, str]]]:
+    """A word's own features, and what it tells a token `step` away (its word and shape); words repeat, so
+    they are made once (the features were two thirds of the time to tag 10,000 texts)."""
+    lower, shape = word.lower(), _shape(word)
+    own = ("bias", f"w={lower}", f"shape={shape}", f"pre={lower[:3]}", f"suf={lower[-3:]}",
+           f"title={word.istitle()}", f"upper={word.isupper()}")
+    return own, {step: (f"{step}:w={lower}", f"{step}:shape={shape}") for step in NEIGHBOURS}
+
+
 def _token_features(text: str, tokens: Offsets) -> list[list[str]]:
     """Each token's features as "name=value" strings, for the hasher."""
-    words = [text[start:end] for start, end in tokens]
-    own = [[f"w={w.lower()}", f"shape={_shape(w)}", f"pre={w[:3].lower()}", f"suf={w[-3:].lower()}"] for w in words]
+    words = [_word_features(text[start:end]) for start, end in tokens]
     rows = []
-    for i, word in enumerate(words):
-        row = ["bias", *own[i], f"title={word.istitle()}", f"upper={word.isupper()}"]
-        for step in (-2, -1, 1, 2):
+    for i, (own, _) in enumerate(words):
+        row = list(own)
+        for step in NEIGHBOURS:
             j = i + step
-            if 0 <= j < len(words):
-                row += [f"{step}:{own[j][0]}", f"{step}:{own[j][1]}"]
-            else:
-                row.append(f"{step}:edge")
+            row.extend(words[j][1][step] if 0 <= j < len(words) else (f"{step}:edge",))
         rows.append(row)
     return rows
 
@@ -104,7 +113,8 @@ def decode(tokens: Offsets, tags: Sequence[str], sure: Sequence[float]) -> list[
 
     def close(last: int) -> None:
         if label is not None:
-            found.append((Span(tokens[first][0], tokens[last][1], label), float(np.mean(sure[first : last + 1]))))
+            score = float(sum(sure[first : last + 1]) / (last + 1 - first))
+            found.append((Span(tokens[first][0], tokens[last][1], label), score))
 
     for i, tag in enumerate(tags):
         kind, _, cls = tag.partition("-")
@@ -160,21 +170,22 @@ class SpanTagger:
         p = self.classifier.predict_proba(x) if x.shape[0] else np.zeros((0, len(self.classifier.classes_)))
         classes = [str(c) for c in self.classifier.classes_]
         outside = classes.index(OUTSIDE) if OUTSIDE in classes else None
+        top = p.argmax(axis=1)
+        sure, doubt = p[np.arange(len(p)), top], acquisition.margin(p) if len(p) else np.zeros(0)
         found, at = [], 0
         for offsets in tokens:
-            rows = p[at : at + len(offsets)]
+            rows, first = p[at : at + len(offsets)], at
             at += len(offsets)
             if not len(offsets):
                 found.append(Tagged(Spans(), (), 1.0, 0.0))
                 continue
-            top = rows.argmax(axis=1)
-            pairs = decode(offsets, [classes[t] for t in top], rows[np.arange(len(rows)), top])
+            pairs = decode(offsets, [classes[t] for t in top[first:at]], sure[first:at])
             scores = tuple(score for _, score in pairs)
             if scores:
                 certainty = float(np.mean(scores))
             else:
                 certainty = float(rows[:, outside].mean()) if outside is not None else 0.0
-            uncertainty = float(acquisition.margin(rows).max())
+            uncertainty = float(doubt[first:at].max())
             found.append(Tagged(Spans(tuple(span for span, _ in pairs)), scores, certainty, uncertainty))
         return found
 

@@ -197,7 +197,8 @@ def _train(store, project, holder, labels, seconds, model, preprocess, lease_sec
         return 0
     if run.model:
         scores = run.scores or {}
-        measure, value = ("span F1", scores.get("span_f1")) if "span_f1" in scores else ("accuracy", scores.get("cv_accuracy"))
+        measure = "span F1" if "span_f1" in scores else "accuracy"  # a span project's, a classifier's
+        value = scores.get("span_f1", scores.get("cv_accuracy"))
         shown = f"cv {measure} {value:.3f}" if value is not None else "not cross-validated"
         log.info("project %s: run %s (%s) trained on %s labels, %s, in %.1f s",
                  project.id, run.id, run.trigger, run.n_labels, shown, run.duration or 0.0)

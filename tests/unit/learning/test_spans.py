@@ -48,7 +48,8 @@ def test_decoding_bio_tags(tags, expected):
     tokens = [(0, 1), (2, 3), (4, 5), (6, 7)]  # "a b c d"
     sure = [0.8, 0.4, 0.7, 0.4]
     found = spans.decode(tokens, tags, sure)
-    assert [(s.start, s.end, s.label) for s, _ in found] == [(tokens[a][0], tokens[b - 1][1], c) for a, b, c, _ in expected]
+    spans_found = [(s.start, s.end, s.label) for s, _ in found]
+    assert spans_found == [(tokens[a][0], tokens[b - 1][1], c) for a, b, c, _ in expected]
     assert [score for _, score in found] == pytest.approx([score for *_, score in expected])
 
 
