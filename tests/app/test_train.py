@@ -14,9 +14,11 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 
+import ui
 from labelling.learning import assessment, stopping
 from labelling.learning.training import train
 from labelling.learning.training_settings import training_settings
+from ui import annotate
 
 WORDS = {
     "good": ["great", "lovely", "perfect", "happy", "excellent", "works"],
@@ -223,7 +225,8 @@ def test_a_cold_start_note_says_which_run_it_is_about(app, store):
 
 def test_a_span_project_is_scored_by_span_f1_and_can_be_retrained(app, store):
     """A span project's run shows its cross-validated span F1 (not accuracy), per-class figures over spans
-    and a learning curve of span F1; the settings say what applies; Retrain now files a request."""
+    and a learning curve of span F1; the settings say what applies; Retrain now files a request; the Label
+    page starts from the tagger's spans."""
     made = store.create_project("cities", ["LOC"], task="spans")
     truth = dict(city_sentences(40, seed=8))
     store.add_items(made.id, list(truth))
@@ -243,3 +246,10 @@ def test_a_span_project_is_scored_by_span_f1_and_can_be_retrained(app, store):
     assert any("token tagger orders the queue by its least sure token" in c.value for c in at.caption)
     at.button(key="retrain").click().run()
     assert not at.exception and store.training_runs(made.id)[-1].status == "queued"
+
+    at = app().run()  # the Label page, with the least sure open item
+    shown = store.next_item(made.id, "admin")  # the item the page holds for the admin
+    suggested = store.model_data.prediction(made.id, shown.id)
+    assert suggested.run_id == run.id
+    words = ui.literal(annotate.summary(suggested.label))
+    assert f"The model suggests **{words}** ({suggested.probability:.0%} sure)" in at.caption[0].value
