@@ -40,8 +40,7 @@ if project is None:
     st.stop()
 SPANS = project.options.task is Task.SPANS
 SPAN_F1 = "span F1 (exact spans), cross-validated on the labelled texts"
-MEASURE = SPAN_F1 if SPANS else CROSS_VALIDATED
-"""The learning curve's cross-validated measure (`_cross_validated`)."""
+MEASURE = SPAN_F1 if SPANS else CROSS_VALIDATED  # the learning curve's cross-validated measure (`_cross_validated`)
 
 
 @ui.guarded
