@@ -62,7 +62,7 @@ def import_predictions(
     `score_column`, higher first; "none" leaves the queue alone. Open items the file does not name go after
     those it does. `shuffle_prop` (default: the project's training setting) is the share of queue places
     given at random; `seed` makes that draw repeatable. A training run of ours later replaces both the
-    suggestions and the order (classification projects)."""
+    suggestions and the order (classification and span projects)."""
     if order not in ORDERS:
         raise InvalidInput(f"order must be one of {', '.join(ORDERS)}, not {order!r}")
     if (order == "score") != (score_column is not None):
