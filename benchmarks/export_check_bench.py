@@ -1,6 +1,6 @@
 """What the Export page's "Download for other tools" costs when opened: reading the final labels
 (`Store.export`, the floor: the page needs them to say anything), checking which formats they block
-(`formats.refusals`, what the page adds) and, the peer, building every file of the task (what an eager page
+(`writable.refusals`, what the page adds) and, the peer, building every file of the task (what an eager page
 would do on each visit, instead of on a click). A box project (from COCO) and a span project (from span
 JSONL) of N items, each labelled, on PostgreSQL and SQLite, in one run.
 
@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from labelling import Store  # noqa: E402
-from labelling.io import formats  # noqa: E402
+from labelling.io import formats, writable  # noqa: E402
 from labelling.setup.annotation_files import import_annotations  # noqa: E402
 from queue_bench import table_on_both  # noqa: E402
 
@@ -59,11 +59,11 @@ def steps(store: Store, kind: str, data: bytes) -> dict[str, float]:
     """The three timings of one project made from `data` (a `kind` file)."""
     project, _ = import_annotations(store, data, kind, project=kind, create=True)
     frame = store.export(project.id)
-    assert formats.refusals(project, frame) == {}  # the whole check runs: nothing stops it early
+    assert writable.refusals(project, frame) == {}  # the whole check runs: nothing stops it early
     writers = [formats.EXPORTS[name][1] for name in formats.exports_for(project.options.task)]
     return {
         f"{kind}: read the final labels (floor)": median_seconds(lambda: store.export(project.id)),
-        f"{kind}: refusals (the check)": median_seconds(lambda: formats.refusals(project, frame)),
+        f"{kind}: refusals (the check)": median_seconds(lambda: writable.refusals(project, frame)),
         f"{kind}: build every file (peer)": median_seconds(lambda: [write(project, frame) for write in writers]),
     }
 

@@ -9,7 +9,7 @@ import streamlit as st
 
 import ui
 from labelling import LabellingError
-from labelling.io import formats
+from labelling.io import formats, writable
 from labelling.io.export import file_slug, to_csv, to_jsonl, to_parquet
 from labelling.records import Task
 from labelling.storage.versions import CURRENT, MAX_VERSION_NAME
@@ -54,7 +54,7 @@ def downloads(what: str, frame_of, note: str, stem: str, key: str) -> None:
 def tool_downloads() -> None:
     """The project's final labels in the formats written for its task (none for classification). They are read
     only while the expander is open (every label is read, to say up front which format these labels block
-    and why: labelling.io.formats.refusals); each file is built when its button is clicked."""
+    and why: labelling.io.writable.refusals); each file is built when its button is clicked."""
     names = formats.exports_for(project.options.task)
     if not names:
         return
@@ -74,7 +74,7 @@ def tool_downloads() -> None:
     with files:
         with ui.database_guard():
             frame = store.export(project.id)
-        refused = {name: ui.literal(why) for name, why in formats.refusals(project, frame).items()}
+        refused = {name: ui.literal(why) for name, why in writable.refusals(project, frame).items()}
         row = st.container(horizontal=True)
         for name in names:
             _, write, extension = formats.EXPORTS[name]

@@ -1,18 +1,14 @@
 """YOLO datasets in: a zip or a folder of images, `labels/<stem>.txt` files of `class cx cy w h` lines
-(relative to the image size) and `classes.txt` (or a `data.yaml` naming the classes), as
-labelling.io.formats.to_yolo writes them (with the images beside them), read into images and box labels in
-pixels; labelling.io.formats.read_yolo makes them items. Out: the parts of to_yolo's zip besides the box
-lines (image and label-file names, and the refusal when two images would share one; `data.yaml`).
-
-`data.yaml` is Ultralytics' dataset file. It is written and read here by hand, in the small subset YOLO
-datasets use (top-level `key: value` lines; `names` as a list or an index-to-name mapping, flow or block,
-plain or quoted), because PyYAML is a test-only dependency (requirements-dev.txt), not the app's."""
+(relative to the image size; a detector's confidence may follow as a sixth number) and `classes.txt` (or a
+`data.yaml` naming the classes), as labelling.io.formats.to_yolo writes them (with the images beside them),
+read into images and box labels in pixels; labelling.io.formats.read_yolo makes them items. Out: the names
+to_yolo's zip gives images and label files, and the refusal when two images would share one (`data.yaml`:
+labelling.io.datayaml)."""
 
 from __future__ import annotations
 
 import base64
 import io
-import re
 import zipfile
 import zlib
 from collections.abc import Callable, Iterable, Sequence
@@ -22,8 +18,9 @@ from typing import Any
 
 from labelling.errors import ImageUnavailable, InvalidInput
 from labelling.io import media, shapes
+from labelling.io.datayaml import yaml_names
 
-__all__ = ["Dataset", "clash", "data_yaml", "image_name", "label_file", "read_dataset", "yaml_names"]
+__all__ = ["Dataset", "clash", "image_name", "label_file", "read_dataset"]
 
 YOLO_IMAGE_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".gif": "image/gif",
                     ".webp": "image/webp", ".bmp": "image/bmp"}
@@ -43,12 +40,14 @@ YOLO_ZIP_MAX_BYTES = 2 * 1024 * 1024 * 1024
 
 @dataclass(frozen=True)
 class Dataset:
-    """A YOLO dataset's classes (by index), its images (a path or a `data:` URI each) and each image's box
-    label ({"width", "height", "boxes"} in pixels; None for an image with no label file)."""
+    """A YOLO dataset's classes (by index), its images (a path or a `data:` URI each), each image's box
+    label ({"width", "height", "boxes"} in pixels, a box's confidence as its `score`; None for an image with
+    no label file) and each image's file name in the dataset."""
 
     classes: tuple[str, ...]
     images: list[str]
     labels: list[dict[str, Any] | None]
+    names: list[str]
 
 
 def read_dataset(source: bytes | Path, media_roots: Sequence[Path] | None = None) -> Dataset:
@@ -97,7 +96,7 @@ def read_dataset(source: bytes | Path, media_roots: Sequence[Path] | None = None
         })
     if not items:
         raise InvalidInput("the YOLO dataset holds no images (.png, .jpg, .jpeg, .gif, .webp, .bmp)")
-    return Dataset(tuple(classes), items, labels)
+    return Dataset(tuple(classes), items, labels, list(images.values()))
 
 
 def _dataset_files(source: bytes | Path) -> dict[str, Callable[[], bytes]]:
@@ -131,20 +130,25 @@ def _is_label_file(name: str) -> bool:
     return path.suffix == ".txt" and "labels" in path.parts[:-1] and path.name not in YOLO_CLASS_FILES
 
 
-def _lines(name: str, text: str, classes: list[str] | None) -> list[tuple[int, float, float, float, float]]:
-    """The boxes of one label file as (class index, cx, cy, w, h), each line checked."""
+def _lines(
+    name: str, text: str, classes: list[str] | None
+) -> list[tuple[int, float, float, float, float, float | None]]:
+    """The boxes of one label file as (class index, cx, cy, w, h, confidence or None), each line checked."""
     found = []
     for n, line in enumerate(text.splitlines(), start=1):
         fields = line.split()
         if not fields:
             continue
         where = f"{name} line {n}"
-        if len(fields) != 5:
-            raise InvalidInput(f"{where}: a box is `class x_center y_center width height`, not {line[:60]!r}")
+        if len(fields) not in (5, 6):
+            raise InvalidInput(
+                f"{where}: a box is `class x_center y_center width height [confidence]`, not {line[:60]!r}"
+            )
         try:
-            index, numbers = int(fields[0]), [float(v) for v in fields[1:]]
+            index, numbers = int(fields[0]), [float(v) for v in fields[1:5]]
+            confidence = float(fields[5]) if len(fields) == 6 else None
         except ValueError:
-            raise InvalidInput(f"{where}: {line[:60]!r} is not a class index and four numbers") from None
+            raise InvalidInput(f"{where}: {line[:60]!r} is not a class index and four or five numbers") from None
         if index < 0 or (classes is not None and index >= len(classes)):
             raise InvalidInput(f"{where}: class {index} is not one of the {len(classes or [])} classes the dataset names")
         cx, cy, w, h = numbers
@@ -154,16 +158,22 @@ def _lines(name: str, text: str, classes: list[str] | None) -> list[tuple[int, f
             )
         if min(cx - w / 2, cy - h / 2) < -1e-9 or max(cx + w / 2, cy + h / 2) > 1 + 1e-9:
             raise InvalidInput(f"{where}: the box reaches outside the image")
-        found.append((index, cx, cy, w, h))
+        if confidence is not None and not 0 <= confidence <= 1:
+            raise InvalidInput(f"{where}: the confidence must be a number in 0..1, not {fields[5][:20]!r}")
+        found.append((index, cx, cy, w, h, confidence))
     return found
 
 
-def _pixels(index: int, cx: float, cy: float, w: float, h: float, width: int, height: int, classes: list[str]) -> dict:
+def _pixels(
+    index: int, cx: float, cy: float, w: float, h: float, confidence: float | None,
+    width: int, height: int, classes: list[str],
+) -> dict:
     """A YOLO box as a box label in pixels, kept inside the image (rounding may not push it out)."""
     x = min(max(round((cx - w / 2) * width, YOLO_ROUNDING), 0.0), width)
     y = min(max(round((cy - h / 2) * height, YOLO_ROUNDING), 0.0), height)
-    return {"x": x, "y": y, "w": min(round(w * width, YOLO_ROUNDING), width - x),
-            "h": min(round(h * height, YOLO_ROUNDING), height - y), "label": classes[index]}
+    box = {"x": x, "y": y, "w": min(round(w * width, YOLO_ROUNDING), width - x),
+           "h": min(round(h * height, YOLO_ROUNDING), height - y), "label": classes[index]}
+    return box if confidence is None else {**box, "score": confidence}
 
 
 def _image(source: bytes | Path, name: str, body: bytes, media_roots: Sequence[Path] | None) -> str:
@@ -221,124 +231,3 @@ def clash(images: Iterable[tuple[int, str]]) -> str | None:
             )
         named[path] = item_id, image
     return None
-
-
-# data.yaml: the subset YOLO datasets use, by hand (see the module docstring)
-
-
-def data_yaml(classes: Sequence[str]) -> str:
-    """The `data.yaml` of an exported dataset: the images in `images/` beside `labels/` (Ultralytics finds
-    `labels/x.txt` for `images/x.png`), used for both training and validation, and `names` in class-index
-    order. `path` is left out on purpose: Ultralytics then takes the folder holding this file as the
-    dataset root, where a relative `path` would be taken from the working directory."""
-    names = ", ".join(_quoted(name) for name in classes)
-    return (
-        "# The images go in images/ (those the app held as data are there), each under the name of its label\n"
-        "# file: labels/x.txt holds the boxes of images/x.*\n"
-        "# No `path`: YOLO tools then take the folder this file is in as the dataset root.\n"
-        f"train: images\nval: images\nnc: {len(classes)}\nnames: [{names}]\n"
-    )
-
-
-def yaml_names(text: str) -> list[str] | None:
-    """The class names of a `data.yaml` (None when it has no `names`): a list, `[a, b]` or `- a` lines, or
-    an index-to-name mapping, `{0: a, 1: b}` or `0: a` lines, whose indices must be 0..n-1; names plain,
-    'single-' or "double-quoted", `#` comments skipped. Refuses (InvalidInput) what it cannot read as that."""
-    found = re.search(r"^names[ \t]*:", text, re.MULTILINE)
-    if found is None:
-        return None
-    at = _skipped(text, found.end())
-    if text[at : at + 1] in ("[", "{"):  # a flow collection: [a, b] or {0: a, 1: b}, over one line or more
-        close, entries = "]" if text[at] == "[" else "}", []
-        at = _skipped(text, at + 1)
-        while text[at : at + 1] != close:
-            key, at = _scalar(text, at, ":,]}") if close == "}" else (None, at)
-            if key is not None:
-                if text[at : at + 1] != ":":
-                    raise InvalidInput(f"data.yaml: {key[:40]!r} in `names` is not `index: name`")
-                at = _skipped(text, at + 1)
-            name, at = _scalar(text, at, ",]}")
-            entries.append((key, name))
-            if text[at : at + 1] == ",":
-                at = _skipped(text, at + 1)
-            elif text[at : at + 1] != close:
-                raise InvalidInput(f"data.yaml: `names` is not a closed {'[list]' if close == ']' else '{mapping}'}")
-        return _named(entries)
-    if after := _scalar(text, found.end(), "")[0]:  # on the line of `names:`, neither a list nor a mapping
-        raise InvalidInput(f"data.yaml: `names` is a list or a mapping of class names, not {after[:40]!r}")
-    entries = []
-    for line in text[found.end() :].splitlines()[1:]:  # block lines: `- name` or `index: name`
-        if not line.strip() or line.lstrip().startswith("#"):
-            continue
-        if not line[:1].isspace() and not line.startswith("-"):
-            break  # the next top-level key
-        line = line.strip()
-        key, at = (None, 1) if line.startswith("-") else _scalar(line, 0, ":")
-        if key is not None and line[at : at + 1] != ":":
-            raise InvalidInput(f"data.yaml: {line[:40]!r} in `names` is not `- name` or `index: name`")
-        entries.append((key, _scalar(line, at + (key is not None), "")[0]))
-    if not entries:
-        raise InvalidInput("data.yaml: `names` is a list or a mapping of class names")
-    return _named(entries)
-
-
-def _named(entries: list[tuple[str | None, str]]) -> list[str]:
-    """The names of (index or None, name) entries: in index order when indexed, else as listed."""
-    if all(key is None for key, _ in entries):
-        return [name for _, name in entries]
-    try:
-        by_index = {int(key): name for key, name in entries}  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        raise InvalidInput("data.yaml: `names` mixes list entries and `index: name` pairs, or an index is not a number") from None
-    if sorted(by_index) != list(range(len(entries))):
-        raise InvalidInput("data.yaml: the indices of `names` must be 0, 1, 2, ... each once")
-    return [by_index[n] for n in range(len(entries))]
-
-
-def _quoted(name: str) -> str:
-    """`name` as a YAML double-quoted scalar: `"` and `\\` escaped, and every character not printable as it is."""
-    return '"' + "".join(
-        ("\\" + c if c in '"\\' else c) if c.isprintable()
-        else f"\\u{ord(c):04x}" if ord(c) < 0x10000 else f"\\U{ord(c):08x}"
-        for c in name
-    ) + '"'
-
-
-_SPACE = re.compile(r"(?:\s|#[^\n]*)*")
-_DOUBLE_QUOTED = re.compile(r'"((?:[^"\\]|\\.)*)"', re.DOTALL)
-_SINGLE_QUOTED = re.compile(r"'((?:[^']|'')*)'", re.DOTALL)
-_ESCAPE = re.compile(r"\\(x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|.)", re.DOTALL)
-_ESCAPED = {"0": "\0", "a": "\a", "b": "\b", "t": "\t", "\t": "\t", "n": "\n", "v": "\v", "f": "\f",
-            "r": "\r", "e": "\x1b", " ": " ", '"': '"', "/": "/", "\\": "\\", "N": "\x85", "_": "\xa0",
-            "L": "\u2028", "P": "\u2029"}
-
-
-def _scalar(text: str, at: int, stops: str) -> tuple[str, int]:
-    """The scalar starting at `at` (spaces before it skipped) and where reading stopped: a quoted one whole;
-    a plain one up to a `stops` character, a ` #` comment or the end of the line (names hold no line break)."""
-    at = len(text) - len(text[at:].lstrip(" \t"))
-    if quoted := _DOUBLE_QUOTED.match(text, at) or _SINGLE_QUOTED.match(text, at):
-        if quoted.re is _SINGLE_QUOTED:
-            value = quoted[1].replace("''", "'")
-        else:
-            value = _ESCAPE.sub(lambda m: _unescaped(m[1]), quoted[1])
-        return value, _skipped(text, quoted.end())
-    end = at
-    while end < len(text) and text[end] not in stops and text[end] != "\n" and not (
-        text[end] == "#" and (end == at or text[end - 1].isspace())
-    ):
-        end += 1
-    return text[at:end].strip(), _skipped(text, end)
-
-
-def _unescaped(code: str) -> str:
-    if code[0] in "xuU" and len(code) > 1:
-        return chr(int(code[1:], 16))
-    if code not in _ESCAPED:
-        raise InvalidInput(f"data.yaml: \\{code} is not a YAML escape")
-    return _ESCAPED[code]
-
-
-def _skipped(text: str, at: int) -> int:
-    """Where the next thing starts after `at`: spaces, line breaks and `#` comments skipped."""
-    return _SPACE.match(text, at).end()  # type: ignore[union-attr]  # it matches the empty string

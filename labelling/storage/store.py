@@ -311,7 +311,7 @@ class Store:
 
     def request_training(self, project_id: int) -> TrainingRun:
         """File a "Retrain now" request for the worker; a request already waiting is returned instead.
-        A box or span project is refused (NotTrainable): models are trained for classification projects."""
+        A box project is refused (NotTrainable): models are trained for classification and span projects."""
         check_trainable(project := project_rows.check_open(self.project(project_id)))
         return self.runs.request(project.id)
 

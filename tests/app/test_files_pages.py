@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from _helpers import expire_leases
 from streamlit.runtime.media_file_manager import MediaFileManager
 
 import ui
@@ -227,3 +228,37 @@ def test_predictions_ordered_by_a_score_column(app, store):
     at.button(key="predictions-import-0").click().run()
     assert not errors(at), errors(at)
     assert store.next_item(project.id, "carol").id == ids["bravo"]  # the higher score, though more confident
+
+
+def test_an_annotation_file_attaches_to_the_chosen_projects_items_as_predictions_or_labels(app, store):
+    project = store.create_project("names", ["PER", "LOC"], task="spans", settings={"display": "text", "text_column": "text"})
+    store.add_items(project.id, [{"text": t} for t in TEXTS])
+    ids = dict(zip(store.export(project.id)["text"], store.export(project.id)["item_id"]))
+    scored = f'{{"text": "{TEXTS[0]}", "spans": [{{"start": 0, "end": 3, "label": "PER", "score": 0.4}}]}}\n'
+    at = setup_page(app)
+    at.file_uploader(key="annotation-file-0").set_value(("tagger.jsonl", scored.encode(), "application/jsonl"))
+    at.run()
+    assert at.radio(key="annotation-use-0").options[1:] == [
+        "Label the items of **names** it names (imported labels)",
+        "Suggest labels for the items of **names** it names (predictions; ordering the queue)",
+    ]
+    at.radio(key="annotation-use-0").set_value("predictions").run()
+    at.button(key="annotation-attach-0").click().run()
+    assert not at.exception and not errors(at), errors(at)
+    assert "Attached predictions to 1 item of **names**" in at.success[0].value
+    suggestion = store.model_data.prediction(project.id, int(ids[TEXTS[0]]))
+    assert (suggestion.label, suggestion.probability) == (Spans((Span(0, 3, "PER"),)), 0.4)
+
+    unknown = '{"text": "Somebody else", "spans": []}\n'
+    at.file_uploader(key="annotation-file-1").set_value(("more.jsonl", (scored + unknown).encode(), "application/jsonl"))
+    at.run()
+    at.radio(key="annotation-use-1").set_value("labels").run()
+    at.button(key="annotation-attach-1").click().run()
+    assert any("Nothing was attached" in e and "'Somebody else' (entry 2)" in e for e in errors(at)), errors(at)
+    assert store.annotations(project.id).empty
+    expire_leases(store, int(ids[TEXTS[0]]))  # the admin's Label page held it: a label there would be its second
+    at.file_uploader(key="annotation-file-1").set_value(("tagger.jsonl", scored.encode(), "application/jsonl"))
+    at.run()
+    at.button(key="annotation-attach-1").click().run()
+    assert not errors(at), errors(at)
+    assert store.export(project.id).set_index("item_id")["label"][ids[TEXTS[0]]] == Spans((Span(0, 3, "PER"),))

@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from labelling import InvalidInput, ProjectNotFound, cli
-from labelling.io import formats
+from labelling.io import formats, writable
 from labelling.setup.annotation_files import import_annotations
 
 COCO = {
@@ -72,7 +72,7 @@ def test_yolo_refuses_two_images_of_one_name_in_different_folders(store):
     twins = {**COCO, "images": [*COCO["images"], {"id": 12, "file_name": "other/a.png", "width": 8, "height": 8}]}
     project, _ = import_annotations(store, json.dumps(twins), "coco", project="twins", create=True)
     frame = store.export(project.id)
-    refused = formats.refusals(project, frame)
+    refused = writable.refusals(project, frame)
     assert list(refused) == ["yolo"]
     assert re.fullmatch(r"items \d+ \('photos/a.jpg'\) and \d+ \('other/a.png'\) would both be labels/a.txt: .*", refused["yolo"])
     with pytest.raises(InvalidInput) as refusal:
@@ -100,7 +100,7 @@ def test_conll_refuses_overlapping_spans_naming_the_items_and_the_other_formats_
     project = overlapping_project(store)
     frame = store.export(project.id)
     first, _, third = frame["item_id"].tolist()
-    refused = formats.refusals(project, frame)
+    refused = writable.refusals(project, frame)
     assert refused == {
         "conll": f"IOB/CoNLL cannot hold overlapping spans, as in items {first}, {third}; span JSONL and spaCy JSON can"
     }
@@ -109,13 +109,13 @@ def test_conll_refuses_overlapping_spans_naming_the_items_and_the_other_formats_
     assert str(refusal.value) == refused["conll"]
     assert json.loads(formats.to_spacy(project, frame))[0][1] == {"entities": [[0, 8, "LOC"], [4, 13, "LOC"]]}
     flat, _ = import_annotations(store, SPANS_JSONL, "spans-jsonl", project="flat", create=True)
-    assert formats.refusals(flat, store.export(flat.id)) == {}
+    assert writable.refusals(flat, store.export(flat.id)) == {}
 
 
 def test_the_cli_export_says_what_the_export_page_says(db_url, tmp_path, monkeypatch, capsys, open_store):
     store = open_store(db_url)
     project = overlapping_project(store)
-    refused = formats.refusals(project, store.export(project.id))["conll"]
+    refused = writable.refusals(project, store.export(project.id))["conll"]
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("DATABASE_URL", db_url)
     assert cli.main(["export", "--project", "nested", "--format", "conll", "--output", "out.conll"]) == 1

@@ -12,7 +12,7 @@ import yaml
 from PIL import Image
 
 from labelling.errors import InvalidInput
-from labelling.io import yolo
+from labelling.io import datayaml, yolo
 
 
 def dataset(files: dict[str, bytes | str]) -> bytes:
@@ -84,11 +84,11 @@ AWKWARD_NAMES = ["face", 'say "hi"', "back\\slash", "a: b # not a comment", "'qu
 
 
 def test_the_written_data_yaml_is_yaml_that_ultralytics_reads():
-    text = yolo.data_yaml(AWKWARD_NAMES)
+    text = datayaml.data_yaml(AWKWARD_NAMES)
     document = yaml.safe_load(text)
     assert document == {"train": "images", "val": "images", "nc": len(AWKWARD_NAMES), "names": AWKWARD_NAMES}
     assert "path" not in document  # Ultralytics then takes the folder of data.yaml as the dataset root
-    assert yolo.yaml_names(text) == AWKWARD_NAMES
+    assert datayaml.yaml_names(text) == AWKWARD_NAMES
 
 
 @pytest.mark.parametrize(
@@ -107,7 +107,7 @@ def test_the_written_data_yaml_is_yaml_that_ultralytics_reads():
 def test_data_yaml_names_as_lists_and_index_mappings_read_as_pyyaml_reads_them(text):
     names = yaml.safe_load(text)["names"]
     expected = [names[n] for n in sorted(names)] if isinstance(names, dict) else names
-    assert yolo.yaml_names(text) == expected
+    assert datayaml.yaml_names(text) == expected
 
 
 @pytest.mark.parametrize(
@@ -122,7 +122,7 @@ def test_data_yaml_names_as_lists_and_index_mappings_read_as_pyyaml_reads_them(t
 )
 def test_a_data_yaml_whose_names_cannot_be_read_is_refused(text, message):
     with pytest.raises(InvalidInput, match=message):
-        yolo.yaml_names(text)
+        datayaml.yaml_names(text)
 
 
 @pytest.mark.parametrize("names", ["names: [cat, dog]\n", "names:\n  0: cat\n  1: dog\n"])
