@@ -30,7 +30,7 @@ PREDICTION_TYPES = ["csv", "jsonl", "ndjson"]
 ANNOTATION_TYPES = ["json", "zip", "jsonl", "ndjson", "conll", "iob", "txt"]
 ANNOTATION_FORMATS = {
     "coco": "COCO JSON (boxes)",
-    "yolo": "YOLO zip: images, labels/*.txt, classes.txt (boxes)",
+    "yolo": "YOLO zip: images, labels/*.txt, classes.txt or data.yaml (boxes)",
     "spans-jsonl": "Span JSONL (spans)",
     "spacy": "spaCy training data (spans)",
     "conll": "IOB/CoNLL (spans)",

@@ -114,7 +114,7 @@ def _import_parser(command: Callable[..., argparse.ArgumentParser]) -> None:
         help="add a CSV file's rows (or an annotation file's items) to a project (all rows or none)",
         description="Add a CSV file's rows to a project in one transaction, checked as the Setup page checks "
         "them. With --create, make the project first (items shown as text). --format coco, yolo (a zip or "
-        "folder of images, labels/*.txt and classes.txt), spans-jsonl, spacy or conll reads an annotation file "
+        "folder of images, labels/*.txt and classes.txt or data.yaml), spans-jsonl, spacy or conll reads an annotation file "
         "instead: its images or texts become items, its boxes or spans their labels (a box or span project, "
         "made with --create); with --onto-existing its boxes or spans label the project's items it names.",
     )

@@ -10,21 +10,20 @@ them in one transaction, so a bad file writes nothing.
 
 from __future__ import annotations
 
+import contextlib
 import io
-import itertools
 import json
 import re
 import zipfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path, PurePath
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from labelling.errors import InvalidInput
-from labelling.io import media, shapes, yolo
-from labelling.io.serialisation import is_missing
+from labelling.errors import ImageUnavailable, InvalidInput
+from labelling.io import datayaml, media, shapes, writable, yolo
 from labelling.records import Boxes, Project, Spans, Task
 
 __all__ = [
@@ -75,8 +74,8 @@ def to_coco(project: Project, frame: pd.DataFrame) -> bytes:
     annotations with bbox [x, y, w, h] in pixels and their area."""
     categories = {name: n for n, name in enumerate(project.labels, start=1)}
     images, found = [], []
-    for item_id, cell, label in _labelled(project, frame, Boxes):
-        images.append({"id": item_id, "file_name": _name(cell, item_id), "width": label.width, "height": label.height})
+    for item_id, cell, label in writable.labelled(project, frame, Boxes):
+        images.append({"id": item_id, "file_name": writable.file_name(cell, item_id), "width": label.width, "height": label.height})
         for box in label.boxes:
             found.append(
                 {
@@ -97,31 +96,30 @@ def to_coco(project: Project, frame: pd.DataFrame) -> bytes:
 
 
 def to_yolo(project: Project, frame: pd.DataFrame) -> bytes:
-    """A zip of YOLO label files: `classes.txt` (one class a line, its line number the class index) and per
-    image `labels/<image name>.txt` with a line `class x_center y_center width height` per box, relative to
-    the image size (0..1). Refuses (InvalidInput, naming both) two images of one name in different folders:
-    YOLO pairs a label file with its image by name alone, so one file would overwrite the other."""
+    """A zip of YOLO label files: `classes.txt` (one class a line, its line number the class index),
+    `data.yaml` for Ultralytics (labelling.io.datayaml) and per image `labels/<image name>.txt` with a
+    line `class x_center y_center width height` per box, relative to the image size (0..1). An image held as
+    a `data:` URI (as a YOLO zip's are imported) goes into `images/` as `item-<id>.<type>`, so that zip
+    trains and imports as it is; one named by a path or URL is not copied. Refused (InvalidInput) as
+    labelling.io.writable.refusals says: two images of one name."""
+    labelled = writable.labelled(project, frame, Boxes)
+    images = writable.yolo_images(labelled)
+    writable.refuse(yolo.clash(images))
+    index = {name: n for n, name in enumerate(project.labels)}
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("classes.txt", "".join(f"{name}\n" for name in project.labels))
-        index = {name: n for n, name in enumerate(project.labels)}
-        named: dict[str, tuple[int, str]] = {}  # label file -> (item id, image) that has it
-        for item_id, cell, label in _labelled(project, frame, Boxes):
-            image = _name(cell, item_id)
-            path = f"labels/{PurePath(image).stem}.txt"
-            if path in named:
-                first, other = named[path]
-                raise InvalidInput(
-                    f"items {first} ({media.quoted(other)}) and {item_id} ({media.quoted(image)}) would both be "
-                    f"{path}: YOLO names label files by image name alone; rename one image, or export COCO"
-                )
-            named[path] = item_id, image
+        archive.writestr("data.yaml", datayaml.data_yaml(project.labels))
+        for (item_id, cell, label), (_, image) in zip(labelled, images, strict=True):
             lines = [
                 f"{index[b.label]} {(b.x + b.w / 2) / label.width!r} {(b.y + b.h / 2) / label.height!r} "
                 f"{b.w / label.width!r} {b.h / label.height!r}\n"
                 for b in label.boxes
             ]
-            archive.writestr(path, "".join(lines))
+            archive.writestr(yolo.label_file(image), "".join(lines))
+            if image != cell:
+                with contextlib.suppress(ImageUnavailable):  # not an image to copy: its label file is enough
+                    archive.writestr(f"images/{image}", media.parse_data_uri(cell).body, zipfile.ZIP_STORED)
     return buffer.getvalue()
 
 
@@ -189,7 +187,7 @@ def to_span_jsonl(project: Project, frame: pd.DataFrame) -> bytes:
     exclusive)."""
     lines = [
         json.dumps({"item_id": item_id, "text": text, "spans": shapes.as_dict(label)["spans"]}, ensure_ascii=False)
-        for item_id, text, label in _labelled(project, frame, Spans)
+        for item_id, text, label in writable.labelled(project, frame, Spans)
     ]
     return "".join(f"{line}\n" for line in lines).encode("utf-8")
 
@@ -198,7 +196,7 @@ def to_spacy(project: Project, frame: pd.DataFrame) -> bytes:
     """spaCy's training-data form as JSON: [[text, {"entities": [[start, end, label], ...]}], ...]."""
     data = [
         [text, {"entities": [[s.start, s.end, s.label] for s in label.spans]}]
-        for _, text, label in _labelled(project, frame, Spans)
+        for _, text, label in writable.labelled(project, frame, Spans)
     ]
     return json.dumps(data, ensure_ascii=False).encode("utf-8")
 
@@ -206,14 +204,13 @@ def to_spacy(project: Project, frame: pd.DataFrame) -> bytes:
 def to_conll(project: Project, frame: pd.DataFrame) -> bytes:
     """IOB2 in CoNLL form: per item a `# item_id = N` line, then `token<TAB>tag` per whitespace token (B-X
     where a span of class X starts, I-X inside it, O outside), then a blank line. A token takes the span
-    it overlaps, so a span that starts or ends inside a token widens to the token's edges; overlapping
-    spans cannot be written in IOB and are refused."""
+    it overlaps, so a span that starts or ends inside a token widens to the token's edges. Refused
+    (InvalidInput) as labelling.io.writable.refusals says: overlapping spans, which IOB cannot write."""
+    labelled = writable.labelled(project, frame, Spans)
+    writable.refuse(writable.overlapping(labelled))
     out = []
-    for item_id, text, label in _labelled(project, frame, Spans):
+    for item_id, text, label in labelled:
         spans = list(label.spans)
-        for before, after in itertools.pairwise(spans):
-            if after.start < before.end:
-                raise InvalidInput(f"item {item_id} has overlapping spans, which IOB/CoNLL cannot hold")
         out.append(f"# item_id = {item_id}\n")
         before = 0  # where the previous token ended
         for token in _TOKEN.finditer(text):
@@ -331,19 +328,6 @@ def exports_for(task: Task) -> list[str]:
     return [name for name, (for_task, _, _) in EXPORTS.items() if for_task == task]
 
 
-def _labelled(project: Project, frame: pd.DataFrame, kind: type) -> list[tuple[int, Any, Any]]:
-    """(item id, the shown cell, final label) of each item with a final label of `kind`."""
-    if not project.options.task == (Task.BOXES if kind is Boxes else Task.SPANS):
-        raise InvalidInput(f"{project.name!r} is a {project.options.task} project: this format is for {kind.__name__.lower()}")
-    column = project.options.image_column if kind is Boxes else project.options.text_column
-    cells = frame[column] if column and column in frame else frame.get("data", frame["item_id"])
-    return [
-        (int(item_id), cell, label)
-        for item_id, cell, label in zip(frame["item_id"], cells, frame["label"])
-        if isinstance(label, kind)
-    ]
-
-
 def _span_file(texts: list[str], labels: list[Any], text_column: str | None, ids: list[int | None]) -> Parsed:
     """The file's items and labels; its classes in order of first use (a malformed span is left for the
     label's own check to refuse)."""
@@ -364,10 +348,6 @@ def _item(column: str | None, value: Any) -> Any:
 def _whole_id(value: Any) -> int | None:
     """An item id a file gives, if it is a whole number (anything else cannot be one of ours)."""
     return int(value) if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def _name(cell: Any, item_id: int) -> str:
-    return cell if isinstance(cell, str) and not is_missing(cell) else f"item-{item_id}"
 
 
 def _keys(entry: Any, keys: Sequence[str], what: str) -> None:

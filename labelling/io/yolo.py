@@ -1,6 +1,9 @@
 """YOLO datasets in: a zip or a folder of images, `labels/<stem>.txt` files of `class cx cy w h` lines
-(relative to the image size; a detector's confidence may follow as a sixth number) and `classes.txt`, as labelling.io.formats.to_yolo writes them (with the images
-beside them), read into images and box labels in pixels. labelling.io.formats.read_yolo makes them items."""
+(relative to the image size; a detector's confidence may follow as a sixth number) and `classes.txt` (or a
+`data.yaml` naming the classes), as labelling.io.formats.to_yolo writes them (with the images beside them),
+read into images and box labels in pixels; labelling.io.formats.read_yolo makes them items. Out: the names
+to_yolo's zip gives images and label files, and the refusal when two images would share one (`data.yaml`:
+labelling.io.datayaml)."""
 
 from __future__ import annotations
 
@@ -8,21 +11,24 @@ import base64
 import io
 import zipfile
 import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePath
 from typing import Any
 
 from labelling.errors import ImageUnavailable, InvalidInput
 from labelling.io import media, shapes
+from labelling.io.datayaml import yaml_names
 
-__all__ = ["Dataset", "read_dataset"]
+__all__ = ["Dataset", "clash", "image_name", "label_file", "read_dataset"]
 
 YOLO_IMAGE_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".gif": "image/gif",
                     ".webp": "image/webp", ".bmp": "image/bmp"}
 """The image files a YOLO zip or folder may hold, by suffix, with the media type of their `data:` URI."""
 YOLO_CLASS_FILES = ("classes.txt", "obj.names")
 """The class-name files of a YOLO dataset (one name a line, the line number the class index)."""
+YOLO_DATA_FILES = ("data.yaml", "data.yml")
+"""Ultralytics' dataset file, whose `names` name the classes when there is no class-name file."""
 YOLO_ROUNDING = 6
 """Decimal places of a pixel coordinate read from YOLO: the relative numbers' float error goes, the
 coordinates of `to_yolo` come back as they were."""
@@ -47,18 +53,20 @@ class Dataset:
 def read_dataset(source: bytes | Path, media_roots: Sequence[Path] | None = None) -> Dataset:
     """The images and their boxes of a YOLO dataset: a zip (bytes, or the path of one) or a folder holding the
     images, `<folder>/labels/.../<stem>.txt` label files (`class cx cy w h` a line, relative to the image
-    size) and `classes.txt` (or `obj.names`) naming the classes. Each image is an item: from a zip its
-    `data:` URI (so an uploaded zip needs no server files), from a folder its path, which must lie under
-    `media_roots` (default: the working directory). An image with no label file is imported unlabelled
-    (our export writes one, empty or not, for every labelled image). Boxes become pixels of the image's
-    real size, read with Pillow. Everything is checked before anything is returned: a label file with no
-    image, a malformed line, an unknown class index, a number outside 0..1 raise InvalidInput naming the
-    file and line."""
+    size) and `classes.txt` (or `obj.names`, else `names` in `data.yaml`) naming the classes. Each image is
+    an item: from a zip its `data:` URI (so an uploaded zip needs no server files), from a folder its path,
+    which must lie under `media_roots` (default: the working directory). An image with no label file is
+    imported unlabelled (our export writes one, empty or not, for every labelled image). Boxes become pixels
+    of the image's real size, read with Pillow. Everything is checked before anything is returned: a label
+    file with no image, a malformed line, an unknown class index, a number outside 0..1 raise InvalidInput
+    naming the file and line."""
     from PIL import Image  # only box files need Pillow
 
     files = _dataset_files(source)
     names = next((files[n] for n in sorted(files) if PurePath(n).name in YOLO_CLASS_FILES), None)
+    data = next((files[n] for n in sorted(files) if PurePath(n).name in YOLO_DATA_FILES), None)
     classes = [line.strip() for line in _decoded(names()).splitlines() if line.strip()] if names else None
+    classes = yaml_names(_decoded(data())) if classes is None and data else classes
     images: dict[str, str] = {}
     for name in sorted(files):
         if PurePath(name).suffix.lower() in YOLO_IMAGE_TYPES:
@@ -142,7 +150,7 @@ def _lines(
         except ValueError:
             raise InvalidInput(f"{where}: {line[:60]!r} is not a class index and four or five numbers") from None
         if index < 0 or (classes is not None and index >= len(classes)):
-            raise InvalidInput(f"{where}: class {index} is not one of the {len(classes or [])} classes of classes.txt")
+            raise InvalidInput(f"{where}: class {index} is not one of the {len(classes or [])} classes the dataset names")
         cx, cy, w, h = numbers
         if not all(0 <= v <= 1 for v in numbers) or w == 0 or h == 0:
             raise InvalidInput(
@@ -187,3 +195,39 @@ def _decoded(data: bytes) -> str:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise InvalidInput("a YOLO label or class file is not UTF-8 text") from None
+
+
+# Out: what labelling.io.formats.to_yolo writes beside the label lines
+
+
+def image_name(image: str, item_id: int) -> str:
+    """An item's image as the zip names it: its own name, or for a `data:` image (whose file name is lost)
+    `item-<id>.<type>`, under which to_yolo writes the image itself."""
+    if not media.is_data_uri(image):
+        return image
+    kind = image.lstrip()[5:100].partition(";")[0].partition(",")[0].lower()  # not a copy of the image
+    return f"item-{item_id}.{'jpg' if kind == 'image/jpeg' else kind.rpartition('/')[2]}"
+
+
+def label_file(image: str) -> str:
+    """An image's label file in the zip: YOLO pairs the two by the image's name without its suffix (what
+    `PurePath(image).stem` says, without building a path: this runs per item whenever the page checks)."""
+    name = image.rstrip("/").rpartition("/")[2]
+    dot = name.rfind(".")
+    return f"labels/{name[:dot] if 0 < dot < len(name) - 1 else name}.txt"
+
+
+def clash(images: Iterable[tuple[int, str]]) -> str | None:
+    """Why a zip cannot hold the label files of these (item id, image name), or None: two would share one,
+    the second overwriting the first."""
+    named: dict[str, tuple[int, str]] = {}  # label file -> (item id, image) that has it
+    for item_id, image in images:
+        path = label_file(image)
+        if path in named:
+            first, other = named[path]
+            return (
+                f"items {first} ({media.quoted(other)}) and {item_id} ({media.quoted(image)}) would both be "
+                f"{path}: YOLO names label files by image name alone; rename one image, or export COCO"
+            )
+        named[path] = item_id, image
+    return None

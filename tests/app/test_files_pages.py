@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from _helpers import expire_leases
+from streamlit.runtime.media_file_manager import MediaFileManager
 
+import ui
 from labelling.io import formats
 from labelling.learning.training_settings import with_training_settings
 from labelling.records import Box, Boxes, Span, Spans, Task
@@ -17,10 +20,25 @@ BOX_DOWNLOADS = ["Download COCO JSON", "Download YOLO (zip)"]
 SPAN_DOWNLOADS = ["Download span JSONL", "Download spaCy JSON", "Download IOB/CoNLL"]
 
 
-def export_page(app, project_id: int):
+def export_page(app, project_id: int, *, tool_files: bool = True):
     at = app()
     at.session_state["project_id"] = project_id  # the project the sidebar starts on
+    at.session_state["tool-files"] = tool_files  # "Download for other tools" open (or not)
     return at.run().switch_page("pages/export.py").run()
+
+
+@pytest.fixture
+def deferred(monkeypatch) -> dict:
+    """{file name: what its download button builds when clicked}: the callables the page hands Streamlit."""
+    found = {}
+    add = MediaFileManager.add_deferred
+
+    def record(self, data_callable, mimetype, coordinates, file_name=None, **kwargs):
+        found[file_name] = data_callable
+        return add(self, data_callable, mimetype, coordinates, file_name, **kwargs)
+
+    monkeypatch.setattr(MediaFileManager, "add_deferred", record)
+    return found
 
 
 def setup_page(app):
@@ -47,6 +65,9 @@ def test_the_export_page_offers_exactly_the_tasks_formats_and_coco_holds_the_box
     drawn = Boxes(40, 30, (Box(1, 2, 10, 8, "hand"), Box(5, 5, 20, 20, "face")))
     first = store.next_item(boxes.id, "admin")
     store.submit(boxes.id, first.id, "admin", drawn)
+    at = export_page(app, boxes.id, tool_files=False)
+    assert not at.exception
+    assert tool_downloads(at) == []  # the labels are read only when the admin opens "Download for other tools"
     at = export_page(app, boxes.id)
     assert not at.exception
     assert tool_downloads(at) == BOX_DOWNLOADS
@@ -64,6 +85,32 @@ def test_the_export_page_offers_exactly_the_tasks_formats_and_coco_holds_the_box
     at = export_page(app, spans.id)
     assert not at.exception
     assert tool_downloads(at) == SPAN_DOWNLOADS
+
+
+def test_the_export_page_says_why_conll_cannot_hold_overlapping_spans_and_the_others_download(app, store, deferred):
+    project = store.create_project(
+        "nested", ["PER", "LOC"], task="spans", settings={"display": "text", "text_column": "text", "overlapping_spans": True}
+    )
+    store.add_items(project.id, [{"text": "New York City"}, {"text": "Ann Lee"}])
+    nested, flat = store.export(project.id)["item_id"].tolist()
+    store.adjudicate(project.id, nested, "admin", Spans((Span(0, 8, "LOC"), Span(4, 13, "LOC"))))
+    store.adjudicate(project.id, flat, "admin", Spans((Span(0, 7, "PER"),)))
+
+    at = export_page(app, project.id)
+    assert not at.exception and not errors(at), errors(at)
+    buttons = {b.label: b for b in at.download_button if b.key.startswith("download-tool-")}
+    assert list(buttons) == SPAN_DOWNLOADS
+    assert [label for label, b in buttons.items() if b.disabled] == ["Download IOB/CoNLL"]
+    why = f"IOB/CoNLL cannot hold overlapping spans, as in item {nested}; span JSONL and spaCy JSON can"
+    assert ui.literal(why) in [w.value for w in at.warning]
+    assert buttons["Download IOB/CoNLL"].help == ui.literal(why)
+
+    # the other two download what the library writes: both spans of the nested item kept
+    assert "nested-conll.conll" not in deferred  # a disabled button leaves nothing to build
+    spacy = json.loads(deferred["nested-spacy.json"]())
+    assert spacy == [["New York City", {"entities": [[0, 8, "LOC"], [4, 13, "LOC"]]}], ["Ann Lee", {"entities": [[0, 7, "PER"]]}]]
+    lines = [json.loads(line) for line in deferred["nested-spans-jsonl.jsonl"]().splitlines()]
+    assert [line["item_id"] for line in lines] == [nested, flat]
 
 
 def test_predictions_reorder_the_queue_and_a_bad_file_writes_nothing(app, store):
