@@ -193,7 +193,7 @@ def test_a_held_connection_the_server_closed_is_replaced_before_the_next_click(p
         project = new_project(store)
         store.add_items(project.id, ["first", "second"])
         item = store.next_item(project.id, "alice")
-        (held,) = store._held._idle  # noqa: SLF001 - the connection the next click will take
+        (held,) = store._held._idle  # the connection the next click will take
         raw, pid = held.connection.dbapi_connection, held.exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
         held.rollback()
         _terminate(postgresql_url, pid)
@@ -204,7 +204,7 @@ def test_a_held_connection_the_server_closed_is_replaced_before_the_next_click(p
         annotation, following = store.submit_and_next(project.id, item.id, "alice", "a")
 
         assert annotation.item_id == item.id and following.data == "second" and errors == []
-        (held,) = store._held._idle  # noqa: SLF001
+        (held,) = store._held._idle
         assert held.exec_driver_sql("SELECT pg_backend_pid()").scalar_one() != pid
         held.rollback()
     finally:
