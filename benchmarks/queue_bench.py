@@ -63,6 +63,26 @@ class Schema:
         self.admin.dispose()
 
 
+def table_on_both(measure, doc: str, full: int, quick: int, what: str = "labelled items") -> None:
+    """A benchmark's command line (`--quick`: `quick` items, else `full`; `doc` its help): `measure(url, n)`
+    ({step: figure}) in a PostgreSQL schema of its own and a temporary SQLite file, one after the other,
+    printed as a Markdown table of steps by database."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help=f"{quick:,} items")
+    n = quick if parser.parse_args().quick else full
+    results = {}
+    with Schema(POSTGRES) as url:
+        log(f"PostgreSQL, {n:,} {what}")
+        results["PostgreSQL"] = measure(url, n)
+    with tempfile.TemporaryDirectory() as folder:
+        log(f"SQLite, {n:,} {what}")
+        results["SQLite"] = measure(f"sqlite:///{folder}/bench.db", n)
+    print(f"| {n:,} {what} | " + " | ".join(results) + " |")
+    print("|---|" + "---|" * len(results))
+    for step in next(iter(results.values())):
+        print(f"| {step} | " + " | ".join(r[step] for r in results.values()) + " |")
+
+
 def texts(n: int, offset: int = 0):
     """Short-text rows, generated lazily in chunks so the input itself costs no memory."""
     chunk = 50_000

@@ -15,10 +15,8 @@ each (p50 of each). Prints a Markdown table.
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -31,7 +29,7 @@ from labelling import Store  # noqa: E402
 from labelling.io.export import to_parquet  # noqa: E402
 from labelling.storage.engine import read  # noqa: E402
 from labelling.storage.schema import version_labels  # noqa: E402
-from queue_bench import POSTGRES, Schema, log  # noqa: E402
+from queue_bench import table_on_both  # noqa: E402
 
 CHANGED_SHARE = 0.01
 """Share of items whose final label changes between version 2 and version 3."""
@@ -94,21 +92,7 @@ def measure(url: str, n: int) -> dict[str, str]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="10,000 items")
-    n = 10_000 if parser.parse_args().quick else 100_000
-    results = {}
-    with Schema(POSTGRES) as url:
-        log(f"PostgreSQL, {n:,} items")
-        results["PostgreSQL"] = measure(url, n)
-    with tempfile.TemporaryDirectory() as folder:
-        log(f"SQLite, {n:,} items")
-        results["SQLite"] = measure(f"sqlite:///{folder}/bench.db", n)
-    print(f"| {n:,} labelled items | " + " | ".join(results) + " |")
-    print("|---|" + "---|" * len(results))
-    for step in next(iter(results.values())):
-        print(f"| {step} | " + " | ".join(r[step] for r in results.values()) + " |")
-
+    table_on_both(measure, __doc__, full=100_000, quick=10_000)
 
 if __name__ == "__main__":
     main()

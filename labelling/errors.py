@@ -67,7 +67,7 @@ class LabellerNotFound(LabellingError, LookupError):
 
 
 class NotTrainable(InvalidInput):
-    """Models are trained for classification projects; a box or span project is labelled without one (its
+    """Models are trained for classification and span projects; a box project is labelled without one (its
     queue can follow predictions imported from a model of your own)."""
 
 

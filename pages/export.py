@@ -9,7 +9,7 @@ import streamlit as st
 
 import ui
 from labelling import LabellingError
-from labelling.io import formats
+from labelling.io import formats, writable
 from labelling.io.export import file_slug, to_csv, to_jsonl, to_parquet
 from labelling.records import Task
 from labelling.storage.versions import CURRENT, MAX_VERSION_NAME
@@ -52,32 +52,46 @@ def downloads(what: str, frame_of, note: str, stem: str, key: str) -> None:
 
 
 def tool_downloads() -> None:
-    """The project's final labels in the formats written for its task (none for classification)."""
+    """The project's final labels in the formats written for its task (none for classification). They are read
+    only while the expander is open (every label is read, to say up front which format these labels block
+    and why: labelling.io.writable.refusals); each file is built when its button is clicked."""
     names = formats.exports_for(project.options.task)
     if not names:
         return
     st.subheader(f"{str(project.options.task).capitalize()} for other tools")
     st.caption(
         "The final label of each item that has one. COCO: image ids are the item ids, categories 1..n in "
-        "label-set order, bbox [x, y, width, height] in pixels. YOLO: classes.txt and labels/<image>.txt, "
-        "centres and sizes relative to the image."
+        "label-set order, bbox [x, y, width, height] in pixels. YOLO: classes.txt, data.yaml (for Ultralytics) "
+        "and labels/<image>.txt, centres and sizes relative to the image; images uploaded in a zip are in "
+        "images/, put images named by a path or URL there."
         if project.options.task is Task.BOXES
         else "Character offsets, end exclusive (span JSONL, spaCy's [start, end, label]); IOB/CoNLL tags "
         "whitespace tokens (a span widens to the tokens it touches; overlapping spans cannot be written)."
     )
-    row = st.container(horizontal=True)
-    for name in names:
-        _, write, extension = formats.EXPORTS[name]
-        words, mime = TOOL_FORMATS[name]
-        row.download_button(
-            f"Download {words}",
-            data=lambda write=write: write(project, store.export(project.id)),
-            file_name=f"{slug}-{name}.{extension}",
-            mime=mime,
-            on_click="ignore",
-            icon=":material/download:",
-            key=f"download-tool-{name}",
-        )
+    files = st.expander("Download for other tools", icon=":material/download:", key="tool-files", on_change="rerun")
+    if not files.open:
+        return
+    with files:
+        with ui.database_guard():
+            frame = store.export(project.id)
+        refused = {name: ui.literal(why) for name, why in writable.refusals(project, frame).items()}
+        row = st.container(horizontal=True)
+        for name in names:
+            _, write, extension = formats.EXPORTS[name]
+            words, mime = TOOL_FORMATS[name]
+            row.download_button(
+                f"Download {words}",
+                data=lambda write=write: write(project, frame),
+                file_name=f"{slug}-{name}.{extension}",
+                mime=mime,
+                on_click="ignore",
+                icon=":material/download:",
+                key=f"download-tool-{name}",
+                disabled=name in refused,
+                help=refused.get(name),
+            )
+        for why in refused.values():  # the library's words name the format
+            st.warning(why, icon=":material/block:")
 
 
 @ui.guarded

@@ -349,7 +349,7 @@ if project is None:
     st.subheader("Or create a project from a CSV file")
     new_project()
     st.subheader("Or from an annotation file")
-    ui.project_from_annotation_file(store, round_, finished)
+    ui.annotation_file_upload(store, None, round_, finished)
 else:
     create, append, predicted, control, change = st.tabs(
         ["New project", "Add rows", "Import predictions", "Quality control", "Edit labels and instructions"]
@@ -357,9 +357,11 @@ else:
     with create:
         new_project()
         with st.expander(
-            "From an annotation file (COCO, YOLO, span JSONL, spaCy, CoNLL)", icon=":material/draw:", key="annotation-open"
+            "From an annotation file (COCO, YOLO, span JSONL, spaCy, CoNLL), or one about these items",
+            icon=":material/draw:",
+            key="annotation-open",
         ):
-            ui.project_from_annotation_file(store, round_, finished)
+            ui.annotation_file_upload(store, project, round_, finished)
         with st.expander("Demo projects"):
             demos()
     with append:

@@ -1,6 +1,7 @@
 """Train: the model and the queue's order. Status of the latest run, Retrain now, model, acquisition,
 schedule and how text is read (with the embeddings' progress), the learning curve across runs, and the
-latest run's confusion matrix and per-class figures.
+latest run's confusion matrix and per-class figures. A span project's runs are scored by span F1 (its
+token tagger, `labelling.learning.spans`, has no settings of its own to choose).
 
 Training happens in the worker process (`python -m labelling.learning.worker`; the app starts one itself with the
 embedded SQLite database); this page only files requests and reads runs.
@@ -18,6 +19,7 @@ from labelling.storage.runs import RunStatus, TrainingRun
 from labelling.learning.training import MIN_LABELS, STRATEGIES
 from labelling.learning.text_features import status as embedding_status
 from labelling.learning.training_settings import TEXT_FEATURES, training_settings, with_training_settings
+from labelling.records import Task
 
 STATUS_REFRESH_SECONDS = 2  # while a run is queued or running, its status is re-read this often
 EMBEDDING_REFRESH_SECONDS = 5  # while the worker computes embeddings, their progress is re-read this often
@@ -36,6 +38,9 @@ if project is None:
     st.title("Train")
     st.info("There is no project yet.")
     st.stop()
+SPANS = project.options.task is Task.SPANS
+SPAN_F1 = "span F1 (exact spans), cross-validated on the labelled texts"
+MEASURE = SPAN_F1 if SPANS else CROSS_VALIDATED  # the learning curve's cross-validated measure (`_cross_validated`)
 
 
 @ui.guarded
@@ -85,6 +90,8 @@ def _status(run: TrainingRun | None) -> None:
             figures = "no items chosen at random labelled yet to score it on"
         if accuracy is not None:
             figures += f" (cross-validated accuracy on the labelled items {accuracy:.1%}, macro-F1 {f1:.2f}: {BIASED})"
+        if (span_f1 := (run.scores or {}).get("span_f1")) is not None:
+            figures = f"span F1 **{span_f1:.2f}** (exact spans, cross-validated on the labelled texts)"
         if (own := (run.scores or {}).get("eval_score")) is not None:
             figures += f"; the model's own eval_method scores **{own:.3f}**"
         st.success(
@@ -107,7 +114,7 @@ def _learning_curve(finished: list[TrainingRun]) -> None:
     st.subheader("Learning curve")
     # One point per label count, the latest run's: a retrain on the same labels replaces its point, so the
     # curve never turns back on itself.
-    scored = [r for r in finished if r.honest_n or (r.scores and r.scores.get("cv_accuracy") is not None)]
+    scored = [r for r in finished if r.honest_n or _cross_validated(r) is not None]
     points = list({r.n_labels: r for r in scored}.values())
     if not points:
         st.caption(
@@ -123,18 +130,25 @@ def _learning_curve(finished: list[TrainingRun]) -> None:
             if r.honest_n
         ]
         + [
-            {"labelled items": r.n_labels, "accuracy": r.scores["cv_accuracy"], "measure": CROSS_VALIDATED, "run": r.id}
+            {"labelled items": r.n_labels, "accuracy": _cross_validated(r), "measure": MEASURE, "run": r.id}
             for r in points
-            if r.scores and r.scores.get("cv_accuracy") is not None
+            if _cross_validated(r) is not None
         ]
     )
-    ui.learning_curve(curve, HONEST, CROSS_VALIDATED)
+    ui.learning_curve(curve, HONEST, MEASURE, "span F1" if SPANS else "accuracy")
+    if SPANS:
+        return
     st.caption(
         f"**{HONEST}**, with its 95% interval (the band): the random items the queue hands out (its random "
         "share, and a tenth of a wholly random order) are kept out of training, so they test the model as new "
         "items would. With few of them the band is wide: read the interval, not the point. "
         f"**{CROSS_VALIDATED}**: {BIASED}."
     )
+
+
+def _cross_validated(run: TrainingRun) -> float | None:
+    """The run's cross-validated figure: accuracy, or a span project's span F1."""
+    return (run.scores or {}).get("span_f1" if SPANS else "cv_accuracy")
 
 
 def _trust(trained: list[TrainingRun]) -> None:
@@ -217,7 +231,7 @@ def _history(all_runs: list[TrainingRun]) -> None:
                 "labels": r.n_labels,
                 "accuracy (random items)": r.honest_accuracy,
                 "random items": r.honest_n,
-                "cross-validated": (r.scores or {}).get("cv_accuracy"),
+                "cross-validated": _cross_validated(r),
                 "kappa": r.stability_kappa,
                 "seconds": r.duration,
                 "when": _ago(r.finished_at or r.started_at or r.requested_at),
@@ -270,6 +284,9 @@ def _models() -> dict[str, str]:
 
 
 def _settings_form() -> None:
+    if SPANS:
+        st.caption("A span project's token tagger orders the queue by its least sure token: the model, the order "
+                   "and how text is read are for classification projects; the random share and schedule apply.")
     current = training_settings(project)
     choices = _models()
     with st.form(f"training-settings-{project.id}"):
@@ -348,7 +365,8 @@ def status_and_figures(project_id: int, was_active: bool) -> None:
     _learning_curve(finished)
     trained = [r for r in finished if r.model]
     if trained:
-        _trust(trained)
+        if not SPANS:  # calibration and the stopping signal measure classifiers
+            _trust(trained)
         _latest_figures(trained[-1])
     if all_runs:
         _history(all_runs)

@@ -10,7 +10,7 @@
     annotate   the box and span editors (Label, Setup, Review): `from ui import annotate`
     problems   "Report a problem with this item", and the reviewers' list of reported and unreadable items
     history    the Label page's "My recent items", each reopenable
-    files      the Setup page's files of other tools: a project from an annotation file, a model's predictions
+    files      the Setup page's files of other tools: an annotation file (a project, or labels or predictions of its items), a model's predictions
     figures    the cached progress counts, annotations and agreement figures
     charts     charts drawn from Vega-Lite specs of our own (the Train page's learning curve)
     uploads    the upload limit, and which sessions may upload at all (the gate `server.py` puts in front)
@@ -36,7 +36,7 @@ from ui.auth import (
 from ui.charts import learning_curve
 from ui.figures import STATS_TTL_SECONDS, agreement, annotations, progress, refresh_figures
 from ui.guard import CLICK_NOT_SAVED, DATABASE_DOWN, database_guard, guarded, refusal
-from ui.files import predictions_upload, project_from_annotation_file
+from ui.files import annotation_file_upload, predictions_upload
 from ui.history import my_history
 from ui.items import image_array, keyboard_help, label_shortcuts, literal, show_item
 from ui.problems import problem_list, report_problem
@@ -51,6 +51,7 @@ __all__ = [
     "STATS_TTL_SECONDS",
     "User",
     "agreement",
+    "annotation_file_upload",
     "annotations",
     "check_upload_size",
     "current_user",
@@ -74,7 +75,6 @@ __all__ = [
     "predictions_upload",
     "problem_list",
     "progress",
-    "project_from_annotation_file",
     "project_picker",
     "refresh_figures",
     "refusal",

@@ -8,9 +8,9 @@ import streamlit as st
 __all__ = ["learning_curve"]
 
 
-def learning_curve(curve: pd.DataFrame, honest: str, cross_validated: str) -> None:
-    """Accuracy against labelled items, one row per run and measure (`measure` is `honest` or
-    `cross_validated`): the honest measure's 95% band (`low`, `high`), a line per measure and points of their
+def learning_curve(curve: pd.DataFrame, honest: str, cross_validated: str, title: str = "accuracy") -> None:
+    """A score (column `accuracy`, the axis named `title`) against labelled items, one row per run and
+    measure (`measure` is `honest` or `cross_validated`): the honest measure's 95% band (`low`, `high`), a line per measure and points of their
     own, the cross-validated ones hollow squares under the honest filled circles, so one run's two points
     never hide each other."""
     x = {"field": "labelled items", "type": "quantitative", "axis": {"format": "d", "tickMinStep": 1}}
@@ -30,7 +30,7 @@ def learning_curve(curve: pd.DataFrame, honest: str, cross_validated: str) -> No
                 {
                     "mark": {"type": "line"},
                     "encoding": {
-                        "y": {"field": "accuracy", "type": "quantitative", "scale": {"domain": [0, 1]}, "title": "accuracy"},
+                        "y": {"field": "accuracy", "type": "quantitative", "scale": {"domain": [0, 1]}, "title": title},
                         "color": {"field": "measure", "type": "nominal", "title": None, "legend": {"orient": "bottom", "labelLimit": 600}},
                     },
                 },

@@ -1,6 +1,7 @@
 """The Setup page's files from other tools: a box or span project made from an annotation file (COCO, a YOLO
-zip, span JSONL, spaCy, CoNLL: labelling.setup.annotation_files), and a model's predictions imported into a
-project to suggest labels and order its queue (labelling.learning.imported). `finished(message, project_id)` is the
+zip, span JSONL, spaCy, CoNLL: labelling.setup.annotation_files), or that file's boxes or spans attached to
+the items of the chosen project it names, as labels or as predictions; and a model's predictions imported
+into a project to suggest labels and order its queue (labelling.learning.imported). `finished(message, project_id)` is the
 page's own: it starts its forms afresh and says what happened."""
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from ui.guard import refusal
 from ui.items import literal
 from ui.uploads import check_upload_size
 
-__all__ = ["predictions_upload", "project_from_annotation_file"]
+__all__ = ["annotation_file_upload", "predictions_upload"]
 
 Finished = Callable[[str, int | None], None]
 PARSED = "upload_annotations_parsed"
@@ -29,7 +30,7 @@ PREDICTION_TYPES = ["csv", "jsonl", "ndjson"]
 ANNOTATION_TYPES = ["json", "zip", "jsonl", "ndjson", "conll", "iob", "txt"]
 ANNOTATION_FORMATS = {
     "coco": "COCO JSON (boxes)",
-    "yolo": "YOLO zip: images, labels/*.txt, classes.txt (boxes)",
+    "yolo": "YOLO zip: images, labels/*.txt, classes.txt or data.yaml (boxes)",
     "spans-jsonl": "Span JSONL (spans)",
     "spacy": "spaCy training data (spans)",
     "conll": "IOB/CoNLL (spans)",
@@ -41,6 +42,12 @@ ORDER_WORDS = {
     "none": "Keep the queue's order",
 }
 """The words for labelling.learning.imported.ORDERS here."""
+USES = {
+    "new": "Make a new project of its items",
+    "labels": "Label the items of {} it names (imported labels)",
+    "predictions": "Suggest labels for the items of {} it names (predictions; ordering the queue)",
+}
+"""What an annotation file is for, with the chosen project (the file's items found by image or file name, or text)."""
 
 
 def _uploaded_bytes(label: str, types: list[str], key: str, help: str):
@@ -71,9 +78,10 @@ def _parsed(uploaded, data: bytes, format: str):
     return memo[1], memo[2]
 
 
-def project_from_annotation_file(store: Store, round_: int, finished: Finished) -> None:
+def annotation_file_upload(store: Store, project: Project | None, round_: int, finished: Finished) -> None:
     """The Setup page's "from an annotation file": the file, its format (guessed), its classes, a name; Create
-    makes a box or span project (the file's task) with its items and their labels, or nothing."""
+    makes a box or span project (the file's task) with its items and their labels, or nothing. With a
+    project chosen, the file may instead label or suggest labels for the items of it that it names."""
     uploaded, data = _uploaded_bytes(
         "Annotation file: COCO JSON or a YOLO zip (boxes), or span JSONL, spaCy JSON, IOB/CoNLL (spans)",
         ANNOTATION_TYPES,
@@ -93,6 +101,15 @@ def project_from_annotation_file(store: Store, round_: int, finished: Finished) 
     parsed, problem = _parsed(uploaded, data, fmt)
     if problem:
         st.error(f"Cannot read {uploaded.name} as {ANNOTATION_FORMATS[fmt]}: {problem}", icon=":material/error:")
+        return
+    use = "new"
+    if project is not None:
+        use = st.radio(
+            "Use the file to", list(USES), format_func=lambda u: USES[u].format(f"**{literal(project.name)}**"),
+            key=f"annotation-use-{k}",
+        )
+    if use != "new":
+        _attach(store, project, data, fmt, use, k, finished)
         return
     task = parsed.settings["task"]
     st.caption(
@@ -119,6 +136,30 @@ def project_from_annotation_file(store: Store, round_: int, finished: Finished) 
             st.error(f"Nothing was created: {refusal(error)}", icon=":material/error:")
         else:
             finished(f"Created **{literal(made.name)}** ({task}) with {added:,} items and their labels.", made.id)
+
+
+def _attach(store: Store, project: Project, data: bytes, fmt: str, use: str, k: str, finished: Finished) -> None:
+    """Attach the file's boxes or spans to the project's items it names: as imported labels, or as predictions
+    ordering the queue as chosen. All of them, or nothing with the reason."""
+    st.caption(
+        "Each image is found among the items by its path, else its file name; each text by its text. "
+        + ("Every box or span needs its score (COCO `score`, YOLO's sixth number); their mean is the item's "
+           "confidence." if use == "predictions" else "The labels count as the `import` labeller's.")
+    )
+    order = "none"
+    if use == "predictions":
+        order = st.radio("Order of the queue", ["confidence", "none"], format_func=ORDER_WORDS.get, key=f"annotation-order-{k}")
+    if st.button("Attach", type="primary", key=f"annotation-attach-{k}", icon=":material/attach_file:"):
+        try:
+            if use == "labels":
+                _, done = annotation_files.import_annotations(store, data, fmt, project=project.id, onto_existing=True)
+            else:
+                done = import_predictions(store, project.id, data, format=fmt, order=order).predictions
+        except LabellingError as error:
+            st.error(f"Nothing was attached: {refusal(error)}", icon=":material/error:")
+        else:
+            what = "labels" if use == "labels" else "predictions"
+            finished(f"Attached {what} to {done:,} item{'s' if done != 1 else ''} of **{literal(project.name)}**.", project.id)
 
 
 def predictions_upload(store: Store, project: Project, round_: int, finished: Finished) -> None:

@@ -35,6 +35,8 @@ EXPORT_FORMATS: dict[str, Callable[[pd.DataFrame], bytes]] = {"csv": to_csv, "js
 def run_import(args: argparse.Namespace) -> int:
     if args.format != "csv":
         return _import_annotations(args)
+    if args.onto_existing:
+        raise Refused("--onto-existing labels items with an annotation file's labels: give its --format")
     if not args.create:
         options = ("labels", "text-column", "multi-label", "overlap")
         given = [f"--{name}" for name in options if getattr(args, name.replace("-", "_")) not in (None, False)]
@@ -149,22 +151,33 @@ def _import_annotations(args: argparse.Namespace) -> int:
         raise Refused(f"{', '.join(given)} describe a CSV file; --format {args.format} says where everything is")
     if not args.create and (args.labels or args.overlap):
         raise Refused("--labels and --overlap describe a new project: add --create")
+    if args.create and args.onto_existing:
+        raise Refused("--create makes a new project; --onto-existing labels the items of one: choose one")
     store = connect(args)
     try:
         project, added = annotation_files.import_annotations(
             store,
-            args.csv if args.format == "yolo" and args.csv.is_dir() else args.csv.read_bytes(),
+            _annotation_source(args.csv, args.format),
             args.format,
             project=args.project,
             create=args.create,
+            onto_existing=args.onto_existing,
             labels=csv_import.parse_label_set(args.labels, ",") if args.labels else None,
             overlap=args.overlap or 1,
             media_roots=args.settings.media_roots,
         )
     finally:
         store.close()
-    print(f"imported {added:,} items with their labels into {project.name!r} (project {project.id})")
+    if args.onto_existing:
+        print(f"imported labels of {added:,} items of {project.name!r} (project {project.id})")
+    else:
+        print(f"imported {added:,} items with their labels into {project.name!r} (project {project.id})")
     return EXIT_OK
+
+
+def _annotation_source(path: Path, format_: str) -> bytes | Path:
+    """An annotation file's bytes; a YOLO dataset may be a folder, read where it is."""
+    return path if format_ == "yolo" and path.is_dir() else path.read_bytes()
 
 
 def run_predictions(args: argparse.Namespace) -> int:
@@ -174,8 +187,8 @@ def run_predictions(args: argparse.Namespace) -> int:
     store = connect(args)
     try:
         done = imported.import_predictions(
-            store, args.project, args.file.read_bytes(), format=format_, order=order,
-            score_column=args.score_column, seed=args.seed,
+            store, args.project, _annotation_source(args.file, format_), format=format_, order=order,
+            score_column=args.score_column, seed=args.seed, media_roots=args.settings.media_roots,
         )
     finally:
         store.close()

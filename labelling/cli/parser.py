@@ -114,9 +114,9 @@ def _import_parser(command: Callable[..., argparse.ArgumentParser]) -> None:
         help="add a CSV file's rows (or an annotation file's items) to a project (all rows or none)",
         description="Add a CSV file's rows to a project in one transaction, checked as the Setup page checks "
         "them. With --create, make the project first (items shown as text). --format coco, yolo (a zip or "
-        "folder of images, labels/*.txt and classes.txt), spans-jsonl, spacy or conll reads an annotation file "
+        "folder of images, labels/*.txt and classes.txt or data.yaml), spans-jsonl, spacy or conll reads an annotation file "
         "instead: its images or texts become items, its boxes or spans their labels (a box or span project, "
-        "made with --create).",
+        "made with --create); with --onto-existing its boxes or spans label the project's items it names.",
     )
     imports.add_argument(
         "csv", metavar="FILE", type=Path, help="the CSV file (, ; tab or | separated, with a header), or the annotation file"
@@ -126,6 +126,12 @@ def _import_parser(command: Callable[..., argparse.ArgumentParser]) -> None:
     )
     imports.add_argument("--project", required=True, metavar="NAME", help=PROJECT_HELP)
     imports.add_argument("--create", action="store_true", help="make a new project named NAME from this file")
+    imports.add_argument(
+        "--onto-existing",
+        action="store_true",
+        help="with an annotation --format: label the project's items the file names (by image path or file "
+        "name, or text; an item id the file gives settles ties) instead of adding items; all or none",
+    )
     imports.add_argument("--labels", metavar="A,B,C", help="with --create: the label set, comma separated")
     imports.add_argument(
         "--text-column", metavar="C", help="with --create: the column shown to labellers (default: the longest text)"
@@ -146,15 +152,21 @@ def _predictions_parser(command: Callable[..., argparse.ArgumentParser]) -> None
     found = command(
         "predictions",
         run_predictions,
-        help="import a model's predictions (CSV or JSONL keyed by item_id) and order the queue by them",
+        help="import a model's predictions (CSV or JSONL keyed by item_id, or an annotation file of the "
+        "project's items) and order the queue by them",
         description="Predictions of a model trained elsewhere become the items' suggestions (an editable "
         "starting point on the Label page) and order the queue: least confident first, or by a score column, "
         "with the project's random share. Columns: item_id, label and confidence; or a probability column per "
-        "class; box and span labels as JSON, their boxes or spans may carry a score each.",
+        "class; box and span labels as JSON, their boxes or spans may carry a score each. Or --format coco, "
+        "yolo, spans-jsonl, spacy or conll: a detector's or tagger's file about the project's items (found "
+        "by image path or file name, or text), every box or span with its score (COCO `score`, YOLO's sixth "
+        "number), their mean the item's confidence.",
     )
     found.add_argument("file", metavar="FILE", type=Path, help="the predictions file")
     found.add_argument("--project", required=True, metavar="NAME", help="the project's name")
-    found.add_argument("--format", choices=["csv", "jsonl"], help="default: from the file name (.jsonl, else csv)")
+    found.add_argument(
+        "--format", choices=["csv", "jsonl", *ANNOTATION_FORMATS], help="default: from the file name (.jsonl, else csv)"
+    )
     found.add_argument("--order", choices=ORDERS, help="confidence (default), score (with --score-column) or none")
     found.add_argument("--score-column", metavar="C", help="order the queue by this column, higher first")
     found.add_argument("--seed", type=int, help="makes the random share's draw repeatable")

@@ -10,21 +10,20 @@ them in one transaction, so a bad file writes nothing.
 
 from __future__ import annotations
 
+import contextlib
 import io
-import itertools
 import json
 import re
 import zipfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path, PurePath
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from labelling.errors import InvalidInput
-from labelling.io import media, shapes, yolo
-from labelling.io.serialisation import is_missing
+from labelling.errors import ImageUnavailable, InvalidInput
+from labelling.io import datayaml, media, shapes, writable, yolo
 from labelling.records import Boxes, Project, Spans, Task
 
 __all__ = [
@@ -48,17 +47,23 @@ IMAGE_COLUMN = "image"
 TEXT_COLUMN = "text"
 """The columns a project made from a COCO or span file shows."""
 _TOKEN = re.compile(r"\S+")
+_ITEM_ID_LINE = re.compile(r"#\s*item_id\s*=\s*(\d+)")
 
 
 @dataclass(frozen=True)
 class Parsed:
     """What a file holds: the classes (in the file's order), one item value and one label per item, and
-    the settings a project made from it takes (what it shows, its task)."""
+    the settings a project made from it takes (what it shows, its task). To find each entry among a
+    project's items (labelling.io.matching), `keys` are what the file calls it (an image's file name, a
+    text) and `ids` the item id the file gives it, if any (a COCO image id, span JSONL's `item_id`, a CoNLL
+    `# item_id = N` line: our exports write them)."""
 
     classes: tuple[str, ...]
     items: list[Any]
     labels: list[Any]
     settings: dict[str, Any] = field(default_factory=dict)
+    keys: list[str] = field(default_factory=list)
+    ids: list[int | None] = field(default_factory=list)
 
 
 # Boxes
@@ -69,8 +74,8 @@ def to_coco(project: Project, frame: pd.DataFrame) -> bytes:
     annotations with bbox [x, y, w, h] in pixels and their area."""
     categories = {name: n for n, name in enumerate(project.labels, start=1)}
     images, found = [], []
-    for item_id, cell, label in _labelled(project, frame, Boxes):
-        images.append({"id": item_id, "file_name": _name(cell, item_id), "width": label.width, "height": label.height})
+    for item_id, cell, label in writable.labelled(project, frame, Boxes):
+        images.append({"id": item_id, "file_name": writable.file_name(cell, item_id), "width": label.width, "height": label.height})
         for box in label.boxes:
             found.append(
                 {
@@ -91,39 +96,39 @@ def to_coco(project: Project, frame: pd.DataFrame) -> bytes:
 
 
 def to_yolo(project: Project, frame: pd.DataFrame) -> bytes:
-    """A zip of YOLO label files: `classes.txt` (one class a line, its line number the class index) and per
-    image `labels/<image name>.txt` with a line `class x_center y_center width height` per box, relative to
-    the image size (0..1). Refuses (InvalidInput, naming both) two images of one name in different folders:
-    YOLO pairs a label file with its image by name alone, so one file would overwrite the other."""
+    """A zip of YOLO label files: `classes.txt` (one class a line, its line number the class index),
+    `data.yaml` for Ultralytics (labelling.io.datayaml) and per image `labels/<image name>.txt` with a
+    line `class x_center y_center width height` per box, relative to the image size (0..1). An image held as
+    a `data:` URI (as a YOLO zip's are imported) goes into `images/` as `item-<id>.<type>`, so that zip
+    trains and imports as it is; one named by a path or URL is not copied. Refused (InvalidInput) as
+    labelling.io.writable.refusals says: two images of one name."""
+    labelled = writable.labelled(project, frame, Boxes)
+    images = writable.yolo_images(labelled)
+    writable.refuse(yolo.clash(images))
+    index = {name: n for n, name in enumerate(project.labels)}
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("classes.txt", "".join(f"{name}\n" for name in project.labels))
-        index = {name: n for n, name in enumerate(project.labels)}
-        named: dict[str, tuple[int, str]] = {}  # label file -> (item id, image) that has it
-        for item_id, cell, label in _labelled(project, frame, Boxes):
-            image = _name(cell, item_id)
-            path = f"labels/{PurePath(image).stem}.txt"
-            if path in named:
-                first, other = named[path]
-                raise InvalidInput(
-                    f"items {first} ({media.quoted(other)}) and {item_id} ({media.quoted(image)}) would both be "
-                    f"{path}: YOLO names label files by image name alone; rename one image, or export COCO"
-                )
-            named[path] = item_id, image
+        archive.writestr("data.yaml", datayaml.data_yaml(project.labels))
+        for (item_id, cell, label), (_, image) in zip(labelled, images, strict=True):
             lines = [
                 f"{index[b.label]} {(b.x + b.w / 2) / label.width!r} {(b.y + b.h / 2) / label.height!r} "
                 f"{b.w / label.width!r} {b.h / label.height!r}\n"
                 for b in label.boxes
             ]
-            archive.writestr(path, "".join(lines))
+            archive.writestr(yolo.label_file(image), "".join(lines))
+            if image != cell:
+                with contextlib.suppress(ImageUnavailable):  # not an image to copy: its label file is enough
+                    archive.writestr(f"images/{image}", media.parse_data_uri(cell).body, zipfile.ZIP_STORED)
     return buffer.getvalue()
 
 
 def read_coco(source: bytes | str | Mapping[str, Any], image_column: str | None = IMAGE_COLUMN) -> Parsed:
     """Items (an image each, by its file_name, under `image_column`) and their boxes from a COCO file;
     every image of the file is an item, one with no annotations an image with nothing to box.
-    Refuses (InvalidInput, naming the entry) a file that is not COCO: missing lists or keys, an annotation
-    of an unknown image or category, a bbox that is not four numbers."""
+    An annotation's `score` (a detector's) is kept on its box. Refuses (InvalidInput, naming the entry) a
+    file that is not COCO: missing lists or keys, an annotation of an unknown image or category, a bbox
+    that is not four numbers."""
     document = _json(source, "COCO")
     if not isinstance(document, Mapping) or not all(
         isinstance(document.get(k), list) for k in ("images", "annotations", "categories")
@@ -149,6 +154,8 @@ def read_coco(source: bytes | str | Mapping[str, Any], image_column: str | None 
         if not isinstance(bbox, list) or len(bbox) != 4:
             raise InvalidInput(f"annotation {n}: bbox must be [x, y, width, height], not {bbox!r}")
         box = dict(zip("xywh", bbox), label=categories[note["category_id"]])
+        if "score" in note:
+            box["score"] = note["score"]
         images[note["image_id"]]["boxes"].append(box)
     files = [image["file_name"] for image in document["images"]]
     return Parsed(
@@ -156,6 +163,8 @@ def read_coco(source: bytes | str | Mapping[str, Any], image_column: str | None 
         [_item(image_column, name) for name in files],
         list(images.values()),
         {"display": "image", "image_column": image_column, "task": str(Task.BOXES)},
+        [str(name) for name in files],
+        [_whole_id(image["id"]) for image in document["images"]],
     )
 
 
@@ -166,7 +175,8 @@ def read_yolo(
     (labelling.io.yolo.read_dataset says what it holds and what is refused)."""
     dataset = yolo.read_dataset(source, media_roots)
     settings = {"display": "image", "image_column": image_column, "task": str(Task.BOXES)}
-    return Parsed(dataset.classes, [_item(image_column, image) for image in dataset.images], dataset.labels, settings)
+    items = [_item(image_column, image) for image in dataset.images]
+    return Parsed(dataset.classes, items, dataset.labels, settings, dataset.names, [None] * len(items))
 
 
 # Spans
@@ -177,7 +187,7 @@ def to_span_jsonl(project: Project, frame: pd.DataFrame) -> bytes:
     exclusive)."""
     lines = [
         json.dumps({"item_id": item_id, "text": text, "spans": shapes.as_dict(label)["spans"]}, ensure_ascii=False)
-        for item_id, text, label in _labelled(project, frame, Spans)
+        for item_id, text, label in writable.labelled(project, frame, Spans)
     ]
     return "".join(f"{line}\n" for line in lines).encode("utf-8")
 
@@ -186,7 +196,7 @@ def to_spacy(project: Project, frame: pd.DataFrame) -> bytes:
     """spaCy's training-data form as JSON: [[text, {"entities": [[start, end, label], ...]}], ...]."""
     data = [
         [text, {"entities": [[s.start, s.end, s.label] for s in label.spans]}]
-        for _, text, label in _labelled(project, frame, Spans)
+        for _, text, label in writable.labelled(project, frame, Spans)
     ]
     return json.dumps(data, ensure_ascii=False).encode("utf-8")
 
@@ -194,14 +204,13 @@ def to_spacy(project: Project, frame: pd.DataFrame) -> bytes:
 def to_conll(project: Project, frame: pd.DataFrame) -> bytes:
     """IOB2 in CoNLL form: per item a `# item_id = N` line, then `token<TAB>tag` per whitespace token (B-X
     where a span of class X starts, I-X inside it, O outside), then a blank line. A token takes the span
-    it overlaps, so a span that starts or ends inside a token widens to the token's edges; overlapping
-    spans cannot be written in IOB and are refused."""
+    it overlaps, so a span that starts or ends inside a token widens to the token's edges. Refused
+    (InvalidInput) as labelling.io.writable.refusals says: overlapping spans, which IOB cannot write."""
+    labelled = writable.labelled(project, frame, Spans)
+    writable.refuse(writable.overlapping(labelled))
     out = []
-    for item_id, text, label in _labelled(project, frame, Spans):
+    for item_id, text, label in labelled:
         spans = list(label.spans)
-        for before, after in itertools.pairwise(spans):
-            if after.start < before.end:
-                raise InvalidInput(f"item {item_id} has overlapping spans, which IOB/CoNLL cannot hold")
         out.append(f"# item_id = {item_id}\n")
         before = 0  # where the previous token ended
         for token in _TOKEN.finditer(text):
@@ -216,8 +225,9 @@ def to_conll(project: Project, frame: pd.DataFrame) -> bytes:
 
 def read_span_jsonl(source: bytes | str, text_column: str | None = TEXT_COLUMN) -> Parsed:
     """Items and spans from JSONL: each line an object with "text" and its spans under "spans" (objects
-    with start, end, label), "entities" or "label" (doccano: [start, end, label] lists)."""
-    texts, labels = [], []
+    with start, end, label, and a model's `score` if it has one), "entities" or "label" (doccano: [start,
+    end, label] lists); `item_id` if given (our export writes it)."""
+    texts, labels, ids = [], [], []
     for n, line in enumerate(_text(source).splitlines(), start=1):
         if not line.strip():
             continue
@@ -230,7 +240,8 @@ def read_span_jsonl(source: bytes | str, text_column: str | None = TEXT_COLUMN) 
         found = next((entry[k] for k in ("spans", "entities", "label") if k in entry), [])
         texts.append(entry["text"])
         labels.append({"spans": found} if isinstance(found, list) else found)
-    return _span_file(texts, labels, text_column)
+        ids.append(_whole_id(entry.get("item_id")))
+    return _span_file(texts, labels, text_column, ids)
 
 
 def read_spacy(source: bytes | str, text_column: str | None = TEXT_COLUMN) -> Parsed:
@@ -240,17 +251,20 @@ def read_spacy(source: bytes | str, text_column: str | None = TEXT_COLUMN) -> Pa
         isinstance(e, list) and len(e) == 2 and isinstance(e[0], str) and isinstance(e[1], Mapping) for e in data
     ):
         raise InvalidInput('spaCy training data is a list of [text, {"entities": [[start, end, label], ...]}]')
-    return _span_file([e[0] for e in data], [{"spans": e[1].get("entities", [])} for e in data], text_column)
+    labels = [{"spans": e[1].get("entities", [])} for e in data]
+    return _span_file([e[0] for e in data], labels, text_column, [None] * len(data))
 
 
 def read_conll(source: bytes | str, text_column: str | None = TEXT_COLUMN) -> Parsed:
     """Items and spans from IOB/CoNLL: `token ... tag` lines (the first field the token, the last its IOB
     or IOB2 tag), a blank line between texts, `#` comment lines skipped. Each text is its tokens joined by
-    one space; a span covers its tokens."""
-    texts, labels = [], []
+    one space; a span covers its tokens. A `# item_id = N` line (our export's) gives the next text's item id."""
+    texts, labels, ids = [], [], []
     tokens: list[tuple[str, str]] = []
+    given: int | None = None  # the item id of the text being read
 
     def flush() -> None:
+        nonlocal given
         if tokens:
             text, spans, at = "", [], 0
             for token, tag in tokens:
@@ -267,18 +281,23 @@ def read_conll(source: bytes | str, text_column: str | None = TEXT_COLUMN) -> Pa
                     spans.append([start, at, name])
             texts.append(text)
             labels.append({"spans": spans})
+            ids.append(given)
             tokens.clear()
+            given = None
 
     for n, line in enumerate(_text(source).splitlines(), start=1):
         fields = line.split()
         if not fields:
             flush()
-        elif not (line.startswith("#") and "\t" not in line):
+        elif line.startswith("#") and "\t" not in line:
+            if (found := _ITEM_ID_LINE.fullmatch(line.strip())) and not tokens:
+                given = int(found.group(1))
+        else:
             if len(fields) < 2:
                 raise InvalidInput(f"line {n}: a CoNLL line is a token and its tag, not {line[:40]!r}")
             tokens.append((fields[0], fields[-1]))
     flush()
-    return _span_file(texts, labels, text_column)
+    return _span_file(texts, labels, text_column, ids)
 
 
 # Shared
@@ -309,20 +328,7 @@ def exports_for(task: Task) -> list[str]:
     return [name for name, (for_task, _, _) in EXPORTS.items() if for_task == task]
 
 
-def _labelled(project: Project, frame: pd.DataFrame, kind: type) -> list[tuple[int, Any, Any]]:
-    """(item id, the shown cell, final label) of each item with a final label of `kind`."""
-    if not project.options.task == (Task.BOXES if kind is Boxes else Task.SPANS):
-        raise InvalidInput(f"{project.name!r} is a {project.options.task} project: this format is for {kind.__name__.lower()}")
-    column = project.options.image_column if kind is Boxes else project.options.text_column
-    cells = frame[column] if column and column in frame else frame.get("data", frame["item_id"])
-    return [
-        (int(item_id), cell, label)
-        for item_id, cell, label in zip(frame["item_id"], cells, frame["label"])
-        if isinstance(label, kind)
-    ]
-
-
-def _span_file(texts: list[str], labels: list[Any], text_column: str | None) -> Parsed:
+def _span_file(texts: list[str], labels: list[Any], text_column: str | None, ids: list[int | None]) -> Parsed:
     """The file's items and labels; its classes in order of first use (a malformed span is left for the
     label's own check to refuse)."""
     classes: dict[str, None] = {}
@@ -332,15 +338,16 @@ def _span_file(texts: list[str], labels: list[Any], text_column: str | None) -> 
             if isinstance(name, str):
                 classes.setdefault(name)
     settings = {"display": "text", "text_column": text_column, "task": str(Task.SPANS)}
-    return Parsed(tuple(classes), [_item(text_column, t) for t in texts], labels, settings)
+    return Parsed(tuple(classes), [_item(text_column, t) for t in texts], labels, settings, list(texts), ids)
 
 
 def _item(column: str | None, value: Any) -> Any:
     return {column: value} if column else value
 
 
-def _name(cell: Any, item_id: int) -> str:
-    return cell if isinstance(cell, str) and not is_missing(cell) else f"item-{item_id}"
+def _whole_id(value: Any) -> int | None:
+    """An item id a file gives, if it is a whole number (anything else cannot be one of ours)."""
+    return int(value) if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def _keys(entry: Any, keys: Sequence[str], what: str) -> None:

@@ -53,6 +53,8 @@ def normalise(
     item's data, lets them be checked against its image (read under `media_roots`, default: the working
     directory) and its text. Every path that writes a label of an item passes it.
     """
+    if value.__class__ is str and value in project.labels and not project.multi_label and project.options.task is Task.CLASSIFY:
+        return value  # the common case, a click: one label of the set, as the page sends it
     if is_missing(value):
         return None
     options = project.options

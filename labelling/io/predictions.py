@@ -27,7 +27,7 @@ import pandas as pd
 from labelling.errors import InvalidInput
 from labelling.io.serialisation import is_missing
 
-__all__ = ["FORMATS", "ImportedPredictions", "format_of", "read_predictions"]
+__all__ = ["FORMATS", "ImportedPredictions", "format_of", "read_predictions", "scored_confidence"]
 
 FORMATS = ("csv", "jsonl")
 JSONL_SUFFIXES = (".jsonl", ".ndjson")
@@ -126,13 +126,20 @@ def _entry(row: Mapping[str, Any], classes: Sequence[str]) -> tuple[int, Any, fl
         raise InvalidInput("no label: give a label (with its confidence) or one probability per class")
     if given is not None:
         return int(item_id), label, _probability(given, "the confidence")
-    parts = label.get("boxes", label.get("spans")) if isinstance(label, Mapping) else None
-    if not isinstance(parts, list):
+    if not (isinstance(label, Mapping) and isinstance(label.get("boxes", label.get("spans")), list)):
         raise InvalidInput("no confidence: give a confidence (or probability) column")
+    return int(item_id), label, scored_confidence(label)
+
+
+def scored_confidence(label: Any) -> float:
+    """A box or span label's confidence from the `score` of each of its boxes or spans (a COCO annotation's,
+    YOLO's sixth number, a span's): their mean; 1.0 when it has none (nothing found, nothing to doubt)."""
+    parts = label.get("boxes", label.get("spans")) if isinstance(label, Mapping) else None
+    parts = parts if isinstance(parts, list) else []  # a malformed label is refused where it is checked
     scores = [_probability(p["score"], "a score") for p in parts if isinstance(p, Mapping) and "score" in p]
     if len(scores) != len(parts):
         raise InvalidInput("no confidence: give the item's confidence, or a score on each of its boxes or spans")
-    return int(item_id), label, sum(scores) / len(scores) if scores else 1.0
+    return sum(scores) / len(scores) if scores else 1.0
 
 
 def _number(value: Any, what: str) -> float:

@@ -42,7 +42,7 @@ def encode(value: Any) -> str:
 
 
 def decode(text: str) -> Any:
-    return json.loads(text, object_hook=_untag)
+    return _decoder.decode(text)
 
 
 def encode_records(frame: pd.DataFrame) -> list[str]:
@@ -297,6 +297,10 @@ def _untag(obj: dict[str, Any]) -> Any:
         frame.index = _index(obj["index"])
         return frame
     return obj
+
+
+_decoder = json.JSONDecoder(object_hook=_untag)
+"""`decode`'s decoder, made once: `json.loads` with a hook builds a new one per call (every hand-out decodes an item)."""
 
 
 def _hashable(key: Any) -> Any:

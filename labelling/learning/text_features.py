@@ -19,7 +19,7 @@ from typing import Any
 from labelling.io.serialisation import decode
 from labelling.learning import embeddings, features, models
 from labelling.learning.training_settings import TrainingSettings, training_settings
-from labelling.records import Project
+from labelling.records import Project, Task
 from labelling.storage.store import Store
 
 __all__ = ["INSTALL", "READY_SHARE", "SAMPLE_ROWS", "EmbeddingStatus", "Reading", "feature_key", "project_columns",
@@ -81,10 +81,11 @@ def status(
     settings: TrainingSettings | None = None,
 ) -> EmbeddingStatus:
     """The project's embedding status for its text columns (`columns`, default: `project_columns`). None
-    are wanted when text is read as TF-IDF or the project's model is one of your own (it reads raw items)."""
+    are wanted when text is read as TF-IDF, the project's model is one of your own (it reads raw items) or
+    it is a span project (its tagger reads tokens)."""
     settings = settings or training_settings(project)
     model = settings.embedding_model
-    if settings.text_features == "tfidf" or settings.model not in models.MODELS:
+    if settings.text_features == "tfidf" or settings.model not in models.MODELS or project.options.task is Task.SPANS:
         return EmbeddingStatus(model, (), embeddings.available(model), 0, 0)
     if columns is None:
         columns = project_columns(store, project)

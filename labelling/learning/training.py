@@ -11,7 +11,8 @@ items, cross-validates (`models.evaluate`), fits, scores the open items a page a
 scores into priorities (the project's query strategy, `strategies`, then `acquisition.priorities`) and writes them with ONE
 `Store.set_priorities` call, after the predictions. Anything raising before then leaves the queue as it
 was and records the run as failed with the message. With too few labels (cold start) the queue is put in
-random order, unless an earlier model ordered it, and the run says why.
+random order, unless an earlier model ordered it, and the run says why. A span project is trained the same
+way with the token tagger of `labelling.learning.spans` (its own model, features and queue order).
 """
 
 from __future__ import annotations
@@ -25,12 +26,12 @@ from typing import Any
 import numpy as np
 
 from labelling.io.serialisation import decode
-from labelling.learning import acquisition, assessment, features, models, registry, strategies, text_features
+from labelling.learning import acquisition, assessment, features, models, registry, spans, strategies, text_features
 from labelling.learning.lease import LEASE_SECONDS, Lease, new_holder
 from labelling.learning.model_files import model_dir, model_path, save_model
 from labelling.learning.strategies import QueryStrategy
 from labelling.learning.training_settings import TrainingSettings, check_strategy, training_settings
-from labelling.records import Label, Project
+from labelling.records import Label, Project, Spans, Task
 from labelling.settings import Settings
 from labelling.storage.runs import RunStatus, TrainingRun, TrainingState, check_trainable
 from labelling.storage.store import Store
@@ -76,8 +77,10 @@ def train(
     project's state once the lease is held; returning None means "not due" and train returns None.
     `duty_cycle` < 1 pauses between pages and batches so the run works that share of the time (the worker
     runs at 0.5 by default, leaving the database and the CPU to the people labelling).
-    Raises TrainingBusy if another process trains the project; re-raises the model's own exception
-    after recording the run as failed.
+    A span project always uses the token tagger (`labelling.learning.spans`): `model`, `preprocess` and
+    `strategy` are for classification projects (its queue goes least sure token first, `shuffle_prop` random).
+    Raises TrainingBusy if another process trains the project (NotTrainable for a box project); re-raises
+    the model's own exception after recording the run as failed.
     """
     project = store.project(project_id)
     check_trainable(project)
@@ -150,6 +153,8 @@ class _Run:
 
     def go(self, model: Any, preprocess: Any, evaluate: bool) -> TrainingRun:
         project = self.project
+        if project.options.task is Task.SPANS:
+            return self._spans(evaluate)
         assessment.keep_random_picks(self.store, project.id, self.store.runs.all(project.id))
         labelled = self.store.model_data.labelled(project.id)  # a reviewer's label, else gold truth, else the majority
         values = [decode(value) for value in labelled.data]
@@ -209,6 +214,21 @@ class _Run:
             self.store, project.id, self.run.id, trained, self.loader, self.seed, (scored_ids, suggestions), self._values
         )
         return self._finish(len(targets), self.description, figures, counts, evaluation)
+
+    def _spans(self, evaluate: bool) -> TrainingRun:
+        """A span project's run: the token tagger's suggestions and queue order, its span F1 the score."""
+        self.strategy_name, self.description = spans.STRATEGY, spans.DESCRIPTION
+        labelled = self.store.model_data.labelled(self.project.id)
+        self.n_labels = len(labelled.labels)
+        counts = _label_counts(labelled.labels, self.project)
+        self.progress(0.15)
+        if (reason := _cold_start(labelled.labels, self.project)) is not None:
+            return self._cold_start(reason, counts)
+        scores = spans.train_and_suggest(
+            self.store, self.project, self.run.id, labelled, shuffle_prop=self.shuffle_prop, rng=self.rng,
+            progress=self.progress, between_batches=self.breathe, evaluate_first=evaluate,
+        )
+        return self._finish(self.n_labels, self.description, scores, counts)
 
     def _finish(
         self, n_labels: int, model: str | None, scores: dict | None, counts: dict[str, int], evaluation: dict | None = None
@@ -339,8 +359,15 @@ class _Run:
 
 
 def _label_counts(targets: Sequence[Label], project: Project) -> dict[str, int]:
-    tally = Counter(label for t in targets for label in (t if isinstance(t, tuple) else (t,)))
+    """Per class, the labelled items that have it (span projects: the spans of that class)."""
+    tally = Counter(label for t in targets for label in _classes(t))
     return {label: int(tally.get(label, 0)) for label in project.labels}
+
+
+def _classes(label: Label) -> Sequence[str]:
+    if isinstance(label, Spans):
+        return [span.label for span in label.spans]
+    return label if isinstance(label, tuple) else (label,)
 
 
 def _cold_start(targets: Sequence[Label], project: Project) -> str | None:
@@ -348,7 +375,10 @@ def _cold_start(targets: Sequence[Label], project: Project) -> str | None:
     n = len(targets)
     if n == 0:
         return "no labelled items yet"
-    if project.multi_label:
+    if project.options.task is Task.SPANS:
+        if not any(t.spans for t in targets):
+            return "no labelled item has a span yet; the tagger needs some to learn from"
+    elif project.multi_label:
         tally = Counter(label for t in targets for label in t)
         if not any(0 < count < n for count in tally.values()):
             return "no label is on some labelled items and not on others yet"

@@ -130,10 +130,10 @@ def orchestrate(
             try:
                 listener.check_reachable()
                 listener.listen()
-                # Models are trained for classification projects: box and span projects are left alone.
+                # Models are trained for classification and span projects: box projects are left alone.
                 found = [
                     p for p in store.projects()
-                    if not p.archived and (wanted is None or p.id in wanted) and p.options.task is Task.CLASSIFY
+                    if not p.archived and (wanted is None or p.id in wanted) and p.options.task is not Task.BOXES
                 ]
                 if failures:
                     log.info("database is back")
@@ -196,8 +196,10 @@ def _train(store, project, holder, labels, seconds, model, preprocess, lease_sec
     if run is None:
         return 0
     if run.model:
-        accuracy = (run.scores or {}).get("cv_accuracy")
-        shown = f"cv accuracy {accuracy:.3f}" if accuracy is not None else "not cross-validated"
+        scores = run.scores or {}
+        measure = "span F1" if "span_f1" in scores else "accuracy"  # a span project's, a classifier's
+        value = scores.get("span_f1", scores.get("cv_accuracy"))
+        shown = f"cv {measure} {value:.3f}" if value is not None else "not cross-validated"
         log.info("project %s: run %s (%s) trained on %s labels, %s, in %.1f s",
                  project.id, run.id, run.trigger, run.n_labels, shown, run.duration or 0.0)
     else:

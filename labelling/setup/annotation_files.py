@@ -1,17 +1,19 @@
-"""Projects from annotation files other tools write (COCO for boxes; span JSONL, spaCy, CoNLL for spans), and
-more items with their labels for a project: the file's labels are recorded as imported labels, checked
-against each item (inside the image, inside the text, known classes) in one transaction, so a bad file
-writes nothing. `labelling import FILE --format coco` and scripts share it."""
+"""Projects from annotation files other tools write (COCO or YOLO for boxes; span JSONL, spaCy, CoNLL for
+spans), more items with their labels for a project, or labels for the items a project has already (a
+detector's output for images imported from a CSV): the file's labels are recorded as imported labels,
+checked against each item (inside the image, inside the text, known classes) in one transaction, so a bad
+file writes nothing. `labelling import FILE --format coco` and scripts share it; a file's boxes or spans as
+predictions go through labelling.learning.imported."""
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Sequence
 from pathlib import Path, PurePath
 
 from labelling.errors import InvalidInput
 from labelling.io import formats
-from labelling.records import Project, Task
+from labelling.io.matching import read_annotations
+from labelling.records import Project
 from labelling.storage.store import Store
 
 __all__ = ["FORMATS", "guess_format", "import_annotations"]
@@ -36,30 +38,30 @@ def import_annotations(
     *,
     project: str | int,
     create: bool = False,
+    onto_existing: bool = False,
     labels: Sequence[str] | None = None,
     overlap: int = 1,
     media_roots: Sequence[Path] | None = None,
 ) -> tuple[Project, int]:
     """Items and their labels from an annotation file in `format` (one of FORMATS). With `create`, a new
     project named `project` (classes: `labels`, else the file's in order of use; it shows the `image` or
-    `text` column); else the items are added to the existing project, which must be of the file's task.
-    A YOLO dataset may be a folder (its Path), whose images must lie under `media_roots`.
-    Returns the project and how many items were added."""
-    if format not in formats.IMPORTS:
-        raise InvalidInput(f"unknown annotation format {format!r}: one of {', '.join(FORMATS)}")
-    read = formats.IMPORTS[format]
-    if format == "yolo":  # the one format whose items may be files of the server
-        read = functools.partial(read, media_roots=media_roots)
+    `text` column); else the items are added to the existing project, which must be of the file's task; or,
+    `onto_existing`, the file's labels go to the project's items it names (labelling.io.matching: by image
+    or file name, or text), each item's label then one of its labels. A YOLO dataset may be a folder (its
+    Path), whose images must lie under `media_roots`. Returns the project and how many items were added or
+    labelled (a YOLO image with no label file gets none)."""
+    if create and onto_existing:
+        raise InvalidInput("create makes a new project, onto_existing labels the items of one: not both")
     if create:
-        parsed = read(source)
+        parsed = read_annotations(source, format, media_roots=media_roots)
         task = parsed.settings["task"]
         return store.import_project(
             str(project), list(labels or parsed.classes), parsed.items, parsed.labels,
             overlap=overlap, settings=parsed.settings, task=task,
         )
     existing = store.project(project)
-    task = existing.options.task
-    parsed = read(source, existing.options.image_column if task is Task.BOXES else existing.options.text_column)
-    if parsed.settings["task"] != task:
-        raise InvalidInput(f"{existing.name!r} is a {task} project; a {format} file holds {parsed.settings['task']}")
+    parsed = read_annotations(source, format, existing, media_roots)
+    if onto_existing:
+        found = [(i, label) for i, label in zip(store.item_labels.match(existing.id, parsed), parsed.labels) if label is not None]
+        return existing, store.item_labels.write_labels(existing.id, [i for i, _ in found], [v for _, v in found])
     return existing, store.add_items(existing.id, parsed.items, parsed.labels)

@@ -79,12 +79,17 @@ def make_engine(url: str | None = None) -> Engine:
 
 
 def _closed_by_server(dbapi_connection, _record, _proxy) -> None:
-    """Replace a pooled connection the server has closed (a restart, pg_terminate_backend, an idle
-    timeout) before it is used, without a round trip: an idle connection's socket has something to read
-    only when the server said goodbye. A pre-ping (`SELECT 1` on every checkout) cost a round trip per
-    transaction; a connection that dies unseen is left to `retry_once_when_safe`."""
-    if dbapi_connection.closed or select.select([dbapi_connection], [], [], 0)[0]:
+    """Replace a pooled connection the server has closed before it is used (`server_closed`)."""
+    if server_closed(dbapi_connection):
         raise DisconnectionError("the server closed this pooled connection")
+
+
+def server_closed(dbapi_connection: Any) -> bool:
+    """Has the server closed this idle psycopg2 connection (a restart, pg_terminate_backend, an idle timeout)?
+    Told without a round trip: an idle connection's socket has something to read only when the server said
+    goodbye. A pre-ping (`SELECT 1` on every checkout) cost a round trip per transaction; a connection that
+    dies unseen is left to `retry_once_when_safe`."""
+    return bool(dbapi_connection.closed or select.select([dbapi_connection], [], [], 0)[0])
 
 
 ROLLED_BACK_WHOLE = {"40P01", "40001"}

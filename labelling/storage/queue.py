@@ -247,6 +247,13 @@ PRIORITY_BATCH_ROWS = 20_000
 """Priorities are rewritten this many items per transaction, so claims never wait on a long rewrite."""
 
 
+_NO_COMMIT_WAIT = "SET LOCAL synchronous_commit = off"
+"""A priority batch's commit does not wait for its WAL to reach the disk: a crash right after may lose the last
+batches' new order (each batch is still all or nothing), which is a failure between batches, as the docstring of
+`set_priorities` allows. The WAL writer flushes while the next batch runs: at 1M items the 50 commits waited
+0.77 s in all, and 0.20 s with this."""
+
+
 def set_priorities(connection: Connection, project: Project, item_ids: np.ndarray, scores: np.ndarray) -> int:
     """Rewrite the priorities of open tasks; all ids are checked first, then written in short batches.
 
@@ -270,6 +277,8 @@ def set_priorities(connection: Connection, project: Project, item_ids: np.ndarra
         connection.commit()
         for start in range(0, len(ids), PRIORITY_BATCH_ROWS):
             bounds = {"lo": int(ids[start]), "hi": int(ids[min(start + PRIORITY_BATCH_ROWS, len(ids)) - 1])}
+            if connection.dialect.name == "postgresql":
+                connection.exec_driver_sql(_NO_COMMIT_WAIT)
             connection.execute(queries.APPLY_PRIORITIES, bounds)
             connection.commit()
     finally:

@@ -30,11 +30,11 @@ __all__ = ["EVALUATION_FIELDS", "RunStatus", "Runs", "TrainingRun", "TrainingSta
 
 
 def check_trainable(project: Project) -> None:
-    """Refuse (NotTrainable) a project no model is trained for: boxes and spans."""
-    if project.options.task is not Task.CLASSIFY:
+    """Refuse (NotTrainable) a project no model is trained for: boxes (classification and span projects are)."""
+    if project.options.task is Task.BOXES:
         raise NotTrainable(
-            f"models are trained for classification projects; {project.name!r} is a {project.options.task} project "
-            "(import predictions from your own model to order its queue)"
+            f"models are trained for classification and span projects, not for boxes; {project.name!r} is a "
+            "boxes project (import predictions from your own detector to suggest boxes and order its queue)"
         )
 
 

@@ -24,6 +24,7 @@ from labelling.storage import projects as project_rows
 from labelling.storage.item_labels import ItemLabels, label_of_item
 from labelling.storage.embeddings import Embeddings
 from labelling.storage.engine import make_engine, migrate, read, retry_once_when_safe, write
+from labelling.storage.held import HeldConnections
 from labelling.storage.overlap import change_overlap
 from labelling.storage.people import People
 from labelling.storage.access import Access
@@ -52,6 +53,7 @@ class Store:
         self._projects: dict[int, tuple[float, Project]] = {}
         self._labellers: dict[str, queue.Labeller] = {}
         self._notifier = wakeups.Notifier()
+        self._held = HeldConnections(engine)  # the labelling calls' connections, kept between calls
         # The repositories, one concern each (docs/architecture.md names what each owns):
         self.people = People(engine)  # labellers, roles and invite tokens
         self.runs = Runs(engine)  # training runs and trainer leases (`labelling.learning` trains through it)
@@ -82,6 +84,7 @@ class Store:
 
     def close(self) -> None:
         """Close the pooled connections (a later call opens new ones)."""
+        self._held.close()
         self.engine.dispose()
 
     # Projects
@@ -179,7 +182,7 @@ class Store:
     def next_item(self, project_id: int, labeller: str, lease_seconds: float = DEFAULT_LEASE_SECONDS) -> Item | None:
         """The item `labeller` should label now, leased to them for `lease_seconds`; None when none is left."""
         queue.check_lease(lease_seconds)
-        with write(self.engine) as connection:
+        with self._held.write() as connection:
             project = self._project(connection, project_id)
             me = self.access.check(connection, project, queue.lock_labeller(connection, labeller))
             return self._hand_out(connection, project, me, lease_seconds)
@@ -187,23 +190,18 @@ class Store:
     @retry_once_when_safe
     def submit(self, project_id: int, item_id: int, labeller: str, label: Label | Sequence[str]) -> Annotation:
         """Record a label (a list of labels for a multi-label project); a double submit records one."""
-        with write(self.engine) as connection:
+        with self._held.write() as connection:
             project, value = self._normalised(connection, project_id, item_id, label)
             return self._submit(connection, project, self._labeller(connection, labeller), item_id, value)
 
     @retry_once_when_safe
     def submit_and_next(
-        self,
-        project_id: int,
-        item_id: int,
-        labeller: str,
-        label: Label | Sequence[str],
-        lease_seconds: float = DEFAULT_LEASE_SECONDS,
+        self, project_id: int, item_id: int, labeller: str, label: Label | Sequence[str], lease_seconds: float = DEFAULT_LEASE_SECONDS
     ) -> tuple[Annotation, Item | None]:
         """`submit`, then `next_item`, in one transaction: a click on the Label page is one round of
         statements on one connection. Same guarantees as the two calls; the label is kept only with the claim."""
         queue.check_lease(lease_seconds)
-        with write(self.engine) as connection:
+        with self._held.write() as connection:
             project, value = self._normalised(connection, project_id, item_id, label)
             # The labeller lock first, as next_item takes it: submitting first would lock my task row and
             # then wait for the lock that a next_item in my other tab holds while it waits for that row.
@@ -239,7 +237,7 @@ class Store:
     @retry_once_when_safe
     def skip(self, project_id: int, item_id: int, labeller: str) -> None:
         """Pass an item on to other labellers."""
-        with write(self.engine) as connection:
+        with self._held.write() as connection:
             project = project_rows.load(connection, project_id)
             me = self.access.check(connection, project, queue.lock_labeller(connection, labeller))
             queue.skip(connection, project, me, int(item_id))
@@ -248,7 +246,7 @@ class Store:
     def undo(self, project_id: int, labeller: str, lease_seconds: float = DEFAULT_LEASE_SECONDS) -> Item | None:
         """Reopen my most recent label; the item comes back with `my_label` set. None if nothing to undo."""
         queue.check_lease(lease_seconds)
-        with write(self.engine) as connection:
+        with self._held.write() as connection:
             project = project_rows.load(connection, project_id)
             me = self.access.check(connection, project, queue.lock_labeller(connection, labeller))
             return queue.undo(connection, project, me, lease_seconds)
@@ -311,7 +309,7 @@ class Store:
 
     def request_training(self, project_id: int) -> TrainingRun:
         """File a "Retrain now" request for the worker; a request already waiting is returned instead.
-        A box or span project is refused (NotTrainable): models are trained for classification projects."""
+        A box project is refused (NotTrainable): models are trained for classification and span projects."""
         check_trainable(project := project_rows.check_open(self.project(project_id)))
         return self.runs.request(project.id)
 

@@ -6,6 +6,11 @@ from __future__ import annotations
 
 import json
 
+import pytest
+from _helpers import expire_leases
+from streamlit.runtime.media_file_manager import MediaFileManager
+
+import ui
 from labelling.io import formats
 from labelling.learning.training_settings import with_training_settings
 from labelling.records import Box, Boxes, Span, Spans, Task
@@ -15,10 +20,25 @@ BOX_DOWNLOADS = ["Download COCO JSON", "Download YOLO (zip)"]
 SPAN_DOWNLOADS = ["Download span JSONL", "Download spaCy JSON", "Download IOB/CoNLL"]
 
 
-def export_page(app, project_id: int):
+def export_page(app, project_id: int, *, tool_files: bool = True):
     at = app()
     at.session_state["project_id"] = project_id  # the project the sidebar starts on
+    at.session_state["tool-files"] = tool_files  # "Download for other tools" open (or not)
     return at.run().switch_page("pages/export.py").run()
+
+
+@pytest.fixture
+def deferred(monkeypatch) -> dict:
+    """{file name: what its download button builds when clicked}: the callables the page hands Streamlit."""
+    found = {}
+    add = MediaFileManager.add_deferred
+
+    def record(self, data_callable, mimetype, coordinates, file_name=None, **kwargs):
+        found[file_name] = data_callable
+        return add(self, data_callable, mimetype, coordinates, file_name, **kwargs)
+
+    monkeypatch.setattr(MediaFileManager, "add_deferred", record)
+    return found
 
 
 def setup_page(app):
@@ -45,6 +65,9 @@ def test_the_export_page_offers_exactly_the_tasks_formats_and_coco_holds_the_box
     drawn = Boxes(40, 30, (Box(1, 2, 10, 8, "hand"), Box(5, 5, 20, 20, "face")))
     first = store.next_item(boxes.id, "admin")
     store.submit(boxes.id, first.id, "admin", drawn)
+    at = export_page(app, boxes.id, tool_files=False)
+    assert not at.exception
+    assert tool_downloads(at) == []  # the labels are read only when the admin opens "Download for other tools"
     at = export_page(app, boxes.id)
     assert not at.exception
     assert tool_downloads(at) == BOX_DOWNLOADS
@@ -62,6 +85,32 @@ def test_the_export_page_offers_exactly_the_tasks_formats_and_coco_holds_the_box
     at = export_page(app, spans.id)
     assert not at.exception
     assert tool_downloads(at) == SPAN_DOWNLOADS
+
+
+def test_the_export_page_says_why_conll_cannot_hold_overlapping_spans_and_the_others_download(app, store, deferred):
+    project = store.create_project(
+        "nested", ["PER", "LOC"], task="spans", settings={"display": "text", "text_column": "text", "overlapping_spans": True}
+    )
+    store.add_items(project.id, [{"text": "New York City"}, {"text": "Ann Lee"}])
+    nested, flat = store.export(project.id)["item_id"].tolist()
+    store.adjudicate(project.id, nested, "admin", Spans((Span(0, 8, "LOC"), Span(4, 13, "LOC"))))
+    store.adjudicate(project.id, flat, "admin", Spans((Span(0, 7, "PER"),)))
+
+    at = export_page(app, project.id)
+    assert not at.exception and not errors(at), errors(at)
+    buttons = {b.label: b for b in at.download_button if b.key.startswith("download-tool-")}
+    assert list(buttons) == SPAN_DOWNLOADS
+    assert [label for label, b in buttons.items() if b.disabled] == ["Download IOB/CoNLL"]
+    why = f"IOB/CoNLL cannot hold overlapping spans, as in item {nested}; span JSONL and spaCy JSON can"
+    assert ui.literal(why) in [w.value for w in at.warning]
+    assert buttons["Download IOB/CoNLL"].help == ui.literal(why)
+
+    # the other two download what the library writes: both spans of the nested item kept
+    assert "nested-conll.conll" not in deferred  # a disabled button leaves nothing to build
+    spacy = json.loads(deferred["nested-spacy.json"]())
+    assert spacy == [["New York City", {"entities": [[0, 8, "LOC"], [4, 13, "LOC"]]}], ["Ann Lee", {"entities": [[0, 7, "PER"]]}]]
+    lines = [json.loads(line) for line in deferred["nested-spans-jsonl.jsonl"]().splitlines()]
+    assert [line["item_id"] for line in lines] == [nested, flat]
 
 
 def test_predictions_reorder_the_queue_and_a_bad_file_writes_nothing(app, store):
@@ -179,3 +228,37 @@ def test_predictions_ordered_by_a_score_column(app, store):
     at.button(key="predictions-import-0").click().run()
     assert not errors(at), errors(at)
     assert store.next_item(project.id, "carol").id == ids["bravo"]  # the higher score, though more confident
+
+
+def test_an_annotation_file_attaches_to_the_chosen_projects_items_as_predictions_or_labels(app, store):
+    project = store.create_project("names", ["PER", "LOC"], task="spans", settings={"display": "text", "text_column": "text"})
+    store.add_items(project.id, [{"text": t} for t in TEXTS])
+    ids = dict(zip(store.export(project.id)["text"], store.export(project.id)["item_id"]))
+    scored = f'{{"text": "{TEXTS[0]}", "spans": [{{"start": 0, "end": 3, "label": "PER", "score": 0.4}}]}}\n'
+    at = setup_page(app)
+    at.file_uploader(key="annotation-file-0").set_value(("tagger.jsonl", scored.encode(), "application/jsonl"))
+    at.run()
+    assert at.radio(key="annotation-use-0").options[1:] == [
+        "Label the items of **names** it names (imported labels)",
+        "Suggest labels for the items of **names** it names (predictions; ordering the queue)",
+    ]
+    at.radio(key="annotation-use-0").set_value("predictions").run()
+    at.button(key="annotation-attach-0").click().run()
+    assert not at.exception and not errors(at), errors(at)
+    assert "Attached predictions to 1 item of **names**" in at.success[0].value
+    suggestion = store.model_data.prediction(project.id, int(ids[TEXTS[0]]))
+    assert (suggestion.label, suggestion.probability) == (Spans((Span(0, 3, "PER"),)), 0.4)
+
+    unknown = '{"text": "Somebody else", "spans": []}\n'
+    at.file_uploader(key="annotation-file-1").set_value(("more.jsonl", (scored + unknown).encode(), "application/jsonl"))
+    at.run()
+    at.radio(key="annotation-use-1").set_value("labels").run()
+    at.button(key="annotation-attach-1").click().run()
+    assert any("Nothing was attached" in e and "'Somebody else' (entry 2)" in e for e in errors(at)), errors(at)
+    assert store.annotations(project.id).empty
+    expire_leases(store, int(ids[TEXTS[0]]))  # the admin's Label page held it: a label there would be its second
+    at.file_uploader(key="annotation-file-1").set_value(("tagger.jsonl", scored.encode(), "application/jsonl"))
+    at.run()
+    at.button(key="annotation-attach-1").click().run()
+    assert not errors(at), errors(at)
+    assert store.export(project.id).set_index("item_id")["label"][ids[TEXTS[0]]] == Spans((Span(0, 3, "PER"),))

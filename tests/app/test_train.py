@@ -8,14 +8,17 @@ import json
 import operator
 
 import pytest
+from _city_sentences import city_sentences
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 
+import ui
 from labelling.learning import assessment, stopping
 from labelling.learning.training import train
 from labelling.learning.training_settings import training_settings
+from ui import annotate
 
 WORDS = {
     "good": ["great", "lovely", "perfect", "happy", "excellent", "works"],
@@ -218,3 +221,35 @@ def test_a_cold_start_note_says_which_run_it_is_about(app, store):
     at = train_page(app)
     (note,) = [i.value for i in at.info if "only 6 labelled items" in i.value]
     assert f"(run {run.id}, " in note and "labels given since count at the next run" in note
+
+
+def test_a_span_project_is_scored_by_span_f1_and_can_be_retrained(app, store):
+    """A span project's run shows its cross-validated span F1 (not accuracy), per-class figures over spans
+    and a learning curve of span F1; the settings say what applies; Retrain now files a request; the Label
+    page starts from the tagger's spans."""
+    made = store.create_project("cities", ["LOC"], task="spans")
+    truth = dict(city_sentences(40, seed=8))
+    store.add_items(made.id, list(truth))
+    for _ in range(24):
+        item = store.next_item(made.id, "admin")
+        store.submit(made.id, item.id, "admin", {"spans": truth[item.data]})
+    run = train(store, made.id)
+    at = train_page(app)
+    message = at.success[0].value
+    assert f"span F1 **{run.scores['span_f1']:.2f}** (exact spans, cross-validated" in message
+    assert "accuracy" not in message and "Queue ordered by margin" in message
+    per_class, history = (d.value for d in at.dataframe)
+    assert per_class["label"].tolist() == ["LOC"] and per_class["labelled"].tolist() == [run.label_counts["LOC"]]
+    assert history["cross-validated"].tolist() == [run.scores["span_f1"]]
+    assert set(learning_curve(at)["measure"]) == {"span F1 (exact spans), cross-validated on the labelled texts"}
+    assert not any("calibration error" in m.value for m in at.markdown)
+    assert any("token tagger orders the queue by its least sure token" in c.value for c in at.caption)
+    at.button(key="retrain").click().run()
+    assert not at.exception and store.training_runs(made.id)[-1].status == "queued"
+
+    at = app().run()  # the Label page, with the least sure open item
+    shown = store.next_item(made.id, "admin")  # the item the page holds for the admin
+    suggested = store.model_data.prediction(made.id, shown.id)
+    assert suggested.run_id == run.id
+    words = ui.literal(annotate.summary(suggested.label))
+    assert f"The model suggests **{words}** ({suggested.probability:.0%} sure)" in at.caption[0].value

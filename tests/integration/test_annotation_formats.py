@@ -1,5 +1,7 @@
 """Annotation files in and out, on SQLite and PostgreSQL: COCO -> project -> COCO and span JSONL -> project ->
-JSONL keep every coordinate and offset; spaCy and CoNLL round trips; YOLO lines, and boxes -> YOLO zip or folder -> project; a malformed file, a box
+JSONL keep every coordinate and offset; spaCy and CoNLL round trips; YOLO lines and data.yaml, boxes -> YOLO
+zip or folder -> project -> YOLO zip -> project; what a format cannot hold refused up front and by the
+writer in the same words, on the command line too; a malformed file, a box
 outside its image, a span past the end of its text or an unknown class writes nothing. Through the library
 and `python -m labelling import/export --format`."""
 
@@ -7,12 +9,14 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import zipfile
 
 import pytest
+import yaml
 
 from labelling import InvalidInput, ProjectNotFound, cli
-from labelling.io import formats
+from labelling.io import formats, writable
 from labelling.setup.annotation_files import import_annotations
 
 COCO = {
@@ -58,14 +62,66 @@ def test_coco_to_project_to_coco_keeps_every_coordinate(store):
     assert [float(v) for v in first.split()] == [0, 60.25 / 640, 45.25 / 480, 100 / 640, 50.5 / 480]
     assert second == "1 0.5 0.5 1.0 1.0"
     assert archive.read("labels/empty.txt") == b""
+    # and data.yaml, for Ultralytics: the classes in label-set order, images beside labels/
+    assert yaml.safe_load(archive.read("data.yaml")) == {"train": "images", "val": "images", "nc": 2, "names": ["cat", "dog"]}
 
 
 def test_yolo_refuses_two_images_of_one_name_in_different_folders(store):
-    """Their label files would both be labels/a.txt, the second overwriting the first in the zip."""
+    """Their label files would both be labels/a.txt, the second overwriting the first in the zip; `refusals`
+    says so before anything is built, in the words the writer raises, and COCO is not blocked."""
     twins = {**COCO, "images": [*COCO["images"], {"id": 12, "file_name": "other/a.png", "width": 8, "height": 8}]}
     project, _ = import_annotations(store, json.dumps(twins), "coco", project="twins", create=True)
-    with pytest.raises(InvalidInput, match=r"items \d+ \('photos/a.jpg'\) and \d+ \('other/a.png'\) would both be labels/a.txt"):
-        formats.to_yolo(project, store.export(project.id))
+    frame = store.export(project.id)
+    refused = writable.refusals(project, frame)
+    assert list(refused) == ["yolo"]
+    assert re.fullmatch(r"items \d+ \('photos/a.jpg'\) and \d+ \('other/a.png'\) would both be labels/a.txt: .*", refused["yolo"])
+    with pytest.raises(InvalidInput) as refusal:
+        formats.to_yolo(project, frame)
+    assert str(refusal.value) == refused["yolo"]
+
+
+def overlapping_project(store):
+    """A span project that allows overlapping spans, items 1 and 3 of its 3 holding some."""
+    lines = [
+        {"text": "New York City", "spans": [[0, 8, "LOC"], [4, 13, "LOC"]]},
+        {"text": "Ann Lee", "spans": [[0, 7, "PER"]]},
+        {"text": "Bob Smith", "spans": [[0, 9, "PER"], [0, 3, "PER"]]},
+    ]
+    project = store.create_project(
+        "nested", ["PER", "LOC"], task="spans", settings={"text_column": "text", "overlapping_spans": True}
+    )
+    store.add_items(project.id, [{"text": line["text"]} for line in lines])
+    for item_id, line in zip(store.export(project.id)["item_id"], lines):
+        store.adjudicate(project.id, int(item_id), "admin", {"spans": line["spans"]})
+    return project
+
+
+def test_conll_refuses_overlapping_spans_naming_the_items_and_the_other_formats_write_them(store):
+    project = overlapping_project(store)
+    frame = store.export(project.id)
+    first, _, third = frame["item_id"].tolist()
+    refused = writable.refusals(project, frame)
+    assert refused == {
+        "conll": f"IOB/CoNLL cannot hold overlapping spans, as in items {first}, {third}; span JSONL and spaCy JSON can"
+    }
+    with pytest.raises(InvalidInput) as refusal:
+        formats.to_conll(project, frame)
+    assert str(refusal.value) == refused["conll"]
+    assert json.loads(formats.to_spacy(project, frame))[0][1] == {"entities": [[0, 8, "LOC"], [4, 13, "LOC"]]}
+    flat, _ = import_annotations(store, SPANS_JSONL, "spans-jsonl", project="flat", create=True)
+    assert writable.refusals(flat, store.export(flat.id)) == {}
+
+
+def test_the_cli_export_says_what_the_export_page_says(db_url, tmp_path, monkeypatch, capsys, open_store):
+    store = open_store(db_url)
+    project = overlapping_project(store)
+    refused = writable.refusals(project, store.export(project.id))["conll"]
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    assert cli.main(["export", "--project", "nested", "--format", "conll", "--output", "out.conll"]) == 1
+    assert capsys.readouterr().err == f"labelling: {refused}\n"
+    assert not (tmp_path / "out.conll").exists()
+    assert cli.main(["export", "--project", "nested", "--format", "spans-jsonl", "--output", "out.jsonl"]) == 0
 
 
 def test_span_jsonl_to_project_to_jsonl_keeps_every_offset(store):
@@ -174,6 +230,15 @@ def test_boxes_to_yolo_to_project_keep_every_box(store, tmp_path, monkeypatch):
     assert (added, project.labels, project.options.task) == (3, ("cat", "dog"), "boxes")
     assert imported_boxes(store, project) == [expected[stem] for stem in sorted(expected)]
     assert all(cell.startswith("data:image/png;base64,") for cell in store.export(project.id)["image"])
+    # its YOLO export holds those images (their names lost: item-<id>.png) and imports as it is
+    again = formats.to_yolo(project, store.export(project.id))
+    ids = store.export(project.id)["item_id"].tolist()
+    assert sorted(n for n in zipfile.ZipFile(io.BytesIO(again)).namelist() if n.startswith("images/")) == sorted(
+        f"images/item-{i}.png" for i in ids
+    )
+    project, added = import_annotations(store, again, "yolo", project="from our yolo", create=True)
+    assert (added, project.labels) == (3, ("cat", "dog"))
+    assert sorted(imported_boxes(store, project)) == sorted(expected.values())  # images in order of item-<id>
     # a folder (as the CLI takes it): the items are the image files, which must lie under the media folders
     folder = tmp_path / "dataset"
     zipfile.ZipFile(io.BytesIO(dataset)).extractall(folder)
@@ -184,6 +249,11 @@ def test_boxes_to_yolo_to_project_keep_every_box(store, tmp_path, monkeypatch):
     assert imported_boxes(store, project) == [*(expected[s] for s in sorted(expected)), None]  # extra: no labels
     with pytest.raises(InvalidInput, match="outside the folders"):
         import_annotations(store, folder, "yolo", project="elsewhere", create=True, media_roots=[tmp_path / "photos"])
+    # without classes.txt, the data.yaml of the export names the classes
+    (folder / "classes.txt").unlink()
+    project, _ = import_annotations(store, folder, "yolo", project="from data.yaml", create=True)
+    assert project.labels == ("cat", "dog")
+    assert imported_boxes(store, project) == [*(expected[s] for s in sorted(expected)), None]
 
 
 @pytest.mark.parametrize(

@@ -23,7 +23,7 @@ FLOORS: dict[str, set[str]] = {
     "storage": {"errors", "records", "text", "people", "quality", "io"},
     "settings": {"errors", "io", "storage"},
     "setup": {"errors", "records", "io", "storage"},
-    "learning": {"errors", "records", "io", "storage", "settings"},
+    "learning": {"errors", "records", "quality", "io", "storage", "settings"},
     "cli": {"errors", "records", "people", "io", "storage", "settings", "setup", "learning"},
 }
 """Each part of labelling/ and what it may import (besides itself); `labelling/__init__.py` re-exports the

@@ -26,8 +26,15 @@ export default function (component) {
   const img = el("img", { src: data.src, alt: "the item's image", draggable: "false" }, stage);
   const svg = el("svg", { class: "annot-svg" }, stage);
 
+  // Screen pixels per natural pixel, from the width the image is laid out at: a fraction when it is shrunk
+  // (clientWidth rounds it to a whole pixel, which put points up to half an image pixel off across the image).
+  function shownSize() {
+    const r = img.getBoundingClientRect();
+    return { width: r.width, height: r.height };
+  }
   function scale() {
-    return img.clientWidth && state.value.width ? img.clientWidth / state.value.width : 1;
+    const width = shownSize().width;
+    return width && state.value.width ? width / state.value.width : 1;
   }
   const round = (v) => Math.round(v * 100) / 100;
   function send() {
@@ -64,13 +71,17 @@ export default function (component) {
   }
 
   function render() {
-    svg.setAttribute("width", img.clientWidth);
-    svg.setAttribute("height", img.clientHeight);
+    const size = shownSize();
+    svg.setAttribute("width", size.width);
+    svg.setAttribute("height", size.height);
     svg.innerHTML = "";
     if (data.readonly && data.layers) {
       data.layers.forEach((layer, k) => (layer.value.boxes || []).forEach((box) => drawBox(scaled(box, layer.value), layer.colour, null, layer.name, k)));
     } else {
-      state.value.boxes.forEach((box, i) => drawBox(box, colourOf(box.label), i, null));
+      // the selected box last, over the others: its handles stay within reach where boxes overlap
+      const order = state.value.boxes.map((box, i) => i).filter((i) => i !== state.selected);
+      if (state.selected !== null) order.push(state.selected);
+      order.forEach((i) => drawBox(state.value.boxes[i], colourOf(state.value.boxes[i].label), i, null));
     }
     markChosen(picker, state.current);
   }
@@ -108,9 +119,11 @@ export default function (component) {
     const group = event.target.closest && event.target.closest(".annot-box");
     if (corner && state.selected !== null) {
       const b = state.value.boxes[state.selected];
-      // the corner opposite the one grabbed stays put
+      // the corner opposite the one grabbed stays put; the one grabbed moves as the mouse does from here (the
+      // press lands a few pixels off its centre: a corner put under the mouse would jump by that much)
       const fixed = { x: corner.includes("w") ? b.x + b.w : b.x, y: corner.includes("n") ? b.y + b.h : b.y };
-      drag = { kind: "resize", fixed };
+      const moving = { x: corner.includes("w") ? b.x : b.x + b.w, y: corner.includes("n") ? b.y : b.y + b.h };
+      drag = { kind: "resize", fixed, moving, start: p };
     } else if (group && group.getAttribute("data-index") !== "") {
       state.selected = Number(group.getAttribute("data-index"));
       const b = state.value.boxes[state.selected];
@@ -118,7 +131,7 @@ export default function (component) {
       drag = { kind: "move", start: p, origin: { x: b.x, y: b.y } };
     } else {
       state.selected = null;
-      drag = { kind: "draw", fixed: p, screen: { x: event.clientX, y: event.clientY } };
+      drag = { kind: "draw", fixed: p, moving: p, start: p, screen: { x: event.clientX, y: event.clientY } };
     }
     drag.changed = false;
     render();
@@ -141,8 +154,9 @@ export default function (component) {
         drag.kind = "resize";
       }
       const b = state.value.boxes[state.selected];
-      b.x = Math.min(drag.fixed.x, p.x); b.y = Math.min(drag.fixed.y, p.y);
-      b.w = Math.abs(p.x - drag.fixed.x); b.h = Math.abs(p.y - drag.fixed.y);
+      const q = { x: clamp(drag.moving.x + p.x - drag.start.x, state.value.width), y: clamp(drag.moving.y + p.y - drag.start.y, state.value.height) };
+      b.x = Math.min(drag.fixed.x, q.x); b.y = Math.min(drag.fixed.y, q.y);
+      b.w = Math.abs(q.x - drag.fixed.x); b.h = Math.abs(q.y - drag.fixed.y);
       drag.changed = true;
     }
     render();
@@ -162,27 +176,27 @@ export default function (component) {
     render();
   }
   function onKey(event) {
-    if (!forEditor(event, root, data.readonly)) return;
     if ((event.key === "Delete" || event.key === "Backspace") && state.selected !== null) {
-      event.preventDefault();
       state.value.boxes.splice(state.selected, 1);
       state.selected = null;
       send();
       render();
     } else if (/^[1-9]$/.test(event.key) && Number(event.key) <= labels.length) {
-      event.preventDefault();
       choose(labels[Number(event.key) - 1]);
-    } else if (event.key === "Escape") {
+    } else if (event.key === "Escape" && state.selected !== null) {
       state.selected = null;
       render();
+    } else {
+      return false;
     }
+    return true;
   }
   svg.addEventListener("mousedown", onDown);
-  window.addEventListener("keydown", onKey);
+  const keys = editorKeys(root, data.readonly, onKey);
   const resize = new ResizeObserver(() => render());
   resize.observe(img);
   return () => {
-    window.removeEventListener("keydown", onKey);
+    keys();
     window.removeEventListener("mousemove", onMove);
     window.removeEventListener("mouseup", onUp);
     resize.disconnect();

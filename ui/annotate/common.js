@@ -61,14 +61,24 @@ function claimKeys(root) {
   root.addEventListener("mousedown", () => { window.__annotKeys = root; });
 }
 
-// A key press for this editor: it has the keys, and the key was not typed into a field nor held with
-// Ctrl/Alt/Meta (browser shortcuts).
-function forEditor(event, root, readonly) {
-  const target = event.target;
-  if (readonly || !root.isConnected || event.ctrlKey || event.metaKey || event.altKey) return false;
-  if (target && (target.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].includes(target.tagName))) return false;
-  const owner = window.__annotKeys && window.__annotKeys.isConnected ? window.__annotKeys : document.querySelector("[data-editor='true']");
-  return owner === root;
+// The editor's keys: `handle(event)` says whether it used the key. A key is for this editor when it has the
+// keys and the key was not typed into a field nor held with Ctrl/Alt/Meta (browser shortcuts). Heard on the
+// window before the page sees it (capture) and stopped there when used: Streamlit's shortcut keys listen on the
+// document and would otherwise hear it first. Keys it leaves (Enter: submit, S, U, ...) go on to the page.
+// Returns the function that stops listening.
+function editorKeys(root, readonly, handle) {
+  function onKey(event) {
+    const target = event.target;
+    if (readonly || !root.isConnected || event.ctrlKey || event.metaKey || event.altKey) return;
+    if (target && (target.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].includes(target.tagName))) return;
+    const owner = window.__annotKeys && window.__annotKeys.isConnected ? window.__annotKeys : document.querySelector("[data-editor='true']");
+    if (owner === root && handle(event)) {
+      event.preventDefault();
+      event.stopPropagation();
+    }
+  }
+  window.addEventListener("keydown", onKey, true);
+  return () => window.removeEventListener("keydown", onKey, true);
 }
 
 // Span offsets: the server counts characters (Python's code points), the browser's strings count UTF-16

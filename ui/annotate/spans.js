@@ -1,5 +1,7 @@
-// Spans in a text: select a stretch with the mouse (it gets the current class), keys 1-9 choose the class (of
-// the span just made and of the next ones), a click on a span removes it.
+// Spans in a text: select a stretch with the mouse to mark it (it gets the current class and is selected); a
+// click on a marked span selects it (again on the same place: the next span out, where spans overlap; a click on
+// a class tag: that span). Keys 1-9 choose the class (of the selected span and of the next ones), Delete or
+// Backspace (or the selected span's "×") removes the selected span, Escape lets go of it.
 // data: {text, labels, value: {spans}, token, overlapping, readonly, layers: [{name, colour, value}]}
 // State "value": the Spans JSON ({spans: [{start, end, label}]}), character offsets, end exclusive. The
 // offsets in and out are characters (code points, as Python counts them); inside, UTF-16 units as JS strings.
@@ -22,7 +24,7 @@ export default function (component) {
   root.innerHTML = "";
   if (!data.readonly) claimKeys(root);
   const picker = header(root, data, colourOf, (label) => choose(label),
-    "Select text to mark it · keys 1-9: class · click a marked span to remove it");
+    "Select text to mark it · click a span to select it · keys 1-9: class · Delete or ×: remove the selected span · Esc: let go");
   const body = el("div", { class: "annot-text" }, root);
   const message = data.readonly ? null : el("div", { class: "annot-message", role: "status" }, root);
 
@@ -34,11 +36,26 @@ export default function (component) {
     state.current = label;
     const span = state.selected;
     if (span && span.label !== label) {
-      if (!data.overlapping && state.value.spans.some((s) => s !== span && s.start === span.start && s.end === span.end && s.label === label)) return;
-      span.label = label;
-      send();
+      if (state.value.spans.some((s) => s !== span && s.start === span.start && s.end === span.end && s.label === label)) {
+        say(`“${text.slice(span.start, span.end)}” is marked ${label} already.`);
+      } else {
+        span.label = label;
+        say("");
+        send();
+      }
     }
     render();
+  }
+  function select(span) {
+    state.selected = span;
+    if (span) state.current = span.label;
+    say("");
+    render();
+  }
+  function remove(span) {
+    state.value.spans.splice(state.value.spans.indexOf(span), 1);
+    send();
+    select(null);
   }
   // Segments between every span boundary; each carries its start offset, and the spans (or labellers) over it.
   function render() {
@@ -70,7 +87,11 @@ export default function (component) {
           seg.classList.add("annot-marked");
           seg.style.background = colourOf(top.label) + "33";
           seg.style.borderBottom = `2px solid ${colourOf(top.label)}`;
-          seg.title = over.map((s) => s.label).join(", ") + " (click to remove)";
+          seg.title = over.map((s) => s.label).join(", ") + " (click to select)";
+          if (over.includes(state.selected)) {
+            seg.classList.add("annot-selected");
+            seg.style.setProperty("--annot-colour", colourOf(state.selected.label));
+          }
         }
       }
       // the class tags of spans ending here (not part of the text: no offsets)
@@ -78,7 +99,11 @@ export default function (component) {
         const tag = el("span", { class: "annot-tag", "data-label": s.label, "data-start": String(s.start), "data-end": String(s.end) }, body);
         tag.textContent = data.readonly ? `${layer.name}: ${s.label}` : s.label;
         tag.style.color = layer.colour || colourOf(s.label);
-        if (!data.readonly && s === state.selected) tag.classList.add("selected");
+        if (!data.readonly && s === state.selected) {
+          tag.classList.add("selected");
+          const cross = el("button", { type: "button", class: "annot-remove", title: "Remove this span", "aria-label": `Remove the span ${s.label}` }, tag);
+          cross.textContent = "×";
+        }
       }));
     }
     markChosen(picker, state.current);
@@ -93,63 +118,64 @@ export default function (component) {
   function say(words) {
     if (message) message.textContent = words;
   }
+  // A press and release on the text: a stretch selected becomes a span; a click on a span selects it.
   function onUp(event) {
-    if (data.readonly) return;
+    if (data.readonly || event.target.closest(".annot-tag")) return; // tags and their × answer to clicks
     const selection = window.getSelection();
-    if (!selection || selection.rangeCount === 0) return;
-    const range = selection.getRangeAt(0);
-    if (!body.contains(range.startContainer) || !body.contains(range.endContainer)) return;
-    if (range.collapsed) {
-      // a click: remove the innermost span under it
-      const at = offset(range.startContainer, range.startOffset);
-      const seg = event.target.closest && event.target.closest(".annot-seg");
-      if (at === null || !seg || !seg.classList.contains("annot-marked")) return;
-      const segStart = Number(seg.getAttribute("data-start"));
-      const under = state.value.spans.filter((s) => s.start <= segStart && s.end > segStart).sort((a, b) => (a.end - a.start) - (b.end - b.start));
-      if (under.length) {
-        state.value.spans.splice(state.value.spans.indexOf(under[0]), 1);
-        state.selected = null;
-        say("");
-        send();
-        render();
-      }
+    const range = selection && selection.rangeCount ? selection.getRangeAt(0) : null;
+    if (range && !range.collapsed && body.contains(range.startContainer) && body.contains(range.endContainer)) {
+      mark(range);
+      selection.removeAllRanges();
       return;
     }
+    // a click: the innermost span under it, or when that one is selected already the next one out; none off spans
+    const seg = event.target.closest(".annot-seg");
+    const at = seg ? Number(seg.getAttribute("data-start")) : -1;
+    const under = state.value.spans.filter((s) => s.start <= at && s.end > at).sort((a, b) => (a.end - a.start) - (b.end - b.start));
+    select(under.length ? under[(under.indexOf(state.selected) + 1) % under.length] : null);
+  }
+  function onClick(event) {
+    if (data.readonly) return;
+    const tag = event.target.closest(".annot-tag");
+    if (!tag) return;
+    const span = state.value.spans.find((s) => s.start === Number(tag.getAttribute("data-start")) && s.end === Number(tag.getAttribute("data-end")) && s.label === tag.getAttribute("data-label"));
+    if (event.target.closest(".annot-remove")) remove(span);
+    else select(span);
+  }
+  function mark(range) {
     let start = offset(range.startContainer, range.startOffset), end = offset(range.endContainer, range.endOffset);
     if (start === null || end === null) return;
     while (start < end && /\s/.test(text[start])) start++;
     while (end > start && /\s/.test(text[end - 1])) end--;
-    selection.removeAllRanges();
     if (start >= end) return;
-    const span = { start, end, label: state.current };
     const clash = state.value.spans.find((s) => s.start < end && start < s.end);
     if (clash && !data.overlapping) {
       say(`That overlaps “${text.slice(clash.start, clash.end)}” (${clash.label}); this project does not allow overlapping spans.`);
       render();
       return;
     }
-    if (state.value.spans.some((s) => s.start === start && s.end === end && s.label === span.label)) return;
-    state.value.spans.push(span);
-    state.selected = span;
-    say("");
-    send();
-    render();
+    let span = state.value.spans.find((s) => s.start === start && s.end === end && s.label === state.current);
+    if (!span) { // else marked so already
+      span = { start, end, label: state.current };
+      state.value.spans.push(span);
+      send();
+    }
+    select(span);
   }
   function onKey(event) {
-    if (!forEditor(event, root, data.readonly)) return;
     if (/^[1-9]$/.test(event.key) && Number(event.key) <= labels.length) {
-      event.preventDefault();
       choose(labels[Number(event.key) - 1]);
     } else if ((event.key === "Delete" || event.key === "Backspace") && state.selected) {
-      event.preventDefault();
-      state.value.spans.splice(state.value.spans.indexOf(state.selected), 1);
-      state.selected = null;
-      send();
-      render();
+      remove(state.selected);
+    } else if (event.key === "Escape" && state.selected) {
+      select(null);
+    } else {
+      return false;
     }
+    return true;
   }
   render();
   body.addEventListener("mouseup", onUp);
-  window.addEventListener("keydown", onKey);
-  return () => window.removeEventListener("keydown", onKey);
+  body.addEventListener("click", onClick);
+  return editorKeys(root, data.readonly, onKey);
 }

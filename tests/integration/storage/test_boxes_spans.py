@@ -212,15 +212,15 @@ def test_two_labellers_on_a_box_project_agreement_review_and_final_labels(store)
     assert stats.loc["bob", "agreement"] == pytest.approx((1 + 2 / 3) / 2)  # mean F1 against the final labels
 
 
-def test_models_are_trained_for_classification_projects_only(store):
+def test_models_are_not_trained_for_box_projects(store):
     from labelling.errors import NotTrainable
     from labelling.learning import training, worker
 
-    project = span_project(store)
-    for text in TEXTS:
+    project = box_project(store)
+    for _ in range(3):
         item = store.next_item(project.id, "alice")
-        store.submit(project.id, item.id, "alice", {"spans": []})
-    with pytest.raises(NotTrainable, match="models are trained for classification projects"):
+        store.submit(project.id, item.id, "alice", boxes())
+    with pytest.raises(NotTrainable, match="models are trained for classification and span projects, not for boxes"):
         store.request_training(project.id)
     with pytest.raises(NotTrainable):
         training.train(store, project.id)

@@ -185,6 +185,32 @@ def test_a_pooled_connection_the_server_closed_is_replaced_before_use(postgresql
         store.close()
 
 
+def test_a_held_connection_the_server_closed_is_replaced_before_the_next_click(postgresql_url):
+    """The labelling calls keep their connection between calls (storage/held.py); one the server closed
+    meanwhile is replaced before the click uses it, as the pool's checkout does: no error, no retry."""
+    store = Store.connect(postgresql_url)
+    try:
+        project = new_project(store)
+        store.add_items(project.id, ["first", "second"])
+        item = store.next_item(project.id, "alice")
+        (held,) = store._held._idle  # the connection the next click will take
+        raw, pid = held.connection.dbapi_connection, held.exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
+        held.rollback()
+        _terminate(postgresql_url, pid)
+        assert select.select([raw], [], [], WAIT_SECONDS)[0], "the server's goodbye never arrived"
+        errors: list = []
+        sa.event.listen(store.engine, "handle_error", errors.append)
+
+        annotation, following = store.submit_and_next(project.id, item.id, "alice", "a")
+
+        assert annotation.item_id == item.id and following.data == "second" and errors == []
+        (held,) = store._held._idle
+        assert held.exec_driver_sql("SELECT pg_backend_pid()").scalar_one() != pid
+        held.rollback()
+    finally:
+        store.close()
+
+
 def test_a_connection_found_dead_at_begin_is_retried_once_without_a_second_label(postgresql_url):
     """The checkout check is taken away, so the dead connection is met by the transaction's BEGIN: nothing
     ran on the server, and the click is run again on a fresh connection, once."""

@@ -1,5 +1,6 @@
 """YOLO datasets read without a database: class names from the indices when no classes file is given, a
-classes file inside labels/ is not a label file, two images of one name are refused."""
+classes file inside labels/ is not a label file, two images of one name are refused; data.yaml written as
+YAML (PyYAML reads it) and its class names read in the list and mapping forms PyYAML reads."""
 
 from __future__ import annotations
 
@@ -7,10 +8,11 @@ import io
 import zipfile
 
 import pytest
+import yaml
 from PIL import Image
 
 from labelling.errors import InvalidInput
-from labelling.io import yolo
+from labelling.io import datayaml, yolo
 
 
 def dataset(files: dict[str, bytes | str]) -> bytes:
@@ -74,3 +76,68 @@ def test_a_photo_turned_by_its_exif_orientation_is_measured_as_shown():
     Image.new("RGB", (40, 20)).save(buffer, format="JPEG", exif=exif)
     found = yolo.read_dataset(dataset({"p.jpg": buffer.getvalue(), "labels/p.txt": "0 0.5 0.5 1 1\n"}))
     assert found.labels == [{"width": 20, "height": 40, "boxes": [{"x": 0.0, "y": 0.0, "w": 20.0, "h": 40.0, "label": "0"}]}]
+
+
+# data.yaml: written for Ultralytics and read back by hand; PyYAML (a test-only dependency) is the referee
+
+AWKWARD_NAMES = ["face", 'say "hi"', "back\\slash", "a: b # not a comment", "'quoted'", "café", "😀", "tab\there", "- dash", "[x]"]
+
+
+def test_the_written_data_yaml_is_yaml_that_ultralytics_reads():
+    text = datayaml.data_yaml(AWKWARD_NAMES)
+    document = yaml.safe_load(text)
+    assert document == {"train": "images", "val": "images", "nc": len(AWKWARD_NAMES), "names": AWKWARD_NAMES}
+    assert "path" not in document  # Ultralytics then takes the folder of data.yaml as the dataset root
+    assert datayaml.yaml_names(text) == AWKWARD_NAMES
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "names: [cat, dog]",
+        "train: ../train/images\nval: ../valid/images\nnc: 2\nnames: ['cat', 'dog']\n",  # Roboflow's form
+        "names: {0: cat, 1: dog}",
+        "names: {1: dog, 0: cat}",
+        "path: ../datasets/pets\nnames:\n  0: cat\n  1: dog\n\ndownload: https://example.com/pets.zip\n",  # Ultralytics'
+        "names:\n- cat\n- dog  # a comment\nnc: 2\n",
+        'names: [\n  "cat", # the first\n  dog,\n]\n',
+        "names:\n  - 'it''s'\n  - \"tab\\tand \\u00e9 and \\U0001F600\"\n  - a#b\n",
+    ],
+)
+def test_data_yaml_names_as_lists_and_index_mappings_read_as_pyyaml_reads_them(text):
+    names = yaml.safe_load(text)["names"]
+    expected = [names[n] for n in sorted(names)] if isinstance(names, dict) else names
+    assert datayaml.yaml_names(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("names: {0: cat, 2: dog}", "indices of `names` must be 0, 1, 2"),
+        ("names:\n  0: cat\n  - dog\n", "mixes list entries"),
+        ("names: [cat, dog", "not a closed \\[list\\]"),
+        ("names: cat\n  - dog\n", "a list or a mapping of class names, not 'cat'"),
+        ("names:\nnc: 2\n", "a list or a mapping of class names$"),
+    ],
+)
+def test_a_data_yaml_whose_names_cannot_be_read_is_refused(text, message):
+    with pytest.raises(InvalidInput, match=message):
+        datayaml.yaml_names(text)
+
+
+@pytest.mark.parametrize("names", ["names: [cat, dog]\n", "names:\n  0: cat\n  1: dog\n"])
+def test_without_a_classes_file_a_data_yaml_names_the_classes(names):
+    files = {"a.png": png(10, 10), "labels/a.txt": "1 0.5 0.5 0.2 0.2\n", "data.yaml": f"nc: 2\n{names}"}
+    found = yolo.read_dataset(dataset(files))
+    assert found.classes == ("cat", "dog") and found.labels[0]["boxes"][0]["label"] == "dog"
+    assert yolo.read_dataset(dataset({**files, "classes.txt": "x\ny\n"})).classes == ("x", "y")  # classes.txt first
+    assert yolo.read_dataset(dataset({**files, "data.yaml": "nc: 2\n"})).classes == ("0", "1")  # no names: indices
+
+
+def test_a_data_image_is_named_for_its_item_and_a_file_by_its_name():
+    assert yolo.image_name("data:image/jpeg;base64,/9j/4AAQ", 7) == "item-7.jpg"
+    assert yolo.image_name("data:image/png;base64,iVBORw0K", 8) == "item-8.png"
+    assert yolo.image_name("photos/a.png", 9) == "photos/a.png"
+    assert [yolo.label_file(n) for n in ("item-7.jpg", "photos/a.png", "x/.hidden", "a.")] == [
+        "labels/item-7.txt", "labels/a.txt", "labels/.hidden.txt", "labels/a..txt"
+    ]

@@ -1,0 +1,108 @@
+"""Annotation files read for a project (`read_annotations`), and their entries found among its items
+(`match_items`), for a file about items already there: a detector's COCO or YOLO output for images imported
+from a CSV, a span model's JSONL for texts loaded before.
+
+An image entry is the item whose image cell is its file name exactly, else the one item whose image has its
+file name (the last part of a path or URL); a text entry the item with exactly that text. An item id the
+file gives (our exports write them, with the exact image cell or text) settles which of several items
+with exactly that image or text it is, and is otherwise not read: a detector numbers its images 1, 2, 3
+whatever the items' ids are, so an id never picks among items that only share a file name.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from pathlib import Path, PurePosixPath
+from typing import Any
+from urllib.parse import urlsplit
+
+from labelling.errors import InvalidInput
+from labelling.io import formats, media
+from labelling.io.formats import Parsed
+from labelling.records import Project, Task
+
+__all__ = ["NAMED", "file_name", "match_items", "read_annotations"]
+
+NAMED = 3
+"""A refusal names this many entries at most."""
+
+
+def read_annotations(
+    source: bytes | str | Path, format: str, project: Project | None = None, media_roots: Sequence[Path] | None = None
+) -> Parsed:
+    """An annotation file in `format` (one of labelling.io.formats.IMPORTS); a YOLO dataset may be a folder
+    (its Path), whose images must lie under `media_roots`. For an existing `project` its items are read
+    under the project's image or text column, and a file of another task is refused."""
+    if format not in formats.IMPORTS:
+        raise InvalidInput(f"unknown annotation format {format!r}: one of {', '.join(formats.IMPORTS)}")
+    read = formats.IMPORTS[format]
+    if format == "yolo":  # the one format whose items may be files of the server
+        read = functools.partial(read, media_roots=media_roots)
+    if project is None:
+        return read(source)
+    task = project.options.task
+    parsed = read(source, project.options.image_column if task is Task.BOXES else project.options.text_column)
+    if parsed.settings["task"] != task:
+        raise InvalidInput(f"{project.name!r} is a {task} project; a {format} file holds {parsed.settings['task']}")
+    return parsed
+
+
+def file_name(value: Any) -> str | None:
+    """The file name an image cell ends with (of a path, Windows' too, or of a URL's path); None for a
+    `data:` image or a value that is no text."""
+    if not isinstance(value, str) or media.is_data_uri(value):
+        return None
+    path = urlsplit(value).path if media.is_url(value) else value
+    return PurePosixPath(path.replace("\\", "/")).name or None
+
+
+def match_items(parsed: Parsed, values: Mapping[int, Any], *, by_file_name: bool) -> list[int]:
+    """The item id of each entry of `parsed`, in order, from `values` (item id: its image cell, with
+    `by_file_name`, or its text). Refuses (InvalidInput, naming the first few) entries that match no
+    item, entries several items could be, and two entries of one item: nothing is half matched."""
+    if not parsed.keys:
+        raise InvalidInput("the file holds no images or texts")
+    exact: dict[Any, list[int]] = defaultdict(list)
+    named: dict[str, list[int]] = defaultdict(list)
+    for item_id, value in values.items():
+        if isinstance(value, str):
+            exact[value].append(item_id)
+            if by_file_name and (name := file_name(value)) is not None:
+                named[name].append(item_id)
+    ids = parsed.ids or [None] * len(parsed.keys)
+    found, unmatched, ambiguous, twice, taken = [], [], [], [], {}
+    for n, (key, given) in enumerate(zip(parsed.keys, ids), start=1):
+        candidates = exact.get(key, [])
+        if not candidates and by_file_name:
+            candidates, given = named.get(file_name(key) or "", []), None  # a file's own id cannot pick by name
+        entry = f"{media.quoted(key)} (entry {n})"
+        if given in candidates or len(candidates) == 1:
+            item_id = given if given in candidates else candidates[0]
+            if item_id in taken:
+                twice.append(f"{entry} is item {item_id}, as entry {taken[item_id]} is")
+            taken.setdefault(item_id, n)
+            found.append(item_id)
+        elif candidates:
+            ambiguous.append(f"{entry} could be items {', '.join(map(str, candidates[:NAMED]))}")
+        else:
+            unmatched.append(entry)
+    _refuse(unmatched, "no item of the project has " + ("that image or file name" if by_file_name else "that text"))
+    _refuse(
+        ambiguous,
+        "several items have it: give the full path as the item has it"
+        if by_file_name
+        else "several items have that text: give each line its item_id (as the export writes it)",
+    )
+    _refuse(twice, "two entries of one item")
+    return found
+
+
+def _refuse(problems: list[str], why: str) -> None:
+    if problems:
+        more = f" and {len(problems) - NAMED:,} more" if len(problems) > NAMED else ""
+        entries = "1 entry" if len(problems) == 1 else f"{len(problems):,} entries"
+        raise InvalidInput(
+            f"{entries} of the file cannot be matched ({why}): {'; '.join(problems[:NAMED])}{more}; nothing was written"
+        )

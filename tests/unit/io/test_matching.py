@@ -1,0 +1,71 @@
+"""Entries of an annotation file found among a project's items (labelling.io.matching): exact image cell, else
+the one item with the file name; exact text; an item id the file gives only settles exact ties; every
+refusal names the entries and says nothing was written. And the ids and keys the readers keep for it."""
+
+from __future__ import annotations
+
+import pytest
+
+from labelling import InvalidInput
+from labelling.io import formats
+from labelling.io.matching import file_name, match_items
+
+
+def parsed(keys, ids=None):
+    return formats.Parsed((), list(keys), [None] * len(keys), {}, list(keys), ids or [])
+
+
+@pytest.mark.parametrize(
+    ("cell", "name"),
+    [
+        ("/data/scans/001.png", "001.png"),
+        ("C:\\scans\\001.png", "001.png"),
+        ("https://cdn.example.org/scans/001.png?sig=abc#x", "001.png"),
+        ("001.png", "001.png"),
+        ("data:image/png;base64,AAAA", None),
+        (7, None),
+    ],
+)
+def test_the_file_name_of_an_image_cell(cell, name):
+    assert file_name(cell) == name
+
+
+IMAGES = {4: "/a/001.png", 5: "/b/001.png", 6: "https://x.org/002.png", 7: "/a/003.png"}
+
+
+def test_images_match_exactly_else_by_their_one_file_name():
+    assert match_items(parsed(["/b/001.png", "002.png", "c/003.png"]), IMAGES, by_file_name=True) == [5, 6, 7]
+    with pytest.raises(
+        InvalidInput, match=r"^1 entry .*several items have it.*'001.png' \(entry 1\) could be items 4, 5"
+    ):
+        match_items(parsed(["001.png"], [4]), IMAGES, by_file_name=True)  # a file's id never picks by file name
+
+
+def test_an_id_settles_exact_ties_and_texts_match_only_exactly():
+    texts = {1: "Same.", 2: "Same.", 3: "Other."}
+    assert match_items(parsed(["Same.", "Other.", "Same."], [2, 99, 1]), texts, by_file_name=False) == [2, 3, 1]
+    with pytest.raises(InvalidInput, match=r"several items have that text: give each line its item_id"):
+        match_items(parsed(["Same."]), texts, by_file_name=False)
+    with pytest.raises(InvalidInput, match=r"no item of the project has that text\): 'other.' \(entry 1\); nothing"):
+        match_items(parsed(["other."]), texts, by_file_name=False)
+
+
+def test_a_refusal_names_the_first_three_entries_and_counts_the_rest():
+    with pytest.raises(InvalidInput, match=r"^5 entries .*'c' \(entry 3\) and 2 more; nothing was written$"):
+        match_items(parsed(list("abcde")), IMAGES, by_file_name=True)
+    with pytest.raises(InvalidInput, match=r"two entries of one item\): '003.png' \(entry 2\) is item 7, as entry 1"):
+        match_items(parsed(["/a/003.png", "003.png"]), IMAGES, by_file_name=True)
+    with pytest.raises(InvalidInput, match="the file holds no images or texts"):
+        match_items(parsed([]), IMAGES, by_file_name=True)
+
+
+def test_readers_keep_the_names_ids_and_scores_of_their_entries():
+    coco = formats.read_coco(
+        '{"images": [{"id": 3, "file_name": "a.png", "width": 4, "height": 4}], "categories": [{"id": 1, "name": "x"}],'
+        ' "annotations": [{"image_id": 3, "category_id": 1, "bbox": [0, 0, 1, 1], "score": 0.5}]}'
+    )
+    assert (coco.keys, coco.ids, coco.labels[0]["boxes"][0]["score"]) == (["a.png"], [3], 0.5)
+    spans = formats.read_span_jsonl('{"text": "Ann", "item_id": 8, "spans": [[0, 3, "PER"]]}\n{"text": "Bob"}\n')
+    assert (spans.keys, spans.ids) == (["Ann", "Bob"], [8, None])
+    conll = formats.read_conll("# item_id = 12\nAnn\tB-PER\n\nBob\tO\n")
+    assert (conll.keys, conll.ids) == (["Ann", "Bob"], [12, None])
