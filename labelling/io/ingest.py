@@ -275,7 +275,7 @@ def _records_fit(handle: IO[bytes], start: int, encoding: str, delimiter: str, f
 def _lines_fit(data: bytes, delimiter: str, fields: int) -> bool:
     """Whether each non-empty line of `data` (whole lines) holds fields - 1 delimiters, and no line is long
     enough to hold a cell over MAX_CELL_CHARS."""
-    if data.count(b"\r") != data.count(b"\r\n"):
+    if b"\r" in data and data.count(b"\r") != data.count(b"\r\n"):
         return False  # a lone carriage return ends a record for the csv module
     raw = np.frombuffer(data, dtype=np.uint8)
     ends = np.flatnonzero(raw == ord("\n"))

@@ -23,7 +23,6 @@ from labelling.io import formats
 from labelling.io.matching import read_annotations
 from labelling.io.predictions import read_predictions, scored_confidence
 from labelling.learning import acquisition
-from labelling.learning.training_settings import training_settings
 from labelling.records import Project
 from labelling.storage.store import Store
 
@@ -67,6 +66,10 @@ def import_predictions(
         raise InvalidInput(f"order must be one of {', '.join(ORDERS)}, not {order!r}")
     if (order == "score") != (score_column is not None):
         raise InvalidInput("order='score' and a score_column go together: name the column to order by")
+    # scikit-learn (through the models training_settings knows): loaded on use, so the command line, whose
+    # parser reads ORDERS, starts without it.
+    from labelling.learning.training_settings import training_settings
+
     project = store.project(project_id)
     share = training_settings(project).shuffle_prop if shuffle_prop is None else float(shuffle_prop)
     if not 0.0 <= share <= 1.0:

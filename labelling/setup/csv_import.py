@@ -363,7 +363,7 @@ def _item_chunks(
             labels = frame[label_column].tolist()
             frame = frame.drop(columns=[label_column])
         yield frame, labels
-        done += len(frame)  # written by now: add_items asks for the next chunk once this one is in
+        done += len(frame)  # checked and being written: add_items asks for the next chunk once this one's write is under way
         if on_rows is not None:
             on_rows(done)
 

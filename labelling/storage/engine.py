@@ -300,7 +300,7 @@ def insert_arrays(connection: Connection, table: str, columns: Sequence[str], ar
     for j, array in enumerate(arrays):
         rows[f"size{j}"] = array.dtype.itemsize
         rows[f"value{j}"] = array
-    buffer = io.BytesIO(_BINARY_COPY_HEADER + rows.tobytes() + b"\xff\xff")
+    buffer = io.BytesIO(b"".join([_BINARY_COPY_HEADER, rows.view(np.uint8), b"\xff\xff"]))  # one copy of the rows
     with connection.connection.driver_connection.cursor() as cursor:
         cursor.copy_expert(f"COPY {table} ({', '.join(columns)}) FROM STDIN (FORMAT binary)", buffer)
 
@@ -316,9 +316,9 @@ def _copy_column(values: Sequence[Any]) -> Sequence[str]:
         joined = "".join(values)
         if not any(special in joined for special in _COPY_ESCAPED[1:]):  # JSON text: at most backslashes
             return list(map(str.replace, values, repeat("\\"), repeat("\\\\"))) if "\\" in joined else values
-    elif kinds == {int}:
-        return list(map(str, values))
-    elif kinds == {float}:
+    elif kinds == {int} or kinds == {float}:
+        if len(set(map(id, values))) == 1:  # one object repeated (a bulk write's project id, its time): once
+            return [repr(values[0])] * len(values)
         return list(map(repr, values))
     return list(map(_copy_field, values))
 

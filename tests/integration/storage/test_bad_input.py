@@ -184,6 +184,25 @@ def test_a_bad_label_in_the_last_chunk_of_an_iterator_writes_nothing(store, proj
     assert snapshot(store, project.id) == before
 
 
+def test_a_failed_write_is_reported_before_a_refused_later_chunk(store, project, monkeypatch):
+    """Each chunk is written by a thread while the next is read: the failed write is the error raised (it came
+    first), not the refusal of the chunk read meanwhile, and nothing is written."""
+    from labelling.storage import items as item_rows
+
+    def failing_write(*args):
+        raise RuntimeError("the write failed")
+
+    def chunks():
+        yield ["first"]
+        yield [object()]
+
+    monkeypatch.setattr(item_rows, "write_chunk", failing_write)
+    before = snapshot(store, project.id)
+    with pytest.raises(RuntimeError, match="the write failed"):
+        store.add_items(project.id, chunks())
+    assert snapshot(store, project.id) == before
+
+
 def test_unsupported_data_after_10000_rows_writes_nothing(store, project):
     data = [f"row{i}" for i in range(CHUNK_ROWS + 3)] + [object()]
     before = snapshot(store, project.id)

@@ -52,6 +52,14 @@ def test_every_value_reads_back_exactly(postgresql_url, texts):
         assert same(row, want), (row, want)
 
 
+@pytest.mark.parametrize("x", [-0.0, math.nan, 1.5], ids=repr)
+def test_a_column_of_one_repeated_value_reads_back_exactly(postgresql_url, x):
+    """Formatted once for the whole column; -0.0 beside 0.0 (equal, but not the same value) each its own."""
+    rows = [(i, x, True, "t", 7) for i in range(3)] + [(3, 0.0, False, "t", 7)]
+    for row, want in zip(round_trip(postgresql_url, rows), rows, strict=True):
+        assert same(row, want), (row, want)
+
+
 def test_nothing_to_insert_is_no_error(postgresql_url):
     assert round_trip(postgresql_url, []) == []
 
