@@ -9,8 +9,10 @@
    size is printed too.
 2. `Store.next_item` latency for one fast labeller (next_item, then submit, every PACE_SECONDS) on a
    project of `--items` items: IDLE_SECONDS with nothing else of ours running, then while a real worker process
-   (`python -m labelling.learning.worker --once`, at its default niceness and duty cycle) embeds a text
-   project of `--embed` items, measured from its first stored vector to its exit. `--rounds` times;
+   (`python -m labelling.learning.worker --once --project embed-N`, at its default niceness and duty cycle)
+   embeds a text project of `--embed` items, measured from its first stored vector to its exit, and its
+   rate (texts/s, wall). The worker is limited to that project: left to itself it would first train the
+   project being labelled (its labels make it due), which is the training schedule's cost, not this one. `--rounds` times;
    p50 / p99 per round and pooled, and the pooled p99 ratio (target: at most 1.5x). The machine's load
    average is printed: on a shared machine other people's work moves p99 more than ours does.
 """
@@ -99,29 +101,31 @@ def latency(url: str, folder: Path, n_items: int, n_embed: int, rounds: int) -> 
         texts, _ = reviews(n_embed, rng)
         target = store.create_project(f"embed-{number}", LABELS, settings={"display": "text", "text_column": "review"})
         store.add_items(target.id, texts)
-        process = worker(url, folder)
+        process = worker(url, folder, "--project", target.name)
         # Measure from the worker's first stored vector (start-up and imports left out) until it exits.
-        while store.embeddings.progress(target.id, "review", embeddings.DEFAULT_MODEL)[0] == 0 and process.poll() is None:
+        first = 0
+        while first == 0 and process.poll() is None:
             time.sleep(PACE_SECONDS)
+            first = store.embeddings.progress(target.id, "review", embeddings.DEFAULT_MODEL)[0]
         started = time.monotonic()
         during = paced(store, labelling.id, truth_of, until=lambda: process.poll() is not None)
         seconds = time.monotonic() - started
         assert process.wait() == 0
         done, total = store.embeddings.progress(target.id, "review", embeddings.DEFAULT_MODEL)
         assert done == total, (done, total)
-        table.append((number, quiet, during, seconds, os.getloadavg()[0]))
+        table.append((number, quiet, during, seconds, (total - first) / seconds, os.getloadavg()[0]))
         idle += quiet
         busy += during
     print(f"\nnext_item latency (ms) on {n_items:,} items, one labeller labelling every {PACE_SECONDS * 1000:.0f} ms, while a worker "
           f"embeds {n_embed:,} texts (default niceness and duty cycle):")
-    print("| round | idle ops | idle p50 | idle p99 | embedding s | ops during | p50 during | p99 during | load avg |")
-    print("|---|---|---|---|---|---|---|---|---|")
-    for number, quiet, during, seconds, load in table:
+    print("| round | idle ops | idle p50 | idle p99 | embedding s | texts/s | ops during | p50 during | p99 during | load avg |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for number, quiet, during, seconds, rate, load in table:
         (i50, i99), (b50, b99) = percentiles(quiet), percentiles(during)
-        print(f"| {number} | {len(quiet)} | {i50:.1f} | {i99:.1f} | {seconds:.1f} | {len(during)} | {b50:.1f} "
+        print(f"| {number} | {len(quiet)} | {i50:.1f} | {i99:.1f} | {seconds:.1f} | {rate:.1f} | {len(during)} | {b50:.1f} "
               f"| {b99:.1f} | {load:.1f} |")
     (i50, i99), (b50, b99) = percentiles(idle), percentiles(busy)
-    print(f"| all | {len(idle)} | {i50:.1f} | {i99:.1f} | | {len(busy)} | {b50:.1f} | {b99:.1f} | |")
+    print(f"| all | {len(idle)} | {i50:.1f} | {i99:.1f} | | | {len(busy)} | {b50:.1f} | {b99:.1f} | |")
     print(f"\np99 while embedding / p99 idle, all rounds: {b99 / i99:.2f}x (target at most 1.5x)")
     store.close()
 

@@ -73,10 +73,11 @@ def reviews(n: int, rng: np.random.Generator) -> tuple[list[dict], list[str]]:
     return rows, truth
 
 
-def worker(url: str, folder: Path) -> subprocess.Popen:
+def worker(url: str, folder: Path, *args: str) -> subprocess.Popen:
+    """`python -m labelling.learning.worker --once` at its default niceness and duty cycle; `args` are added."""
     env = {**os.environ, "OMP_NUM_THREADS": "1", "LABELLING_MODEL_DIR": str(folder), "PYTHONPATH": str(REPO)}
     return subprocess.Popen(
-        [sys.executable, "-m", "labelling.learning.worker", "--database-url", url, "--once", "--log-level", "WARNING"],
+        [sys.executable, "-m", "labelling.learning.worker", "--database-url", url, "--once", "--log-level", "WARNING", *args],
         cwd=REPO,
         env=env,
     )

