@@ -19,7 +19,7 @@ from labelling.errors import InvalidInput, ItemNotFound
 from labelling.io import ingest
 from labelling.io import labels as label_values
 from labelling.records import Project
-from labelling.storage import queue
+from labelling.storage import queue, wakeups
 from labelling.storage.engine import clock, insert_arrays, insert_columns
 from labelling.storage.overlap import top_priority
 from labelling.storage.schema import items
@@ -57,6 +57,8 @@ def add_items(
                 added += written.result()
     if added == 0:
         raise InvalidInput("no items to add: the data is empty")
+    if importer is not None:
+        wakeups.announce(connection, project.id)  # imported labels may be enough to train on: wake the worker
     return added
 
 

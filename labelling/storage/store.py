@@ -171,10 +171,7 @@ class Store:
         """
         with write(self.engine) as connection:
             project = project_rows.load_open(connection, project_id)
-            added = items.add_items(connection, project, data, labels, labeller, self.item_labels.media_roots)
-            if labels is not None:
-                self._notifier.labels_arrived(connection, project.id)
-        return added
+            return items.add_items(connection, project, data, labels, labeller, self.item_labels.media_roots)
 
     # The queue
 
