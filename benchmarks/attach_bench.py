@@ -6,16 +6,13 @@ one span each; every item matched by its text, every label checked against it.
     python benchmarks/attach_bench.py            # 5,000 texts on SQLite and PostgreSQL
     python benchmarks/attach_bench.py --quick    # 1,000
 
-Prints a Markdown table: seconds per import and the ratio to the peer.
+Prints a Markdown table: seconds per import and, in brackets, the ratio to the peer.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
-import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -25,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from labelling import Store  # noqa: E402
 from labelling.learning.imported import import_predictions  # noqa: E402
 from labelling.setup.annotation_files import import_annotations  # noqa: E402
-from queue_bench import POSTGRES, Schema  # noqa: E402
+from queue_bench import table_on_both  # noqa: E402
 
 SPANS = {"task": "spans", "settings": {"text_column": "text"}}
 
@@ -68,19 +65,14 @@ def run(url: str, n: int) -> list[tuple[str, float]]:
         store.close()
 
 
+def measure(url: str, n: int) -> dict[str, str]:
+    """Each import's seconds and its ratio to the peer (the first row)."""
+    rows = run(url, n)
+    return {what: f"{seconds:.2f} s ({seconds / rows[0][1]:.1f}x)" for what, seconds in rows}
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--postgres", default=os.environ.get("TEST_DATABASE_URL", POSTGRES))
-    parser.add_argument("--quick", action="store_true")
-    args = parser.parse_args()
-    n = 1_000 if args.quick else 5_000
-    print(f"| database | import of {n:,} span JSONL lines | seconds | / peer |")
-    print("|---|---|---|---|")
-    with tempfile.TemporaryDirectory() as folder, Schema(args.postgres) as postgres:
-        for database, url in (("SQLite", f"sqlite:///{folder}/bench.db"), ("PostgreSQL", postgres)):
-            rows = run(url, n)
-            for what, seconds in rows:
-                print(f"| {database} | {what} | {seconds:.2f} | {seconds / rows[0][1]:.1f}x |", flush=True)
+    table_on_both(measure, __doc__, full=5_000, quick=1_000, what="span JSONL lines")
 
 
 if __name__ == "__main__":
