@@ -17,7 +17,7 @@ import re
 import zipfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any
 
 import pandas as pd
@@ -176,7 +176,8 @@ def read_yolo(
     dataset = yolo.read_dataset(source, media_roots)
     settings = {"display": "image", "image_column": image_column, "task": str(Task.BOXES)}
     items = [_item(image_column, image) for image in dataset.images]
-    return Parsed(dataset.classes, items, dataset.labels, settings, dataset.names, [None] * len(items))
+    keys = [PurePath(name).name for name in dataset.names]  # the zip's folders are its own layout, not the items'
+    return Parsed(dataset.classes, items, dataset.labels, settings, keys, [None] * len(items))
 
 
 # Spans

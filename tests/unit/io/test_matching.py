@@ -34,7 +34,7 @@ IMAGES = {4: "/a/001.png", 5: "/b/001.png", 6: "https://x.org/002.png", 7: "/a/0
 
 
 def test_images_match_exactly_else_by_their_one_file_name():
-    assert match_items(parsed(["/b/001.png", "002.png", "c/003.png"]), IMAGES, by_file_name=True) == [5, 6, 7]
+    assert match_items(parsed(["/b/001.png", "002.png", "a/003.png"]), IMAGES, by_file_name=True) == [5, 6, 7]
     with pytest.raises(
         InvalidInput, match=r"^1 entry .*several items have it.*'001.png' \(entry 1\) could be items 4, 5"
     ):
@@ -69,3 +69,14 @@ def test_readers_keep_the_names_ids_and_scores_of_their_entries():
     assert (spans.keys, spans.ids) == (["Ann", "Bob"], [8, None])
     conll = formats.read_conll("# item_id = 12\nAnn\tB-PER\n\nBob\tO\n")
     assert (conll.keys, conll.ids) == (["Ann", "Bob"], [12, None])
+
+
+def test_an_entry_s_folders_must_be_the_item_s():
+    images = {1: "/data/val/0001.jpg", 2: "C:\\data\\train\\0002.jpg", 3: "https://x.org/set/train/0003.jpg?s=1"}
+    entries = ["val/0001.jpg", "data/train/0002.jpg", "train\\0003.jpg"]
+    assert match_items(parsed(entries), images, by_file_name=True) == [1, 2, 3]
+    with pytest.raises(InvalidInput, match=r"in the entry's folders that file name\): 'train/0001.jpg' \(entry 1\)"):
+        match_items(parsed(["train/0001.jpg"]), images, by_file_name=True)
+    with pytest.raises(InvalidInput, match=r"'/other/val/0001.jpg' \(entry 1\)"):
+        match_items(parsed(["/other/val/0001.jpg"]), images, by_file_name=True)
+
