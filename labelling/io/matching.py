@@ -5,7 +5,8 @@ from a CSV, a span model's JSONL for texts loaded before.
 An image entry is the item whose image cell is its file name exactly, else the one item whose image path (of
 a path, Windows' too, or of a URL) ends with the entry's: a bare file name is any folder's, but an entry's
 folders must be the item's (`train/1.jpg` is not `/data/val/1.jpg`). A YOLO zip's entries go by their file
-names alone (its folders are its own layout). A text entry is the item with exactly that text.
+names alone (its folders are its own layout). A `data:` image goes by the name our YOLO export
+gives it, `item-<id>.<type>`. A text entry is the item with exactly that text.
 An item id the file gives (our exports write them, with the exact image cell or text) settles which of
 several items with exactly that image or text it is, and is otherwise not read: a detector numbers its
 images 1, 2, 3 whatever the items' ids are, so an id never picks among items that only share a file name.
@@ -21,11 +22,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from labelling.errors import InvalidInput
-from labelling.io import formats, media
+from labelling.io import formats, media, yolo
 from labelling.io.formats import Parsed
 from labelling.records import Project, Task
 
-__all__ = ["NAMED", "file_name", "match_items", "read_annotations"]
+__all__ = ["NAMED", "file_name", "image_key", "match_items", "read_annotations"]
 
 NAMED = 3
 """A refusal names this many entries at most."""
@@ -49,6 +50,13 @@ def read_annotations(
     if parsed.settings["task"] != task:
         raise InvalidInput(f"{project.name!r} is a {task} project; a {format} file holds {parsed.settings['task']}")
     return parsed
+
+
+def image_key(item_id: int, image: Any) -> Any:
+    """What an item's image cell is matched by: the cell, or for a `data:` image (whose file name is lost) the
+    name our YOLO export gives it, so an exported zip's predictions come back onto their items. Taken as each
+    item is read, so that no more than one image's data is held."""
+    return yolo.image_name(image, item_id) if isinstance(image, str) and media.is_data_uri(image) else image
 
 
 def file_name(value: Any) -> str | None:

@@ -8,7 +8,7 @@ import pytest
 
 from labelling import InvalidInput
 from labelling.io import formats
-from labelling.io.matching import file_name, match_items
+from labelling.io.matching import file_name, image_key, match_items
 
 
 def parsed(keys, ids=None):
@@ -80,3 +80,8 @@ def test_an_entry_s_folders_must_be_the_item_s():
     with pytest.raises(InvalidInput, match=r"'/other/val/0001.jpg' \(entry 1\)"):
         match_items(parsed(["/other/val/0001.jpg"]), images, by_file_name=True)
 
+
+def test_a_data_image_goes_by_the_name_the_yolo_export_gives_it():
+    assert image_key(7, "data:image/jpeg;base64,AAAA") == "item-7.jpg" and image_key(7, "/a/1.png") == "/a/1.png"
+    images = {7: image_key(7, "data:image/png;base64,AAAA"), 8: image_key(8, "data:image/png;base64,AAAA")}
+    assert match_items(parsed(["item-8.png", "item-7.png"]), images, by_file_name=True) == [8, 7]
