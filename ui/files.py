@@ -14,7 +14,7 @@ import streamlit as st
 from labelling import LabellingError, Project, Store
 from labelling.io import formats
 from labelling.io.predictions import format_of
-from labelling.learning.imported import ORDERS, import_predictions
+from labelling.learning.imported import ORDERS, SCORED_FORMATS, import_predictions
 from labelling.records import Task
 from labelling.setup import annotation_files, csv_import
 from labelling.storage.overlap import MAX_OVERLAP
@@ -104,8 +104,9 @@ def annotation_file_upload(store: Store, project: Project | None, round_: int, f
         return
     use = "new"
     if project is not None:
+        uses = [u for u in USES if u != "predictions" or fmt in SCORED_FORMATS]  # spaCy, CoNLL: no scores
         use = st.radio(
-            "Use the file to", list(USES), format_func=lambda u: USES[u].format(f"**{literal(project.name)}**"),
+            "Use the file to", uses, format_func=lambda u: USES[u].format(f"**{literal(project.name)}**"),
             key=f"annotation-use-{k}",
         )
     if use != "new":

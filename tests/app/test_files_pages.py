@@ -262,3 +262,8 @@ def test_an_annotation_file_attaches_to_the_chosen_projects_items_as_predictions
     at.button(key="annotation-attach-1").click().run()
     assert not errors(at), errors(at)
     assert store.export(project.id).set_index("item_id")["label"][ids[TEXTS[0]]] == Spans((Span(0, 3, "PER"),))
+    # a CoNLL file has no scores: it may label the items, not suggest labels
+    at.file_uploader(key="annotation-file-2").set_value(("tagger.conll", f"{TEXTS[0].split()[0]}\tO\n".encode(), "text/plain"))
+    at.run()
+    assert at.selectbox(key="annotation-format-2").value == "conll"
+    assert at.radio(key="annotation-use-2").options[1:] == ["Label the items of **names** it names (imported labels)"]

@@ -227,6 +227,9 @@ def test_spans_without_scores_are_no_predictions_and_taken_items_are_refused(sto
     store.add_items(project.id, [{"text": "Ann"}, {"text": "Bob"}])
     with pytest.raises(InvalidInput, match=r"the prediction for item \d+: no confidence"):
         import_predictions(store, project.id, '{"text": "Ann", "spans": [[0, 3, "PER"]]}\n', format="spans-jsonl")
+    for format, source in (("conll", "Ann\tO\n\nBob\tO\n"), ("spacy", '[["Ann", {"entities": []}]]')):
+        with pytest.raises(InvalidInput, match=rf"a {format} file has no scores, so it cannot be predictions"):
+            import_predictions(store, project.id, source, format=format)  # else: "nothing found", confidence 1.0
     held = store.next_item(project.id, "alice")
     text = store.export(project.id).set_index("item_id")["text"][held.id]
     source = lines_of([{"text": "Ann"}, {"text": "Bob"}], spans=[])
