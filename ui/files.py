@@ -59,7 +59,7 @@ def _uploaded_bytes(label: str, types: list[str], key: str, help: str):
     try:
         check_upload_size(uploaded.size)
     except LabellingError as error:
-        st.error(f"Cannot use {uploaded.name}: {error}", icon=":material/error:")
+        st.error(f"Cannot use {literal(uploaded.name)}: {literal(error)}", icon=":material/error:")
         return None, None
     return uploaded, uploaded.getvalue()
 
@@ -100,7 +100,7 @@ def annotation_file_upload(store: Store, project: Project | None, round_: int, f
     )
     parsed, problem = _parsed(uploaded, data, fmt)
     if problem:
-        st.error(f"Cannot read {uploaded.name} as {ANNOTATION_FORMATS[fmt]}: {problem}", icon=":material/error:")
+        st.error(f"Cannot read {literal(uploaded.name)} as {ANNOTATION_FORMATS[fmt]}: {literal(problem)}", icon=":material/error:")
         return
     use = "new"
     if project is not None:
@@ -134,7 +134,7 @@ def annotation_file_upload(store: Store, project: Project | None, round_: int, f
                 labels=csv_import.parse_label_set(labels_text), overlap=int(overlap),
             )
         except LabellingError as error:
-            st.error(f"Nothing was created: {refusal(error)}", icon=":material/error:")
+            st.error(f"Nothing was created: {literal(refusal(error))}", icon=":material/error:")
         else:
             finished(f"Created **{literal(made.name)}** ({task}) with {added:,} items and their labels.", made.id)
 
@@ -157,7 +157,7 @@ def _attach(store: Store, project: Project, data: bytes, fmt: str, use: str, k: 
             else:
                 done = import_predictions(store, project.id, data, format=fmt, order=order).predictions
         except LabellingError as error:
-            st.error(f"Nothing was attached: {refusal(error)}", icon=":material/error:")
+            st.error(f"Nothing was attached: {literal(refusal(error))}", icon=":material/error:")
         else:
             what = "labels" if use == "labels" else "predictions"
             finished(f"Attached {what} to {done:,} item{'s' if done != 1 else ''} of **{literal(project.name)}**.", project.id)
@@ -194,7 +194,7 @@ def predictions_upload(store: Store, project: Project, round_: int, finished: Fi
                 store, project.id, data, format=format_of(uploaded.name), order=order, score_column=score_column
             )
         except LabellingError as error:
-            st.error(f"Nothing was imported: {refusal(error)}", icon=":material/error:")
+            st.error(f"Nothing was imported: {literal(refusal(error))}", icon=":material/error:")
         else:
             finished(
                 f"Imported {done.predictions:,} prediction{'s' if done.predictions != 1 else ''} into "
