@@ -118,6 +118,10 @@ def test_the_export_page_says_why_conll_cannot_hold_overlapping_spans_and_the_ot
     assert spacy == [["New York City", {"entities": [[0, 8, "LOC"], [4, 13, "LOC"]]}], ["Ann Lee", {"entities": [[0, 7, "PER"]]}]]
     lines = [json.loads(line) for line in deferred["nested-spans-jsonl.jsonl"]().splitlines()]
     assert [line["item_id"] for line in lines] == [nested, flat]
+    # a file is built from the labels as they are when its button is clicked, not as the page found them
+    store.adjudicate(project.id, flat, "admin", Spans((Span(4, 7, "PER"),)))
+    lines = [json.loads(line) for line in deferred["nested-spans-jsonl.jsonl"]().splitlines()]
+    assert lines[1]["spans"] == [{"start": 4, "end": 7, "label": "PER"}]
 
 
 def test_predictions_reorder_the_queue_and_a_bad_file_writes_nothing(app, store):
