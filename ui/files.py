@@ -143,7 +143,8 @@ def _attach(store: Store, project: Project, data: bytes, fmt: str, use: str, k: 
     """Attach the file's boxes or spans to the project's items it names: as imported labels, or as predictions
     ordering the queue as chosen. All of them, or nothing with the reason."""
     st.caption(
-        "Each image is found among the items by its path, else its file name; each text by its text. "
+        "Each image is found among the items by its path, else its file name; each text by its text "
+        "(IOB/CoNLL gives words joined by single spaces: a text with line breaks or double spaces is not found). "
         + ("Every box or span needs its score (COCO `score`, YOLO's sixth number); their mean is the item's "
            "confidence." if use == "predictions" else "The labels count as the `import` labeller's.")
     )

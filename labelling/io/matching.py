@@ -7,9 +7,14 @@ a path, Windows' too, or of a URL) ends with the entry's: a bare file name is an
 folders must be the item's (`train/1.jpg` is not `/data/val/1.jpg`). A YOLO zip's entries go by their file
 names alone (its folders are its own layout). A `data:` image goes by the name our YOLO export
 gives it, `item-<id>.<type>`. A text entry is the item with exactly that text.
-An item id the file gives (our exports write them, with the exact image cell or text) settles which of
-several items with exactly that image or text it is, and is otherwise not read: a detector numbers its
-images 1, 2, 3 whatever the items' ids are, so an id never picks among items that only share a file name.
+An item id the file gives (COCO image ids, span JSONL's `item_id`, CoNLL's `# item_id = N` lines, as our
+exports write them) settles which of several items with exactly that image or text it is, and is otherwise
+not read: a detector numbers its images 1, 2, 3 whatever the items' ids are, so an id never picks among
+items that only share a file name.
+
+What does not come back from our own exports: IOB/CoNLL gives a text as its words joined by single spaces,
+so a text with line breaks or runs of spaces matches no item (span JSONL and spaCy keep texts exactly); a
+YOLO zip holds only the images kept as data, so for images named by a path or URL add the image files.
 """
 
 from __future__ import annotations

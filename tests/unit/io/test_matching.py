@@ -4,6 +4,8 @@ refusal names the entries and says nothing was written. And the ids and keys the
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from labelling import InvalidInput
@@ -85,3 +87,10 @@ def test_a_data_image_goes_by_the_name_the_yolo_export_gives_it():
     assert image_key(7, "data:image/jpeg;base64,AAAA") == "item-7.jpg" and image_key(7, "/a/1.png") == "/a/1.png"
     images = {7: image_key(7, "data:image/png;base64,AAAA"), 8: image_key(8, "data:image/png;base64,AAAA")}
     assert match_items(parsed(["item-8.png", "item-7.png"]), images, by_file_name=True) == [8, 7]
+
+
+def test_span_jsonl_lines_end_at_line_feeds_only():
+    texts = ["a\u2028b", "c\u2029d\x85e", "f\rg"]  # str.splitlines would cut each (our writer leaves them as they are)
+    source = "\r\n".join(json.dumps({"text": t, "spans": [[0, 1, "X"]]}, ensure_ascii=False) for t in texts)
+    assert formats.read_span_jsonl(source.encode()).keys == texts
+    assert formats.read_conll("Ann\tB-X\r\n\r\nBob\tO\r\n").keys == ["Ann", "Bob"]
