@@ -41,7 +41,7 @@ REVIEW_ROLES = ("admin", "reviewer")
 TOKEN_BYTES = 32
 """Entropy of an invite token (256 bits, 43 URL-safe characters)."""
 IMPORT_NAME = "import"
-"""Who `Store.add_items(labels=...)` records imported labels as (labelling.storage.store.IMPORT_LABELLER)."""
+"""Who imported labels are recorded as (`Store.add_items(labels=...)`, `store.item_labels.write_labels`)."""
 RESERVED_NAMES = frozenset({ADMIN_NAME, IMPORT_NAME})
 MAX_NAME_LENGTH = 200
 """Characters in a labeller's name at most (the column's width)."""

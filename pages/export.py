@@ -9,7 +9,7 @@ import streamlit as st
 
 import ui
 from labelling import LabellingError
-from labelling.io import formats, writable
+from labelling.io import formats
 from labelling.io.export import file_slug, to_csv, to_jsonl, to_parquet
 from labelling.records import Task
 from labelling.storage.versions import CURRENT, MAX_VERSION_NAME
@@ -52,9 +52,9 @@ def downloads(what: str, frame_of, note: str, stem: str, key: str) -> None:
 
 
 def tool_downloads() -> None:
-    """The project's final labels in the formats written for its task (none for classification). They are read
-    only while the expander is open (every label is read, to say up front which format these labels block
-    and why: labelling.io.writable.refusals); each file is built when its button is clicked."""
+    """The project's final labels in the formats written for its task (none for classification). While the
+    expander is open the page says which formats these labels block and why (ui.export_refusals, cached: it
+    reads every label); each file is built from the labels read when its button is clicked."""
     names = formats.exports_for(project.options.task)
     if not names:
         return
@@ -73,15 +73,14 @@ def tool_downloads() -> None:
         return
     with files:
         with ui.database_guard():
-            frame = store.export(project.id)
-        refused = {name: ui.literal(why) for name, why in writable.refusals(project, frame).items()}
+            refused = {name: ui.literal(why) for name, why in ui.export_refusals(store, project).items()}
         row = st.container(horizontal=True)
         for name in names:
             _, write, extension = formats.EXPORTS[name]
             words, mime = TOOL_FORMATS[name]
             row.download_button(
                 f"Download {words}",
-                data=lambda write=write: write(project, frame),
+                data=lambda write=write: write(project, store.export(project.id)),  # read when clicked: never stale
                 file_name=f"{slug}-{name}.{extension}",
                 mime=mime,
                 on_click="ignore",

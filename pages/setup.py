@@ -70,7 +70,7 @@ def uploaded_csv(label: str, key: str):
         st.session_state[f"{PREVIEW}-{key}"] = memo
     _, frame, problem = memo
     if problem:
-        st.error(f"Cannot use {uploaded.name}: {problem}", icon=":material/error:")
+        st.error(f"Cannot use {ui.literal(uploaded.name)}: {ui.literal(problem)}", icon=":material/error:")
         return None, None
     return uploaded, frame
 
@@ -102,7 +102,7 @@ def new_project() -> None:
     if uploaded is None:
         return
     columns = [str(c) for c in frame.columns]
-    st.caption(f"First rows of {uploaded.name}: {len(columns)} columns")
+    st.caption(f"First rows of {ui.literal(uploaded.name)}: {len(columns)} columns")
     st.dataframe(frame.head(10), hide_index=True)
     if hint := csv_import.one_column_hint(columns):
         st.warning(hint)
@@ -198,7 +198,7 @@ def new_project() -> None:
                 media_roots=ui.settings().media_roots,
             )
         except LabellingError as error:
-            st.error(f"Nothing was created: {ui.refusal(error)}", icon=":material/error:")
+            st.error(f"Nothing was created: {ui.literal(ui.refusal(error))}", icon=":material/error:")
         else:
             finished(f"Created **{ui.literal(made.name)}** with {added:,} items.", made.id)
 
@@ -238,16 +238,16 @@ def add_rows(project) -> None:
     try:
         csv_import.check_columns([str(c) for c in frame.columns], project.settings)
     except LabellingError as error:
-        st.error(f"Cannot add {uploaded.name}: {error}", icon=":material/error:")
+        st.error(f"Cannot add {ui.literal(uploaded.name)}: {ui.literal(error)}", icon=":material/error:")
         return
     st.dataframe(frame.head(5), hide_index=True)
-    if st.button(f"Add the rows of {uploaded.name}", type="primary", key=f"append-{round_}"):
+    if st.button(f"Add the rows of {ui.literal(uploaded.name)}", type="primary", key=f"append-{round_}"):
         try:
             added = csv_import.append_csv(
                 store, project, uploaded, on_rows=importing(uploaded), media_roots=ui.settings().media_roots
             )
         except LabellingError as error:
-            st.error(f"Nothing was added: {ui.refusal(error)}", icon=":material/error:")
+            st.error(f"Nothing was added: {ui.literal(ui.refusal(error))}", icon=":material/error:")
         else:
             finished(f"Added {added:,} items to **{ui.literal(project.name)}**.", project.id)
 
@@ -267,7 +267,7 @@ def edit(project) -> None:
         try:
             store.update_project(project.id, labels=csv_import.parse_label_set(labels_text), instructions=instructions)
         except LabellingError as error:
-            st.error(f"Not saved: {ui.refusal(error)}", icon=":material/error:")
+            st.error(f"Not saved: {ui.literal(ui.refusal(error))}", icon=":material/error:")
         else:
             finished(f"Saved **{ui.literal(project.name)}**.")
 
@@ -332,7 +332,7 @@ def quality(project) -> None:
             ids, labels = gold_rows(read_csv(uploaded), id_column, label_column)
             marked = store.set_gold(project.id, ids, labels)
         except LabellingError as error:
-            st.error(f"Nothing was marked: {ui.refusal(error)}", icon=":material/error:")
+            st.error(f"Nothing was marked: {ui.literal(ui.refusal(error))}", icon=":material/error:")
         else:
             finished(f"Marked {marked:,} gold item{'s' if marked != 1 else ''} in **{ui.literal(project.name)}**.")
 

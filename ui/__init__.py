@@ -11,7 +11,7 @@
     problems   "Report a problem with this item", and the reviewers' list of reported and unreadable items
     history    the Label page's "My recent items", each reopenable
     files      the Setup page's files of other tools: an annotation file (a project, or labels or predictions of its items), a model's predictions
-    figures    the cached progress counts, annotations and agreement figures
+    figures    the cached progress counts, annotations and agreement figures, and the Export page's check of files
     charts     charts drawn from Vega-Lite specs of our own (the Train page's learning curve)
     uploads    the upload limit, and which sessions may upload at all (the gate `server.py` puts in front)
 
@@ -34,7 +34,7 @@ from ui.auth import (
     still_signed_in,
 )
 from ui.charts import learning_curve
-from ui.figures import STATS_TTL_SECONDS, agreement, annotations, progress, refresh_figures
+from ui.figures import STATS_TTL_SECONDS, agreement, annotations, export_refusals, progress, refresh_figures
 from ui.guard import CLICK_NOT_SAVED, DATABASE_DOWN, database_guard, guarded, refusal
 from ui.files import annotation_file_upload, predictions_upload
 from ui.history import my_history
@@ -57,6 +57,7 @@ __all__ = [
     "current_user",
     "database_guard",
     "demo_on_first_start",
+    "export_refusals",
     "guarded",
     "hand_keys_back",
     "image_array",

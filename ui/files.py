@@ -14,7 +14,7 @@ import streamlit as st
 from labelling import LabellingError, Project, Store
 from labelling.io import formats
 from labelling.io.predictions import format_of
-from labelling.learning.imported import ORDERS, import_predictions
+from labelling.learning.imported import ORDERS, SCORED_FORMATS, import_predictions
 from labelling.records import Task
 from labelling.setup import annotation_files, csv_import
 from labelling.storage.overlap import MAX_OVERLAP
@@ -59,7 +59,7 @@ def _uploaded_bytes(label: str, types: list[str], key: str, help: str):
     try:
         check_upload_size(uploaded.size)
     except LabellingError as error:
-        st.error(f"Cannot use {uploaded.name}: {error}", icon=":material/error:")
+        st.error(f"Cannot use {literal(uploaded.name)}: {literal(error)}", icon=":material/error:")
         return None, None
     return uploaded, uploaded.getvalue()
 
@@ -100,12 +100,13 @@ def annotation_file_upload(store: Store, project: Project | None, round_: int, f
     )
     parsed, problem = _parsed(uploaded, data, fmt)
     if problem:
-        st.error(f"Cannot read {uploaded.name} as {ANNOTATION_FORMATS[fmt]}: {problem}", icon=":material/error:")
+        st.error(f"Cannot read {literal(uploaded.name)} as {ANNOTATION_FORMATS[fmt]}: {literal(problem)}", icon=":material/error:")
         return
     use = "new"
     if project is not None:
+        uses = [u for u in USES if u != "predictions" or fmt in SCORED_FORMATS]  # spaCy, CoNLL: no scores
         use = st.radio(
-            "Use the file to", list(USES), format_func=lambda u: USES[u].format(f"**{literal(project.name)}**"),
+            "Use the file to", uses, format_func=lambda u: USES[u].format(f"**{literal(project.name)}**"),
             key=f"annotation-use-{k}",
         )
     if use != "new":
@@ -133,7 +134,7 @@ def annotation_file_upload(store: Store, project: Project | None, round_: int, f
                 labels=csv_import.parse_label_set(labels_text), overlap=int(overlap),
             )
         except LabellingError as error:
-            st.error(f"Nothing was created: {refusal(error)}", icon=":material/error:")
+            st.error(f"Nothing was created: {literal(refusal(error))}", icon=":material/error:")
         else:
             finished(f"Created **{literal(made.name)}** ({task}) with {added:,} items and their labels.", made.id)
 
@@ -142,7 +143,8 @@ def _attach(store: Store, project: Project, data: bytes, fmt: str, use: str, k: 
     """Attach the file's boxes or spans to the project's items it names: as imported labels, or as predictions
     ordering the queue as chosen. All of them, or nothing with the reason."""
     st.caption(
-        "Each image is found among the items by its path, else its file name; each text by its text. "
+        "Each image is found among the items by its path, else its file name; each text by its text "
+        "(IOB/CoNLL gives words joined by single spaces: a text with line breaks or double spaces is not found). "
         + ("Every box or span needs its score (COCO `score`, YOLO's sixth number); their mean is the item's "
            "confidence." if use == "predictions" else "The labels count as the `import` labeller's.")
     )
@@ -156,7 +158,7 @@ def _attach(store: Store, project: Project, data: bytes, fmt: str, use: str, k: 
             else:
                 done = import_predictions(store, project.id, data, format=fmt, order=order).predictions
         except LabellingError as error:
-            st.error(f"Nothing was attached: {refusal(error)}", icon=":material/error:")
+            st.error(f"Nothing was attached: {literal(refusal(error))}", icon=":material/error:")
         else:
             what = "labels" if use == "labels" else "predictions"
             finished(f"Attached {what} to {done:,} item{'s' if done != 1 else ''} of **{literal(project.name)}**.", project.id)
@@ -193,7 +195,7 @@ def predictions_upload(store: Store, project: Project, round_: int, finished: Fi
                 store, project.id, data, format=format_of(uploaded.name), order=order, score_column=score_column
             )
         except LabellingError as error:
-            st.error(f"Nothing was imported: {refusal(error)}", icon=":material/error:")
+            st.error(f"Nothing was imported: {literal(refusal(error))}", icon=":material/error:")
         else:
             finished(
                 f"Imported {done.predictions:,} prediction{'s' if done.predictions != 1 else ''} into "

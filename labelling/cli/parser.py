@@ -13,7 +13,7 @@ from labelling.cli.commands import run_labeller_add, run_labeller_revoke, run_mi
 from labelling.cli import manage
 from labelling.cli.files import EXPORT_FORMATS, run_export, run_import, run_predictions
 from labelling.cli.versions import run_version_diff, run_version_list, run_version_save
-from labelling.learning.imported import ORDERS
+from labelling.learning.imported import ORDERS, SCORED_FORMATS
 from labelling.io import formats
 from labelling.setup.annotation_files import FORMATS as ANNOTATION_FORMATS
 from labelling.settings import DEFAULT_PUBLIC_URL, SOURCES
@@ -158,14 +158,14 @@ def _predictions_parser(command: Callable[..., argparse.ArgumentParser]) -> None
         "starting point on the Label page) and order the queue: least confident first, or by a score column, "
         "with the project's random share. Columns: item_id, label and confidence; or a probability column per "
         "class; box and span labels as JSON, their boxes or spans may carry a score each. Or --format coco, "
-        "yolo, spans-jsonl, spacy or conll: a detector's or tagger's file about the project's items (found "
+        "yolo or spans-jsonl: a detector's or tagger's file about the project's items (found "
         "by image path or file name, or text), every box or span with its score (COCO `score`, YOLO's sixth "
         "number), their mean the item's confidence.",
     )
     found.add_argument("file", metavar="FILE", type=Path, help="the predictions file")
     found.add_argument("--project", required=True, metavar="NAME", help="the project's name")
     found.add_argument(
-        "--format", choices=["csv", "jsonl", *ANNOTATION_FORMATS], help="default: from the file name (.jsonl, else csv)"
+        "--format", choices=["csv", "jsonl", *SCORED_FORMATS], help="default: from the file name (.jsonl, else csv)"
     )
     found.add_argument("--order", choices=ORDERS, help="confidence (default), score (with --score-column) or none")
     found.add_argument("--score-column", metavar="C", help="order the queue by this column, higher first")

@@ -93,6 +93,7 @@ def _quoted(name: str) -> str:
 
 
 _SPACE = re.compile(r"(?:\s|#[^\n]*)*")
+_BLANKS = re.compile(r"[ \t]*")
 _DOUBLE_QUOTED = re.compile(r'"((?:[^"\\]|\\.)*)"', re.DOTALL)
 _SINGLE_QUOTED = re.compile(r"'((?:[^']|'')*)'", re.DOTALL)
 _ESCAPE = re.compile(r"\\(x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|.)", re.DOTALL)
@@ -104,7 +105,7 @@ _ESCAPED = {"0": "\0", "a": "\a", "b": "\b", "t": "\t", "\t": "\t", "n": "\n", "
 def _scalar(text: str, at: int, stops: str) -> tuple[str, int]:
     """The scalar starting at `at` (spaces before it skipped) and where reading stopped: a quoted one whole;
     a plain one up to a `stops` character, a ` #` comment or the end of the line (names hold no line break)."""
-    at = len(text) - len(text[at:].lstrip(" \t"))
+    at = _BLANKS.match(text, at).end()  # type: ignore[union-attr]  # not text[at:]: a copy per entry is quadratic
     if quoted := _DOUBLE_QUOTED.match(text, at) or _SINGLE_QUOTED.match(text, at):
         if quoted.re is _SINGLE_QUOTED:
             value = quoted[1].replace("''", "'")

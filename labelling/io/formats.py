@@ -17,7 +17,7 @@ import re
 import zipfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any
 
 import pandas as pd
@@ -176,7 +176,8 @@ def read_yolo(
     dataset = yolo.read_dataset(source, media_roots)
     settings = {"display": "image", "image_column": image_column, "task": str(Task.BOXES)}
     items = [_item(image_column, image) for image in dataset.images]
-    return Parsed(dataset.classes, items, dataset.labels, settings, dataset.names, [None] * len(items))
+    keys = [PurePath(name).name for name in dataset.names]  # the zip's folders are its own layout, not the items'
+    return Parsed(dataset.classes, items, dataset.labels, settings, keys, [None] * len(items))
 
 
 # Spans
@@ -228,7 +229,7 @@ def read_span_jsonl(source: bytes | str, text_column: str | None = TEXT_COLUMN) 
     with start, end, label, and a model's `score` if it has one), "entities" or "label" (doccano: [start,
     end, label] lists); `item_id` if given (our export writes it)."""
     texts, labels, ids = [], [], []
-    for n, line in enumerate(_text(source).splitlines(), start=1):
+    for n, line in enumerate(_lines(source), start=1):
         if not line.strip():
             continue
         try:
@@ -285,7 +286,7 @@ def read_conll(source: bytes | str, text_column: str | None = TEXT_COLUMN) -> Pa
             tokens.clear()
             given = None
 
-    for n, line in enumerate(_text(source).splitlines(), start=1):
+    for n, line in enumerate(_lines(source), start=1):
         fields = line.split()
         if not fields:
             flush()
@@ -362,6 +363,12 @@ def _text(source: bytes | str) -> str:
         except UnicodeDecodeError:
             raise InvalidInput("the file is not UTF-8 text") from None
     return source
+
+
+def _lines(source: bytes | str) -> list[str]:
+    """A text file's lines, split at "\\n" only ("\\r" before it dropped): str.splitlines also splits at
+    U+2028, U+2029 and U+0085, which a text may hold and our JSONL leaves unescaped (ensure_ascii=False)."""
+    return [line.removesuffix("\r") for line in _text(source).split("\n")]
 
 
 def _json(source: bytes | str | Any, what: str) -> Any:

@@ -34,6 +34,8 @@ YOLO_ROUNDING = 6
 coordinates of `to_yolo` come back as they were."""
 YOLO_LABEL_FILE_MAX_BYTES = 1024 * 1024
 """A label file's size at most (about 30,000 boxes): a zip's few kilobytes may unpack to gigabytes of lines."""
+YOLO_DATA_FILE_MAX_BYTES = 64 * 1024
+"""A `data.yaml`'s size at most (thousands of class names): it is read whole, by hand, before anything else."""
 YOLO_ZIP_MAX_BYTES = 2 * 1024 * 1024 * 1024
 """What a zip's entries may unpack to in all, checked from its directory before anything is read."""
 
@@ -115,10 +117,16 @@ def _dataset_files(source: bytes | Path) -> dict[str, Callable[[], bytes]]:
 
 def _unzipped(archive: zipfile.ZipFile, entry: zipfile.ZipInfo) -> bytes:
     """An entry's bytes; one that unpacks to more than its kind may hold (an image kept in the database as a
-    `data:` URI, a label file) is refused before it is read, and one that cannot be unpacked is named."""
-    most = YOLO_LABEL_FILE_MAX_BYTES if _is_label_file(entry.filename) else media.DATA_URI_MAX_BYTES
+    `data:` URI, a label file, a `data.yaml`) is refused before it is read, and one that cannot be unpacked is
+    named."""
+    most = (
+        YOLO_LABEL_FILE_MAX_BYTES if _is_label_file(entry.filename)
+        else YOLO_DATA_FILE_MAX_BYTES if PurePath(entry.filename).name in YOLO_DATA_FILES
+        else media.DATA_URI_MAX_BYTES
+    )
     if entry.file_size > most:
-        raise InvalidInput(f"{entry.filename} is larger than {most / 1024 / 1024:g} MB")
+        size = f"{most / 1024 / 1024:g} MB" if most >= 1024 * 1024 else f"{most // 1024} KB"
+        raise InvalidInput(f"{entry.filename} is larger than {size}")
     try:
         return archive.read(entry)
     except (zipfile.BadZipFile, RuntimeError, NotImplementedError, EOFError, OSError, zlib.error) as error:

@@ -4,7 +4,7 @@ order the queue, least confident first or by a score of your own, with the same 
 (`shuffle_prop`) as the built-in strategies (labelling.learning.acquisition.priorities).
 
 The file is a CSV or JSONL file keyed by item id (labelling.io.predictions), or an annotation file of another
-tool (COCO, YOLO, span JSONL, spaCy, CoNLL) about items already in the project, found among them by image or
+tool that scores its boxes or spans (COCO, YOLO, span JSONL: SCORED_FORMATS) about items already in the project, found among them by image or
 file name, or text (labelling.io.matching), its boxes' or spans' scores making each item's confidence. The
 labels are checked against their items and written in one transaction by `store.item_labels.write_predictions`.
 """
@@ -26,7 +26,11 @@ from labelling.learning import acquisition
 from labelling.records import Project
 from labelling.storage.store import Store
 
-__all__ = ["ORDERS", "Imported", "import_predictions"]
+__all__ = ["ORDERS", "SCORED_FORMATS", "Imported", "import_predictions"]
+
+SCORED_FORMATS = ("coco", "yolo", "spans-jsonl")
+"""The annotation formats that can be predictions: they carry a score per box or span (spaCy and CoNLL have
+none, so all they could say is "nothing found", confidence 1.0)."""
 
 ORDERS = ("confidence", "score", "none")
 """How imported predictions order the queue: least confident first, by the file's score column (higher
@@ -54,8 +58,8 @@ def import_predictions(
     media_roots: Sequence[Path] | None = None,
 ) -> Imported:
     """Import a model's predictions and reorder the queue. `format`: "csv" or "jsonl" (labelling.io.predictions
-    describes them), or an annotation format of labelling.io.formats.IMPORTS whose every box or span has a
-    score (a YOLO dataset may be a folder, its images under `media_roots`).
+    describes them), or an annotation format of SCORED_FORMATS whose every box or span has a score (a YOLO
+    dataset may be a folder, its images under `media_roots`).
 
     `order`: "confidence" puts the open items of the file least confident first; "score" by the file's
     `score_column`, higher first; "none" leaves the queue alone. Open items the file does not name go after
@@ -75,6 +79,11 @@ def import_predictions(
     if not 0.0 <= share <= 1.0:
         raise InvalidInput(f"shuffle_prop is a fraction between 0 and 1, not {share!r}")
     if format in formats.IMPORTS:
+        if format not in SCORED_FORMATS:
+            raise InvalidInput(
+                f"a {format} file has no scores, so it cannot be predictions: use {', '.join(SCORED_FORMATS)}, "
+                "or import it as labels"
+            )
         if score_column is not None:
             raise InvalidInput(f"a {format} file has no score column: order by confidence (its scores) or not at all")
         item_ids, labels, confidences = _from_annotation_file(store, project, source, format, media_roots)

@@ -40,8 +40,8 @@ from labelling.records import Project, Span, Spans
 from labelling.storage.model_data import Labelled
 from labelling.storage.store import Store
 
-__all__ = ["CV_FOLDS", "DESCRIPTION", "OUTSIDE", "STRATEGY", "SpanTagger", "Tagged", "bio_tags", "decode", "evaluate",
-           "span_scores", "tokenise", "train_and_suggest"]
+__all__ = ["CV_FOLDS", "DESCRIPTION", "OUTSIDE", "STRATEGY", "SpanTagger", "Tagged", "bio_tags", "cold_start", "decode",
+           "evaluate", "span_scores", "tokenise", "train_and_suggest"]
 
 TOKEN = re.compile(r"\w+|[^\w\s]")
 """A token: a run of letters, digits and underscores, or one other character that is not a space."""
@@ -227,6 +227,21 @@ def evaluate(texts: Sequence[str], labels: Sequence[Spans], classes: Sequence[st
         guess += [tagged.spans for tagged in tagger.predict([texts[i] for i in test_rows])]
         folds += 1
     return {**span_scores(truth, guess, classes), "cv_folds": folds} if folds else None
+
+
+def cold_start(project: Project, labelled: Labelled) -> str | None:
+    """Why the tagger cannot learn from the labelled texts yet, or None: its regression needs their words to
+    carry two different tags, so some words inside spans and some outside (or two kinds of span)."""
+    tags = {
+        tag
+        for value, label in zip(labelled.data, labelled.labels)
+        for tag in bio_tags(tokenise(_text(project, value)), label.spans)
+    }
+    if len(tags) > 1:
+        return None
+    if tags and OUTSIDE not in tags:
+        return "every labelled word is inside a span: mark texts with unmarked words too"
+    return "no span of the labelled texts covers a word yet; the tagger needs some to learn from"
 
 
 def train_and_suggest(

@@ -222,7 +222,7 @@ class _Run:
         self.n_labels = len(labelled.labels)
         counts = _label_counts(labelled.labels, self.project)
         self.progress(0.15)
-        if (reason := _cold_start(labelled.labels, self.project)) is not None:
+        if (reason := _cold_start(labelled.labels, self.project) or spans.cold_start(self.project, labelled)) is not None:
             return self._cold_start(reason, counts)
         scores = spans.train_and_suggest(
             self.store, self.project, self.run.id, labelled, shuffle_prop=self.shuffle_prop, rng=self.rng,

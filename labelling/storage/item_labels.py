@@ -37,6 +37,7 @@ from labelling.storage import projects as project_rows
 from labelling.storage import queue
 from labelling.storage import statements as queries
 from labelling.storage.engine import bulk_insert, clock, insert_columns, read, write
+from labelling.storage.exports import READ_BATCH
 from labelling.storage.items import batches, require_items
 from labelling.storage.overlap import LIVE_LEASE
 from labelling.storage.schema import annotations, items, predictions, tasks
@@ -71,8 +72,10 @@ class ItemLabels:
         entry is exactly one item."""
         with read(self.engine) as connection:
             project = project_rows.load(connection, project_id)
-            rows = connection.execute(select(items.c.id, items.c.data).where(items.c.project_id == project.id))
-            values = {int(item_id): _shown(project, decode(data)) for item_id, data in rows}
+            rows = connection.execution_options(yield_per=READ_BATCH).execute(
+                select(items.c.id, items.c.data).where(items.c.project_id == project.id)
+            )
+            values = {int(item_id): _matched(project, int(item_id), decode(data)) for item_id, data in rows}
         return matching.match_items(parsed, values, by_file_name=project.options.task is Task.BOXES)
 
     def write_labels(self, project_id: int, item_ids: Sequence[int], labels: Sequence[Any]) -> int:
@@ -217,9 +220,10 @@ def _places(connection: Connection, importer: int, ids: list[int]) -> tuple[list
     return again, places
 
 
-def _shown(project: Project, data: Any) -> Any:
-    """What an item shows of itself to a box or span project: its image cell, or its text."""
+def _matched(project: Project, item_id: int, data: Any) -> Any:
+    """What an item is matched by (labelling.io.matching): its text, or its image cell as a key (a `data:`
+    image's export name, so that only the name is kept)."""
     if project.options.task is Task.SPANS:
         return shapes.item_text(project.options, data)
     column = project.options.image_column
-    return data.get(column) if column and isinstance(data, Mapping) else data
+    return matching.image_key(item_id, data.get(column) if column and isinstance(data, Mapping) else data)

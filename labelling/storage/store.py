@@ -17,6 +17,7 @@ from sqlalchemy import Connection, Engine, select
 
 from labelling.io import labels as label_values
 from labelling.errors import InvalidInput
+from labelling.people import IMPORT_NAME
 from labelling.quality.agreement import Agreement
 from labelling.records import Annotation, Item, Label, Progress, Project
 from labelling.storage import curation, exports, gold, history, items, queue, reports, review, versions, votes, wakeups
@@ -35,11 +36,9 @@ from labelling.storage.project_admin import ProjectAdmin
 from labelling.storage.runs import Runs, TrainingRun, check_trainable
 from labelling.storage.schema import projects
 
-__all__ = ["DEFAULT_LEASE_SECONDS", "IMPORT_LABELLER", "Store"]
+__all__ = ["DEFAULT_LEASE_SECONDS", "Store"]
 
 DEFAULT_LEASE_SECONDS = 600
-IMPORT_LABELLER = "import"
-"""Who existing labels loaded with `add_items(labels=...)` are recorded as."""
 PROJECT_CACHE_SECONDS = 5.0
 
 
@@ -116,7 +115,7 @@ class Store:
         overlap: int = 1,
         instructions: str = "",
         settings: dict[str, Any] | None = None,
-        labeller: str = IMPORT_LABELLER,
+        labeller: str = IMPORT_NAME,
         task: str | None = None,
     ) -> tuple[Project, int]:
         """`create_project` and `add_items` in one transaction: nobody sees the project until every item is
@@ -162,7 +161,7 @@ class Store:
 
     # Items
 
-    def add_items(self, project_id: int, data: Any, labels: Any = None, *, labeller: str = IMPORT_LABELLER) -> int:
+    def add_items(self, project_id: int, data: Any, labels: Any = None, *, labeller: str = IMPORT_NAME) -> int:
         """Add items (DataFrame, list of dicts or str, numpy array, or an iterator of those) in one transaction.
 
         `labels`, one per item (None for none), loads existing labels, recorded as by `labeller`.

@@ -5,6 +5,7 @@ writes nothing) and makes a box or span project from an annotation file."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from _helpers import expire_leases
@@ -49,8 +50,14 @@ def tool_downloads(at) -> list[str]:
     return [b.label for b in at.download_button if b.key.startswith("download-tool-")]
 
 
+def as_shown(markdown: str) -> str:
+    """Markdown as the page shows it: the escapes of ui.literal gone."""
+    return re.sub(r"\\(.)", r"\1", markdown)
+
+
 def errors(at) -> list[str]:
-    return [e.value for e in at.error]
+    """The errors as shown (their Markdown source: `at.error[n].value`)."""
+    return [as_shown(e.value) for e in at.error]
 
 
 def test_the_export_page_offers_exactly_the_tasks_formats_and_coco_holds_the_boxes(app, store):
@@ -111,6 +118,10 @@ def test_the_export_page_says_why_conll_cannot_hold_overlapping_spans_and_the_ot
     assert spacy == [["New York City", {"entities": [[0, 8, "LOC"], [4, 13, "LOC"]]}], ["Ann Lee", {"entities": [[0, 7, "PER"]]}]]
     lines = [json.loads(line) for line in deferred["nested-spans-jsonl.jsonl"]().splitlines()]
     assert [line["item_id"] for line in lines] == [nested, flat]
+    # a file is built from the labels as they are when its button is clicked, not as the page found them
+    store.adjudicate(project.id, flat, "admin", Spans((Span(4, 7, "PER"),)))
+    lines = [json.loads(line) for line in deferred["nested-spans-jsonl.jsonl"]().splitlines()]
+    assert lines[1]["spans"] == [{"start": 4, "end": 7, "label": "PER"}]
 
 
 def test_predictions_reorder_the_queue_and_a_bad_file_writes_nothing(app, store):
@@ -262,3 +273,16 @@ def test_an_annotation_file_attaches_to_the_chosen_projects_items_as_predictions
     at.button(key="annotation-attach-1").click().run()
     assert not errors(at), errors(at)
     assert store.export(project.id).set_index("item_id")["label"][ids[TEXTS[0]]] == Spans((Span(0, 3, "PER"),))
+    # text of the file in a refusal is shown as typed: an image in Markdown would be fetched from elsewhere
+    evil = '{"text": "![](https://evil.example/p.png)", "spans": []}\n'
+    at.file_uploader(key="annotation-file-2").set_value(("evil.jsonl", evil.encode(), "application/jsonl"))
+    at.run()
+    at.radio(key="annotation-use-2").set_value("labels").run()
+    at.button(key="annotation-attach-2").click().run()
+    [shown] = [e.value for e in at.error]
+    assert shown.startswith("Nothing was attached") and r"'\!\[\]\(https\://evil\.example/p\.png\)'" in shown, shown
+    # a CoNLL file has no scores: it may label the items, not suggest labels
+    at.file_uploader(key="annotation-file-2").set_value(("tagger.conll", f"{TEXTS[0].split()[0]}\tO\n".encode(), "text/plain"))
+    at.run()
+    at.selectbox(key="annotation-format-2").set_value("conll").run()
+    assert at.radio(key="annotation-use-2").options[1:] == ["Label the items of **names** it names (imported labels)"]

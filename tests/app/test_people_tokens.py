@@ -10,7 +10,6 @@ import sqlalchemy as sa
 
 from labelling import InvalidInput, Store, people
 from labelling.errors import DuplicateLabeller, LabellerNotFound
-from labelling.storage.store import IMPORT_LABELLER
 
 
 @pytest.fixture
@@ -72,7 +71,3 @@ def test_list_and_counts(any_store):
     assert listed["admin"].role == "admin" and not listed["admin"].invited
     assert listed["boss"].role == "admin" and listed["boss"].invited
     assert any_store.people.label_counts() == {"admin": 1}  # imported labels are not anyone's work
-
-
-def test_reserved_import_name_is_the_stores():
-    assert people.IMPORT_NAME == IMPORT_LABELLER

@@ -6,6 +6,8 @@ from __future__ import annotations
 import pytest
 from streamlit import config
 
+from tests.app.test_files_pages import as_shown
+
 REVIEWS = b"text,stars,sentiment\ngreat kettle,5,pos\nbroke in a week,1,neg\nit is fine,3,\n"
 
 
@@ -23,7 +25,7 @@ def setup_page(app):
 
 
 def errors(at) -> str:
-    return " | ".join(e.value for e in at.error)
+    return " | ".join(as_shown(e.value) for e in at.error)
 
 
 def create(at):

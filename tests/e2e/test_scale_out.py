@@ -29,7 +29,7 @@ from _browser import REPO, STEP_MS, Labeller, click, click_label, moved_on, open
 from labelling import Store
 from labelling.storage.engine import clock
 from labelling.storage.schema import tasks
-from labelling.storage.store import IMPORT_LABELLER
+from labelling.people import IMPORT_NAME
 
 pytestmark = pytest.mark.e2e
 
@@ -220,7 +220,7 @@ def test_two_app_servers_and_a_worker_share_one_postgres(postgresql_url, browser
         worker.wait(timeout=30)
         store.close()
     ids = {str(text): int(item_id) for text, item_id in zip(items["data"], items["item_id"])}
-    mine = history[history["labeller"] != IMPORT_LABELLER]
+    mine = history[history["labeller"] != IMPORT_NAME]
     assert len(mine) == OPEN and mine["item_id"].is_unique and history["current"].all()
     by_item = {int(i): (name, label) for i, name, label in zip(mine["item_id"], mine["labeller"], mine["label"])}
     for labeller in labellers:

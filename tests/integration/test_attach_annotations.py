@@ -14,6 +14,7 @@ import pytest
 from _helpers import current_annotations, drain, new_project
 
 from labelling import Box, Boxes, InvalidInput, Span, Spans, cli
+from labelling.io import formats
 from labelling.learning.imported import import_predictions
 from labelling.records import IMPORTED_RUN
 from labelling.setup import csv_import
@@ -106,6 +107,30 @@ def test_yolo_lines_with_confidences_attach_as_predictions(store, tmp_path):
     assert done.predictions == 1
     found = store.model_data.prediction(project.id, ids["003.png"])
     assert (found.label, found.probability) == (Boxes(20, 20, (Box(5, 5, 10, 10, "filling"),)), 0.25)
+
+
+def test_predictions_on_our_yolo_export_of_a_yolo_zip_attach_to_its_data_images(store, tmp_path):
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("classes.txt", "caries\nfilling\n")
+        for name, size in (("a", (20, 20)), ("b", (40, 30))):
+            image = io.BytesIO()
+            Image.new("L", size).save(image, format="PNG")
+            archive.writestr(f"train/images/{name}.png", image.getvalue())
+            archive.writestr(f"train/labels/{name}.txt", "0 0.5 0.5 0.5 0.5\n")
+    project, _ = import_annotations(store, buffer.getvalue(), "yolo", project="from yolo", create=True)
+    exported = zipfile.ZipFile(io.BytesIO(formats.to_yolo(project, store.export(project.id))))
+    predicted = io.BytesIO()  # a detector's output on the exported images: its label lines with a confidence
+    with zipfile.ZipFile(predicted, "w") as archive:
+        for name in exported.namelist():
+            scored = name.startswith("labels/") and name != "labels/classes.txt"
+            archive.writestr(name, exported.read(name).replace(b"\n", b" 0.25\n") if scored else exported.read(name))
+    done = import_predictions(store, project.id, predicted.getvalue(), format="yolo", order="none")
+    assert done.predictions == 2
+    for item_id in store.export(project.id)["item_id"]:
+        assert store.model_data.prediction(project.id, int(item_id)).probability == pytest.approx(0.25)
 
 
 def test_span_jsonl_labels_attach_by_text_or_item_id(store):
@@ -202,6 +227,9 @@ def test_spans_without_scores_are_no_predictions_and_taken_items_are_refused(sto
     store.add_items(project.id, [{"text": "Ann"}, {"text": "Bob"}])
     with pytest.raises(InvalidInput, match=r"the prediction for item \d+: no confidence"):
         import_predictions(store, project.id, '{"text": "Ann", "spans": [[0, 3, "PER"]]}\n', format="spans-jsonl")
+    for format, source in (("conll", "Ann\tO\n\nBob\tO\n"), ("spacy", '[["Ann", {"entities": []}]]')):
+        with pytest.raises(InvalidInput, match=rf"a {format} file has no scores, so it cannot be predictions"):
+            import_predictions(store, project.id, source, format=format)  # else: "nothing found", confidence 1.0
     held = store.next_item(project.id, "alice")
     text = store.export(project.id).set_index("item_id")["text"][held.id]
     source = lines_of([{"text": "Ann"}, {"text": "Bob"}], spans=[])

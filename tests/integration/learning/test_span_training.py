@@ -65,6 +65,21 @@ def test_the_worker_trains_a_span_project_suggests_spans_and_orders_by_token_unc
     assert max(by_id.values()) > min(by_id.values())
 
 
+def test_a_span_project_whose_every_labelled_word_is_a_span_is_not_trained_and_says_why(store):
+    project = new_project(store, ("LOC",), task="spans")
+    store.add_items(project.id, ["Paris", "Rome", "Oslo", "Lima", "Bern", "Kyiv", "Doha", "Riga", "Baku", "Cork", "Nice", "Graz"])
+    while (item := store.next_item(project.id, "alice")) is not None:
+        text = store.export(project.id).set_index("item_id")["data"][item.id]
+        store.submit(project.id, item.id, "alice", {"spans": [{"start": 0, "end": len(text), "label": "LOC"}]})
+    store.request_training(project.id)
+
+    assert orchestrate(store, once=True, duty_cycle=1.0) == 1
+
+    (run,) = store.training_runs(project.id)
+    assert run.status == "finished"
+    assert run.note.startswith("Not trained: every labelled word is inside a span: mark texts with unmarked words too")
+
+
 def test_a_span_project_without_spans_yet_is_not_trained_and_says_why(store):
     project = new_project(store, ("LOC",), task="spans")
     store.add_items(project.id, [text for text, _ in city_sentences(12, seed=6)])

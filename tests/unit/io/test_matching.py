@@ -4,11 +4,13 @@ refusal names the entries and says nothing was written. And the ids and keys the
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from labelling import InvalidInput
 from labelling.io import formats
-from labelling.io.matching import file_name, match_items
+from labelling.io.matching import file_name, image_key, match_items
 
 
 def parsed(keys, ids=None):
@@ -34,7 +36,7 @@ IMAGES = {4: "/a/001.png", 5: "/b/001.png", 6: "https://x.org/002.png", 7: "/a/0
 
 
 def test_images_match_exactly_else_by_their_one_file_name():
-    assert match_items(parsed(["/b/001.png", "002.png", "c/003.png"]), IMAGES, by_file_name=True) == [5, 6, 7]
+    assert match_items(parsed(["/b/001.png", "002.png", "a/003.png"]), IMAGES, by_file_name=True) == [5, 6, 7]
     with pytest.raises(
         InvalidInput, match=r"^1 entry .*several items have it.*'001.png' \(entry 1\) could be items 4, 5"
     ):
@@ -69,3 +71,26 @@ def test_readers_keep_the_names_ids_and_scores_of_their_entries():
     assert (spans.keys, spans.ids) == (["Ann", "Bob"], [8, None])
     conll = formats.read_conll("# item_id = 12\nAnn\tB-PER\n\nBob\tO\n")
     assert (conll.keys, conll.ids) == (["Ann", "Bob"], [12, None])
+
+
+def test_an_entry_s_folders_must_be_the_item_s():
+    images = {1: "/data/val/0001.jpg", 2: "C:\\data\\train\\0002.jpg", 3: "https://x.org/set/train/0003.jpg?s=1"}
+    entries = ["val/0001.jpg", "data/train/0002.jpg", "train\\0003.jpg"]
+    assert match_items(parsed(entries), images, by_file_name=True) == [1, 2, 3]
+    with pytest.raises(InvalidInput, match=r"in the entry's folders that file name\): 'train/0001.jpg' \(entry 1\)"):
+        match_items(parsed(["train/0001.jpg"]), images, by_file_name=True)
+    with pytest.raises(InvalidInput, match=r"'/other/val/0001.jpg' \(entry 1\)"):
+        match_items(parsed(["/other/val/0001.jpg"]), images, by_file_name=True)
+
+
+def test_a_data_image_goes_by_the_name_the_yolo_export_gives_it():
+    assert image_key(7, "data:image/jpeg;base64,AAAA") == "item-7.jpg" and image_key(7, "/a/1.png") == "/a/1.png"
+    images = {7: image_key(7, "data:image/png;base64,AAAA"), 8: image_key(8, "data:image/png;base64,AAAA")}
+    assert match_items(parsed(["item-8.png", "item-7.png"]), images, by_file_name=True) == [8, 7]
+
+
+def test_span_jsonl_lines_end_at_line_feeds_only():
+    texts = ["a\u2028b", "c\u2029d\x85e", "f\rg"]  # str.splitlines would cut each (our writer leaves them as they are)
+    source = "\r\n".join(json.dumps({"text": t, "spans": [[0, 1, "X"]]}, ensure_ascii=False) for t in texts)
+    assert formats.read_span_jsonl(source.encode()).keys == texts
+    assert formats.read_conll("Ann\tB-X\r\n\r\nBob\tO\r\n").keys == ["Ann", "Bob"]

@@ -141,3 +141,16 @@ def test_a_data_image_is_named_for_its_item_and_a_file_by_its_name():
     assert [yolo.label_file(n) for n in ("item-7.jpg", "photos/a.png", "x/.hidden", "a.")] == [
         "labels/item-7.txt", "labels/a.txt", "labels/.hidden.txt", "labels/a..txt"
     ]
+
+
+def test_a_data_yaml_larger_than_its_cap_is_refused_unread():
+    names = "names: [" + ",".join(["a"] * (yolo.YOLO_DATA_FILE_MAX_BYTES // 2)) + "]\n"
+    with pytest.raises(InvalidInput, match="data.yaml is larger than 64 KB"):
+        yolo.read_dataset(dataset({"a.png": png(4, 4), "data.yaml": names}))
+
+
+def test_a_list_of_names_near_the_cap_is_read_whole():
+    names = [f"c{n}" for n in range(8_500)]  # about 60 KB: each entry is read where it starts, not from a copy
+    text = "names: [" + ", ".join(names) + "]\n"
+    assert 55_000 < len(text) <= yolo.YOLO_DATA_FILE_MAX_BYTES
+    assert datayaml.yaml_names(text) == names == yaml.safe_load(text)["names"]

@@ -6,9 +6,11 @@ from __future__ import annotations
 import pytest
 from _city_sentences import city_sentences
 
+from labelling.io.serialisation import encode
 from labelling.io.shapes import parse_spans
 from labelling.learning import spans
-from labelling.records import Span, Spans
+from labelling.records import Project, Span, Spans
+from labelling.storage.model_data import Labelled
 
 F1_BAR = 0.9
 
@@ -92,3 +94,17 @@ def test_texts_without_tokens_and_labels_without_spans():
     assert empty == spans.Tagged(Spans(), (), 1.0, 0.0)
     with pytest.raises(ValueError, match="no span to learn from"):
         spans.SpanTagger().fit(["Nothing here."], [Spans()])
+
+
+def test_the_cold_start_needs_words_inside_and_outside_spans():
+    project = Project(1, "places", ("LOC",), False, 1, "", {"task": "spans", "text_column": "text"})
+
+    def check(texts: list[str], marked: list[Spans]) -> str | None:
+        return spans.cold_start(project, Labelled(list(range(len(texts))), [encode({"text": t}) for t in texts], marked))
+
+    every = check(["Paris", "Rome"], [Spans((Span(0, 5, "LOC"),)), Spans((Span(0, 4, "LOC"),))])
+    assert every == "every labelled word is inside a span: mark texts with unmarked words too"
+    with pytest.raises(ValueError, match="no span to learn from"):  # what the run would have failed with
+        spans.SpanTagger().fit(["Paris", "Rome"], [Spans((Span(0, 5, "LOC"),)), Spans((Span(0, 4, "LOC"),))])
+    assert check(["Paris", "Rome"], [Spans((Span(0, 5, "LOC"),)), Spans()]) is None
+    assert "no span of the labelled texts covers a word" in check(["Paris ", "Rome"], [Spans((Span(5, 6, "LOC"),)), Spans()])
