@@ -6,6 +6,8 @@ import streamlit as st
 
 import ui
 from labelling.quality.agreement import Agreement
+from labelling.quality.shapes import ShapeAgreement
+from labelling.records import Task
 
 store = ui.store()
 me = ui.page_user(store)
@@ -98,11 +100,36 @@ def share_chart(frame: pd.DataFrame, column: str, items: str) -> None:
     )
 
 
+def shape_section(shapes: ShapeAgreement) -> None:
+    """A box or span project's agreement: F1 between labellers over the items both labelled."""
+    matched = (
+        f"boxes matched by class and IoU ≥ {project.options.iou_threshold:g}"
+        if project.options.task is Task.BOXES
+        else "spans matched exactly (same characters and class; by overlap in the pairs' table)"
+    )
+    a, b = st.columns(2)
+    a.metric("F1 between labellers", "–" if shapes.f1 is None else f"{shapes.f1:.2f}", help=f"1 = the same {matched}.")
+    b.metric("Items labelled by two or more", f"{shapes.items:,}")
+    left, right = st.columns(2)
+    with left:
+        st.markdown("**F1 per class**")
+        per_class = shapes.per_class.dropna(subset=["f1"])
+        if per_class.empty:
+            st.caption("No class was drawn or marked by two people on one item yet.")
+        else:
+            st.bar_chart(per_class, x="label", y="f1", horizontal=True, x_label="", y_label="", sort=False)
+    with right:
+        st.markdown("**F1 per pair of labellers** (items both labelled)")
+        st.dataframe(shapes.pairs, hide_index=True)
+
+
 def quality_section(figures: Agreement) -> None:
     """Agreement between labellers and accuracy on gold items, each figure with the items it rests on."""
     stats = figures.labellers
     st.subheader("Agreement")
-    if figures.alpha.items == 0:
+    if figures.shapes is not None and figures.shapes.items:
+        shape_section(figures.shapes)
+    elif figures.alpha.items == 0:
         st.caption(
             "Agreement needs items labelled by two or more people: set more than one labeller per item on "
             "the Setup page (Quality control)."
@@ -137,8 +164,9 @@ def quality_section(figures: Agreement) -> None:
         st.subheader("Gold items")
         st.markdown("**Accuracy on gold items**")
         share_chart(stats, "gold_accuracy", "gold_items")
-    if figures.alpha.items or stats["gold_items"].any():
-        unused = [] if figures.alpha.items else ["agreement", "agreement_items"]
+    paired = figures.alpha.items or (figures.shapes is not None and figures.shapes.items)
+    if paired or stats["gold_items"].any():
+        unused = [] if paired else ["agreement", "agreement_items"]
         unused += [] if stats["gold_items"].any() else ["gold_accuracy", "gold_items"]
         st.dataframe(
             stats.drop(columns=unused),

@@ -160,3 +160,15 @@ def test_the_reviewer_sees_both_versions_and_accepts_or_sets_one(app, store, box
     final = store.final_labels(boxes_project.id).set_index("item_id")["label"]
     assert final[ids[0]] == Boxes(40, 30, (Box(2, 1, 10, 9, "face"),))  # the face both drew, at their mean
     assert final[ids[1]] == Boxes(50, 20, versions["bob"])
+
+
+def test_the_progress_page_shows_f1_between_labellers_of_a_box_project(app, store, boxes_project, two_versions):
+    at = app().run()
+    at.switch_page("pages/progress.py").run()
+    assert not at.exception
+    f1 = {m.label: m.value for m in at.metric}
+    # ann's face matches bob's on both images (IoU 0.8); bob's hands match nothing: 2 * 2 / (2 + 4).
+    assert f1["F1 between labellers"] == "0.67" and f1["Items labelled by two or more"] == "2"
+    (pairs,) = [d.value for d in at.dataframe if "f1" in d.value.columns and "labeller_a" in d.value.columns]
+    assert pairs[["labeller_a", "labeller_b", "items"]].values.tolist() == [["ann", "bob", 2]]
+    assert "Agreement needs items labelled by two or more people" not in " ".join(c.value for c in at.caption)
