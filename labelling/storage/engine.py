@@ -89,7 +89,11 @@ def server_closed(dbapi_connection: Any) -> bool:
     Told without a round trip: an idle connection's socket has something to read only when the server said
     goodbye. A pre-ping (`SELECT 1` on every checkout) cost a round trip per transaction; a connection that
     dies unseen is left to `retry_once_when_safe`."""
-    return bool(dbapi_connection.closed or select.select([dbapi_connection], [], [], 0)[0])
+    if dbapi_connection.closed:
+        return True
+    readable = select.poll()  # not select.select, which refuses descriptors past 1024
+    readable.register(dbapi_connection, select.POLLIN)
+    return bool(readable.poll(0))
 
 
 ROLLED_BACK_WHOLE = {"40P01", "40001"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -12,8 +13,8 @@ from labelling.storage.engine import server_closed
 __all__ = ["HELD_CONNECTIONS", "HeldConnections"]
 
 HELD_CONNECTIONS = 4
-"""Idle connections a store keeps for its labelling calls: below the pool's 5 (of 15 with overflow), so the
-store's other calls always find one in the pool."""
+"""Idle connections a store keeps for its labelling calls, beside the pool's own 5 idle ones (15 with overflow):
+a busy app process may hold up to 9 server connections when quiet; count them against max_connections."""
 
 
 class HeldConnections:
@@ -34,6 +35,7 @@ class HeldConnections:
     def __init__(self, engine: Engine):
         self._engine = engine
         self._idle: list[Connection] = []
+        self._pid = os.getpid()
         self._postgres = engine.dialect.name == "postgresql"
 
     @contextmanager
@@ -44,6 +46,11 @@ class HeldConnections:
             with connection.begin():
                 yield connection
         except BaseException:
+            if connection.invalidated:
+                # A dead connection: the others held as long may be dead unseen too (a NAT's idle drop closes
+                # no socket). Given back, the pool replaces every connection older than the dead one, so
+                # retry_once_when_safe's second run gets a fresh one, as it does without held connections.
+                self.close()
             connection.close()
             raise
         if len(self._idle) < HELD_CONNECTIONS:
@@ -52,6 +59,8 @@ class HeldConnections:
             connection.close()
 
     def _take(self) -> Connection:
+        if self._pid != os.getpid():  # a forked child must not talk on its parent's sockets: let them go unclosed
+            self._idle, self._pid = [], os.getpid()
         try:
             connection = self._idle.pop()
         except IndexError:

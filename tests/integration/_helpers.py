@@ -83,6 +83,9 @@ def wait_for_blocked(blocking, seconds: float = 30.0) -> int:
     (PostgreSQL)."""
     give_up = time.monotonic() + seconds
     while time.monotonic() < give_up:
+        # Activity is read from a snapshot kept for the rest of the transaction: take a new one each time, or a
+        # first look before the other session reached the lock is all `blocking`'s transaction ever sees.
+        blocking.execute(text("SELECT pg_stat_clear_snapshot()"))
         pid = blocking.execute(
             text("SELECT pid FROM pg_stat_activity WHERE pg_backend_pid() = ANY(pg_blocking_pids(pid))")
         ).scalar()

@@ -211,6 +211,35 @@ def test_a_held_connection_the_server_closed_is_replaced_before_the_next_click(p
         store.close()
 
 
+def test_held_connections_that_died_unseen_cost_one_retry_not_a_failed_click(postgresql_url, monkeypatch):
+    """A NAT's idle drop or a failover closes no socket, so every held connection can be dead unseen. The first
+    click meets one and is retried: the retry and the clicks after must get fresh connections, not the other
+    held ones (given back with the dead one, the pool replaces all connections older than it)."""
+    store = Store.connect(postgresql_url)
+    try:
+        project = new_project(store)
+        store.add_items(project.id, ["first", "second", "third"])
+        with store._held.write(), store._held.write(), store._held.write():  # three connections held
+            pass
+        pids = []
+        for held in store._held._idle:
+            pids.append(held.exec_driver_sql("SELECT pg_backend_pid()").scalar_one())
+            held.rollback()
+        monkeypatch.setattr("labelling.storage.held.server_closed", lambda connection: False)  # dead unseen
+        for pid in pids:
+            _terminate(postgresql_url, pid)
+
+        first = store.next_item(project.id, "alice")
+        _, second = store.submit_and_next(project.id, first.id, "alice", "a")
+
+        assert second is not None and store.progress(project.id).complete == 1
+        for held in store._held._idle:
+            assert held.exec_driver_sql("SELECT pg_backend_pid()").scalar_one() not in pids
+            held.rollback()
+    finally:
+        store.close()
+
+
 def test_a_connection_found_dead_at_begin_is_retried_once_without_a_second_label(postgresql_url):
     """The checkout check is taken away, so the dead connection is met by the transaction's BEGIN: nothing
     ran on the server, and the click is run again on a fresh connection, once."""
