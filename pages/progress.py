@@ -7,7 +7,7 @@ import streamlit as st
 import ui
 from labelling.quality.agreement import Agreement
 from labelling.quality.shapes import ShapeAgreement
-from labelling.records import Task
+from labelling.records import Boxes, Task
 
 store = ui.store()
 me = ui.page_user(store)
@@ -48,10 +48,18 @@ def per_hour(frame: pd.DataFrame) -> tuple[pd.DataFrame, str]:
     return rates, name
 
 
+# What the label distribution counts per class (a comment: Streamlit would draw a bare string).
+COUNTED = {Task.CLASSIFY: "items", Task.BOXES: "boxes", Task.SPANS: "spans"}
+
+
 def distribution(frame: pd.DataFrame) -> pd.DataFrame:
-    given = frame["label"].explode() if project.multi_label else frame["label"]
-    tally = given.value_counts()
-    return pd.DataFrame({"label": list(project.labels), "items": [int(tally.get(l, 0)) for l in project.labels]})
+    """Per class, the labels that give it (a box or span project: its boxes or spans)."""
+    given = frame["label"]
+    if project.options.task is not Task.CLASSIFY:
+        given = given.map(lambda label: [part.label for part in (label.boxes if isinstance(label, Boxes) else label.spans)])
+    tally = (given.explode() if project.multi_label or project.options.task is not Task.CLASSIFY else given).value_counts()
+    counted = COUNTED[project.options.task]
+    return pd.DataFrame({"label": list(project.labels), counted: [int(tally.get(l, 0)) for l in project.labels]})
 
 
 def charts(frame: pd.DataFrame, labels_of: pd.DataFrame, who: str) -> None:
@@ -70,7 +78,7 @@ def charts(frame: pd.DataFrame, labels_of: pd.DataFrame, who: str) -> None:
             st.caption("No labels yet.")
         else:
             tally = distribution(labels_of)
-            st.bar_chart(tally, x="label", y="items", horizontal=True, sort=False, x_label="", y_label="")
+            st.bar_chart(tally, x="label", y=COUNTED[project.options.task], horizontal=True, sort=False, x_label="", y_label="")
 
 
 def kappa_heatmap(pairs: pd.DataFrame) -> alt.Chart:
@@ -120,7 +128,16 @@ def shape_section(shapes: ShapeAgreement) -> None:
             st.bar_chart(per_class, x="label", y="f1", horizontal=True, x_label="", y_label="", sort=False)
     with right:
         st.markdown("**F1 per pair of labellers** (items both labelled)")
-        st.dataframe(shapes.pairs, hide_index=True)
+        st.dataframe(
+            shapes.pairs,
+            hide_index=True,
+            column_config={
+                "labeller_a": "labeller",
+                "labeller_b": "with",
+                "f1": st.column_config.NumberColumn("F1", format="%.2f"),
+                "f1_overlap": st.column_config.NumberColumn("F1, spans overlapping", format="%.2f"),
+            },
+        )
 
 
 def quality_section(figures: Agreement) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import io
 
+import pyarrow as pa
 import pytest
 from PIL import Image
 
@@ -172,3 +173,7 @@ def test_the_progress_page_shows_f1_between_labellers_of_a_box_project(app, stor
     (pairs,) = [d.value for d in at.dataframe if "f1" in d.value.columns and "labeller_a" in d.value.columns]
     assert pairs[["labeller_a", "labeller_b", "items"]].values.tolist() == [["ann", "bob", 2]]
     assert "Agreement needs items labelled by two or more people" not in " ".join(c.value for c in at.caption)
+    # The label distribution counts boxes per class: ann's two faces, bob's two faces and two hands.
+    (tally,) = [c.proto for c in at.get("vega_lite_chart") if '"field": "boxes"' in c.proto.spec]
+    counted = pa.ipc.open_stream(tally.datasets[0].data.data).read_all().to_pandas()
+    assert dict(zip(counted["label"], counted["boxes"])) == {"face": 4, "hand": 2}
