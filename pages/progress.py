@@ -108,6 +108,23 @@ def share_chart(frame: pd.DataFrame, column: str, items: str) -> None:
     )
 
 
+def headline(measure: str, value: float | None, explained: str, items: int) -> None:
+    """The agreement figure over all items labelled by two or more, beside how many there are."""
+    a, b = st.columns(2)
+    a.metric(measure, "–" if value is None else f"{value:.2f}", help=explained)
+    b.metric("Items labelled by two or more", f"{items:,}")
+
+
+def per_class_chart(title: str, frame: pd.DataFrame, column: str, none_yet: str) -> None:
+    """One bar per label where the figure is defined (`frame`: columns label, `column`)."""
+    st.markdown(f"**{title}**")
+    shown = frame.dropna(subset=[column])
+    if shown.empty:
+        st.caption(none_yet)
+    else:
+        st.bar_chart(shown, x="label", y=column, horizontal=True, x_label="", y_label="", sort=False)
+
+
 def shape_section(shapes: ShapeAgreement) -> None:
     """A box or span project's agreement: F1 between labellers over the items both labelled."""
     matched = (
@@ -115,17 +132,10 @@ def shape_section(shapes: ShapeAgreement) -> None:
         if project.options.task is Task.BOXES
         else "spans matched exactly (same characters and class; by overlap in the pairs' table)"
     )
-    a, b = st.columns(2)
-    a.metric("F1 between labellers", "–" if shapes.f1 is None else f"{shapes.f1:.2f}", help=f"1 = the same {matched}.")
-    b.metric("Items labelled by two or more", f"{shapes.items:,}")
+    headline("F1 between labellers", shapes.f1, f"1 = the same {matched}.", shapes.items)
     left, right = st.columns(2)
     with left:
-        st.markdown("**F1 per class**")
-        per_class = shapes.per_class.dropna(subset=["f1"])
-        if per_class.empty:
-            st.caption("No class was drawn or marked by two people on one item yet.")
-        else:
-            st.bar_chart(per_class, x="label", y="f1", horizontal=True, x_label="", y_label="", sort=False)
+        per_class_chart("F1 per class", shapes.per_class, "f1", "No class was drawn or marked by two people on one item yet.")
     with right:
         st.markdown("**F1 per pair of labellers** (items both labelled)")
         st.dataframe(
@@ -152,22 +162,17 @@ def quality_section(figures: Agreement) -> None:
             "the Setup page (Quality control)."
         )
     else:
-        a, b = st.columns(2)
-        alpha = figures.alpha.value
-        a.metric(
+        headline(
             "Krippendorff's alpha",
-            "–" if alpha is None else f"{alpha:.2f}",
-            help="1 = perfect agreement, 0 = no better than chance; nominal, over items with two or more labels.",
+            figures.alpha.value,
+            "1 = perfect agreement, 0 = no better than chance; nominal, over items with two or more labels.",
+            figures.alpha.items,
         )
-        b.metric("Items labelled by two or more", f"{figures.alpha.items:,}")
         left, right = st.columns(2)
         with left:
-            st.markdown("**Alpha per label**")
-            per_label = figures.per_label.dropna(subset=["alpha"])
-            if per_label.empty:
-                st.caption("Not defined yet: every label was given by everyone or no one.")
-            else:
-                st.bar_chart(per_label, x="label", y="alpha", horizontal=True, x_label="", y_label="", sort=False)
+            per_class_chart(
+                "Alpha per label", figures.per_label, "alpha", "Not defined yet: every label was given by everyone or no one."
+            )
         with right:
             st.markdown("**Agreement with the final label**")
             if stats["agreement_items"].any():
