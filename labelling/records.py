@@ -59,6 +59,16 @@ Label = str | tuple[str, ...] | Boxes | Spans
 project `Boxes`; a span project `Spans`."""
 
 
+def label_classes(label: Label) -> tuple[str, ...]:
+    """The classes a label gives, once per use: a box or span label's per box or span (the counts per class
+    of the Train and Progress pages)."""
+    if isinstance(label, Boxes):
+        return tuple(box.label for box in label.boxes)
+    if isinstance(label, Spans):
+        return tuple(span.label for span in label.spans)
+    return label if isinstance(label, tuple) else (label,)
+
+
 @dataclass(frozen=True)
 class ProjectSettings:
     """A project's settings, typed: how its items are shown, which columns the model learns from, its gold

@@ -7,7 +7,7 @@ import streamlit as st
 import ui
 from labelling.quality.agreement import Agreement
 from labelling.quality.shapes import ShapeAgreement
-from labelling.records import Boxes, Task
+from labelling.records import Task, label_classes
 
 store = ui.store()
 me = ui.page_user(store)
@@ -54,10 +54,7 @@ COUNTED = {Task.CLASSIFY: "items", Task.BOXES: "boxes", Task.SPANS: "spans"}
 
 def distribution(frame: pd.DataFrame) -> pd.DataFrame:
     """Per class, the labels that give it (a box or span project: its boxes or spans)."""
-    given = frame["label"]
-    if project.options.task is not Task.CLASSIFY:
-        given = given.map(lambda label: [part.label for part in (label.boxes if isinstance(label, Boxes) else label.spans)])
-    tally = (given.explode() if project.multi_label or project.options.task is not Task.CLASSIFY else given).value_counts()
+    tally = frame["label"].map(label_classes).explode().value_counts()
     counted = COUNTED[project.options.task]
     return pd.DataFrame({"label": list(project.labels), counted: [int(tally.get(l, 0)) for l in project.labels]})
 

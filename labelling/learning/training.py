@@ -31,7 +31,7 @@ from labelling.learning.lease import LEASE_SECONDS, Lease, new_holder
 from labelling.learning.model_files import model_dir, model_path, save_model
 from labelling.learning.strategies import QueryStrategy
 from labelling.learning.training_settings import TrainingSettings, check_strategy, training_settings
-from labelling.records import Label, Project, Spans, Task
+from labelling.records import Label, Project, Task, label_classes
 from labelling.settings import Settings
 from labelling.storage.runs import RunStatus, TrainingRun, TrainingState, check_trainable
 from labelling.storage.store import Store
@@ -360,14 +360,8 @@ class _Run:
 
 def _label_counts(targets: Sequence[Label], project: Project) -> dict[str, int]:
     """Per class, the labelled items that have it (span projects: the spans of that class)."""
-    tally = Counter(label for t in targets for label in _classes(t))
+    tally = Counter(label for t in targets for label in label_classes(t))
     return {label: int(tally.get(label, 0)) for label in project.labels}
-
-
-def _classes(label: Label) -> Sequence[str]:
-    if isinstance(label, Spans):
-        return [span.label for span in label.spans]
-    return label if isinstance(label, tuple) else (label,)
 
 
 def _cold_start(targets: Sequence[Label], project: Project) -> str | None:
