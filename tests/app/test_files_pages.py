@@ -4,8 +4,11 @@ writes nothing) and makes a box or span project from an annotation file."""
 
 from __future__ import annotations
 
+import base64
+import io
 import json
 import re
+import zipfile
 
 import pytest
 from _helpers import expire_leases
@@ -53,6 +56,17 @@ def tool_downloads(at) -> list[str]:
 def as_shown(markdown: str) -> str:
     """Markdown as the page shows it: the escapes of ui.literal gone."""
     return re.sub(r"\\(.)", r"\1", markdown)
+
+
+def create_from_file(at, upload: tuple[str, bytes, str], guessed: str, classes: str) -> None:
+    """Upload an annotation file on the Setup page, check the format it guesses and the classes it offers,
+    and create the project."""
+    at.file_uploader(key="annotation-file-0").set_value(upload)
+    at.run()
+    assert at.selectbox(key="annotation-format-0").value == guessed
+    assert at.text_area(key=f"annotation-labels-0-{guessed}").value == classes
+    at.button(key="annotation-create-0").click().run()
+    assert not at.exception and not errors(at), errors(at)
 
 
 def errors(at) -> list[str]:
@@ -190,13 +204,7 @@ def test_a_coco_export_makes_a_box_project_with_the_same_boxes(app, store):
     store.submit(boxes.id, store.next_item(boxes.id, "admin").id, "admin", drawn)
     coco = formats.EXPORTS["coco"][1](store.project(boxes.id), store.export(boxes.id))
 
-    at = setup_page(app)
-    at.file_uploader(key="annotation-file-0").set_value(("faces-coco.json", coco, "application/json"))
-    at.run()
-    assert at.selectbox(key="annotation-format-0").value == "coco"
-    assert at.text_area(key="annotation-labels-0-coco").value == "face\nhand"
-    at.button(key="annotation-create-0").click().run()
-    assert not at.exception and not errors(at), errors(at)
+    create_from_file(setup_page(app), ("faces-coco.json", coco, "application/json"), "coco", "face\nhand")
     made = store.project("faces-coco")
     assert made.options.task is Task.BOXES
     assert store.annotations(made.id)["label"].tolist() == [drawn]
@@ -204,24 +212,15 @@ def test_a_coco_export_makes_a_box_project_with_the_same_boxes(app, store):
 
 
 def test_an_uploaded_yolo_zip_makes_a_box_project(app, store):
-    import base64
-    import io
-    import zipfile
-
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr("images/hand.png", base64.b64decode(png().partition(",")[2]))
         archive.writestr("labels/hand.txt", "1 0.15 0.2 0.25 0.2\n")
         archive.writestr("classes.txt", "face\nhand\n")
-    at = setup_page(app)
-    at.file_uploader(key="annotation-file-0").set_value(("hands.zip", buffer.getvalue(), "application/zip"))
-    at.run()
-    assert at.selectbox(key="annotation-format-0").value == "yolo"
-    assert at.text_area(key="annotation-labels-0-yolo").value == "face\nhand"
-    at.button(key="annotation-create-0").click().run()
-    assert not at.exception and not errors(at), errors(at)
+    create_from_file(setup_page(app), ("hands.zip", buffer.getvalue(), "application/zip"), "yolo", "face\nhand")
     made = store.project("hands")
     assert store.annotations(made.id)["label"].tolist() == [Boxes(40, 30, (Box(1, 3, 10, 6, "hand"),))]
+
 
 def test_predictions_ordered_by_a_score_column(app, store):
     project = store.create_project("words", ["a", "b"], settings={"display": "text"})
