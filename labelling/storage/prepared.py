@@ -60,15 +60,27 @@ class Prepared:
         rows = self.all(connection, params)
         return rows[0][0] if rows else None
 
+    def _ready(self, connection: Connection) -> _Driver:
+        """The driver connection's state for `Prepared`, this statement PREPAREd on it (PostgreSQL)."""
+        driver = _driver(connection)
+        if connection.dialect.name == "postgresql" and self.name not in driver.prepared:
+            connection.exec_driver_sql(self._prepare)
+            driver.prepared.add(self.name)
+        return driver
+
+    def plan(self, connection: Connection, params: dict[str, Any]) -> dict[str, Any]:
+        """The plan of this statement on `connection` (EXPLAIN, nothing executed; a prepared statement keeps
+        one generic plan after its fifth run, which `plan_cache_mode = force_generic_plan` shows at once):
+        what to look at when clicks grow slower."""
+        self._ready(connection)
+        values = self._defaults | params
+        explain = f"EXPLAIN (FORMAT JSON) {self._execute}"
+        return connection.exec_driver_sql(explain, tuple([values[key] for key in self._order])).scalar()[0]["Plan"]
+
     def all(self, connection: Connection, params: dict[str, Any]) -> list[Any]:
         """Every row the statement returns (none for a statement that returns no rows)."""
-        driver = connection.connection.info.get(_DRIVER)  # the pool's per-connection dict: gone with the connection
-        if driver is None:
-            driver = connection.connection.info[_DRIVER] = _Driver()
+        driver = self._ready(connection)
         if connection.dialect.name == "postgresql":
-            if self.name not in driver.prepared:
-                connection.exec_driver_sql(self._prepare)
-                driver.prepared.add(self.name)
             values = self._defaults | params
             sql, args = self._execute, tuple([values[key] for key in self._order])
         else:
@@ -109,6 +121,15 @@ class _Driver:
 
 _DRIVER = "prepared"
 """The key of a driver connection's `_Driver` in its pool `info` dict."""
+
+
+def _driver(connection: Connection) -> _Driver:
+    """What `Prepared` keeps on the connection's driver connection (in the pool's per-connection dict: gone
+    with the connection)."""
+    driver = connection.connection.info.get(_DRIVER)
+    if driver is None:
+        driver = connection.connection.info[_DRIVER] = _Driver()
+    return driver
 
 
 def _fixed_values(compiled: Compiled) -> dict[str, Any]:

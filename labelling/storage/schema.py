@@ -93,7 +93,6 @@ tasks = Table(
     Column("labeller_id", ForeignKey("labellers.id"), nullable=True),  # holder, or who completed it
     Column("leased_at", Double, nullable=True),
     Column("lease_expires_at", Double, nullable=True),
-    Index(None, "item_id"),
 )
 # Partial-index predicates are written per dialect exactly as SQLAlchemy renders the queries' conditions
 # (SQLite has no boolean type: `NOT done` is `done = 0` there), or the planners would not use them.
@@ -118,8 +117,10 @@ Index(
     sqlite_where=text("lease_expires_at IS NOT NULL"),
 )
 
-# A labeller holds or has done at most one task per item: nobody can label the same item twice.
-_unique_where("uq_tasks_labeller_item", tasks.c.item_id, tasks.c.labeller_id, postgresql="labeller_id IS NOT NULL")
+# A labeller holds or has done at most one task per item: nobody can label the same item twice (open tasks'
+# NULL labeller ids never collide). It is also the tasks' item_id index, and over every task on purpose
+# (revision 0009): as big as the queue, the planner never reads it whole for one labeller's id.
+Index("uq_tasks_labeller_item", tasks.c.item_id, tasks.c.labeller_id, unique=True)
 
 
 annotations = Table(

@@ -8,22 +8,32 @@ import json
 
 import pandas as pd
 import pytest
+from _helpers import write
+from sqlalchemy import update
 
 from labelling.io.export import to_csv, to_jsonl
+from labelling.storage.schema import tasks
 
 
 @pytest.fixture
 def labelled(store):
-    """A project where alice labelled two items and skipped one, and bob labelled one."""
+    """A project where alice labelled two items and skipped one, and bob labelled one, each after 2 s on it."""
     made = store.create_project("p", ["a", "b"], settings={"display": "text"})
     store.add_items(made.id, ["=1+1", "two", "three", "four", "five"])
     store.people.add("alice")
+
+    def taken(name: str) -> int:
+        """The next item for `name`, handed out 2 s ago (in the database): a label within the clock's tick
+        (SQLite's is a millisecond) counted 0 s, and the page leaves out a chart of only zeros."""
+        item_id = store.next_item(made.id, name).id
+        with write(store.engine) as connection:
+            connection.execute(update(tasks).where(tasks.c.item_id == item_id).values(leased_at=tasks.c.leased_at - 2.0))
+        return item_id
+
     for label in ("a", "b"):
-        item = store.next_item(made.id, "alice")
-        store.submit(made.id, item.id, "alice", label)
-    store.skip(made.id, store.next_item(made.id, "alice").id, "alice")
-    item = store.next_item(made.id, "bob")
-    store.submit(made.id, item.id, "bob", "a")
+        store.submit(made.id, taken("alice"), "alice", label)
+    store.skip(made.id, taken("alice"), "alice")
+    store.submit(made.id, taken("bob"), "bob", "a")
     return made
 
 
