@@ -116,6 +116,23 @@ def test_the_migrated_schema_equals_the_declared_metadata(url):
         store.close()
 
 
+def test_postgresql_vacuums_the_queue_after_a_fixed_number_of_dead_rows(postgresql_url):
+    """Revision 0009's storage parameters on `tasks` (autovacuum's own settings are not in the metadata)."""
+    store = Store.connect(postgresql_url)
+    try:
+        with store.engine.connect() as connection:
+            options = connection.exec_driver_sql(
+                "SELECT reloptions FROM pg_class WHERE oid = 'tasks'::regclass"
+            ).scalar()
+    finally:
+        store.close()
+    assert sorted(options) == [
+        "autovacuum_vacuum_scale_factor=0",
+        "autovacuum_vacuum_threshold=20000",
+        "vacuum_index_cleanup=on",
+    ]
+
+
 def test_downgrade_to_base_then_upgrade_again(url):
     store = Store.connect(url)
     try:
