@@ -69,23 +69,28 @@ class Prepared:
         return driver
 
     def plan(self, connection: Connection, params: dict[str, Any]) -> dict[str, Any]:
-        """The plan of this statement on `connection` (EXPLAIN, nothing executed; a prepared statement keeps
-        one generic plan after its fifth run, which `plan_cache_mode = force_generic_plan` shows at once):
-        what to look at when clicks grow slower."""
+        """The plan of this statement on `connection` (PostgreSQL's EXPLAIN, nothing executed). A prepared
+        statement may settle on one generic plan after its fifth run; `plan_cache_mode =
+        force_generic_plan` shows it at once. What to look at when clicks grow slower."""
+        if connection.dialect.name != "postgresql":
+            raise NotImplementedError("Prepared.plan reads PostgreSQL's plans only")
         self._ready(connection)
-        values = self._defaults | params
         explain = f"EXPLAIN (FORMAT JSON) {self._execute}"
-        return connection.exec_driver_sql(explain, tuple([values[key] for key in self._order])).scalar()[0]["Plan"]
+        return connection.exec_driver_sql(explain, self._args(self._order, self._defaults, params)).scalar()[0]["Plan"]
+
+    @staticmethod
+    def _args(order: tuple[str, ...], defaults: dict[str, Any], params: dict[str, Any]) -> tuple[Any, ...]:
+        """The statement's parameters in the order its SQL text takes them."""
+        values = defaults | params
+        return tuple([values[key] for key in order])
 
     def all(self, connection: Connection, params: dict[str, Any]) -> list[Any]:
         """Every row the statement returns (none for a statement that returns no rows)."""
         driver = self._ready(connection)
         if connection.dialect.name == "postgresql":
-            values = self._defaults | params
-            sql, args = self._execute, tuple([values[key] for key in self._order])
+            sql, args = self._execute, self._args(self._order, self._defaults, params)
         else:
-            values = self._sqlite_defaults | params
-            sql, args = self._sqlite, tuple([values[key] for key in self._sqlite_order])
+            sql, args = self._sqlite, self._args(self._sqlite_order, self._sqlite_defaults, params)
         if connection.engine.dispatch.before_cursor_execute:  # the engine's own list: cheaper than the connection's
             result = connection.exec_driver_sql(sql, args)
             return result.fetchall() if result.returns_rows else []

@@ -7,7 +7,8 @@ SQLite (no row locks) the caller's `BEGIN IMMEDIATE` transaction makes the read-
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, Double, Exists, Select, bindparam, exists, false, func, literal, null, or_, select
+from sqlalchemy import ColumnElement, Double, Exists, Select, bindparam, exists, false, func, literal, literal_column, null
+from sqlalchemy import or_, select
 from sqlalchemy import text, true, update
 
 from labelling.storage.engine import clock
@@ -27,7 +28,7 @@ def _probe(*conditions: ColumnElement[bool]) -> Exists:
     label. OFFSET 0 keeps the sub-select from being pulled up into a join (PostgreSQL's
     simplify_EXISTS_query gives up on an OFFSET), so it stays a subplan probing the candidate's item.
     """
-    return exists(select(literal(1)).where(*conditions).offset(0))
+    return exists(select(literal_column("1")).where(*conditions).offset(literal_column("0")))
 
 
 def _claimable(*, skip_mine: bool, one_item: bool) -> Select:

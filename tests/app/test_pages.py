@@ -27,7 +27,11 @@ def labelled(store):
         (SQLite's is a millisecond) counted 0 s, and the page leaves out a chart of only zeros."""
         item_id = store.next_item(made.id, name).id
         with write(store.engine) as connection:
-            connection.execute(update(tasks).where(tasks.c.item_id == item_id).values(leased_at=tasks.c.leased_at - 2.0))
+            connection.execute(
+                update(tasks)
+                .where(tasks.c.item_id == item_id, tasks.c.lease_expires_at.is_not(None))
+                .values(leased_at=tasks.c.leased_at - 2.0)
+            )
         return item_id
 
     for label in ("a", "b"):
