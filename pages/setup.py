@@ -87,12 +87,15 @@ def labels_found(uploaded, column: str, multi: bool) -> list[str]:
 
 
 def importing(uploaded):
-    """A progress bar and the callback that moves it as rows stream into the database."""
+    """A progress bar and the callback that moves it as rows stream into the database. It follows the file
+    as it is read; the rows read last are still being written when it is full, and the import counts only
+    once all are in (one transaction), so it says so rather than "imported"."""
     bar = st.progress(0.0, text="Importing…")
     size = max(uploaded.size, 1)
 
     def on_rows(done: int) -> None:
-        bar.progress(min(uploaded.tell() / size, 1.0), text=f"{done:,} rows imported")
+        read = min(uploaded.tell() / size, 1.0)
+        bar.progress(read, text=f"{done:,} rows read" if read < 1.0 else f"All {done:,} rows read, saving them…")
 
     return on_rows
 
