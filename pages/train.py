@@ -25,7 +25,7 @@ STATUS_REFRESH_SECONDS = 2  # while a run is queued or running, its status is re
 EMBEDDING_REFRESH_SECONDS = 5  # while the worker computes embeddings, their progress is re-read this often
 WAITING_HINT_SECONDS = 30  # a request waiting this long gets a hint to check the worker
 NOTICE = "train_notice"
-HONEST = "accuracy over all the items"
+HONEST = "accuracy on items chosen at random"
 CROSS_VALIDATED = "cross-validation on the labelled items"
 BIASED = "active learning picks hard ones, so this reads low"
 STOPPED = "The model has stopped changing — more labels will add little."
@@ -106,9 +106,7 @@ def _status(run: TrainingRun | None) -> None:
         st.warning(run.note)
 
 
-def _estimate(
-    value: float, low: float, high: float, n: int, items: str = "random items kept out of training, the labelled rest cross-validated"
-) -> str:
+def _estimate(value: float, low: float, high: float, n: int, items: str = "items chosen at random and kept out of training") -> str:
     return f"{value:.1%} (95% interval {low:.0%}–{high:.0%}, {n:,} {items})"
 
 
@@ -143,9 +141,7 @@ def _learning_curve(finished: list[TrainingRun]) -> None:
     st.caption(
         f"**{HONEST}**, with its 95% interval (the band): the random items the queue hands out (its random "
         "share, and a tenth of a wholly random order) are kept out of training, so they test the model as new "
-        "items would; the items the queue chose count with their cross-validated accuracy, for their share of "
-        "the project (they are the hard ones, gone from the pool the random items come from). With few random "
-        "items the band is wide: read the interval, not the point. "
+        "items would. With few of them the band is wide: read the interval, not the point. "
         f"**{CROSS_VALIDATED}**: {BIASED}."
     )
 
@@ -233,7 +229,7 @@ def _history(all_runs: list[TrainingRun]) -> None:
                 "status": r.status,
                 "why": r.trigger,
                 "labels": r.n_labels,
-                "accuracy (all items)": r.honest_accuracy,
+                "accuracy (random items)": r.honest_accuracy,
                 "random items": r.honest_n,
                 "cross-validated": _cross_validated(r),
                 "kappa": r.stability_kappa,

@@ -108,14 +108,10 @@ def assess(
     picks: Sequence[RandomPick],
     ids: Sequence[int],
     seed: int,
-    chosen_accuracy: float | None = None,
-    items: int = 0,
 ) -> Assessed:
     """The honest score, progressive score, temperature, calibration error and label errors of `model`,
     fitted on every labelled item (`x`/`targets`, item `ids`) but the evaluation sample's rows `held`;
-    `picks`: the project's random picks (`Store.assessment.random_picks`). The honest score is over all
-    the project's `items`, the fitted rows counting with their cross-validated `chosen_accuracy`
-    (`evaluation.over_all_items`)."""
+    `picks`: the project's random picks (`Store.assessment.random_picks`)."""
     rng = np.random.default_rng(seed)
     found = Assessed()
     labelled = {int(i): row for row, i in enumerate(ids)}
@@ -127,9 +123,7 @@ def assess(
     p_held = _by_label(model, model.probabilities(models.take(x, held))) if len(held) else np.zeros((0, len(model.labels)))
     guessed, _ = models.label_probabilities(p_held, model.labels, model.labels, model.multi_label)
     # The same count as progressive validation's, of the current model on items it did not train on.
-    sample = evaluation.progressive_accuracy(guessed, [targets[r] for r in held])
-    chosen = len(targets) - len(held)
-    found.figures.update(_named("honest", evaluation.over_all_items(sample, chosen_accuracy, chosen, items)))
+    found.figures.update(_named("honest", evaluation.progressive_accuracy(guessed, [targets[r] for r in held])))
     if model.multi_label:
         return found  # calibration and label errors are for single-label models
     truth = np.asarray([model.labels.index(t) for t in targets])

@@ -26,7 +26,7 @@ from typing import Any
 
 from scipy.stats import norm
 
-__all__ = ["CONFIDENCE", "Estimate", "over_all_items", "progressive_accuracy", "wilson_interval"]
+__all__ = ["CONFIDENCE", "Estimate", "progressive_accuracy", "wilson_interval"]
 
 CONFIDENCE = 0.95
 """Coverage of the interval shown with the estimate."""
@@ -83,31 +83,3 @@ def progressive_accuracy(
     right = sum(s == g for s, g in pairs)
     low, high = wilson_interval(right, len(pairs), confidence)
     return Estimate(right / len(pairs), low, high, len(pairs), confidence)
-
-
-def over_all_items(random: Estimate, chosen_accuracy: float | None, chosen: int, items: int) -> Estimate:
-    """The accuracy over all of a project's `items`, from its two strata (stratified estimation).
-
-    The random sample (`random`) is drawn from the items still unlabelled when each was handed out, and
-    those are the easier ones: the queue has taken the hard ones out of that pool as it chose them. Alone
-    it reads high by about the share of the chosen items times how much more often the model misses on
-    them (digits at 100 labels: 8% of the pool, where cross-validation misses 35%; the sample read +3.2
-    points above a hold-out, mean of five seeds). So the `chosen` items (labelled, not in the sample) count with their
-    cross-validated accuracy `chosen_accuracy`, and the rest of the project with the sample's:
-    `w * chosen_accuracy + (1 - w) * random`, w = chosen / items. The interval is the sample's Wilson
-    interval, shrunk by (1 - w) and moved with the estimate: the cross-validated figure rests on all the
-    chosen items, far more than the sample's few, and its spread is left out. `items` is still the sample's
-    count. Without a sample or a cross-validated figure the sample's estimate is returned unchanged.
-    """
-    if random.value is None or chosen_accuracy is None or items <= 0 or chosen <= 0:
-        return random
-    weight = min(chosen / items, 1.0)
-    shift = weight * chosen_accuracy
-    return Estimate(
-        shift + (1 - weight) * random.value,
-        shift + (1 - weight) * random.low,
-        shift + (1 - weight) * random.high,
-        random.items,
-        random.confidence,
-    )
-

@@ -182,11 +182,7 @@ class _Run:
         scores = models.evaluate(trained, fit_x, fit_targets, seed=self.seed) if evaluate else None
         self.progress(0.25)
         trained.fit(fit_x, fit_targets)
-        assessed = None
-        if evaluate:
-            items = len(targets) + self.store.model_data.open_item_count(project.id)
-            chosen_accuracy = scores["cv_accuracy"] if scores else None
-            assessed = assessment.assess(trained, x, targets, held, picks, ids, self.seed, chosen_accuracy, items)
+        assessed = assessment.assess(trained, x, targets, held, picks, ids, self.seed) if evaluate else None
         self.progress(0.35)
         trained.temperature = assessed.temperature if assessed else 1.0
         own = self._own_score(trained, fit_x, fit_targets)

@@ -182,9 +182,9 @@ def test_the_honest_score_its_interval_and_the_stopping_state_are_shown(app, sto
     assert latest.honest_n == held > 0 and [r.stability_kappa for r in runs[1:]] == [1.0, 1.0, 1.0]
     at = train_page(app)
     message = at.success[0].value.replace("\\", "")
-    assert f"{latest.honest_accuracy:.1%} (95% interval {latest.honest_low:.0%}–{latest.honest_high:.0%}, {held} random items kept out of training, the labelled rest cross-validated)" in message
+    assert f"{latest.honest_accuracy:.1%} (95% interval {latest.honest_low:.0%}–{latest.honest_high:.0%}, {held} items chosen at random and kept out of training)" in message
     assert "cross-validated accuracy on the labelled items" in message and "so this reads low" in message
-    assert any("accuracy over all the items" in c.value and "cross-validated accuracy" in c.value for c in at.caption)
+    assert any("accuracy on items chosen at random" in c.value and "interval" in c.value for c in at.caption)
     assert not any("stopped changing" in s.value for s in at.success)
     assert any("Predictions stable, labels few" in m.value and f"{stopping.MIN_STOP_LABELS} labels" in m.value
                for m in at.markdown)

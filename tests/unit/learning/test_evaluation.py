@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from labelling.learning.evaluation import Estimate, over_all_items, progressive_accuracy, wilson_interval
+from labelling.learning.evaluation import Estimate, progressive_accuracy, wilson_interval
 
 pytestmark = pytest.mark.filterwarnings("error")
 
@@ -69,41 +69,3 @@ def test_lengths_must_match():
         progressive_accuracy(["a"], ["a", "b"])
     with pytest.raises(ValueError):
         progressive_accuracy(["a"], ["a"], window=0)
-
-
-def test_over_all_items_weighs_the_chosen_items_by_their_share():
-    sample = Estimate(0.9, 0.8, 0.95, 10)
-    found = over_all_items(sample, chosen_accuracy=0.6, chosen=20, items=100)
-    assert found.value == pytest.approx(0.2 * 0.6 + 0.8 * 0.9)
-    assert (found.low, found.high) == (pytest.approx(0.12 + 0.8 * 0.8), pytest.approx(0.12 + 0.8 * 0.95))
-    assert found.items == 10
-
-
-@pytest.mark.parametrize(
-    "sample, chosen_accuracy, chosen, items",
-    [(Estimate(None, None, None, 0), 0.6, 20, 100), (Estimate(0.9, 0.8, 0.95, 10), None, 20, 100),
-     (Estimate(0.9, 0.8, 0.95, 10), 0.6, 0, 100)],
-)
-def test_over_all_items_without_a_sample_or_a_cross_validated_figure_is_the_sample(sample, chosen_accuracy, chosen, items):
-    assert over_all_items(sample, chosen_accuracy, chosen, items) == sample
-
-
-def test_over_all_items_removes_the_bias_of_sampling_only_what_the_queue_left():
-    """A pool whose items the model gets right with known chances; the queue takes the hardest 8% and the
-    random sample comes from the rest. Over 2,000 draws, the sample alone reads the pool's accuracy too
-    high; weighed with the chosen items' accuracy it reads it right (to sampling error)."""
-    rng = np.random.default_rng(7)
-    chance = np.sort(rng.beta(6, 1, 5_000))  # easy on the whole, with a hard tail
-    truth = chance.mean()
-    chosen = 400  # the hardest ones, first in sorted order
-    left = chance[chosen:]
-    alone, weighed = [], []
-    for _ in range(2_000):
-        draw = rng.choice(left, 20, replace=False)
-        right = rng.random(20) < draw
-        sample = Estimate(right.mean(), *wilson_interval(int(right.sum()), 20), 20)
-        cross_validated = (rng.random(chosen) < chance[:chosen]).mean()
-        alone.append(sample.value)
-        weighed.append(over_all_items(sample, cross_validated, chosen, len(chance)).value)
-    assert np.mean(alone) - truth > 0.02
-    assert abs(np.mean(weighed) - truth) < 0.005
