@@ -7,9 +7,8 @@ SQLite (no row locks) the caller's `BEGIN IMMEDIATE` transaction makes the read-
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, Double, Exists, Select, bindparam, exists, false, func, literal, literal_column, null
-from sqlalchemy import or_, select
-from sqlalchemy import text, true, update
+from sqlalchemy import ColumnElement, Double, Exists, Select, bindparam, exists, false, func, literal, literal_column
+from sqlalchemy import null, or_, select, text, true, update
 
 from labelling.storage.engine import clock
 from labelling.storage.prepared import Prepared

@@ -12,12 +12,12 @@ for the labeller's id, longer with every label they gave. Over every task the in
 queue, and the small lease index wins. NULL labeller ids never collide in a unique index (PostgreSQL and
 SQLite), so the rule it keeps is the same: one task per item and labeller.
 
-On PostgreSQL the tasks table is vacuumed by autovacuum after every AUTOVACUUM_AFTER dead row versions (about two
-per label, the claim's and the submit's; a re-ordering makes one per open task and vacuums itself), whatever
-the table's size, and always with its indexes: each label leaves
-dead entries at the top of the claim index that every claim steps over until a VACUUM removes them, and the
-default (a fifth of the table) waits 100,000 labels at 1,000,000 items. A VACUUM that finds few pages with dead
-rows may otherwise skip the indexes, which is where they cost. The downgrade resets the three parameters.
+On PostgreSQL autovacuum vacuums the tasks table after every AUTOVACUUM_AFTER dead row versions (about two per
+label, the claim's and the submit's; a re-ordering makes one per open task and vacuums itself), whatever the
+table's size, and always with its indexes: each label leaves dead entries at the top of the claim index that
+every claim steps over until a VACUUM removes them, and the default (a fifth of the table) waits 100,000
+labels at 1,000,000 items; a VACUUM that finds few pages with dead rows may otherwise skip the indexes, which
+is where they cost. The downgrade resets the three parameters.
 
 The new index is built inside the migration's transaction, which holds the table: labelling waits for it
 (0.25 s for 1,000,000 tasks on the machine of the README's figures).
