@@ -61,8 +61,11 @@ class Prepared:
         return rows[0][0] if rows else None
 
     def _ready(self, connection: Connection) -> _Driver:
-        """The driver connection's state for `Prepared`, this statement PREPAREd on it (PostgreSQL)."""
-        driver = _driver(connection)
+        """The driver connection's state for `Prepared` (in the pool's per-connection dict: gone with the
+        connection), this statement PREPAREd on it (PostgreSQL)."""
+        driver = connection.connection.info.get(_DRIVER)
+        if driver is None:
+            driver = connection.connection.info[_DRIVER] = _Driver()
         if connection.dialect.name == "postgresql" and self.name not in driver.prepared:
             connection.exec_driver_sql(self._prepare)
             driver.prepared.add(self.name)
@@ -126,15 +129,6 @@ class _Driver:
 
 _DRIVER = "prepared"
 """The key of a driver connection's `_Driver` in its pool `info` dict."""
-
-
-def _driver(connection: Connection) -> _Driver:
-    """What `Prepared` keeps on the connection's driver connection (in the pool's per-connection dict: gone
-    with the connection)."""
-    driver = connection.connection.info.get(_DRIVER)
-    if driver is None:
-        driver = connection.connection.info[_DRIVER] = _Driver()
-    return driver
 
 
 def _fixed_values(compiled: Compiled) -> dict[str, Any]:
