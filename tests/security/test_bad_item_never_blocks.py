@@ -101,10 +101,14 @@ def test_a_labeller_reports_an_item_and_a_reviewer_takes_it_out_of_the_queue(med
     at = label_page()
     keeps_every_action(at)
     bad = store.export(project.id)["item_id"].tolist()[0]
+    assert not at.text_input  # the popover's inside is drawn once it is open
+    at.session_state[f"problem-{bad}"] = True  # the labeller opens "Report a problem with this item"
+    at.run()
     at.text_input(key=f"problem-comment-{bad}").input("the picture is missing")
     at.button(key=f"problem-send-{bad}").click().run()
 
     assert "reported" in at.success[0].value
+    assert not at.text_input  # closed once sent
     [reported] = store.problems.open(project.id)[0]
     assert (reported.item_id, reported.kind, reported.comment, reported.reporter) == (
         bad, "report", "the picture is missing", "admin"
