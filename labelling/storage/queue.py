@@ -98,9 +98,10 @@ def next_item(
 def submit(connection: Connection, project: Project, me: Labeller, item_id: int, label: Label) -> Annotation:
     """Record my label; a second submit of the same item returns the first label instead of adding one.
 
-    The common case (I hold the item) needs no labeller lock: the update locks my task row, so a
-    concurrent double submit waits for it and then finds the task done. Everything else is serialised
-    per labeller by `lock_labeller`.
+    The common case (I hold the item) is one statement, which on PostgreSQL takes my labeller lock first
+    (SUBMIT_MY_TASK); on SQLite the transaction holds the database's write lock. A concurrent double
+    submit waits for my task row and then finds the task done. Everything else is serialised per
+    labeller by `lock_labeller`, which a caller may have taken already.
     """
     params = {"project": project.id, "me": me.id, "item": item_id}
     if connection.dialect.name == "postgresql":
@@ -109,7 +110,9 @@ def submit(connection: Connection, project: Project, me: Labeller, item_id: int,
             if project.overlap > 1:
                 connection.execute(queries.MARK_STARTED, params)
             return Annotation(added.id, item_id, me.name, label, added.created_at, added.seconds)
-    completed = queries.COMPLETE_MY_TASK.first(connection, params)
+        completed = None  # the same condition again would find the same: the slow path, locked
+    else:
+        completed = queries.COMPLETE_MY_TASK.first(connection, params)
     if completed is None:
         lock_labeller(connection, me.name)
         task = connection.execute(queries.MY_TASK_FOR_ITEM, params).first()

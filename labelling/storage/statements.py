@@ -8,7 +8,7 @@ SQLite (no row locks) the caller's `BEGIN IMMEDIATE` transaction makes the read-
 from __future__ import annotations
 
 from sqlalchemy import ColumnElement, Double, Exists, Select, bindparam, exists, false, func, literal, literal_column
-from sqlalchemy import null, or_, select, text, true, update
+from sqlalchemy import Update, null, or_, select, text, true, update
 
 from labelling.storage.engine import clock
 from labelling.storage.prepared import Prepared
@@ -107,18 +107,21 @@ MY_TASK_FOR_ITEM = (
 )
 """My one task on an item (uq_tasks_labeller_item), if I hold it or did it."""
 
-_COMPLETE_MY_TASK = (
-    update(tasks)
-    .where(
-        tasks.c.project_id == bindparam("project"),
-        tasks.c.item_id == bindparam("item"),
-        tasks.c.labeller_id == bindparam("me"),
-        ~tasks.c.done,
+def _complete_my_task(me: ColumnElement[int]) -> Update:
+    return (
+        update(tasks)
+        .where(
+            tasks.c.project_id == bindparam("project"),
+            tasks.c.item_id == bindparam("item"),
+            tasks.c.labeller_id == me,
+            ~tasks.c.done,
+        )
+        .values(done=true(), lease_expires_at=null())
+        .returning(tasks.c.id, tasks.c.leased_at)
     )
-    .values(done=true(), lease_expires_at=null())
-    .returning(tasks.c.id, tasks.c.leased_at)
-)
-COMPLETE_MY_TASK = Prepared("complete_my_task", _COMPLETE_MY_TASK)
+
+
+COMPLETE_MY_TASK = Prepared("complete_my_task", _complete_my_task(bindparam("me")))
 """The common submit in one statement: my open task on the item becomes done. It keeps my labeller id,
 which is how the claim knows I labelled this item, and its hand-out time, from which seconds spent are
 counted. A lease that expired unclaimed still counts."""
@@ -188,7 +191,8 @@ ADD_ANNOTATION = Prepared(
 )
 """Append my label."""
 
-_completed = _COMPLETE_MY_TASK.cte("completed")
+_locked_me = select(labellers.c.id).where(labellers.c.id == bindparam("me")).with_for_update(key_share=True).cte("locked_me")
+_completed = _complete_my_task(select(_locked_me.c.id).scalar_subquery()).cte("completed")
 _new_label = _my_label(_completed.c.leased_at)
 SUBMIT_MY_TASK = Prepared(
     "submit_my_task",
@@ -197,8 +201,11 @@ SUBMIT_MY_TASK = Prepared(
     .add_cte(_completed)
     .returning(*_ANNOTATION_ROW),
 )
-"""PostgreSQL's common submit in one statement: COMPLETE_MY_TASK, then ADD_ANNOTATION from the task it
-completed; no row when I hold no open task on the item (the caller then takes the slow path)."""
+"""PostgreSQL's common submit in one statement: LOCK_LABELLER, COMPLETE_MY_TASK, then ADD_ANNOTATION from
+the task it completed; no row when I hold no open task on the item (the caller then takes the slow path,
+which locks me itself). My row is locked before my task's: the task is found by my id, which the update
+reads from the lock (an InitPlan, run before the scan that locks the task), the order every other call
+takes them in. One round trip where the lock was one of its own: a click is three statements and a commit."""
 
 SUPERSEDE_MY_LABEL = (
     update(annotations)

@@ -199,9 +199,10 @@ class Store:
         queue.check_lease(lease_seconds)
         with self._held.write() as connection:
             project, value = self._normalised(connection, project_id, item_id, label)
-            # The labeller lock first, as next_item takes it: submitting first would lock my task row and
-            # then wait for the lock that a next_item in my other tab holds while it waits for that row.
-            me = queue.lock_labeller(connection, labeller)
+            # The labeller lock before my task row, as next_item takes them: the submit takes it (SUBMIT_MY_TASK,
+            # or lock_labeller on its slow path), and holds it for the hand-out. Locking my task row first
+            # would wait for the lock that a next_item in my other tab holds while it waits for that row.
+            me = self._labeller(connection, labeller)
             annotation = self._submit(connection, project, me, item_id, value)
             return annotation, self._hand_out(connection, project, me, lease_seconds)
 

@@ -294,3 +294,37 @@ def test_a_connection_lost_inside_the_transaction_is_not_run_again(postgresql_ur
     assert annotation.item_id == item.id and following.data == "second"
     store.close()
 
+
+def test_a_click_takes_my_labeller_lock_before_my_task_row_in_its_first_statement(postgresql_url):
+    """The submit locks my labeller row and then my task, in one statement: while my other tab holds the
+    labeller lock, the click waits holding no task row (the order next_item takes them in, so the two tabs
+    cannot deadlock), and a click is three statements (submit, lease refresh, claim) and the commit."""
+    store = Store.connect(postgresql_url)
+    project = new_project(store)
+    store.add_items(project.id, ["first", "second", "third"])
+    item = store.next_item(project.id, "alice")
+    store.submit_and_next(project.id, item.id, "alice", "a")  # statements prepared, labeller cached
+    item = store.next_item(project.id, "alice")
+    sent: list[str] = []
+    sa.event.listen(store.engine, "before_cursor_execute", lambda *args: sent.append(args[2]))
+    outcome: list[object] = []
+    waiter = threading.Thread(target=lambda: outcome.append(store.submit_and_next(project.id, item.id, "alice", "b")))
+    holder = sa.create_engine(postgresql_url)
+    try:
+        with holder.connect() as blocking:
+            blocking.execute(sa.select(labellers.c.id).where(labellers.c.name == "alice").with_for_update(key_share=True))
+            waiter.start()
+            wait_for_blocked(blocking, WAIT_SECONDS)
+            with holder.connect() as other:  # my task row is free: the waiting click has not locked it
+                task = other.execute(
+                    sa.select(tasks.c.id).where(tasks.c.item_id == item.id).with_for_update(nowait=True)
+                ).scalar_one()
+                assert task is not None
+                other.rollback()
+            blocking.rollback()
+            waiter.join(WAIT_SECONDS)
+    finally:
+        holder.dispose()
+    assert outcome and outcome[0][0].item_id == item.id
+    assert [s.split("(")[0] for s in sent] == ["EXECUTE submit_my_task", "EXECUTE refresh_my_lease", "EXECUTE claim_next"]
+    store.close()
