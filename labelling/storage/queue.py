@@ -27,10 +27,12 @@ from labelling.io.serialisation import decode
 
 __all__ = [
     "Labeller",
+    "Submitted",
     "check_lease",
     "find_labeller",
     "item_view",
-    "lock_labeller", "next_item",
+    "lock_labeller",
+    "next_item",
     "priority_arrays",
     "reopen",
     "set_priorities",
@@ -45,6 +47,15 @@ _NO_LIMIT = 2**62
 class Labeller(NamedTuple):
     id: int
     name: str
+
+
+class Submitted(NamedTuple):
+    """A submit's label, and whether it ended a live lease of mine: a labeller holds at most one live lease
+    per project (every lease is given under their lock once REFRESH_MY_LEASE found none, or after letting
+    the held one go), so then they hold none and the next hand-out need not look for one."""
+
+    annotation: Annotation
+    ended_my_lease: bool = False
 
 
 def find_labeller(connection: Connection, name: str) -> Labeller | None:
@@ -74,12 +85,15 @@ def next_item(
     me: Labeller,
     lease_seconds: float,
     gold: Callable[[], Item | None] | None = None,
+    *,
+    holding: bool = True,
 ) -> Item | None:
     """My live lease (extended) if I hold one, else a newly claimed task; None when nothing is left for me.
 
-    `gold`, given when the gold-rate draw hit, offers a gold item instead of a claim (labelling.storage.gold)."""
+    `gold`, given when the gold-rate draw hit, offers a gold item instead of a claim (labelling.storage.gold).
+    `holding=False`: the caller knows I hold no live lease (`Submitted.ended_my_lease`), so none is looked for."""
     params = {"project": project.id, "me": me.id, "lease": float(lease_seconds)}
-    held = queries.REFRESH_MY_LEASE.first(connection, params)
+    held = queries.REFRESH_MY_LEASE.first(connection, params) if holding else None
     if held is not None:
         mine = _my_current(connection, held.item_id, me) if held.done else None
         return item_view(connection, project, held.item_id, held.lease_expires_at, mine and mine.label)
@@ -95,7 +109,7 @@ def next_item(
     return item_view(connection, project, claimed.item_id, claimed.lease_expires_at, None)
 
 
-def submit(connection: Connection, project: Project, me: Labeller, item_id: int, label: Label) -> Annotation:
+def submit(connection: Connection, project: Project, me: Labeller, item_id: int, label: Label) -> Submitted:
     """Record my label; a second submit of the same item returns the first label instead of adding one.
 
     The common case (I hold the item) is one statement, which on PostgreSQL takes my labeller lock first
@@ -109,7 +123,7 @@ def submit(connection: Connection, project: Project, me: Labeller, item_id: int,
         if added is not None:
             if project.overlap > 1:
                 connection.execute(queries.MARK_STARTED, params)
-            return Annotation(added.id, item_id, me.name, label, added.created_at, added.seconds)
+            return Submitted(Annotation(added.id, item_id, me.name, label, added.created_at, added.seconds), added.was_live)
         completed = None  # the same condition again would find the same: the slow path, locked
     else:
         completed = queries.COMPLETE_MY_TASK.first(connection, params)
@@ -119,11 +133,11 @@ def submit(connection: Connection, project: Project, me: Labeller, item_id: int,
         if task is not None and task.done:
             mine = _my_current(connection, item_id, me) if task.lease_expires_at is None else None
             if mine is not None:  # labelled and not reopened: a double submit
-                return mine
+                return Submitted(mine)
             # Reopened by undo, or a gold hand-out (done from the start) I skipped or let expire: label it.
             connection.execute(queries.SUPERSEDE_MY_LABEL, params)
             connection.execute(queries.END_LEASE, {"task": task.id})
-            return _add_annotation(connection, project, me, item_id, label, task.leased_at)
+            return Submitted(_add_annotation(connection, project, me, item_id, label, task.leased_at))
         # No task of mine: my lease expired and someone else took it, or I never asked. Take a free slot.
         if queries.CLAIM_ITEM.first(connection, {**params, "lease": 0.0}) is None:
             _require_item(connection, project, item_id)
@@ -134,7 +148,7 @@ def submit(connection: Connection, project: Project, me: Labeller, item_id: int,
         completed = queries.COMPLETE_MY_TASK.one(connection, params)
     if project.overlap > 1:
         connection.execute(queries.MARK_STARTED, params)
-    return _add_annotation(connection, project, me, item_id, label, completed.leased_at)
+    return Submitted(_add_annotation(connection, project, me, item_id, label, completed.leased_at))
 
 
 def skip(connection: Connection, project: Project, me: Labeller, item_id: int) -> None:

@@ -192,20 +192,29 @@ ADD_ANNOTATION = Prepared(
 """Append my label."""
 
 _locked_me = select(labellers.c.id).where(labellers.c.id == bindparam("me")).with_for_update(key_share=True).cte("locked_me")
-_completed = _complete_my_task(select(_locked_me.c.id).scalar_subquery()).cte("completed")
+_before = tasks.alias("before")
+_was_live = select(_before.c.lease_expires_at > clock()).where(_before.c.id == tasks.c.id).scalar_subquery()
+"""Whether the task's lease was live before this statement: its sub-select reads the row as the statement
+found it, not as the statement leaves it."""
+_completed = (
+    _complete_my_task(select(_locked_me.c.id).scalar_subquery()).returning(_was_live.label("was_live")).cte("completed")
+)
 _new_label = _my_label(_completed.c.leased_at)
-SUBMIT_MY_TASK = Prepared(
-    "submit_my_task",
+_added = (
     annotations.insert()
     .from_select(list(_new_label), select(*_new_label.values()).select_from(_completed))
-    .add_cte(_completed)
-    .returning(*_ANNOTATION_ROW),
+    .returning(*_ANNOTATION_ROW)
+    .cte("added")
+)
+SUBMIT_MY_TASK = Prepared(
+    "submit_my_task", select(_added, _completed.c.was_live).select_from(_added.join(_completed, true()))
 )
 """PostgreSQL's common submit in one statement: LOCK_LABELLER, COMPLETE_MY_TASK, then ADD_ANNOTATION from
-the task it completed; no row when I hold no open task on the item (the caller then takes the slow path,
-which locks me itself). My row is locked before my task's: the task is found by my id, which the update
-reads from the lock (an InitPlan, run before the scan that locks the task), the order every other call
-takes them in. One round trip where the lock was one of its own: a click is three statements and a commit."""
+the task it completed, and whether its lease was live (then I hold no other: the refresh of the hand-out
+after it can be left out); no row when I hold no open task on the item (the caller then takes the slow
+path, which locks me itself). My row is locked before my task's: the task is found by my id, which the
+update reads from the lock (an InitPlan, run before the scan that locks the task), the order every other
+call takes them in. A click is this, the claim and the commit."""
 
 SUPERSEDE_MY_LABEL = (
     update(annotations)

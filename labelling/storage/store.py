@@ -188,7 +188,7 @@ class Store:
         """Record a label (a list of labels for a multi-label project); a double submit records one."""
         with self._held.write() as connection:
             project, value = self._normalised(connection, project_id, item_id, label)
-            return self._submit(connection, project, self._labeller(connection, labeller), item_id, value)
+            return self._submit(connection, project, self._labeller(connection, labeller), item_id, value).annotation
 
     @retry_once_when_safe
     def submit_and_next(
@@ -203,8 +203,9 @@ class Store:
             # or lock_labeller on its slow path), and holds it for the hand-out. Locking my task row first
             # would wait for the lock that a next_item in my other tab holds while it waits for that row.
             me = self._labeller(connection, labeller)
-            annotation = self._submit(connection, project, me, item_id, value)
-            return annotation, self._hand_out(connection, project, me, lease_seconds)
+            submitted = self._submit(connection, project, me, item_id, value)
+            holding = not submitted.ended_my_lease
+            return submitted.annotation, self._hand_out(connection, project, me, lease_seconds, holding=holding)
 
     def _normalised(self, connection: Connection, project_id: int, item_id: int, label: Any) -> tuple[Project, Label]:
         """The project and the label checked against its label set (and item), re-read if the set was edited since."""
@@ -218,18 +219,21 @@ class Store:
             raise InvalidInput("no label given")
         return project, value
 
-    def _submit(self, connection: Connection, project: Project, me: queue.Labeller, item_id: int, value: Label) -> Annotation:
-        annotation = queue.submit(connection, project, self.access.check(connection, project, me), int(item_id), value)
+    def _submit(self, connection: Connection, project: Project, me: queue.Labeller, item_id: int, value: Label) -> queue.Submitted:
+        submitted = queue.submit(connection, project, self.access.check(connection, project, me), int(item_id), value)
         self._notifier.labels_arrived(connection, project.id)  # wakes the training worker (PostgreSQL)
-        return annotation
+        return submitted
 
-    def _hand_out(self, connection: Connection, project: Project, me: queue.Labeller, lease_seconds: float) -> Item | None:
-        """The next item for `me` (locked by the caller): a gold item at the project's gold rate, else the queue's."""
+    def _hand_out(
+        self, connection: Connection, project: Project, me: queue.Labeller, lease_seconds: float, *, holding: bool = True
+    ) -> Item | None:
+        """The next item for `me` (locked by the caller): a gold item at the project's gold rate, else the queue's.
+        `holding=False` when the caller knows `me` holds no live lease (`queue.next_item`)."""
         hand_out = None
         rate = gold.gold_rate(project)  # from the cached project: a miss costs no query
         if rate and self.rng.random() < rate:
             hand_out = functools.partial(gold.hand_out_gold, connection, project, me, lease_seconds, self.rng)
-        return queue.next_item(connection, project, me, lease_seconds, gold=hand_out)
+        return queue.next_item(connection, project, me, lease_seconds, gold=hand_out, holding=holding)
 
     @retry_once_when_safe
     def skip(self, project_id: int, item_id: int, labeller: str) -> None:

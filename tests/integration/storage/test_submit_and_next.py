@@ -77,6 +77,27 @@ def test_a_session_of_clicks_goes_as_with_submit_then_next_item(db_url):
         together.close()
 
 
+def test_a_label_sent_after_its_lease_expired_brings_back_the_item_i_hold_now(store):
+    """My lease on the first item expired and I was handed another; the late label still counts, and the
+    click shows me the item I hold rather than claiming a third (only a live lease that the submit ended
+    means I hold nothing)."""
+    project = new_project(store)
+    store.add_items(project.id, ["first", "second", "third"])
+    ids = ids_by_data(store, project.id)
+    late = store.next_item(project.id, "alice")
+    assert late.data == "first"
+    expire_leases(store, late.id)
+    store.set_priorities(project.id, [ids["second"]], [1.0])  # the first is free again: put another ahead
+    held = store.next_item(project.id, "alice")
+    assert held.data == "second"
+
+    annotation, following = store.submit_and_next(project.id, late.id, "alice", "a")
+
+    assert annotation.item_id == late.id
+    assert following.id == held.id
+    assert set(current_annotations(store, project.id)["item_id"]) == {late.id}
+
+
 def test_the_next_item_is_leased_and_carries_its_suggestion(store):
     project = new_project(store)
     store.add_items(project.id, ["first", "second", "third"])
@@ -298,7 +319,8 @@ def test_a_connection_lost_inside_the_transaction_is_not_run_again(postgresql_ur
 def test_a_click_takes_my_labeller_lock_before_my_task_row_in_its_first_statement(postgresql_url):
     """The submit locks my labeller row and then my task, in one statement: while my other tab holds the
     labeller lock, the click waits holding no task row (the order next_item takes them in, so the two tabs
-    cannot deadlock), and a click is three statements (submit, lease refresh, claim) and the commit."""
+    cannot deadlock), and a click is two statements (submit, claim) and the commit: the submit ended my
+    live lease, so there is none to refresh."""
     store = Store.connect(postgresql_url)
     project = new_project(store)
     store.add_items(project.id, ["first", "second", "third"])
@@ -326,5 +348,5 @@ def test_a_click_takes_my_labeller_lock_before_my_task_row_in_its_first_statemen
     finally:
         holder.dispose()
     assert outcome and outcome[0][0].item_id == item.id
-    assert [s.split("(")[0] for s in sent] == ["EXECUTE submit_my_task", "EXECUTE refresh_my_lease", "EXECUTE claim_next"]
+    assert [s.split("(")[0] for s in sent] == ["EXECUTE submit_my_task", "EXECUTE claim_next"]
     store.close()
