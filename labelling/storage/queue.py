@@ -27,7 +27,6 @@ from labelling.io.serialisation import decode
 
 __all__ = [
     "Labeller",
-    "Submitted",
     "check_lease",
     "find_labeller",
     "item_view",
@@ -38,6 +37,7 @@ __all__ = [
     "set_priorities",
     "skip",
     "submit",
+    "submit_and_next",
     "undo",
 ]
 
@@ -49,7 +49,7 @@ class Labeller(NamedTuple):
     name: str
 
 
-class Submitted(NamedTuple):
+class _Submitted(NamedTuple):
     """A submit's label, and whether it ended a live lease of mine: a labeller holds at most one live lease
     per project (every lease is given under their lock once REFRESH_MY_LEASE found none, or after letting
     the held one go), so then they hold none and the next hand-out need not look for one."""
@@ -91,7 +91,8 @@ def next_item(
     """My live lease (extended) if I hold one, else a newly claimed task; None when nothing is left for me.
 
     `gold`, given when the gold-rate draw hit, offers a gold item instead of a claim (labelling.storage.gold).
-    `holding=False`: the caller knows I hold no live lease (`Submitted.ended_my_lease`), so none is looked for."""
+    `holding=False`: the caller knows I hold no live lease (a submit just ended the one I held: `_Submitted`),
+    so none is looked for."""
     params = {"project": project.id, "me": me.id, "lease": float(lease_seconds)}
     held = queries.REFRESH_MY_LEASE.first(connection, params) if holding else None
     if held is not None:
@@ -109,7 +110,7 @@ def next_item(
     return item_view(connection, project, claimed.item_id, claimed.lease_expires_at, None)
 
 
-def submit(connection: Connection, project: Project, me: Labeller, item_id: int, label: Label) -> Submitted:
+def submit(connection: Connection, project: Project, me: Labeller, item_id: int, label: Label) -> Annotation:
     """Record my label; a second submit of the same item returns the first label instead of adding one.
 
     The common case (I hold the item) is one statement, which on PostgreSQL takes my labeller lock first
@@ -117,13 +118,42 @@ def submit(connection: Connection, project: Project, me: Labeller, item_id: int,
     submit waits for my task row and then finds the task done. Everything else is serialised per
     labeller by `lock_labeller`, which a caller may have taken already.
     """
+    return _submit(connection, project, me, item_id, label).annotation
+
+
+def submit_and_next(
+    connection: Connection,
+    project: Project,
+    me: Labeller,
+    item_id: int,
+    label: Label,
+    lease_seconds: float,
+    gold: Callable[[], Item | None] | None = None,
+) -> tuple[Annotation, Item | None]:
+    """`submit`, then `next_item`. On PostgreSQL, unless a gold item is offered, the common case (I hold the
+    item) is one statement that records the label and claims my next item (SUBMIT_AND_CLAIM)."""
+    one_statement = connection.dialect.name == "postgresql" and gold is None
+    if one_statement:
+        params = {"project": project.id, "me": me.id, "item": item_id, "lease": float(lease_seconds)}
+        row = queries.SUBMIT_AND_CLAIM.first(connection, {**params, "label_json": labels.to_json(label)})
+        if row is not None:
+            _started(connection, project, params)
+            annotation = Annotation(row.id, item_id, me.name, label, row.created_at, row.seconds)
+            if row.item_id is not None:
+                return annotation, _shown(project, row.item_id, row.lease_expires_at, None, row)
+            return annotation, next_item(connection, project, me, lease_seconds, holding=not row.was_live)
+    submitted = _submit(connection, project, me, item_id, label, tried=one_statement)
+    return submitted.annotation, next_item(connection, project, me, lease_seconds, gold, holding=not submitted.ended_my_lease)
+
+
+def _submit(connection: Connection, project: Project, me: Labeller, item_id: int, label: Label, *, tried: bool = False) -> _Submitted:
+    """`submit`, saying whether it ended my live lease. `tried`: SUBMIT_MY_TASK's case is known not to hold."""
     params = {"project": project.id, "me": me.id, "item": item_id}
     if connection.dialect.name == "postgresql":
-        added = queries.SUBMIT_MY_TASK.first(connection, {**params, "label_json": labels.to_json(label)})
+        added = None if tried else queries.SUBMIT_MY_TASK.first(connection, {**params, "label_json": labels.to_json(label)})
         if added is not None:
-            if project.overlap > 1:
-                connection.execute(queries.MARK_STARTED, params)
-            return Submitted(Annotation(added.id, item_id, me.name, label, added.created_at, added.seconds), added.was_live)
+            _started(connection, project, params)
+            return _Submitted(Annotation(added.id, item_id, me.name, label, added.created_at, added.seconds), added.was_live)
         completed = None  # the same condition again would find the same: the slow path, locked
     else:
         completed = queries.COMPLETE_MY_TASK.first(connection, params)
@@ -133,11 +163,11 @@ def submit(connection: Connection, project: Project, me: Labeller, item_id: int,
         if task is not None and task.done:
             mine = _my_current(connection, item_id, me) if task.lease_expires_at is None else None
             if mine is not None:  # labelled and not reopened: a double submit
-                return Submitted(mine)
+                return _Submitted(mine)
             # Reopened by undo, or a gold hand-out (done from the start) I skipped or let expire: label it.
             connection.execute(queries.SUPERSEDE_MY_LABEL, params)
             connection.execute(queries.END_LEASE, {"task": task.id})
-            return Submitted(_add_annotation(connection, project, me, item_id, label, task.leased_at))
+            return _Submitted(_add_annotation(connection, project, me, item_id, label, task.leased_at))
         # No task of mine: my lease expired and someone else took it, or I never asked. Take a free slot.
         if queries.CLAIM_ITEM.first(connection, {**params, "lease": 0.0}) is None:
             _require_item(connection, project, item_id)
@@ -146,9 +176,14 @@ def submit(connection: Connection, project: Project, me: Labeller, item_id: int,
                 "or already has all the labels it needs; your label was not recorded"
             )
         completed = queries.COMPLETE_MY_TASK.one(connection, params)
+    _started(connection, project, params)
+    return _Submitted(_add_annotation(connection, project, me, item_id, label, completed.leased_at))
+
+
+def _started(connection: Connection, project: Project, params: dict[str, Any]) -> None:
+    """With overlap > 1, the item's other tasks go ahead of untouched items (MARK_STARTED)."""
     if project.overlap > 1:
         connection.execute(queries.MARK_STARTED, params)
-    return Submitted(_add_annotation(connection, project, me, item_id, label, completed.leased_at))
 
 
 def skip(connection: Connection, project: Project, me: Labeller, item_id: int) -> None:

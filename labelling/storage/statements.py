@@ -7,8 +7,10 @@ SQLite (no row locks) the caller's `BEGIN IMMEDIATE` transaction makes the read-
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, Double, Exists, Select, bindparam, exists, false, func, literal, literal_column
-from sqlalchemy import Update, null, or_, select, text, true, update
+from typing import Any
+
+from sqlalchemy import CTE, ColumnElement, Double, Exists, Select, bindparam, exists, false, func, literal, literal_column
+from sqlalchemy import Join, Update, null, or_, select, text, true, update
 
 from labelling.storage.engine import clock
 from labelling.storage.prepared import Prepared
@@ -55,23 +57,33 @@ _SUGGESTION = (predictions.c.label.label("suggested"), predictions.c.probability
 """The latest model's suggestion, NULLs before any model: read with the item, not in a query of its own."""
 
 
-def _claim(name: str, candidate: Select) -> Prepared:
-    """PostgreSQL also returns the item's data and the model's suggestion (the claim is a CTE the
-    select joins), saving two round trips; SQLite's DML cannot sit in a CTE, so there both are read after
-    (ITEM_VIEW)."""
-    claim = (
+def _claim_update(candidate: Select, *conditions: ColumnElement[bool]) -> Update:
+    """Lease the candidate task to me."""
+    return (
         update(tasks)
-        .where(tasks.c.id == candidate.scalar_subquery())
+        .where(tasks.c.id == candidate.scalar_subquery(), *conditions)
         .values(labeller_id=bindparam("me"), leased_at=clock(), lease_expires_at=clock() + bindparam("lease"))
         .returning(tasks.c.id, tasks.c.item_id, tasks.c.lease_expires_at)
     )
-    claimed = claim.cte("claimed")
-    with_item = select(claimed, items.c.data, *_SUGGESTION).select_from(
-        claimed.join(items, items.c.id == claimed.c.item_id).outerjoin(
-            predictions, predictions.c.item_id == claimed.c.item_id
-        )
+
+
+def _with_item(claimed: CTE) -> tuple[ColumnElement[Any], ...]:
+    """The claimed item's columns, and its data and suggestion: read with the claim, saving two round trips."""
+    return claimed.c.item_id, claimed.c.lease_expires_at, items.c.data, *_SUGGESTION
+
+
+def _item_of(claimed: CTE) -> Join:
+    return items.join(claimed, items.c.id == claimed.c.item_id).outerjoin(
+        predictions, predictions.c.item_id == claimed.c.item_id
     )
-    return Prepared(name, with_item, sqlite_statement=claim)
+
+
+def _claim(name: str, candidate: Select) -> Prepared:
+    """PostgreSQL also returns the item's data and the model's suggestion (the claim is a CTE the
+    select joins); SQLite's DML cannot sit in a CTE, so there both are read after (ITEM_VIEW)."""
+    claim = _claim_update(candidate)
+    claimed = claim.cte("claimed")
+    return Prepared(name, select(*_with_item(claimed)).select_from(_item_of(claimed)), sqlite_statement=claim)
 
 
 CLAIM_NEXT = _claim("claim_next", _claimable(skip_mine=True, one_item=False))
@@ -214,7 +226,24 @@ the task it completed, and whether its lease was live (then I hold no other: the
 after it can be left out); no row when I hold no open task on the item (the caller then takes the slow
 path, which locks me itself). My row is locked before my task's: the task is found by my id, which the
 update reads from the lock (an InitPlan, run before the scan that locks the task), the order every other
-call takes them in. A click is this, the claim and the commit."""
+call takes them in."""
+
+_claimed_next = _claim_update(
+    _claimable(skip_mine=True, one_item=False), exists(select(literal_column("1")).where(_completed.c.was_live))
+).cte("claimed")
+SUBMIT_AND_CLAIM = Prepared(
+    "submit_and_claim",
+    select(_added, _completed.c.was_live, *_with_item(_claimed_next)).select_from(
+        _added.join(_completed, true()).outerjoin(_item_of(_claimed_next), true())
+    ),
+)
+"""A click on PostgreSQL in one statement: SUBMIT_MY_TASK, then, if the lease it ended was live (so I hold
+none), CLAIM_NEXT, with the claimed item's data and suggestion (NULLs when nothing was claimed: the caller
+then goes on as `next_item` does). No row, and nothing done, when SUBMIT_MY_TASK finds no task: the gate
+on the claim reads the submit's result, so the claim runs only after my labeller lock and my task row are
+taken, in the order every other call takes them. The claim sees the statement's snapshot, taken before
+my task was completed: there my task still holds its item with a live lease, so the claim passes it by
+as it passes by every item I hold or did."""
 
 SUPERSEDE_MY_LABEL = (
     update(annotations)

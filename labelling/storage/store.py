@@ -9,7 +9,7 @@ import functools
 import json
 import random
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import pandas as pd
@@ -181,14 +181,17 @@ class Store:
         with self._held.write() as connection:
             project = self._project(connection, project_id)
             me = self.access.check(connection, project, queue.lock_labeller(connection, labeller))
-            return self._hand_out(connection, project, me, lease_seconds)
+            return queue.next_item(connection, project, me, lease_seconds, self._gold(connection, project, me, lease_seconds))
 
     @retry_once_when_safe
     def submit(self, project_id: int, item_id: int, labeller: str, label: Label | Sequence[str]) -> Annotation:
         """Record a label (a list of labels for a multi-label project); a double submit records one."""
         with self._held.write() as connection:
             project, value = self._normalised(connection, project_id, item_id, label)
-            return self._submit(connection, project, self._labeller(connection, labeller), item_id, value).annotation
+            me = self.access.check(connection, project, self._labeller(connection, labeller))
+            annotation = queue.submit(connection, project, me, int(item_id), value)
+            self._notifier.labels_arrived(connection, project.id)  # wakes the training worker (PostgreSQL)
+            return annotation
 
     @retry_once_when_safe
     def submit_and_next(
@@ -199,13 +202,14 @@ class Store:
         queue.check_lease(lease_seconds)
         with self._held.write() as connection:
             project, value = self._normalised(connection, project_id, item_id, label)
-            # The labeller lock before my task row, as next_item takes them: the submit takes it (SUBMIT_MY_TASK,
-            # or lock_labeller on its slow path), and holds it for the hand-out. Locking my task row first
+            # The labeller lock before my task row, as next_item takes them: the submit's statement takes it
+            # (or lock_labeller on its slow path), and holds it for the hand-out. Locking my task row first
             # would wait for the lock that a next_item in my other tab holds while it waits for that row.
-            me = self._labeller(connection, labeller)
-            submitted = self._submit(connection, project, me, item_id, value)
-            holding = not submitted.ended_my_lease
-            return submitted.annotation, self._hand_out(connection, project, me, lease_seconds, holding=holding)
+            me = self.access.check(connection, project, self._labeller(connection, labeller))
+            offer_gold = self._gold(connection, project, me, lease_seconds)
+            done = queue.submit_and_next(connection, project, me, int(item_id), value, lease_seconds, offer_gold)
+            self._notifier.labels_arrived(connection, project.id)  # wakes the training worker (PostgreSQL)
+            return done
 
     def _normalised(self, connection: Connection, project_id: int, item_id: int, label: Any) -> tuple[Project, Label]:
         """The project and the label checked against its label set (and item), re-read if the set was edited since."""
@@ -219,21 +223,14 @@ class Store:
             raise InvalidInput("no label given")
         return project, value
 
-    def _submit(self, connection: Connection, project: Project, me: queue.Labeller, item_id: int, value: Label) -> queue.Submitted:
-        submitted = queue.submit(connection, project, self.access.check(connection, project, me), int(item_id), value)
-        self._notifier.labels_arrived(connection, project.id)  # wakes the training worker (PostgreSQL)
-        return submitted
-
-    def _hand_out(
-        self, connection: Connection, project: Project, me: queue.Labeller, lease_seconds: float, *, holding: bool = True
-    ) -> Item | None:
-        """The next item for `me` (locked by the caller): a gold item at the project's gold rate, else the queue's.
-        `holding=False` when the caller knows `me` holds no live lease (`queue.next_item`)."""
-        hand_out = None
+    def _gold(
+        self, connection: Connection, project: Project, me: queue.Labeller, lease_seconds: float
+    ) -> Callable[[], Item | None] | None:
+        """A gold item's hand-out when the project's gold-rate draw hits (offered instead of a claim), else None."""
         rate = gold.gold_rate(project)  # from the cached project: a miss costs no query
         if rate and self.rng.random() < rate:
-            hand_out = functools.partial(gold.hand_out_gold, connection, project, me, lease_seconds, self.rng)
-        return queue.next_item(connection, project, me, lease_seconds, gold=hand_out, holding=holding)
+            return functools.partial(gold.hand_out_gold, connection, project, me, lease_seconds, self.rng)
+        return None
 
     @retry_once_when_safe
     def skip(self, project_id: int, item_id: int, labeller: str) -> None:

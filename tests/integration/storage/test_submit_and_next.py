@@ -149,7 +149,8 @@ def test_a_lost_lease_records_nothing_and_claims_nothing(store):
 
 
 def test_the_label_is_kept_only_with_the_claim(store, monkeypatch):
-    """One transaction: a claim that fails takes the label back with it, so a retried click is clean."""
+    """One transaction: a hand-out that fails takes the label and the claim back with it, so a retried click
+    is clean (on PostgreSQL the label and the claim are one statement, and the item is read from its row)."""
     project = new_project(store)
     store.add_items(project.id, ["first", "second"])
     item = store.next_item(project.id, "alice")
@@ -158,7 +159,7 @@ def test_the_label_is_kept_only_with_the_claim(store, monkeypatch):
         raise DatabaseUnavailable("the claim did not answer")
 
     with monkeypatch.context() as patched:
-        patched.setattr(queue, "next_item", fails)
+        patched.setattr(queue, "_shown", fails)
         with pytest.raises(DatabaseUnavailable):
             store.submit_and_next(project.id, item.id, "alice", "a")
     assert current_annotations(store, project.id).empty
@@ -316,11 +317,11 @@ def test_a_connection_lost_inside_the_transaction_is_not_run_again(postgresql_ur
     store.close()
 
 
-def test_a_click_takes_my_labeller_lock_before_my_task_row_in_its_first_statement(postgresql_url):
+def test_a_click_takes_my_labeller_lock_before_any_task_row_in_its_one_statement(postgresql_url):
     """The submit locks my labeller row and then my task, in one statement: while my other tab holds the
     labeller lock, the click waits holding no task row (the order next_item takes them in, so the two tabs
-    cannot deadlock), and a click is two statements (submit, claim) and the commit: the submit ended my
-    live lease, so there is none to refresh."""
+    cannot deadlock), nor any other task's, and a click is one statement and the commit: the submit ended my
+    live lease, so there is none to refresh, and the claim runs in the same statement."""
     store = Store.connect(postgresql_url)
     project = new_project(store)
     store.add_items(project.id, ["first", "second", "third"])
@@ -337,16 +338,16 @@ def test_a_click_takes_my_labeller_lock_before_my_task_row_in_its_first_statemen
             blocking.execute(sa.select(labellers.c.id).where(labellers.c.name == "alice").with_for_update(key_share=True))
             waiter.start()
             wait_for_blocked(blocking, WAIT_SECONDS)
-            with holder.connect() as other:  # my task row is free: the waiting click has not locked it
-                task = other.execute(
-                    sa.select(tasks.c.id).where(tasks.c.item_id == item.id).with_for_update(nowait=True)
-                ).scalar_one()
-                assert task is not None
+            with holder.connect() as other:  # every task row is free: the waiting click has locked none
+                locked = other.execute(
+                    sa.select(tasks.c.id).where(tasks.c.project_id == project.id).with_for_update(nowait=True)
+                ).scalars().all()
+                assert len(locked) == 3
                 other.rollback()
             blocking.rollback()
             waiter.join(WAIT_SECONDS)
     finally:
         holder.dispose()
     assert outcome and outcome[0][0].item_id == item.id
-    assert [s.split("(")[0] for s in sent] == ["EXECUTE submit_my_task", "EXECUTE claim_next"]
+    assert [s.split("(")[0] for s in sent] == ["EXECUTE submit_and_claim"]
     store.close()
