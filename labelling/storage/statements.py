@@ -48,7 +48,7 @@ def _claimable(*, skip_mine: bool, one_item: bool) -> Select:
         select(tasks.c.id)
         .where(*conditions)
         .order_by(tasks.c.started.desc(), tasks.c.priority.desc(), tasks.c.id)
-        .limit(1)
+        .limit(literal_column("1"))  # in the SQL text: a generic plan must know it, not guess 10% of the queue
         .with_for_update(skip_locked=True, of=tasks)
     )
 
