@@ -154,7 +154,7 @@ def _submit(connection: Connection, project: Project, me: Labeller, item_id: int
         if added is not None:
             _started(connection, project, params)
             return _Submitted(Annotation(added.id, item_id, me.name, label, added.created_at, added.seconds), added.was_live)
-        completed = None  # the same condition again would find the same: the slow path, locked
+        completed = None  # the slow path: it waits for my lock, then reads afresh
     else:
         completed = queries.COMPLETE_MY_TASK.first(connection, params)
     if completed is None:
@@ -169,12 +169,13 @@ def _submit(connection: Connection, project: Project, me: Labeller, item_id: int
             connection.execute(queries.END_LEASE, {"task": task.id})
             return _Submitted(_add_annotation(connection, project, me, item_id, label, task.leased_at))
         # No task of mine: my lease expired and someone else took it, or I never asked. Take a free slot.
-        if queries.CLAIM_ITEM.first(connection, {**params, "lease": 0.0}) is None:
+        if task is None and queries.CLAIM_ITEM.first(connection, {**params, "lease": 0.0}) is None:
             _require_item(connection, project, item_id)
             raise LeaseLost(
                 f"item {item_id} was handed to another labeller after your lease expired, "
                 "or already has all the labels it needs; your label was not recorded"
             )
+        # That slot, or my open task, read now that I hold my lock (a call of mine may have changed it since).
         completed = queries.COMPLETE_MY_TASK.one(connection, params)
     _started(connection, project, params)
     return _Submitted(_add_annotation(connection, project, me, item_id, label, completed.leased_at))

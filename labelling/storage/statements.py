@@ -203,7 +203,17 @@ ADD_ANNOTATION = Prepared(
 )
 """Append my label."""
 
-_locked_me = select(labellers.c.id).where(labellers.c.id == bindparam("me")).with_for_update(key_share=True).cte("locked_me")
+_locked_me = (
+    select(labellers.c.id)
+    .where(labellers.c.id == bindparam("me"))
+    .with_for_update(key_share=True, skip_locked=True)
+    .cte("locked_me")
+)
+"""My labeller lock, not waited for: a statement's snapshot is taken before it takes its locks, so one that
+waited for a call of mine to finish would then read what that call changed as it was before (its claim
+might take a second slot of an item I labelled meanwhile, or an item I had just skipped). When another call
+of mine holds the lock, the statement finds no task and does nothing, and the caller's slow path waits for
+the lock (LOCK_LABELLER) and reads afresh."""
 _before = tasks.alias("before")
 _was_live = select(_before.c.lease_expires_at > clock()).where(_before.c.id == tasks.c.id).scalar_subquery()
 """Whether the task's lease was live before this statement: its sub-select reads the row as the statement
@@ -221,12 +231,12 @@ _added = (
 SUBMIT_MY_TASK = Prepared(
     "submit_my_task", select(_added, _completed.c.was_live).select_from(_added.join(_completed, true()))
 )
-"""PostgreSQL's common submit in one statement: LOCK_LABELLER, COMPLETE_MY_TASK, then ADD_ANNOTATION from
-the task it completed, and whether its lease was live (then I hold no other: the refresh of the hand-out
-after it can be left out); no row when I hold no open task on the item (the caller then takes the slow
-path, which locks me itself). My row is locked before my task's: the task is found by my id, which the
-update reads from the lock (an InitPlan, run before the scan that locks the task), the order every other
-call takes them in."""
+"""PostgreSQL's common submit in one statement: my labeller lock (`_locked_me`), COMPLETE_MY_TASK, then
+ADD_ANNOTATION from the task it completed, and whether its lease was live (then I hold no other: the
+refresh of the hand-out after it can be left out); no row when I hold no open task on the item or another
+call of mine holds my lock (the caller then takes the slow path). My row is locked before my task's: the
+task is found by my id, which the update reads from the lock (an InitPlan, run before the scan that locks
+the task), the order every other call takes them in."""
 
 _claimed_next = _claim_update(
     _claimable(skip_mine=True, one_item=False), exists(select(literal_column("1")).where(_completed.c.was_live))
@@ -239,7 +249,7 @@ SUBMIT_AND_CLAIM = Prepared(
 )
 """A click on PostgreSQL in one statement: SUBMIT_MY_TASK, then, if the lease it ended was live (so I hold
 none), CLAIM_NEXT, with the claimed item's data and suggestion (NULLs when nothing was claimed: the caller
-then goes on as `next_item` does). No row, and nothing done, when SUBMIT_MY_TASK finds no task: the gate
+then goes on as `next_item` does). No row, and nothing done, when SUBMIT_MY_TASK would find none: the gate
 on the claim reads the submit's result, so the claim runs only after my labeller lock and my task row are
 taken, in the order every other call takes them. The claim sees the statement's snapshot, taken before
 my task was completed: there my task still holds its item with a live lease, so the claim passes it by

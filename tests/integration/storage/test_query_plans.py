@@ -88,8 +88,8 @@ def test_the_claim_probes_the_candidates_item_not_everything_the_labeller_did(la
 
 @pytest.mark.parametrize(
     "statement",
-    [statements.CLAIM_NEXT, statements.CLAIM_SKIPPED, statements.CLAIM_ITEM, statements.SUBMIT_AND_CLAIM],
-    ids=["next", "skipped", "item", "submit-and-claim"],
+    [statements.CLAIM_NEXT, statements.CLAIM_SKIPPED, statements.SUBMIT_AND_CLAIM],
+    ids=["next", "skipped", "submit-and-claim"],
 )
 def test_a_generic_plan_knows_the_claim_takes_one_row(labelled, statement):
     """With LIMIT as a parameter, a generic plan guessed a tenth of the queue: at 2,000,000 tasks a cost of

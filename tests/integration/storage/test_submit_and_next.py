@@ -317,19 +317,33 @@ def test_a_connection_lost_inside_the_transaction_is_not_run_again(postgresql_ur
     store.close()
 
 
-def test_a_click_takes_my_labeller_lock_before_any_task_row_in_its_one_statement(postgresql_url):
-    """The submit locks my labeller row and then my task, in one statement: while my other tab holds the
-    labeller lock, the click waits holding no task row (the order next_item takes them in, so the two tabs
-    cannot deadlock), nor any other task's, and a click is one statement and the commit: the submit ended my
-    live lease, so there is none to refresh, and the claim runs in the same statement."""
+def test_a_click_is_one_prepared_statement(postgresql_url):
+    """The label, and the claim of the next item with its data and suggestion, in one statement (then the
+    commit): the submit ended my live lease, so there is none to refresh. Only prepared statements are
+    counted: the throttled NOTIFY and the membership re-check come when their time is due."""
     store = Store.connect(postgresql_url)
     project = new_project(store)
     store.add_items(project.id, ["first", "second", "third"])
     item = store.next_item(project.id, "alice")
-    store.submit_and_next(project.id, item.id, "alice", "a")  # statements prepared, labeller cached
-    item = store.next_item(project.id, "alice")
+    _, item = store.submit_and_next(project.id, item.id, "alice", "a")  # statements prepared, labeller cached
     sent: list[str] = []
     sa.event.listen(store.engine, "before_cursor_execute", lambda *args: sent.append(args[2]))
+    annotation, following = store.submit_and_next(project.id, item.id, "alice", "b")
+    assert (annotation.item_id, following.data) == (item.id, "third")
+    assert [s.split("(")[0] for s in sent if s.startswith("EXECUTE")] == ["EXECUTE submit_and_claim"]
+    store.close()
+
+
+def test_a_click_waiting_for_my_other_tab_holds_no_task_row_and_then_goes_through(postgresql_url):
+    """While my other tab holds my labeller lock, the click waits for it holding no task row, neither mine
+    nor the next one (the order next_item takes them in, so the two tabs cannot deadlock); it does not wait
+    inside its one statement, whose snapshot would miss what the other tab did meanwhile, but in the slow
+    path, which then completes my open task and claims the next item afresh."""
+    store = Store.connect(postgresql_url)
+    project = new_project(store)
+    store.add_items(project.id, ["first", "second", "third"])
+    item = store.next_item(project.id, "alice")
+    _, item = store.submit_and_next(project.id, item.id, "alice", "a")
     outcome: list[object] = []
     waiter = threading.Thread(target=lambda: outcome.append(store.submit_and_next(project.id, item.id, "alice", "b")))
     holder = sa.create_engine(postgresql_url)
@@ -348,6 +362,8 @@ def test_a_click_takes_my_labeller_lock_before_any_task_row_in_its_one_statement
             waiter.join(WAIT_SECONDS)
     finally:
         holder.dispose()
-    assert outcome and outcome[0][0].item_id == item.id
-    assert [s.split("(")[0] for s in sent] == ["EXECUTE submit_and_claim"]
+    assert outcome, "the click did not finish"
+    annotation, following = outcome[0]
+    assert (annotation.item_id, following.data) == (item.id, "third")
+    assert sorted(current_annotations(store, project.id)["label"]) == ["a", "b"]
     store.close()
