@@ -114,9 +114,9 @@ def submit(connection: Connection, project: Project, me: Labeller, item_id: int,
     """Record my label; a second submit of the same item returns the first label instead of adding one.
 
     The common case (I hold the item) is one statement, which on PostgreSQL takes my labeller lock first
-    (SUBMIT_MY_TASK); on SQLite the transaction holds the database's write lock. A concurrent double
-    submit waits for my task row and then finds the task done. Everything else is serialised per
-    labeller by `lock_labeller`, which a caller may have taken already.
+    if it is free (SUBMIT_MY_TASK); on SQLite the transaction holds the database's write lock. Everything
+    else, a concurrent double submit included, waits for `lock_labeller` and then reads afresh (a double
+    submit finds the task done and returns the first label).
     """
     return _submit(connection, project, me, item_id, label).annotation
 
