@@ -12,7 +12,8 @@ column(s)); each is classified once from the labelled items:
 * 1-d numeric arrays (vectors, e.g. embeddings users bring) -> their values, imputed, each row scaled to
   unit length (L2), not standardised: standardising stretches the dimensions with little variance and
   cost about 5 points at 400 labels on text embeddings (issue 10);
-* text read as stored sentence embeddings (kind EMBEDDING, chosen by `text_features`) -> as vectors.
+* text read as stored sentence embeddings (kind EMBEDDING, chosen by `text_features`) -> as vectors, then
+  on the first principal axes of the project's items, as many as the labels support (`projection`).
 
 Everything here is plain scikit-learn and numpy; nothing touches the database.
 """
@@ -24,7 +25,7 @@ import io
 import math
 import numbers
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -42,6 +43,7 @@ from labelling.errors import ImageUnavailable
 from labelling.io import media
 from labelling.learning.embeddings import l2_normalise
 from labelling.learning.fetch import UrlPolicy, fetch
+from labelling.learning.projection import Basis, PoolProjection
 from labelling.records import ProjectSettings
 from labelling.settings import Settings
 
@@ -203,8 +205,9 @@ def _short(value: Any) -> str:
     return text if len(text) <= 120 else text[:117] + "..."
 
 
-def preprocessor(columns: Sequence[Column]) -> ColumnTransformer:
-    """Features from the frame `to_frame` builds, one transformer per column (numbers share one)."""
+def preprocessor(columns: Sequence[Column], bases: Mapping[str | None, Basis] | None = None) -> ColumnTransformer:
+    """Features from the frame `to_frame` builds, one transformer per column (numbers share one). `bases`:
+    the principal axes of EMBEDDING columns, by column name, that their vectors are projected on."""
     parts: list[tuple[str, Any, Any]] = []
     numbers_at = [f"c{i}" for i, c in enumerate(columns) if c.kind == NUMBER]
     for position, column in enumerate(columns):
@@ -214,11 +217,14 @@ def preprocessor(columns: Sequence[Column]) -> ColumnTransformer:
         elif column.kind == IMAGE:
             parts.append((f"image-{position}", ImagePixels(), [key]))  # pixels are 0..1 already
         elif column.kind in (VECTOR, EMBEDDING):
-            vector = make_pipeline(
+            steps = [
                 FunctionTransformer(_stack_vectors),
                 SimpleImputer(strategy="median", keep_empty_features=True),
                 FunctionTransformer(l2_normalise),
-            )
+            ]
+            if column.kind == EMBEDDING and (basis := (bases or {}).get(column.name)) is not None:
+                steps.append(PoolProjection(basis))
+            vector = make_pipeline(*steps)
             parts.append((f"vector-{position}", vector, [key]))
     if numbers_at:
         number = make_pipeline(SimpleImputer(strategy="median", keep_empty_features=True), StandardScaler())

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import copy
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -25,6 +25,7 @@ from sklearn.multiclass import OneVsRestClassifier
 from sklearn.pipeline import Pipeline
 
 from labelling.learning import calibration, features
+from labelling.learning.projection import Basis
 from labelling.records import Label
 
 __all__ = ["CV_FOLDS", "LOGISTIC_C", "MODELS", "TrainedModel", "default_estimator", "evaluate", "label_probabilities", "own_score"]
@@ -54,8 +55,11 @@ calibration error at 200 labels .029 on text and .027 on digits (.065 and .041 a
 Preprocess = Callable[[Any, Any], tuple[Any, Any]]
 
 
-def default_estimator(model: str, columns: Sequence[features.Column], multi_label: bool) -> Pipeline:
-    """The project's features, then the chosen classifier (one-vs-rest for multi-label projects)."""
+def default_estimator(
+    model: str, columns: Sequence[features.Column], multi_label: bool, bases: Mapping[str | None, Basis] | None = None
+) -> Pipeline:
+    """The project's features, then the chosen classifier (one-vs-rest for multi-label projects); `bases`
+    as `features.preprocessor` takes them."""
     if model == "random_forest":
         classifier: Any = RandomForestClassifier(n_estimators=200, random_state=RANDOM_STATE, n_jobs=1)
     elif model == "logistic_regression":
@@ -64,7 +68,7 @@ def default_estimator(model: str, columns: Sequence[features.Column], multi_labe
         raise ValueError(f"no model {model!r}: choose one of {', '.join(MODELS)}")
     if multi_label:
         classifier = OneVsRestClassifier(classifier)
-    return Pipeline([("features", features.preprocessor(columns)), ("classifier", classifier)])
+    return Pipeline([("features", features.preprocessor(columns, bases)), ("classifier", classifier)])
 
 
 class TrainedModel:

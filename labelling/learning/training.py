@@ -159,7 +159,7 @@ class _Run:
         labelled = self.store.model_data.labelled(project.id)  # a reviewer's label, else gold truth, else the majority
         values = [decode(value) for value in labelled.data]
         if self._name(model) in models.MODELS:  # your own estimator reads the items as they are
-            self.reading = text_features.reading(self.store, project, self.settings, values)
+            self.reading = text_features.reading(self.store, project, self.settings, values, self.seed)
             values = self._values(labelled.ids, values)
         self.progress(0.05)
         trained = self._model(model, preprocess)
@@ -253,7 +253,7 @@ class _Run:
         name = self._name(model)
         if name in models.MODELS:
             columns = self.reading.columns
-            estimator = models.default_estimator(name, columns, project.multi_label)
+            estimator = models.default_estimator(name, columns, project.multi_label, self.reading.bases)
             self.description = f"{models.MODELS[name]} on {self.reading.describe()}"
             if project.multi_label:
                 self.description += " (one-vs-rest)"

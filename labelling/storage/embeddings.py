@@ -57,6 +57,16 @@ DONE = select(func.count()).where(
     embeddings.c.model == bindparam("model"),
     embeddings.c.vector.is_not(None),
 )
+STORED_IDS = (
+    select(embeddings.c.item_id)
+    .where(
+        embeddings.c.project_id == bindparam("project"),
+        embeddings.c.feature == bindparam("feature"),
+        embeddings.c.model == bindparam("model"),
+        embeddings.c.vector.is_not(None),
+    )
+    .order_by(embeddings.c.item_id)
+)
 TOTAL = select(func.count()).where(items.c.project_id == bindparam("project"))
 SAMPLE = select(items.c.data).where(items.c.project_id == bindparam("project")).order_by(items.c.id).limit(bindparam("rows"))
 
@@ -159,6 +169,12 @@ class Embeddings:
         out = np.full((len(ids), stacked.shape[1]), np.nan, dtype=np.float32)
         out[present] = stacked
         return out, present
+
+    def stored_item_ids(self, project_id: int, feature: str, model: str) -> np.ndarray:
+        """Ids (int64, ascending) of the project's items with a stored vector."""
+        with read(self._engine) as connection:
+            ids = connection.execute(STORED_IDS, {"project": project_id, "feature": feature, "model": model}).scalars()
+            return np.fromiter(ids, dtype=np.int64)
 
     def progress(self, project_id: int, feature: str, model: str) -> tuple[int, int]:
         """(items with the vector, items in the project)."""

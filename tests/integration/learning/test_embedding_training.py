@@ -11,6 +11,8 @@ import pytest
 
 from labelling.learning import embeddings
 from labelling.learning.embedding_jobs import EmbeddingJobs
+from labelling.learning.model_files import load_model
+from labelling.learning.projection import MIN_AXES, PoolProjection
 from labelling.learning.text_features import status
 from labelling.learning.training import train
 from labelling.learning.training_settings import with_training_settings
@@ -74,6 +76,10 @@ def test_trains_on_embeddings_computed_once_offline(store, project, no_network):
     assert run.model == f"Logistic regression on sentence embeddings of text ({embeddings.DEFAULT_MODEL})"
     assert run.note is None
     assert run.scores["cv_accuracy"] >= 0.9  # two clearly different meanings
+    # The vectors are read on the principal axes of the project's 40 items, as many as 24 labels support.
+    projection = load_model(store, project.id).estimator.named_steps["features"].named_transformers_["vector-0"][-1]
+    assert isinstance(projection, PoolProjection)
+    assert projection.axes_ == MIN_AXES and len(projection.basis.axes) == 40
     # The stored vectors are the model's own, item by item.
     item = store.next_item(project.id, "someone")
     stored, present = store.embeddings.vectors(project.id, "text", embeddings.DEFAULT_MODEL, [item.id])
