@@ -25,6 +25,7 @@ from sklearn.multiclass import OneVsRestClassifier
 from sklearn.pipeline import Pipeline
 
 from labelling.learning import calibration, features
+from labelling.learning import projection
 from labelling.learning.projection import Basis
 from labelling.records import Label
 
@@ -160,9 +161,11 @@ class TrainedModel:
         return label_probabilities(p, self.classes, self.labels, self.multi_label)
 
     def embedding(self, x: Any) -> Any | None:
-        """The default pipeline's features for `x` (the diversity step clusters on them); None otherwise."""
+        """The default pipeline's features for `x`, embedded text on all its dimensions rather than the few
+        principal axes the labels support yet (`projection.unprojected`); the diversity step clusters on
+        them. None for other models."""
         if isinstance(self.estimator, Pipeline) and self.preprocess is None and len(self.estimator) > 1:
-            return self.estimator[:-1].transform(x)
+            return projection.unprojected(self.estimator[:-1]).transform(x)
         return None
 
 

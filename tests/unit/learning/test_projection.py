@@ -7,7 +7,8 @@ import pytest
 from sklearn.linear_model import LogisticRegression
 
 from labelling.learning.features import EMBEDDING, VECTOR, Column, preprocessor, to_frame
-from labelling.learning.projection import LABELS_PER_AXIS, MIN_AXES, PoolProjection, fit_basis
+from labelling.learning import embeddings
+from labelling.learning.projection import LABELS_PER_AXIS, MIN_AXES, PoolProjection, fit_basis, unprojected
 
 
 def stretched(n: int, scales: np.ndarray, seed: int) -> np.ndarray:
@@ -72,3 +73,16 @@ def test_only_embedded_text_is_projected():
     assert embedded.fit_transform(to_frame(rows, [Column("t", EMBEDDING)]).data).shape == (60, MIN_AXES)
     brought = preprocessor([Column("t", VECTOR)], {"t": basis})
     assert brought.fit_transform(to_frame(rows, [Column("t", VECTOR)]).data).shape == (60, 30)
+
+
+def test_the_diversity_step_sees_the_whole_embedding():
+    """The model reads the first axes; `unprojected` (what the k-means of diverse batches clusters) reads
+    the unit vectors whole, and leaves the model as it was."""
+    rng = np.random.default_rng(4)
+    rows = [{"t": v} for v in rng.normal(size=(60, 30))]
+    columns = [Column("t", EMBEDDING)]
+    fitted = preprocessor(columns, {"t": fit_basis(rng.normal(size=(300, 30)))}).fit(to_frame(rows, columns).data)
+    frame = to_frame(rows[:5], columns).data
+    whole = unprojected(fitted).transform(frame)
+    np.testing.assert_allclose(whole, embeddings.l2_normalise([r["t"] for r in rows[:5]]), atol=1e-6)
+    assert fitted.transform(frame).shape == (5, MIN_AXES)
