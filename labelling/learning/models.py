@@ -24,9 +24,7 @@ from sklearn.model_selection import KFold, StratifiedKFold
 from sklearn.multiclass import OneVsRestClassifier
 from sklearn.pipeline import Pipeline
 
-from labelling.learning import calibration, features
-from labelling.learning import projection
-from labelling.learning.projection import Basis
+from labelling.learning import calibration, features, projection
 from labelling.records import Label
 
 __all__ = ["CV_FOLDS", "LOGISTIC_C", "MODELS", "TrainedModel", "default_estimator", "evaluate", "label_probabilities", "own_score"]
@@ -57,7 +55,7 @@ Preprocess = Callable[[Any, Any], tuple[Any, Any]]
 
 
 def default_estimator(
-    model: str, columns: Sequence[features.Column], multi_label: bool, bases: Mapping[str | None, Basis] | None = None
+    model: str, columns: Sequence[features.Column], multi_label: bool, bases: Mapping[str | None, projection.Basis] | None = None
 ) -> Pipeline:
     """The project's features, then the chosen classifier (one-vs-rest for multi-label projects); `bases`
     as `features.preprocessor` takes them."""

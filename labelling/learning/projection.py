@@ -33,7 +33,7 @@ __all__ = ["LABELS_PER_AXIS", "MIN_AXES", "Basis", "PoolProjection", "fit_basis"
 
 LABELS_PER_AXIS = 10
 MIN_AXES = 24
-"""Axes kept however few the labels (the simulation: 16 lost 1 point at 100 labels against 24)."""
+"""Axes kept however few the labels (in the simulation, a fixed 16 read 1 point lower at 100 labels than 24)."""
 
 
 @dataclass(frozen=True, eq=False)
