@@ -169,7 +169,7 @@ def _bases(
         ids = store.embeddings.stored_item_ids(project_id, key, model)
         drawn = rng.choice(ids, BASIS_ROWS, replace=False) if len(ids) > BASIS_ROWS else ids
         vectors, _ = store.embeddings.vectors(project_id, key, model, drawn)
-        basis = projection.fit_basis(embeddings.l2_normalise(vectors)) if vectors.shape[1] else None
+        basis = projection.fit_basis(embeddings.l2_normalise(vectors))  # None with no stored vectors
         if basis is not None:
             found[column.name] = basis
     return found
