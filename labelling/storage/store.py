@@ -187,8 +187,7 @@ class Store:
     def submit(self, project_id: int, item_id: int, labeller: str, label: Label | Sequence[str]) -> Annotation:
         """Record a label (a list of labels for a multi-label project); a double submit records one."""
         with self._held.write() as connection:
-            project, value = self._normalised(connection, project_id, item_id, label)
-            me = self.access.check(connection, project, self._labeller(connection, labeller))
+            project, me, value = self._submission(connection, project_id, item_id, labeller, label)
             annotation = queue.submit(connection, project, me, int(item_id), value)
             self._notifier.labels_arrived(connection, project.id)  # wakes the training worker (PostgreSQL)
             return annotation
@@ -201,18 +200,21 @@ class Store:
         statements on one connection. Same guarantees as the two calls; the label is kept only with the claim."""
         queue.check_lease(lease_seconds)
         with self._held.write() as connection:
-            project, value = self._normalised(connection, project_id, item_id, label)
-            # The labeller lock before my task row, as next_item takes them: the submit's statement takes it
-            # (or lock_labeller on its slow path), and holds it for the hand-out. Locking my task row first
-            # would wait for the lock that a next_item in my other tab holds while it waits for that row.
-            me = self.access.check(connection, project, self._labeller(connection, labeller))
+            project, me, value = self._submission(connection, project_id, item_id, labeller, label)
             offer_gold = self._gold(connection, project, me, lease_seconds)
             done = queue.submit_and_next(connection, project, me, int(item_id), value, lease_seconds, offer_gold)
             self._notifier.labels_arrived(connection, project.id)  # wakes the training worker (PostgreSQL)
             return done
 
-    def _normalised(self, connection: Connection, project_id: int, item_id: int, label: Any) -> tuple[Project, Label]:
-        """The project and the label checked against its label set (and item), re-read if the set was edited since."""
+    def _submission(
+        self, connection: Connection, project_id: int, item_id: int, labeller: str, label: Any
+    ) -> tuple[Project, queue.Labeller, Label]:
+        """The project, the labeller (if allowed to label it) and the label checked against the label set (and
+        item), the project re-read if the set was edited since.
+
+        The labeller is not locked here: the submit's statement takes the lock (or lock_labeller on its slow
+        path) before my task row, as next_item takes them, and holds it for a hand-out after. Locking my task
+        row first would wait for the lock that a next_item in my other tab holds while it waits for that row."""
         project = self._project(connection, project_id)
         try:
             value = label_of_item(connection, project, item_id, label, self.item_labels.media_roots)
@@ -221,7 +223,7 @@ class Store:
             value = label_of_item(connection, project, item_id, label, self.item_labels.media_roots)
         if value is None:
             raise InvalidInput("no label given")
-        return project, value
+        return project, self.access.check(connection, project, self._labeller(connection, labeller)), value
 
     def _gold(
         self, connection: Connection, project: Project, me: queue.Labeller, lease_seconds: float
