@@ -10,6 +10,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -183,17 +184,54 @@ def read_csv(source: str | IO[bytes] | IO[str], chunk_rows: int = CHUNK_ROWS, **
         if encoding.startswith("utf-16") or encoding == "utf-8-sig":
             _check_records(handle, start, encoding, delimiter, len(names))
         handle.seek(start)
+        codes = {name: str for name in _zero_padded_columns(sample, delimiter, len(head) < SNIFF_BYTES)}
+        options = {"keep_default_na": False, "na_values": [""], "dtype": codes or None, **options}
         # Our own text layer, detached afterwards: pandas closes a wrapper it makes, and with it the caller's file.
         text = io.TextIOWrapper(handle, encoding=encoding, newline="")
         try:
             for frame in pd.read_csv(text, sep=delimiter, chunksize=chunk_rows, skipinitialspace=True, **options):
                 frame.columns = [str(c).strip() for c in frame.columns]
-                yield frame
+                yield _numbers_with_gaps(frame)
         finally:
             text.detach()
     finally:
         if handle is not source:
             handle.close()
+
+
+MISSING_WORDS = frozenset({"NA", "N/A", "n/a", "na", "NaN", "nan", "NULL", "null", "None", "none", "-", "?"})
+"""Words that stand for a missing number in a column that is otherwise numbers (R writes NA, databases NULL).
+Elsewhere a cell is kept as written: "None" may be a text to label, or a label."""
+_ZERO_PADDED = re.compile(r"[+-]?0\d")
+
+
+def _zero_padded_columns(sample: str, delimiter: str, whole: bool) -> list[str]:
+    """Columns whose values in the file's first bytes start with a zero before another digit (codes such as
+    00123 or 007): read as text, so the zeros are kept. Named as pandas reads the header (leading spaces
+    skipped, trailing kept); the last line of a partial sample may be cut off."""
+    records = list(csv.reader(io.StringIO(sample), delimiter=delimiter, skipinitialspace=True))
+    names, rows = (records[0], records[1:] if whole else records[1:-1]) if records else ([], [])
+    return [
+        name for j, name in enumerate(names) if any(len(row) > j and _ZERO_PADDED.match(row[j].strip()) for row in rows)
+    ]
+
+
+def _numbers_with_gaps(frame: pd.DataFrame) -> pd.DataFrame:
+    """A text column whose cells are numbers but for some MISSING_WORDS becomes numbers, those cells missing:
+    the file meant a numeric column with gaps (pandas reads every other word as written, since read_csv
+    asks it to)."""
+    for name in frame.columns:
+        column = frame[name]
+        if not pd.api.types.is_object_dtype(column) and not pd.api.types.is_string_dtype(column):
+            continue
+        gaps = column.isin(MISSING_WORDS)
+        if not gaps.any():
+            continue
+        values = column[~gaps & column.notna()]
+        numbers = pd.to_numeric(values, errors="coerce")
+        if len(values) and numbers.notna().all() and not values.astype(str).str.match(_ZERO_PADDED).any():
+            frame[name] = pd.to_numeric(column.mask(gaps))
+    return frame
 
 
 def _allow_long_cells() -> None:

@@ -60,3 +60,17 @@ def test_append_with_labels_in_another_column(store, csv_project):
     with pytest.raises(InvalidInput, match="'text' is shown to labellers"):  # it would strip the items' text
         csv_import.append_csv(store, csv_project, io.BytesIO(raw), label_column="text")
     assert store.progress(csv_project.id).total == 3
+
+
+def test_cells_are_imported_as_written_labels_and_codes_included(store):
+    """Words pandas reads as missing (NA, None, null) are texts and labels here, and codes keep their zeros: a
+    label set with NA in it round-trips through the file."""
+    raw = b"code,text,label\n00123,None,NA\n00450,hello,None\n01000,null,pos\n"
+    assert csv_import.labels_in_file(io.BytesIO(raw), "label", multi_label=False) == ["NA", "None", "pos"]
+    settings = csv_import.build_settings(["code", "text", "label"], "text", text_column="text", label_column="label")
+    project, added = csv_import.import_csv(store, io.BytesIO(raw), name="p", labels=["NA", "None", "pos"], settings=settings)
+    assert added == 3
+    exported = store.export(project.id).sort_values("item_id")
+    assert exported["code"].tolist() == ["00123", "00450", "01000"]
+    assert exported["text"].tolist() == ["None", "hello", "null"]
+    assert exported["label"].tolist() == ["NA", "None", "pos"]

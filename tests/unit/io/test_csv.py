@@ -259,3 +259,44 @@ def test_arrays_are_written_as_one_line_json_lists():
     assert written.count("\n") == 2  # header and one row: no wrapped numpy text
     cell = pd.read_csv(io.StringIO(written))["data"][0]
     assert np.array_equal(np.array(json.loads(cell)), digit)
+
+
+# Cells kept as written ---------------------------------------------------------------------------------
+
+
+def test_words_pandas_would_read_as_missing_are_kept_as_written():
+    raw = "text,label\nNone,NA\nnull,None\nn/a,pos\nNaN,pos\n,pos\n"
+    frame = read_all(io.BytesIO(raw.encode()))
+    assert records(frame) == [
+        {"text": "None", "label": "NA"},
+        {"text": "null", "label": "None"},
+        {"text": "n/a", "label": "pos"},
+        {"text": "NaN", "label": "pos"},
+        {"text": None, "label": "pos"},  # an empty cell is the one missing value
+    ]
+
+
+def test_a_numeric_column_with_missing_words_reads_as_numbers_with_gaps():
+    raw = "x,y,name\n1,0.5,NA\nNA,-,b\n3.5,,c\nnull,2,d\n"
+    frame = read_all(io.BytesIO(raw.encode()))
+    assert pd.api.types.is_float_dtype(frame["x"]) and pd.api.types.is_float_dtype(frame["y"])
+    assert records(frame) == [
+        {"x": 1.0, "y": 0.5, "name": "NA"},
+        {"x": None, "y": None, "name": "b"},
+        {"x": 3.5, "y": None, "name": "c"},
+        {"x": None, "y": 2.0, "name": "d"},
+    ]
+
+
+def test_codes_with_leading_zeros_keep_them():
+    raw = " code , n\n00123,1\n00450,2\n7,3\n"
+    frame = read_all(io.BytesIO(raw.encode()))
+    assert frame["code"].tolist() == ["00123", "00450", "7"]
+    assert frame["n"].tolist() == [1, 2, 3]
+
+
+def test_leading_zeros_in_a_long_file_are_found_in_its_first_bytes_across_chunks():
+    rows = [f"{i:06d},{i}" for i in range(SNIFF_BYTES // 8)]
+    frame = read_all(io.BytesIO(("zip,n\n" + "\n".join(rows) + "\n").encode()), chunk_rows=1000)
+    assert frame["zip"].iloc[-1] == rows[-1].split(",")[0]
+    assert frame["zip"].iloc[0] == "000000"
