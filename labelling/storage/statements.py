@@ -32,8 +32,9 @@ def _probe(*conditions: ColumnElement[bool]) -> Exists:
     return exists(select(literal_column("1")).where(*conditions).offset(literal_column("0")))
 
 
-def _claimable(*, skip_mine: bool, one_item: bool) -> Select:
-    """The best task I may take: open, not leased by anyone live, on an item I have no other task of."""
+def _claimable(*, skip_mine: bool, one_item: bool, oldest_skip_first: bool = False) -> Select:
+    """The best task I may take: open, not leased by anyone live, on an item I have no other task of.
+    `oldest_skip_first`: the items I skipped come round in turn, the one I skipped longest ago first."""
     conditions = [
         tasks.c.project_id == bindparam("project"),
         ~tasks.c.done,
@@ -44,10 +45,16 @@ def _claimable(*, skip_mine: bool, one_item: bool) -> Select:
         conditions.append(~_probe(skips.c.item_id == tasks.c.item_id, skips.c.labeller_id == bindparam("me")))
     if one_item:
         conditions.append(tasks.c.item_id == bindparam("item"))
+    order = [tasks.c.started.desc(), tasks.c.priority.desc(), tasks.c.id]
+    if oldest_skip_first:
+        my_last_skip = select(func.max(skips.c.id)).where(
+            skips.c.item_id == tasks.c.item_id, skips.c.labeller_id == bindparam("me")
+        )
+        order.insert(0, my_last_skip.scalar_subquery().asc().nulls_first())
     return (
         select(tasks.c.id)
         .where(*conditions)
-        .order_by(tasks.c.started.desc(), tasks.c.priority.desc(), tasks.c.id)
+        .order_by(*order)
         .limit(literal_column("1"))  # in the SQL text: a generic plan must know it, not guess 10% of the queue
         .with_for_update(skip_locked=True, of=tasks)
     )
@@ -89,8 +96,9 @@ def _claim(name: str, candidate: Select) -> Prepared:
 CLAIM_NEXT = _claim("claim_next", _claimable(skip_mine=True, one_item=False))
 """Lease the best task for me, leaving out items I skipped."""
 
-CLAIM_SKIPPED = _claim("claim_skipped", _claimable(skip_mine=False, one_item=False))
-"""Lease the best task, my skipped items included: what is left once everything else is done."""
+CLAIM_SKIPPED = _claim("claim_skipped", _claimable(skip_mine=False, one_item=False, oldest_skip_first=True))
+"""Lease a task once only items I skipped are left: the one I skipped longest ago, so that skipping goes
+round them all rather than bringing the same item back. It sorts what is left for me, at the queue's end."""
 
 CLAIM_ITEM = _claim("claim_item", _claimable(skip_mine=False, one_item=True))
 """Lease a free task of one given item (a label sent without a live lease)."""

@@ -329,6 +329,20 @@ def test_skipped_items_are_offered_again_once_only_they_remain(store):
     assert store.progress(project.id).per_labeller["alice"].skips == 2
 
 
+def test_skipping_goes_round_the_skipped_items_oldest_skip_first(store):
+    project = new_project(store)
+    store.add_items(project.id, ["A", "B", "C"])
+    ids = ids_by_data(store, project.id)
+    seen = []
+    for _ in range(7):
+        item = store.next_item(project.id, "alice")
+        seen.append(item.id)
+        store.skip(project.id, item.id, "alice")
+    assert seen == [ids["A"], ids["B"], ids["C"], ids["A"], ids["B"], ids["C"], ids["A"]]
+    store.submit(project.id, store.next_item(project.id, "alice").id, "alice", "a")  # B, skipped longest ago
+    assert store.next_item(project.id, "bob").id == ids["A"]  # others get the queue's order: A is first
+
+
 def test_skipping_records_nothing_as_a_label(store):
     project = new_project(store)
     store.add_items(project.id, ["A"])
