@@ -22,8 +22,10 @@ MULTI_LABEL_SEPARATOR = "|"
 """How a CSV cell lists several labels for a multi-label project: `cat|dog`."""
 
 
-def validate_label_set(labels: Iterable[Any]) -> tuple[str, ...]:
-    """The label set as clean strings; empty, blank, duplicated or over-long labels are refused."""
+def validate_label_set(labels: Iterable[Any], multi_label: bool = False) -> tuple[str, ...]:
+    """The label set as clean strings; empty, blank, duplicated or over-long labels are refused, and in a
+    multi-label project a label with MULTI_LABEL_SEPARATOR in it (a CSV cell could not tell `a|b` from `a`
+    and `b`)."""
     if isinstance(labels, str):
         raise InvalidInput("labels must be a list of label names, not one string")
     names = tuple(text.check_unicode(_as_text(label), "the label") for label in labels)
@@ -35,6 +37,11 @@ def validate_label_set(labels: Iterable[Any]) -> tuple[str, ...]:
     long = [n for n in names if len(n) > MAX_LABEL_LENGTH]
     if long:
         raise InvalidInput(f"label {long[0][:40]!r}… is longer than {MAX_LABEL_LENGTH} characters")
+    if multi_label and (split := [n for n in names if MULTI_LABEL_SEPARATOR in n]):
+        raise InvalidInput(
+            f"label {split[0][:40]!r} has a {MULTI_LABEL_SEPARATOR} in it, which separates the labels of a "
+            "multi-label item in CSV files: choose another character"
+        )
     seen: set[str] = set()
     dupes = [n for n in names if n in seen or seen.add(n)]
     if dupes:

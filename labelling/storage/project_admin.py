@@ -92,7 +92,9 @@ class ProjectAdmin:
                 raise InvalidInput(f"{old!r} is not a label of {found.name!r}")
             if new in found.labels:
                 raise InvalidInput(f"{new!r} is a label already: merge {old!r} into it instead")
-            labels = label_values.validate_label_set([new if label == old else label for label in found.labels])
+            labels = label_values.validate_label_set(
+                [new if label == old else label for label in found.labels], found.multi_label
+            )
             change = _relabel(connection, found, "rename", old, new, labels, by)
         self._forget(found.id)
         return change

@@ -63,7 +63,7 @@ def insert(
     """Check and insert a new project row inside the caller's transaction; its id. `task` (a `Task`; None:
     the settings' "task", else classify) is kept in the settings, with its own settings checked."""
     name = check_name(name)
-    label_set = label_values.validate_label_set(labels)
+    label_set = label_values.validate_label_set(labels, multi_label)
     settings = check_task_settings({**(settings or {}), **({"task": task} if task is not None else {})}, multi_label)
     if not isinstance(overlap, (int, np.integer)) or isinstance(overlap, bool) or overlap < 1:
         raise InvalidInput(f"overlap must be a whole number of labellers, at least 1 (got {overlap!r})")

@@ -145,7 +145,7 @@ class Store:
         with write(self.engine) as connection:
             project = project_rows.load_open(connection, project_id)
             if labels is not None:
-                label_set = label_values.validate_label_set(labels)
+                label_set = label_values.validate_label_set(labels, project.multi_label)
                 removed = set(project.labels) - set(label_set)
                 used = reports.labels_in_use(connection, project) & removed
                 if used:

@@ -153,6 +153,19 @@ def test_an_unknown_label_in_a_multi_label_submit_is_refused(store):
     assert snapshot(store, project.id) == before
 
 
+def test_a_multi_label_project_refuses_a_label_with_the_csv_separator_on_every_way_in(store):
+    with pytest.raises(InvalidInput, match=r"has a \| in it"):
+        new_project(store, labels=("a", "a|b"), multi_label=True)
+    assert store.projects() == []
+    project = new_project(store, labels=("a", "b"), multi_label=True)
+    with pytest.raises(InvalidInput, match=r"has a \| in it"):
+        store.update_project(project.id, labels=["a", "b", "a|b"])
+    with pytest.raises(InvalidInput, match=r"has a \| in it"):
+        store.manage.rename_label(project.id, "b", "b|c", "admin")
+    assert store.project(project.id).labels == ("a", "b")
+    assert new_project(store, labels=("a", "a|b")).labels == ("a", "a|b")  # one label a cell: no separator
+
+
 def test_a_bad_label_in_the_last_chunk_of_a_big_add_writes_nothing(store, project):
     n = CHUNK_ROWS + 5
     assert n > 10_000

@@ -84,6 +84,12 @@ def test_validate_label_set_refuses(labels, words):
         assert word in message, message
 
 
+def test_a_multi_label_set_refuses_the_csv_separator_a_single_label_set_takes_it():
+    assert validate_label_set(["a", "a|b"]) == ("a", "a|b")
+    with pytest.raises(InvalidInput, match=r"'a\|b' has a \| in it"):
+        validate_label_set(["a", "a|b"], multi_label=True)
+
+
 # normalise: single label -------------------------------------------------------------------------------
 
 
