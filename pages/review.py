@@ -302,10 +302,8 @@ if which == TO_CHECK:
     for i, check in enumerate(later_passed(checks)):
         check_card(check, first=i == 0)
     st.stop()
-label = ANY if drawing else filters.selectbox(
-    "Someone labelled it", [ANY, *project.labels], key="review-label", on_change=ui.hand_keys_back
-)
-labeller = filters.selectbox("Labelled by", [ANY, *names], key="review-labeller", on_change=ui.hand_keys_back)
+label = ANY if drawing else filters.selectbox("Someone labelled it", [ANY, *project.labels], key="review-label")
+labeller = filters.selectbox("Labelled by", [ANY, *names], key="review-labeller")
 most = st.slider(
     "Agreement at most",
     min_value=0,

@@ -40,7 +40,7 @@ from ui.files import annotation_file_upload, predictions_upload
 from ui.history import my_history
 from ui.items import image_array, keyboard_help, label_shortcuts, literal, show_item
 from ui.problems import problem_list, report_problem
-from ui.projects import demo_on_first_start, hand_keys_back, page_project, project_picker, select_project
+from ui.projects import demo_on_first_start, page_project, project_picker, select_project
 from ui.resources import settings, store
 from ui.uploads import check_upload_size
 
@@ -59,7 +59,6 @@ __all__ = [
     "demo_on_first_start",
     "export_refusals",
     "guarded",
-    "hand_keys_back",
     "image_array",
     "invite_link",
     "keep_session",

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import streamlit as st
 
 from labelling import DuplicateProject, Project, Store
@@ -13,19 +11,27 @@ from ui.auth import signed_in
 from ui.guard import database_guard
 from ui.resources import settings
 
-__all__ = ["demo_on_first_start", "hand_keys_back", "page_project", "project_picker", "select_project"]
+__all__ = ["demo_on_first_start", "page_project", "project_picker", "select_project"]
 
 _PROJECT = "project_id"
 _PROJECT_PICKER = "project_picker"
-_KEYS_BACK = "keys_back"
 
-_BLUR = """<script>/* asked at %d */ (() => {
-    const box = document.activeElement;
-    if (box && box.tagName === "INPUT") box.blur();
+_KEYS_BACK = """<script>(() => {
+    if (window.labellingKeysBack) return;  // once per page load: the listeners outlive reruns and page changes
+    window.labellingKeysBack = true;
+    const letGo = () => setTimeout(() => {
+        const box = document.activeElement;
+        if (box?.tagName === "INPUT" && box.closest("[data-testid='stSelectbox']")) box.blur();
+    }, 50);
+    document.addEventListener("click", (event) => event.target.closest?.("[role='option']") && letGo(), true);
+    document.addEventListener("keydown", (event) => {
+        if (event.key === "Enter" && document.querySelector("[role='listbox']")) letGo();
+    }, true);
 })();</script>"""
 """After a choice a select box keeps the keyboard's focus, and Streamlit's shortcuts ignore keys typed into an
-input: `s` would type into the project picker instead of skipping. Blurring it hands the keys back to the page.
-The time of asking makes each script new, so the browser runs it again."""
+input: `s` would type into the project picker instead of skipping. This lets go of the focus whenever an
+option of a select box is chosen, with the mouse or Enter, in the browser: choosing the option already chosen
+starts no rerun, so a script sent from a callback would never come. Multiselects keep it, to pick more."""
 
 
 def project_picker(store: Store) -> Project | None:
@@ -52,8 +58,7 @@ def project_picker(store: Store) -> Project | None:
             on_change=_picked,
         )
         chosen = st.session_state.get(_PROJECT_PICKER, chosen)
-    if asked := st.session_state.pop(_KEYS_BACK, 0):  # drawn on every page, which all call this first
-        st.sidebar.html(_BLUR % asked, unsafe_allow_javascript=True)
+    st.sidebar.html(_KEYS_BACK, unsafe_allow_javascript=True)  # on every page: each calls this first
     return by_id[chosen]
 
 
@@ -70,13 +75,6 @@ def page_project(store: Store, title: str) -> Project:
 
 def _picked() -> None:
     st.session_state[_PROJECT] = st.session_state[_PROJECT_PICKER]
-    hand_keys_back()
-
-
-def hand_keys_back() -> None:
-    """A select box's `on_change`: on the next run it lets go of the keyboard, so the page's shortcut keys work
-    again (the sidebar's project picker, the Review page's filters)."""
-    st.session_state[_KEYS_BACK] = time.time_ns()
 
 
 def select_project(project_id: int) -> None:

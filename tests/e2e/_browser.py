@@ -28,8 +28,8 @@ def ready(page: Page) -> None:
 
 
 def keys_handed_back(page: Page) -> None:
-    """Wait until no input holds the keyboard: after a select box's choice the page's blur script
-    (ui.hand_keys_back) runs a moment after the rerun ends, and a key pressed before it types into the box."""
+    """Wait until no input holds the keyboard: after a select box's choice the page's script (ui/projects.py,
+    _KEYS_BACK) lets go of it a moment later, and a key pressed before that types into the box."""
     page.wait_for_function("() => document.activeElement?.tagName !== 'INPUT'", timeout=STEP_MS)
 
 

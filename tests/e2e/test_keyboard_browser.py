@@ -101,6 +101,14 @@ def test_the_label_page_by_keyboard(browser, story, store, screenshots):
     assert store.annotations(story["reviews"])["label"].tolist() == ["positive"]
     shot(page, screenshots, "labeller-after-project-switch")
 
+    # Choosing the project already chosen starts no rerun; the keys come back all the same.
+    on_screen = item_text(page)
+    switch_to(page, "Reviews")
+    keys_handed_back(page)
+    page.keyboard.press("s")
+    assert next_item(page, on_screen) is not None
+    expect(page.get_by_role("combobox", name="Project")).to_have_value("Reviews")
+
     # Digit labels are their own keys: the buttons read "0", not "0 0".
     switch_to(page, "Digits")
     expect(page.locator(".st-key-labels button")).to_have_count(3)
