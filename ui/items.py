@@ -38,6 +38,12 @@ __all__ = [
 IMAGE_PIXELS = 200
 """Small arrays (an 8x8 digit) are scaled up, nearest neighbour, to about this many pixels a side."""
 
+LONG_TEXT_LINES = 16
+"""A text longer than about this many lines is shown in a box of that height that scrolls, so that the label
+buttons below it stay on screen (a 50 KB review would push them hundreds of lines down)."""
+_LINE_PIXELS = 26
+_LINE_CHARS = 90
+
 RASTER_FORMATS = ("PNG", "JPEG", "GIF", "WEBP", "BMP", "MPO")
 """Image formats the page passes on to the browser: raster formats browsers show (never SVG)."""
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~:$&])")
@@ -75,8 +81,10 @@ def _show_item(data: Any, settings: ProjectSettings) -> None:
         table = pd.DataFrame({"field": columns, "value": [_cell(row.get(c)) for c in columns]})
         st.dataframe(table, hide_index=True, width="stretch")
     else:
-        value = data.get(settings.text_column) if isinstance(data, dict) else data
-        st.text(_cell(value))
+        value = _cell(data.get(settings.text_column) if isinstance(data, dict) else data)
+        lines = sum(1 + len(line) // _LINE_CHARS for line in value.splitlines())
+        box = st.container(height=LONG_TEXT_LINES * _LINE_PIXELS, border=False) if lines > LONG_TEXT_LINES else st
+        box.text(value)
 
 
 def _guess_display(data: Any) -> str:

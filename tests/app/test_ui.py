@@ -74,3 +74,23 @@ def test_an_image_with_exif_orientation_is_sized_as_the_browser_shows_it():
     src, size = ui.items.image_source("data:image/jpeg;base64," + base64.b64encode(body).decode())
     assert size == (20, 40)  # Chromium's naturalWidth x naturalHeight of this image
     assert base64.b64decode(src.split(",", 1)[1]) == body  # the bytes as they are: the browser turns them
+
+
+def _two_texts():
+    from labelling.records import ProjectSettings
+    from ui.items import show_item
+
+    show_item("a short review", ProjectSettings.of({}))
+    show_item("a very long review " * 3000, ProjectSettings.of({}))
+
+
+def test_a_long_text_scrolls_in_a_box_so_the_buttons_below_stay_on_screen():
+    from streamlit.testing.v1 import AppTest
+
+    from ui.items import LONG_TEXT_LINES
+
+    app = AppTest.from_function(_two_texts).run()
+    short, long = app.main.children.values()
+    assert short.value == "a short review"  # shown as it is, no box
+    assert long.proto.height_config.pixel_height >= LONG_TEXT_LINES * 20
+    assert long.children[0].value == ("a very long review " * 3000).strip()  # whole, in a box that scrolls
