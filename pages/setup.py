@@ -86,18 +86,19 @@ def labels_found(uploaded, column: str, multi: bool) -> list[str]:
     return memo[1]
 
 
-def importing(uploaded):
-    """A progress bar and the callback that moves it as rows stream into the database. It follows the file
+class Importing:
+    """A progress bar, and the `on_rows` that moves it as rows stream into the database. It follows the file
     as it is read; the rows read last are still being written when it is full, and the import counts only
-    once all are in (one transaction), so it says so rather than "imported"."""
-    bar = st.progress(0.0, text="Importing…")
-    size = max(uploaded.size, 1)
+    once all are in (one transaction), so it says so rather than "imported". `read`: rows read so far."""
 
-    def on_rows(done: int) -> None:
-        read = min(uploaded.tell() / size, 1.0)
-        bar.progress(read, text=f"{done:,} rows read" if read < 1.0 else f"All {done:,} rows read, saving them…")
+    def __init__(self, uploaded):
+        self.uploaded, self.read = uploaded, 0
+        self.bar = st.progress(0.0, text="Importing…")
 
-    return on_rows
+    def __call__(self, done: int) -> None:
+        self.read = done
+        part = min(self.uploaded.tell() / max(self.uploaded.size, 1), 1.0)
+        self.bar.progress(part, text=f"{done:,} rows read" if part < 1.0 else f"All {done:,} rows read, saving them…")
 
 
 def new_project() -> None:
@@ -197,13 +198,14 @@ def new_project() -> None:
                 multi_label=multi,
                 overlap=int(overlap),
                 instructions=instructions,
-                on_rows=importing(uploaded),
+                on_rows=(progress := Importing(uploaded)),
                 media_roots=ui.settings().media_roots,
             )
         except LabellingError as error:
             st.error(f"Nothing was created: {ui.literal(ui.refusal(error))}", icon=":material/error:")
         else:
-            finished(f"Created **{ui.literal(made.name)}** with {added:,} items.", made.id)
+            left_out = csv_import.left_out(progress.read, added)
+            finished(f"Created **{ui.literal(made.name)}** with {added:,} items{left_out}.", made.id)
 
 
 def preview(frame, settings: dict | None, labels: list[str], multi: bool) -> None:
@@ -246,13 +248,13 @@ def add_rows(project) -> None:
     st.dataframe(frame.head(5), hide_index=True)
     if st.button(f"Add the rows of {ui.literal(uploaded.name)}", type="primary", key=f"append-{round_}"):
         try:
-            added = csv_import.append_csv(
-                store, project, uploaded, on_rows=importing(uploaded), media_roots=ui.settings().media_roots
-            )
+            progress = Importing(uploaded)
+            added = csv_import.append_csv(store, project, uploaded, on_rows=progress, media_roots=ui.settings().media_roots)
         except LabellingError as error:
             st.error(f"Nothing was added: {ui.literal(ui.refusal(error))}", icon=":material/error:")
         else:
-            finished(f"Added {added:,} items to **{ui.literal(project.name)}**.", project.id)
+            left_out = csv_import.left_out(progress.read, added)
+            finished(f"Added {added:,} items{left_out} to **{ui.literal(project.name)}**.", project.id)
 
 
 def edit(project) -> None:

@@ -47,13 +47,11 @@ def run_import(args: argparse.Namespace) -> int:
     with open(args.csv, "rb") as handle:
         store = connect(args)
         try:
-            if args.create:
-                project, added = _import_new(store, handle, args)
-            else:
-                project, added = _import_more(store, handle, args)
+            with _progress_bar(handle) as (bar, on_rows):
+                project, added = (_import_new if args.create else _import_more)(store, handle, args, on_rows)
         finally:
             store.close()
-    print(f"imported {added:,} items into {project.name!r} (project {project.id})")
+    print(f"imported {added:,} items{csv_import.left_out(bar.rows, added)} into {project.name!r} (project {project.id})")
     return EXIT_OK
 
 
@@ -109,7 +107,9 @@ def run_export(args: argparse.Namespace) -> int:
 # Import: the Setup page's checks (labelling.setup.csv_import), for a file on disk
 
 
-def _import_new(store: Store, handle: IO[bytes], args: argparse.Namespace) -> tuple[Project, int]:
+def _import_new(
+    store: Store, handle: IO[bytes], args: argparse.Namespace, on_rows: Callable[[int], None]
+) -> tuple[Project, int]:
     preview = csv_import.preview_csv(handle)
     columns = [str(c) for c in preview.columns]
     label_column = args.label_column
@@ -128,17 +128,16 @@ def _import_new(store: Store, handle: IO[bytes], args: argparse.Namespace) -> tu
         print(f"label set from {label_column!r}: {', '.join(labels)}", file=sys.stderr)
     else:
         raise Refused("a new project needs its labels: --labels a,b,c (or --label-column to take them from a column)")
-    with _progress_bar(handle) as on_rows:
-        project, added = csv_import.import_csv(
-            store,
-            handle,
-            name=args.project,
-            labels=labels,
-            settings={**settings, "source": args.csv.name},
-            multi_label=args.multi_label,
-            overlap=args.overlap or 1,
-            on_rows=on_rows,
-        )
+    project, added = csv_import.import_csv(
+        store,
+        handle,
+        name=args.project,
+        labels=labels,
+        settings={**settings, "source": args.csv.name},
+        multi_label=args.multi_label,
+        overlap=args.overlap or 1,
+        on_rows=on_rows,
+    )
     if not args.text_column:
         print(f"showing column {text_column!r} to labellers (choose another with --text-column)", file=sys.stderr)
     return project, added
@@ -196,44 +195,43 @@ def run_predictions(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _import_more(store: Store, handle: IO[bytes], args: argparse.Namespace) -> tuple[Project, int]:
+def _import_more(
+    store: Store, handle: IO[bytes], args: argparse.Namespace, on_rows: Callable[[int], None]
+) -> tuple[Project, int]:
     try:
         project = store.project(args.project)
     except ProjectNotFound:
         raise Refused(f"no project {args.project!r} (add --create to make it from this file)") from None
-    with _progress_bar(handle) as on_rows:
-        added = csv_import.append_csv(
-            store,
-            project,
-            handle,
-            label_column=args.label_column,
-            on_rows=on_rows,
-            media_roots=args.settings.media_roots,
-        )
+    added = csv_import.append_csv(
+        store, project, handle, label_column=args.label_column, on_rows=on_rows, media_roots=args.settings.media_roots
+    )
     return project, added
 
 
 @contextmanager
-def _progress_bar(handle: IO[bytes]) -> Iterator[Callable[[int], None]]:
-    """An `on_rows` for the import that draws how far through the file it is, on stderr."""
+def _progress_bar(handle: IO[bytes]) -> Iterator[tuple[ProgressBar, Callable[[int], None]]]:
+    """A bar on stderr, and the import's `on_rows` that draws how far through the file it is."""
     size = max(os.fstat(handle.fileno()).st_size, 1)
     bar = ProgressBar(sys.stderr)
     try:
-        yield lambda done: bar.update(min(handle.tell() / size, 1.0), done)
+        yield bar, lambda done: bar.update(min(handle.tell() / size, 1.0), done)
     finally:
         bar.close()
 
 
 class ProgressBar:
-    """`[#####.....]  50%  12,000 rows` redrawn in place on a terminal; a line per 10% otherwise."""
+    """`[#####.....]  50%  12,000 rows` redrawn in place on a terminal; a line per 10% otherwise. `rows`: the
+    last count drawn."""
 
     def __init__(self, stream: TextIO):
         self.stream = stream
         self.live = stream.isatty()
         self.logged = -1
         self.drawn = False
+        self.rows = 0
 
     def update(self, fraction: float, rows: int) -> None:
+        self.rows = rows
         filled = round(fraction * BAR_WIDTH)
         line = f"[{'#' * filled}{'.' * (BAR_WIDTH - filled)}] {fraction:4.0%}  {rows:,} rows"
         if self.live:

@@ -38,6 +38,7 @@ __all__ = [
     "guess_label_column",
     "import_csv",
     "labels_in_file",
+    "left_out",
     "one_column_hint",
     "parse_label_set",
     "preview_csv",
@@ -354,18 +355,34 @@ def _item_chunks(
     check: Callable[[pd.DataFrame, int], None],
 ) -> Iterator[tuple[pd.DataFrame, list[Any] | None]]:
     """(item data, existing labels) per chunk for `Store.add_items`, which checks the labels against the label
-    set: the label column is split off the item data. `check` refuses a chunk before it is written."""
-    done = 0
+    set: the label column is split off the item data. `check` refuses a chunk before it is written. Rows
+    with nothing but empty cells (a label aside) are left out: they would be blank items to label;
+    `on_rows` counts them with the rows read, see `left_out`. A file of nothing else is refused."""
+    done = kept = 0
     for frame in frames:
         check(frame, done + 1)
+        read = len(frame)
         labels = None
         if label_column and label_column in frame.columns:
             labels = frame[label_column].tolist()
             frame = frame.drop(columns=[label_column])
+        filled = frame.notna().any(axis=1).to_numpy()
+        if not filled.all():
+            frame = frame[filled]
+            labels = None if labels is None else list(itertools.compress(labels, filled))
+        kept += len(frame)
         yield frame, labels
-        done += len(frame)  # checked and being written: add_items asks for the next chunk once this one's write is under way
+        done += read  # checked and being written: add_items asks for the next chunk once this one's write is under way
         if on_rows is not None:
             on_rows(done)
+    if not kept:
+        raise InvalidInput("every row of the file is empty: there is nothing to label")
+
+
+def left_out(read: int, added: int) -> str:
+    """What to add to "N items" when empty rows were left out (`read`: the last count `on_rows` was given)."""
+    skipped = read - added
+    return f" ({skipped:,} empty row{'s' if skipped != 1 else ''} left out)" if skipped > 0 else ""
 
 
 def _no_column(column: str, columns: list[str]) -> str:

@@ -52,6 +52,16 @@ def test_one_click_demo_project(app, store, demo, first_label):
 # A new project from a CSV file
 
 
+def test_empty_rows_are_left_out_and_the_page_says_how_many(app, store):
+    at = upload(setup_page(app), b"text,stars\ngreat kettle,5\n,\nfine,3\n,\n", "reviews.csv")
+    at.text_area(key="labels-0-None-False").input("pos\nneg")
+    create(at)
+    assert not at.exception and not at.error, errors(at)
+    assert "with 2 items (2 empty rows left out)" in at.success[0].value
+    (made,) = store.projects()
+    assert store.export(made.id)["text"].tolist() == ["great kettle", "fine"]
+
+
 def test_create_a_project_from_an_uploaded_csv(app, store):
     at = upload(setup_page(app), REVIEWS, "reviews.csv")
     assert not at.error

@@ -162,10 +162,10 @@ def test_import_adds_all_rows_or_none(db_url, tmp_path, reviews, opened, call):
     assert_refused(refused, "row 41", "angry")
     assert store.progress(project.id).total == 5  # the 40 good rows before it were not kept
 
-    good = write_csv(tmp_path / "good.csv", ["review", "extra"], [["fine", 1], ["broken", 2]])
+    good = write_csv(tmp_path / "good.csv", ["review", "extra"], [["fine", 1], ["", ""], ["broken", 2]])
     added = call(["import", str(good), "--project", "Kettles"], db_url, tmp_path)
     assert added.code == 0, added.err
-    assert "imported 2 items" in added.out
+    assert "imported 2 items (1 empty row left out)" in added.out
     assert store.progress(project.id).total == 7
 
     wrong = write_csv(tmp_path / "wrong.csv", ["text"], [["no review column"]])

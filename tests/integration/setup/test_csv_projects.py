@@ -74,3 +74,20 @@ def test_cells_are_imported_as_written_labels_and_codes_included(store):
     assert exported["code"].tolist() == ["00123", "00450", "01000"]
     assert exported["text"].tolist() == ["None", "hello", "null"]
     assert exported["label"].tolist() == ["NA", "None", "pos"]
+
+
+def test_rows_of_empty_cells_are_left_out_with_their_labels_and_a_file_of_them_refused(store):
+    raw = b"text,stars,label\nfirst,1,pos\n,,pos\nsecond,,\n,,\n"
+    settings = csv_import.build_settings(["text", "stars", "label"], "text", text_column="text", label_column="label")
+    read: list[int] = []
+    project, added = csv_import.import_csv(
+        store, io.BytesIO(raw), name="p", labels=["pos"], settings=settings, on_rows=read.append
+    )
+    assert (added, read) == (2, [4])
+    assert csv_import.left_out(read[-1], added) == " (2 empty rows left out)"
+    assert csv_import.left_out(2, 2) == ""
+    assert store.export(project.id)["text"].tolist() == ["first", "second"]
+    assert store.annotations(project.id)["label"].tolist() == ["pos"]
+    with pytest.raises(InvalidInput, match="every row of the file is empty"):
+        csv_import.import_csv(store, io.BytesIO(b"text,stars\n,\n, \n"), name="q", labels=["pos"], settings=settings)
+    assert [p.name for p in store.projects()] == ["p"]
