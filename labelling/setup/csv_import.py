@@ -110,11 +110,27 @@ def guess_label_column(frame: pd.DataFrame) -> str | None:
 
 
 def guess_display(frame: pd.DataFrame) -> str:
-    """"table" for a file of several numeric columns and no text (label column left out beforehand), else
-    "text": a row of measurements reads best as a table of them."""
+    """"image" for a file with a column of image files or addresses, "table" for one of several numeric
+    columns and no text (label column left out beforehand), else "text": a row of measurements reads best as
+    a table of them."""
     columns = [str(c) for c in frame.columns]
+    if _image_columns(frame):
+        return "image"
     numeric = [c for c in columns if _numeric(frame[c])]
     return "table" if len(numeric) >= 2 and len(numeric) == len(columns) else "text"
+
+
+_IMAGE_VALUE = re.compile(r"(?i)^data:image/|\.(png|jpe?g|gif|webp|bmp)(\?\S*)?$")
+
+
+def _image_columns(frame: pd.DataFrame) -> list[str]:
+    """Columns whose every filled cell names an image (a file or address ending .png, .jpg..., a data: URI)."""
+    found = []
+    for name in frame.columns:
+        values = frame[name].dropna()
+        if len(values) and values.map(lambda v: isinstance(v, str) and bool(_IMAGE_VALUE.search(v.strip()))).all():
+            found.append(str(name))
+    return found
 
 
 def default_table_columns(frame: pd.DataFrame) -> list[str]:
@@ -136,11 +152,11 @@ def preview_item(frame: pd.DataFrame, label_column: str | None) -> Any:
 
 def guess_column(frame: pd.DataFrame, display: str) -> str | None:
     """A default that is usually right, so a plain file needs no choices: the longest text, or for images a
-    column whose name says image/url/path."""
+    column of image names, else one whose name says image/url/path."""
     columns = [str(c) for c in frame.columns]
     if display == "image":
         named = (c for c in columns if any(hint in c.lower() for hint in IMAGE_COLUMN_HINTS))
-        return next(named, columns[0] if columns else None)
+        return next(iter(_image_columns(frame)), next(named, columns[0] if columns else None))
     texts = [c for c in columns if frame[c].dtype == object or pd.api.types.is_string_dtype(frame[c])]
     if not texts:
         return columns[0] if columns else None

@@ -33,6 +33,18 @@ def test_guess_column_is_the_longest_text_or_a_column_named_like_an_image():
     assert csv_import.guess_column(pd.DataFrame({"n": [1, 2], "m": [3, 4]}), "text") == "n"
 
 
+def test_a_column_of_image_names_makes_an_image_project_shown_from_that_column():
+    frame = pd.DataFrame({
+        "caption": ["a cat on a mat", None],
+        "file": ["images/cat.PNG", "https://example.org/dog.jpg?size=2"],
+        "id": [1, 2],
+    })
+    assert csv_import.guess_display(frame) == "image"
+    assert csv_import.guess_column(frame, "image") == "file"
+    assert csv_import.guess_display(frame.assign(file=["images/cat.png", "not an image"])) == "text"
+    assert csv_import.guess_display(pd.DataFrame({"src": ["data:image/png;base64,iVBOR"]})) == "image"
+
+
 def test_the_label_column_is_not_offered_to_show_unless_it_is_the_only_one():
     assert csv_import.columns_to_show(["text", "label"], "label") == ["text"]
     assert csv_import.columns_to_show(["text", "label"], None) == ["text", "label"]
