@@ -25,19 +25,23 @@ def _done(message: str, kind: str = "success") -> None:
 
 
 @ui.guarded
-def _change(action, message: str, *args) -> None:
-    """Run a change from a callback; what it did, or why it was refused, is shown above the page."""
+def _change(action, message: str, *args) -> bool:
+    """Run a change from a callback; what it did, or why it was refused, is shown above the page. True if done."""
     try:
         action(*args)
     except LabellingError as error:
         _done(ui.refusal(error), "error")
-    else:
-        _done(message)
+        return False
+    _done(message)
+    return True
 
 
-def _rename(project_id: int) -> None:
-    name = st.session_state.get(f"name-{project_id}", "")
-    _change(store.manage.rename, f"Renamed to **{ui.literal(name)}**.", project_id, name)
+def _rename(project_id: int, name_now: str) -> None:
+    """A refused name goes back to the project's own, so the box never shows a name the project does not have."""
+    key = f"name-{project_id}"
+    name = st.session_state.get(key, "")
+    if not _change(store.manage.rename, f"Renamed to **{ui.literal(name)}**.", project_id, name):
+        st.session_state[key] = name_now
 
 
 def _delete(project_id: int, name: str) -> None:
@@ -72,7 +76,7 @@ for each in projects:
         )
         row = st.container(horizontal=True, vertical_alignment="bottom")
         row.text_input("Name", value=each.name, key=f"name-{each.id}", label_visibility="collapsed")
-        row.button("Rename", key=f"rename-{each.id}", on_click=_rename, args=(each.id,), icon=":material/edit:")
+        row.button("Rename", key=f"rename-{each.id}", on_click=_rename, args=(each.id, each.name), icon=":material/edit:")
         if each.archived:
             restore = (store.manage.restore, f"Restored **{ui.literal(each.name)}**.", each.id)
             row.button("Restore", key=f"restore-{each.id}", on_click=_change, args=restore, icon=":material/unarchive:")

@@ -107,6 +107,7 @@ def _status(run: TrainingRun | None) -> None:
 
 
 def _estimate(value: float, low: float, high: float, n: int, items: str = "items chosen at random and kept out of training") -> str:
+    items = items if n != 1 else items.replace("items", "item", 1)
     return f"{value:.1%} (95% interval {low:.0%}–{high:.0%}, {n:,} {items})"
 
 
@@ -192,7 +193,7 @@ def _trust(trained: list[TrainingRun]) -> None:
 
 def _latest_figures(run: TrainingRun) -> None:
     scores = run.scores or {}
-    st.subheader(f"Run {run.id}: per label")
+    st.subheader(f"Latest model ({run.n_labels:,} labels): per label")
     per_class = scores.get("per_class") or {}
     if per_class:
         table = pd.DataFrame(

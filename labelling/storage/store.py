@@ -149,7 +149,7 @@ class Store:
                 removed = set(project.labels) - set(label_set)
                 used = reports.labels_in_use(connection, project) & removed
                 if used:
-                    raise InvalidInput(f"labels already given to items cannot be removed: {', '.join(sorted(used))}")
+                    raise InvalidInput("labels already given to items cannot be removed: " + ", ".join(map(repr, sorted(used))))
                 values["labels"] = json.dumps(list(label_set))
             if instructions is not None:
                 values["instructions"] = project_rows.check_instructions(instructions)

@@ -35,6 +35,7 @@ def test_rename_archive_restore_and_delete_after_confirming(app, store, two):
     at.text_input(key=f"name-{first.id}").input("second")
     at.button(key=f"rename-{first.id}").click().run()
     assert "exists already" in at.error[0].value
+    assert at.text_input(key=f"name-{first.id}").value == "first, renamed"  # the box shows the name it has
 
     at.button(key=f"archive-{second.id}").click().run()
     assert store.project(second.id).archived and "Archived" in at.success[0].value

@@ -254,5 +254,5 @@ def test_removing_a_label_in_use_is_refused(app, store, csv_project):
     at = setup_page(app)
     at.text_area[-2].input("neg")
     at.button[-1].click().run()
-    assert "cannot be removed: pos" in errors(at)
+    assert "cannot be removed: 'pos'" in errors(at)
     assert store.project(csv_project.id).labels == ("pos", "neg")
