@@ -9,7 +9,7 @@ import streamlit as st
 import ui
 from ui import annotate
 from labelling import DuplicateProject, LabellingError
-from labelling.setup import csv_import
+from labelling.setup import csv_import, guesses
 from labelling.io.ingest import read_csv
 from labelling.io.gold import gold_rows
 from labelling.storage.gold import gold_rate
@@ -114,14 +114,14 @@ def new_project() -> None:
     k = f"{round_}"
     name = st.text_input("Project name", value=Path(uploaded.name).stem, key=f"name-{k}")
     # Defaults from the data: the labels' column is never shown or learnt from, measurements make a table.
-    label_guess = csv_import.guess_label_column(frame)
+    label_guess = guesses.guess_label_column(frame)
     task = st.radio("Task", list(annotate.TASKS), format_func=annotate.TASKS.get, horizontal=True, key=f"task-{k}")
     fixed_display = {Task.BOXES: "image", Task.SPANS: "text"}.get(task)
     display = fixed_display or st.radio(
         "Show each item as",
         list(csv_import.DISPLAYS),
         index=list(csv_import.DISPLAYS).index(
-            csv_import.guess_display(frame[csv_import.columns_to_show(columns, label_guess)])
+            guesses.guess_display(frame[csv_import.columns_to_show(columns, label_guess)])
         ),
         format_func=csv_import.DISPLAYS.get,
         horizontal=True,
@@ -137,7 +137,7 @@ def new_project() -> None:
     )
     label_column = None if choice == NO_COLUMN else choice
     others = csv_import.columns_to_show(columns, label_column)
-    guess = csv_import.guess_column(frame[others], display)
+    guess = guesses.guess_column(frame[others], display)
     text_column = image_column = None
     table_columns: list[str] = []
     if display == "text":
@@ -150,7 +150,7 @@ def new_project() -> None:
         shown = [image_column]
     else:
         table_columns = st.multiselect(
-            "Columns to show", others, default=csv_import.default_table_columns(frame[others]), key=f"table-{k}"
+            "Columns to show", others, default=guesses.default_table_columns(frame[others]), key=f"table-{k}"
         )
         shown = table_columns
     features = st.multiselect(

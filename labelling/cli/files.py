@@ -17,7 +17,7 @@ from labelling.cli.common import EXIT_OK, Refused, connect, write_file
 from labelling.errors import ProjectNotFound
 from labelling.io import formats
 from labelling.learning import imported
-from labelling.setup import annotation_files, csv_import
+from labelling.setup import annotation_files, csv_import, guesses
 from labelling.io.export import file_slug, to_csv, to_jsonl, to_parquet
 from labelling.io.predictions import format_of
 from labelling.records import Project
@@ -113,7 +113,7 @@ def _import_new(
     preview = csv_import.preview_csv(handle)
     columns = [str(c) for c in preview.columns]
     label_column = args.label_column
-    text_column = args.text_column or csv_import.guess_column(
+    text_column = args.text_column or guesses.guess_column(
         preview[csv_import.columns_to_show(columns, label_column)], "text"
     )
     settings = csv_import.build_settings(

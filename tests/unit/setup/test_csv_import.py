@@ -8,7 +8,7 @@ import io
 import pandas as pd
 import pytest
 
-from labelling.setup import csv_import
+from labelling.setup import csv_import, guesses
 from labelling.errors import InvalidInput
 
 
@@ -28,9 +28,9 @@ def test_one_column_hint():
 
 def test_guess_column_is_the_longest_text_or_a_column_named_like_an_image():
     frame = pd.DataFrame({"id": [1, 2], "body": ["a long text", "another long one"], "img_url": ["u", "v"]})
-    assert csv_import.guess_column(frame, "text") == "body"
-    assert csv_import.guess_column(frame, "image") == "img_url"
-    assert csv_import.guess_column(pd.DataFrame({"n": [1, 2], "m": [3, 4]}), "text") == "n"
+    assert guesses.guess_column(frame, "text") == "body"
+    assert guesses.guess_column(frame, "image") == "img_url"
+    assert guesses.guess_column(pd.DataFrame({"n": [1, 2], "m": [3, 4]}), "text") == "n"
 
 
 def test_a_column_of_image_names_makes_an_image_project_shown_from_that_column():
@@ -39,10 +39,10 @@ def test_a_column_of_image_names_makes_an_image_project_shown_from_that_column()
         "file": ["images/cat.PNG", "https://example.org/dog.jpg?size=2"],
         "id": [1, 2],
     })
-    assert csv_import.guess_display(frame) == "image"
-    assert csv_import.guess_column(frame, "image") == "file"
-    assert csv_import.guess_display(frame.assign(file=["images/cat.png", "not an image"])) == "text"
-    assert csv_import.guess_display(pd.DataFrame({"src": ["data:image/png;base64,iVBOR"]})) == "image"
+    assert guesses.guess_display(frame) == "image"
+    assert guesses.guess_column(frame, "image") == "file"
+    assert guesses.guess_display(frame.assign(file=["images/cat.png", "not an image"])) == "text"
+    assert guesses.guess_display(pd.DataFrame({"src": ["data:image/png;base64,iVBOR"]})) == "image"
 
 
 def test_the_label_column_is_not_offered_to_show_unless_it_is_the_only_one():
@@ -83,25 +83,25 @@ IRIS = pd.DataFrame(
 
 
 def test_an_iris_like_file_defaults_to_a_table_of_its_measurements_without_the_label_column():
-    label = csv_import.guess_label_column(IRIS)
+    label = guesses.guess_label_column(IRIS)
     assert label == "kind"  # the one text column of few values beside numeric ones
     shown = IRIS[csv_import.columns_to_show(list(IRIS.columns), label)]
-    assert csv_import.guess_display(shown) == "table"
-    assert csv_import.default_table_columns(shown) == ["sepal_length", "sepal_width", "petal_length", "petal_width"]
+    assert guesses.guess_display(shown) == "table"
+    assert guesses.default_table_columns(shown) == ["sepal_length", "sepal_width", "petal_length", "petal_width"]
     assert csv_import.preview_item(IRIS, label) == {
         "sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4, "petal_width": 0.2
     }
 
 
 def test_label_column_guessed_by_name_or_not_at_all():
-    assert csv_import.guess_label_column(pd.DataFrame({"text": ["a"], "Label": ["x"]})) == "Label"
-    assert csv_import.guess_label_column(pd.DataFrame({"text": ["a b"], "notes": ["x"]})) is None
+    assert guesses.guess_label_column(pd.DataFrame({"text": ["a"], "Label": ["x"]})) == "Label"
+    assert guesses.guess_label_column(pd.DataFrame({"text": ["a b"], "notes": ["x"]})) is None
     reviews = pd.DataFrame({"id": [1, 2], "text": ["good", "bad"]})
-    assert csv_import.guess_label_column(reviews) is None  # one numeric column is not a table of measurements
+    assert guesses.guess_label_column(reviews) is None  # one numeric column is not a table of measurements
     kettles = pd.DataFrame({"id": [1, 2], "review": ["Sturdy kettle, boils fast.", "Lid broke within a week."],
                             "stars": [5, 1]})
-    assert csv_import.guess_label_column(kettles) is None  # distinct sentences are the items, not labels
-    assert csv_import.guess_display(reviews) == "text"
+    assert guesses.guess_label_column(kettles) is None  # distinct sentences are the items, not labels
+    assert guesses.guess_display(reviews) == "text"
 
 
 def test_parse_label_set_ignores_empty_entries():
