@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import itertools
 import json
 import re
 import zipfile
@@ -203,23 +204,27 @@ def to_spacy(project: Project, frame: pd.DataFrame) -> bytes:
 
 
 def to_conll(project: Project, frame: pd.DataFrame) -> bytes:
-    """IOB2 in CoNLL form: per item a `# item_id = N` line, then `token<TAB>tag` per whitespace token (B-X
-    where a span of class X starts, I-X inside it, O outside), then a blank line. A token takes the span
-    it overlaps, so a span that starts or ends inside a token widens to the token's edges. Refused
+    """IOB2 in CoNLL form: per item a `# item_id = N` line, then `token<TAB>tag` per token (B-X where a span
+    of class X starts, I-X inside it, O outside), then a blank line. Tokens are split at whitespace and at
+    every span's edge, so each span is exactly its tokens: `London.` with the span on `London` is written
+    `London` then `.` (CoNLL keeps no spacing, so a reader puts a space between them). Refused
     (InvalidInput) as labelling.io.writable.refusals says: overlapping spans, which IOB cannot write."""
     labelled = writable.labelled(project, frame, Spans)
     writable.refuse(writable.overlapping(labelled))
     out = []
     for item_id, text, label in labelled:
         spans = list(label.spans)
+        edges = sorted({edge for span in spans for edge in (span.start, span.end)})
         out.append(f"# item_id = {item_id}\n")
         before = 0  # where the previous token ended
-        for token in _TOKEN.finditer(text):
-            tag, inside = "O", [s for s in spans if s.start < token.end() and token.start() < s.end]
-            if inside:
-                tag = ("B-" if before <= inside[0].start else "I-") + inside[0].label
-            out.append(f"{token.group()}\t{tag}\n")
-            before = token.end()
+        for word in _TOKEN.finditer(text):
+            cuts = [word.start(), *(e for e in edges if word.start() < e < word.end()), word.end()]
+            for start, end in itertools.pairwise(cuts):
+                tag, inside = "O", [s for s in spans if s.start < end and start < s.end]
+                if inside:
+                    tag = ("B-" if before <= inside[0].start else "I-") + inside[0].label
+                out.append(f"{text[start:end]}\t{tag}\n")
+                before = end
         out.append("\n")
     return "".join(out).encode("utf-8")
 

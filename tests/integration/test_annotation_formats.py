@@ -147,6 +147,16 @@ def test_conll_round_trip_of_whitespace_tokens(store):
     assert again.labels == [{"spans": [[0, 7, "PER"], [17, 26, "ORG"]]}, {"spans": []}]
 
 
+def test_conll_splits_tokens_at_span_edges_so_no_span_widens(store):
+    project, _ = import_annotations(store, SPANS_JSONL.encode(), "spans-jsonl", project="ner", create=True)
+    frame = store.export(project.id)
+    first = formats.to_conll(project, frame).decode().split("\n\n")[0].splitlines()[1:]
+    assert first == ["Ann\tB-PER", "works\tO", "at\tO", "Acme\tB-ORG", "in\tO", "Zürich\tB-LOC", ".\tO"]
+    again = formats.read_conll(formats.to_conll(project, frame))
+    assert again.keys[0] == "Ann works at Acme in Zürich ."  # CoNLL keeps no spacing: a space before the stop
+    assert again.labels[0] == {"spans": [[0, 3, "PER"], [13, 17, "ORG"], [21, 27, "LOC"]]}  # not "Zürich."
+
+
 @pytest.mark.parametrize(
     ("document", "message"),
     [
