@@ -46,18 +46,18 @@ def project_picker(store: Store) -> Project | None:
     if chosen not in by_id:
         chosen = projects[-1].id
         st.session_state[_PROJECT] = chosen
-        st.session_state.pop(_PROJECT_PICKER, None)
     if len(projects) > 1:
-        ids = list(by_id)
+        # A project chosen elsewhere (select_project, a first start) is set on the widget itself: a picker
+        # left to its default would keep showing what the browser last sent.
+        if st.session_state.get(_PROJECT_PICKER) != chosen:
+            st.session_state[_PROJECT_PICKER] = chosen
         st.sidebar.selectbox(
             "Project",
-            ids,
-            index=ids.index(chosen),
+            list(by_id),
             format_func=lambda i: by_id[i].name + (" (archived)" if by_id[i].archived else ""),
             key=_PROJECT_PICKER,
             on_change=_picked,
         )
-        chosen = st.session_state.get(_PROJECT_PICKER, chosen)
     st.sidebar.html(_KEYS_BACK, unsafe_allow_javascript=True)  # on every page: each calls this first
     return by_id[chosen]
 
@@ -80,7 +80,6 @@ def _picked() -> None:
 def select_project(project_id: int) -> None:
     """Work on this project from the next run on (Setup, after making or changing one)."""
     st.session_state[_PROJECT] = project_id
-    st.session_state.pop(_PROJECT_PICKER, None)
 
 
 def demo_on_first_start(store: Store) -> None:

@@ -256,3 +256,4 @@ def test_removing_a_label_in_use_is_refused(app, store, csv_project):
     at.button[-1].click().run()
     assert "cannot be removed: 'pos'" in errors(at)
     assert store.project(csv_project.id).labels == ("pos", "neg")
+

@@ -100,6 +100,25 @@ def test_admin_makes_the_digits_demo_and_labels_some_digits(admin, store, screen
     assert len(labels) == FIRST_BATCH and set(labels["labeller"]) == {"admin"}
 
 
+def test_the_sidebar_picker_shows_a_demo_project_once_made(admin, store):
+    """The Setup tabs act on the project the picker names: a new demo must be the one it names, not the one
+    the browser had chosen before (it kept sending that choice back)."""
+    for name in ("Alpha", "Beta"):
+        store.add_items(store.create_project(name, ["a", "b"]).id, ["x"])
+    go(admin, "Projects")  # a run that reads the projects made meanwhile
+    go(admin, "Setup")
+    picker = admin.get_by_role("combobox", name="Project")
+    expect(picker).to_have_value("Beta", timeout=STEP_MS)
+    admin.get_by_test_id("stSidebar").get_by_test_id("stSelectbox").click()
+    admin.get_by_role("option", name="Alpha").click()
+    expect(picker).to_have_value("Alpha", timeout=STEP_MS)
+    ready(admin)
+    admin.get_by_text("Demo projects").click()
+    admin.get_by_role("button", name="Product reviews (text)").click()
+    expect(admin.get_by_text("Created")).to_be_visible(timeout=STEP_MS)
+    expect(picker).to_have_value("Product reviews (demo)", timeout=STEP_MS)
+
+
 def test_retrain_now_trains_and_the_train_page_shows_score_and_learning_curve(store, admin, screenshots):
     project = store.project(labelled_digits(store, FIRST_BATCH))
     go(admin, "Train")
