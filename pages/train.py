@@ -309,9 +309,15 @@ def _settings_form() -> None:
             "is unsure of.",
         )
         left, right = st.columns(2)
-        every_labels = left.number_input("Retrain after this many new labels", 1, 100_000, current.every_labels)
+        schedule = (
+            None if "every_labels" in project.options.training else "Until saved here, a worker started with "
+            "--every-labels or --every-seconds uses those for this project."
+        )
+        every_labels = left.number_input(
+            "Retrain after this many new labels", 1, 100_000, current.every_labels, help=schedule
+        )
         every_seconds = right.number_input(
-            "...or after this many seconds (if any label arrived)", 10, 7 * 86_400, int(current.every_seconds)
+            "...or after this many seconds (if any label arrived)", 10, 7 * 86_400, int(current.every_seconds), help=schedule
         )
         left, right = st.columns(2)
         text_features = left.selectbox(

@@ -65,8 +65,8 @@ def due(state: TrainingState, every_labels: int, every_seconds: float) -> str | 
     if state.queued is not None:
         return "request"
     last = state.last
-    if last is None:
-        return "labels" if state.new_labels > 0 else None
+    if last is None:  # the first model needs training.MIN_LABELS: a run before would only fail and say so
+        return "labels" if state.new_labels >= training.MIN_LABELS else None
     if last.status == RunStatus.RUNNING and not state.lease_taken:
         return "retry"  # its worker died: nobody renews the lease
     if last.status == RunStatus.RUNNING:

@@ -17,7 +17,7 @@ from labelling.learning.fetch import UrlPolicy
 from labelling.learning.features import Column, ImageLoader, ImagePixels, describe, feature_columns, to_frame
 from labelling.learning.models import TrainedModel, default_estimator, evaluate, label_probabilities
 from labelling.storage.runs import RunStatus, TrainingRun, TrainingState
-from labelling.learning.training import _cold_start
+from labelling.learning.training import MIN_LABELS, _cold_start
 from labelling.learning.training_settings import training_settings, with_training_settings
 from labelling.learning.worker import due
 
@@ -34,7 +34,8 @@ def state(*, queued=None, last=None, new_labels=0, now=200.0, lease_taken=False)
     "situation, expected",
     [
         (state(queued=run(RunStatus.QUEUED, None)), "request"),
-        (state(new_labels=1), "labels"),  # never trained, labels exist
+        (state(new_labels=MIN_LABELS), "labels"),  # never trained, enough labels for a first model
+        (state(new_labels=MIN_LABELS - 1), None),  # never trained: a run would fail for too few labels
         (state(), None),  # never trained, nothing labelled
         (state(last=run(RunStatus.FINISHED), new_labels=19), None),
         (state(last=run(RunStatus.FINISHED), new_labels=20), "labels"),
