@@ -25,7 +25,7 @@ def run_worker(args: argparse.Namespace) -> int:
         if error.name != "labelling.learning.worker":
             raise
         raise Refused("this installation has no trainer (the module labelling.learning.worker is missing)") from None
-    return worker.main(["--database-url", args.settings.database_url, *args.worker_args])
+    return worker.main(["--database-url", args.settings.database_url, *args.worker_args], prog="python -m labelling worker")
 
 
 def run_labeller_add(args: argparse.Namespace) -> int:

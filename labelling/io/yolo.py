@@ -79,7 +79,11 @@ def read_dataset(source: bytes | Path, media_roots: Sequence[Path] | None = None
     notes = {PurePath(n).stem: n for n in sorted(files) if _is_label_file(n)}
     for stem, name in notes.items():
         if stem not in images:
-            raise InvalidInput(f"{name} has no image named {stem}.* beside it")
+            raise InvalidInput(
+                f"{name} has no image named {stem}.* in the dataset: put the images beside the labels (images/ "
+                "next to labels/; an export of a project whose images are files or addresses names them without "
+                "copying them), or import these labels onto that project's items"
+            )
     boxes = {stem: _lines(name, _decoded(files[name]()), classes) for stem, name in notes.items()}
     used = max((index for found in boxes.values() for index, *_ in found), default=-1)
     classes = classes if classes is not None else [str(n) for n in range(used + 1)]

@@ -270,8 +270,9 @@ def _pause(seconds: float, alive: Callable[[], bool]) -> None:
         time.sleep(min(WAIT_SLICE_SECONDS, max(0.0, deadline - time.monotonic())))
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m labelling.learning.worker", description=__doc__.split("\n\n")[0])
+def main(argv: Sequence[str] | None = None, prog: str = "python -m labelling.learning.worker") -> int:
+    """The worker's command line; `prog` names the command its messages show (`python -m labelling worker`)."""
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n\n")[0])
     parser.add_argument(
         "--database-url",
         help="default: database_url in .streamlit/secrets.toml, else $DATABASE_URL, else sqlite:///labelling.db",

@@ -90,6 +90,8 @@ class ProjectAdmin:
             found = self._locked(connection, project)
             if old not in found.labels:
                 raise InvalidInput(f"{old!r} is not a label of {found.name!r}")
+            if new == old:
+                raise InvalidInput(f"the label is called {old!r} already")
             if new in found.labels:
                 raise InvalidInput(f"{new!r} is a label already: merge {old!r} into it instead")
             labels = label_values.validate_label_set(

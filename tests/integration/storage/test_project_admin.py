@@ -152,6 +152,8 @@ def test_renaming_a_label_rewrites_every_use_and_keeps_what_was_given(store):
         store.manage.rename_label(project.id, "feline", "dog", "admin")
     with pytest.raises(InvalidInput, match="not a label"):
         store.manage.rename_label(project.id, "cat", "kitty", "admin")
+    with pytest.raises(InvalidInput, match="called 'dog' already"):  # not "merge 'dog' into itself"
+        store.manage.rename_label(project.id, "dog", "dog", "admin")
 
 
 def test_merging_labels_of_a_multi_label_project_keeps_each_label_once(store):
