@@ -257,3 +257,11 @@ def test_removing_a_label_in_use_is_refused(app, store, csv_project):
     assert "cannot be removed: 'pos'" in errors(at)
     assert store.project(csv_project.id).labels == ("pos", "neg")
 
+
+
+def test_a_single_label_set_is_warned_about_before_it_is_made(app, store):
+    at = upload(setup_page(app), REVIEWS, "reviews.csv")
+    at.text_area(key="labels-0-None-False").input("pos").run()
+    assert [w for w in at.warning if "With one label every item gets the same answer" in w.value]
+    at.text_area(key="labels-0-None-False").input("pos\nneg").run()
+    assert not [w for w in at.warning if "one label" in w.value]
