@@ -173,6 +173,9 @@ def test_import_adds_all_rows_or_none(db_url, tmp_path, reviews, opened, call):
     assert refused.code == 1 and "'review'" in refused.err
     assert store.progress(project.id).total == 7
 
+    one = call(["import", str(good), "--project", "One", "--create", "--labels", "ok"], db_url, tmp_path)
+    assert one.code == 0 and "warning: one label ('ok'): every item gets the same answer" in one.err
+
 
 def test_import_checks_are_the_setup_pages(db_url, tmp_path, reviews, opened, call):
     """labelling.setup.csv_import's checks: an empty entry in --labels is ignored (as a blank line on the Setup page),
