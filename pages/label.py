@@ -8,7 +8,7 @@ import streamlit as st
 
 import ui
 from ui import annotate
-from labelling import DatabaseUnavailable, LabellingError, LeaseLost, Project
+from labelling import DatabaseUnavailable, LabellingError, LeaseLost, Project, ProjectNotFound
 
 NOTICE = "label_notice"
 DONE_HERE = "labelled_this_session"
@@ -73,6 +73,17 @@ def _submit_drawn(project_id: int, item_id: int, labeller: str, key: str, start,
 @st.fragment
 def labelling(project: Project, labeller: str) -> None:
     with ui.database_guard():
+        try:
+            now = store.project(project.id)
+        except ProjectNotFound:
+            now = None
+        except DatabaseUnavailable:  # the item's own read then shows that, under the click's notice
+            now = project
+        if now != project:  # renamed labels, overlap, archived or deleted meanwhile: the whole page reads it again
+            gone = "deleted" if now is None else "archived" if now.archived and not project.archived else None
+            if gone:  # said instead of the refusal of the click that found it out ("no item 11 in project ...")
+                st.session_state[NOTICE] = ("warning", f"The project {project.name!r} was {gone} by an admin.")
+            st.rerun()
         _labelling(project, labeller)
 
 
@@ -131,16 +142,17 @@ def _progress_bar(bar, project: Project, counts, mine_then: int) -> None:
 def _current_item(project: Project, labeller: str) -> None:
     """The notice, my item, the model's suggestion, and the buttons (inside the fragment)."""
     notice = st.session_state.pop(NOTICE, None)
+    said = st.empty()
     if notice:
-        (st.info if notice[0] == "info" else st.warning)(notice[1])
+        (said.info if notice[0] == "info" else said.warning)(notice[1])
     handed_out = st.session_state.pop(HANDED_OUT, None)
     try:
         if handed_out is not None and handed_out[:2] == (project.id, labeller):
             item = handed_out[2]
         else:
             item = store.next_item(project.id, labeller, ui.settings().lease_seconds)
-    except LabellingError as error:
-        st.error(ui.refusal(error))
+    except LabellingError as error:  # in the notice's place: the click's refusal would say the same again
+        said.error(ui.refusal(error))
         return
     if item is None:
         # Counted afresh, not from the 5-second cache: the bar drawn next reads these, and the items held now

@@ -106,7 +106,10 @@ def test_the_sidebar_picker_shows_a_demo_project_once_made(admin, store):
     for name in ("Alpha", "Beta"):
         store.add_items(store.create_project(name, ["a", "b"]).id, ["x"])
     go(admin, "Projects")  # a run that reads the projects made meanwhile
+    expect(admin.get_by_role("heading", name="Projects", level=1)).to_be_visible(timeout=STEP_MS)
     go(admin, "Setup")
+    expect(admin.get_by_role("heading", name="Setup", level=1)).to_be_visible(timeout=STEP_MS)
+    ready(admin)
     picker = admin.get_by_role("combobox", name="Project")
     expect(picker).to_have_value("Beta", timeout=STEP_MS)
     admin.get_by_test_id("stSidebar").get_by_test_id("stSelectbox").click()

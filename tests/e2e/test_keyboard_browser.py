@@ -119,3 +119,29 @@ def test_the_label_page_by_keyboard(browser, story, store, screenshots):
     assert store.annotations(story["digits"])["label"].tolist() == ["2"]
     shot(page, screenshots, "labeller-digit-labels")
     context.close()
+
+
+def test_a_label_set_changed_or_a_project_deleted_meanwhile_shows_at_the_next_key(browser, store, story, screenshots):
+    """The item and its buttons are a fragment that a key reruns alone: it notices that the project changed
+    under it (another admin, another process) and redraws the page, instead of offering the old buttons."""
+    moods = store.create_project("Moods", ["happy", "sad"], settings={"display": "text"})
+    store.add_items(moods.id, ["sunny day", "rainy day", "grey day"])
+    page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    page.goto(story["link"])
+    expect(page.get_by_role("heading", name="Moods", level=1)).to_be_visible(timeout=STEP_MS)
+    first = item_text(page)
+
+    store.manage.rename_label(moods.id, "happy", "glad", "admin")
+    page.keyboard.press("2")  # "sad", still in the set: recorded, and the buttons are read again
+    second = next_item(page, first)
+    expect(page.locator(".st-key-labels button").first).to_contain_text("glad", timeout=STEP_MS)
+    ready(page)
+    page.keyboard.press("1")
+    next_item(page, second)
+    assert sorted(store.annotations(moods.id)["label"]) == ["glad", "sad"]
+
+    store.delete_project(moods.id)
+    page.keyboard.press("1")
+    expect(page.get_by_role("heading", name="Tags", level=1)).to_be_visible(timeout=STEP_MS)  # the newest left
+    expect(page.get_by_text("The project 'Moods' was deleted by an admin.")).to_be_visible()
+    shot(page, screenshots, "labeller-after-project-deleted")
