@@ -169,12 +169,8 @@ def new_project() -> None:
     overlap = st.number_input("Labellers per item", min_value=1, max_value=20, value=1, step=1, key=f"overlap-{k}")
     instructions = st.text_area("Instructions for labellers (markdown)", key=f"instructions-{k}")
     labels = csv_import.parse_label_set(labels_text)
-    if len(labels) == 1 and fixed_display is None and not multi:
-        st.warning(
-            "With one label every item gets the same answer, and no model can learn to tell items apart: add "
-            "the other labels (or make it multi-label, where a label is given or not).",
-            icon=":material/warning:",
-        )
+    if fixed_display is None and (warning := csv_import.label_set_warning(labels, multi)):  # boxes, spans: one class is fine
+        st.warning(f"With {ui.literal(warning)}.", icon=":material/warning:")
     try:
         settings = csv_import.build_settings(
             columns,

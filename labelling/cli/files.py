@@ -128,8 +128,8 @@ def _import_new(
         print(f"label set from {label_column!r}: {', '.join(labels)}", file=sys.stderr)
     else:
         raise Refused("a new project needs its labels: --labels a,b,c (or --label-column to take them from a column)")
-    if len(labels) == 1 and not args.multi_label:
-        print(f"warning: one label ({labels[0]!r}): every item gets the same answer and no model can train", file=sys.stderr)
+    if warning := csv_import.label_set_warning(labels, args.multi_label):
+        print(f"warning: {warning}", file=sys.stderr)
     project, added = csv_import.import_csv(
         store,
         handle,

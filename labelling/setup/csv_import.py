@@ -33,6 +33,7 @@ __all__ = [
     "columns_to_show",
     "distinct_labels",
     "import_csv",
+    "label_set_warning",
     "labels_in_file",
     "left_out",
     "one_column_hint",
@@ -131,6 +132,17 @@ def parse_label_set(text: str, separator: str = "\n") -> list[str]:
     """Labels as typed (one per line on the page, comma separated on the command line); empty entries, such as
     a trailing separator, are ignored rather than refused as empty labels."""
     return [part.strip() for part in text.split(separator) if part.strip()]
+
+
+def label_set_warning(labels: Sequence[str], multi_label: bool) -> str | None:
+    """Why a classification label set, though valid, cannot work well (one label of a single-label project:
+    every item gets the same answer); None when it can. The Setup page and the command line say it alike."""
+    if len(labels) == 1 and not multi_label:
+        return (
+            f"one label ({labels[0]!r}): every item gets the same answer and no model can learn to tell items "
+            "apart; add the other labels, or make it multi-label, where a label is given or not"
+        )
+    return None
 
 
 # The project's settings

@@ -262,6 +262,6 @@ def test_removing_a_label_in_use_is_refused(app, store, csv_project):
 def test_a_single_label_set_is_warned_about_before_it_is_made(app, store):
     at = upload(setup_page(app), REVIEWS, "reviews.csv")
     at.text_area(key="labels-0-None-False").input("pos").run()
-    assert [w for w in at.warning if "With one label every item gets the same answer" in w.value]
+    assert [w for w in at.warning if "With one label ('pos'): every item gets the same answer" in as_shown(w.value)]
     at.text_area(key="labels-0-None-False").input("pos\nneg").run()
     assert not [w for w in at.warning if "one label" in w.value]
