@@ -8,6 +8,7 @@ import streamlit as st
 import ui
 from ui import annotate
 from labelling import LabellingError, people
+from labelling.quality.consensus import GOLD, REVIEW
 from labelling.storage.assessment import LabelCheck
 from labelling.storage.review import ReviewItem
 
@@ -120,7 +121,7 @@ def search() -> None:
         st.info("No item matches.")
         return
     st.caption(f"The first {PAGE_SIZE} matching items, oldest first." if more else f"{len(hits)} matching items.")
-    for item in hits:
+    for item in later_passed(hits):
         card(item, first=False)
 
 
@@ -224,10 +225,14 @@ def check_card(check: LabelCheck, first: bool) -> None:
 
 
 def card(item: ReviewItem, first: bool) -> None:
+    """An item's labels and its final label's picker; a gold item (only found by a search) shows its known
+    label instead, which reviews may not change."""
+    gold = item.final.source == GOLD
     with st.container(border=True, key=f"card-{item.item_id}"):
         st.caption(
             f"Item {item.item_id} · {len(item.votes)} labels · {item.agreement:.0%} agree"
             + (" · tie" if item.final.tie else "")
+            + (" · gold" if gold else "")
         )
         if drawing:
             versions = {name: annotate.as_json(label) for name, label in sorted(item.votes.items())}
@@ -242,7 +247,11 @@ def card(item: ReviewItem, first: bool) -> None:
             )
         else:
             st.caption("No model suggestion for this item.")
-        if item.final.source == "review":
+        if gold:
+            st.markdown(f"Gold item: its known label **{ui.literal(shown(item.final.label))}** is final (change it on Setup).")
+            next_button(st.container(horizontal=True), item.item_id, first)
+            return
+        if item.final.source == REVIEW:
             st.markdown(
                 f"Final label **{ui.literal(shown(item.final.label))}**, set by {ui.literal(item.final.reviewer)}"
             )

@@ -59,3 +59,18 @@ def test_search_finds_items_and_opens_them_as_cards(app, store, voted):
     assert store.final_labels(project.id).set_index("item_id").loc[ids["kettle lid"], "label"] == "bad"
     at.text_input(key="search-text").input("nothing like it").run()
     assert [i.value for i in at.info] == ["No item matches."]
+
+
+def test_search_cards_move_on_with_next_and_show_a_gold_items_known_label(app, store, voted):
+    project, ids, token = voted
+    store.set_gold(project.id, [ids["kettle lid"]], ["bad"])
+    at = review_page(app, token)
+    at.segmented_control(key="review-which").set_value("Search items").run()
+    at.text_input(key="search-text").input("kettle").run()
+    assert not at.exception
+    items = [c.value for c in at.caption if c.value.startswith("Item ")]
+    assert items == [f"Item {ids['kettle']} · 3 labels · 100% agree", f"Item {ids['kettle lid']} · 0 labels · 0% agree · gold"]
+    assert "Gold item: its known label **bad** is final (change it on Setup)." in [m.value for m in at.markdown]
+    assert not [b for b in at.button if b.key in (f"adjudicate-{ids['kettle lid']}", f"send-back-{ids['kettle lid']}")]
+    at.button(key=f"next-{ids['kettle']}").click().run()  # leave the kettle for later: it moves to the end
+    assert [c.value for c in at.caption if c.value.startswith("Item ")] == items[::-1]
