@@ -171,11 +171,15 @@ def quality_section(figures: Agreement) -> None:
                 "Alpha per label", figures.per_label, "alpha", "Not defined yet: every label was given by everyone or no one."
             )
         with right:
-            st.markdown("**Agreement with the final label**")
+            st.markdown(
+                "**Agreement with the final label**",
+                help="The share of each person's labels, on items with two or more labels, that equal the item's "
+                "final label. A tie has no final label and counts as not agreeing.",
+            )
             if stats["agreement_items"].any():
                 share_chart(stats, "agreement", "agreement_items")
             else:
-                st.caption("No item has a final label and two or more labels yet.")
+                st.caption("No item has two or more labels yet.")
         if not figures.kappa.empty:
             st.markdown("**Cohen's kappa per pair of labellers** (items both labelled)")
             st.altair_chart(kappa_heatmap(figures.kappa), width="stretch")

@@ -44,7 +44,8 @@ STATS_COLUMNS = [
 ]
 """`Agreement.labellers`: one row per person who labelled or skipped. `agreement` is the share of their
 labels equal to the item's final label, over `agreement_items` non-gold items that have two or more
-labels and a final label (not a tie); `gold_accuracy` the share of their gold answers that were right."""
+labels (a tie, which has no final label, counts as not agreeing); `gold_accuracy` the share of their gold
+answers that were right."""
 
 
 @dataclass(frozen=True)
@@ -217,9 +218,9 @@ def _labeller_stats(
         if item_id in gold:
             right.setdefault(name, []).append(same(label, gold[item_id]))
             continue
-        final = finals.get(item_id)
-        if final is not None and final.label is not None and len(by_item.get(item_id, {})) >= 2:
-            agreed.setdefault(name, []).append(same(label, final.label))
+        if len(by_item.get(item_id, {})) >= 2:  # a tie backs no label: with two labellers, each disagreement
+            final = finals.get(item_id)  # is one; leaving ties out read 100% for everyone
+            agreed.setdefault(name, []).append(0.0 if final is None or final.label is None else same(label, final.label))
     counts = Counter(name for _, name, _, _ in rows)
     stats = []
     for name in sorted(set(counts) | set(skipped)):

@@ -209,8 +209,9 @@ def test_agreement_figures_of_two_labellers(store):
     assert (pair["labeller_a"], pair["labeller_b"], pair["items"]) == ("alice", "bob", 5)
     assert pair["kappa"] == pytest.approx(0.32 / 0.52)
     stats = figures.labellers.set_index("labeller")
-    # Item 2 is a tie (no final label): agreement rests on the other 4, where both agree with the majority.
-    assert stats.loc["alice", "agreement"] == 1.0 and stats.loc["alice", "agreement_items"] == 4
+    # Item 2 is a tie (no final label): it counts against both; they agree with the majority on the other 4.
+    assert stats.loc["alice", "agreement"] == 0.8 and stats.loc["alice", "agreement_items"] == 5
+    assert stats.loc["bob", "agreement"] == 0.8 and stats.loc["bob", "agreement_items"] == 5
     assert stats.loc["alice", "labels"] == 5 and stats.loc["alice", "skips"] == 0
 
 
