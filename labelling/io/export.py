@@ -14,7 +14,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from labelling.io import labels as label_values
-from labelling.io.serialisation import decode
+from labelling.io.serialisation import decode, is_missing
 from labelling.quality import consensus
 from labelling.records import Boxes, Label, Spans
 
@@ -115,7 +115,7 @@ def _arrow_cell(value: Any) -> Any:
         return list(value)
     if isinstance(value, np.ndarray):
         return value.tolist()
-    if value is None or (isinstance(value, float) and np.isnan(value)):
+    if is_missing(value):
         return None
     return value
 

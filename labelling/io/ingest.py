@@ -191,7 +191,7 @@ def read_csv(source: str | IO[bytes] | IO[str], chunk_rows: int = CHUNK_ROWS, **
         try:
             for frame in pd.read_csv(text, sep=delimiter, chunksize=chunk_rows, skipinitialspace=True, **options):
                 frame.columns = [str(c).strip() for c in frame.columns]
-                yield _numbers_with_gaps(frame)
+                yield _whole_numbers_with_gaps(_numbers_with_gaps(frame))
         finally:
             text.detach()
     finally:
@@ -232,6 +232,23 @@ def _numbers_with_gaps(frame: pd.DataFrame) -> pd.DataFrame:
         if len(values) and numbers.notna().all() and not values.astype(str).str.match(_ZERO_PADDED).any():
             frame[name] = pd.to_numeric(column.mask(gaps))
     return frame
+
+
+def _whole_numbers_with_gaps(frame: pd.DataFrame) -> pd.DataFrame:
+    """A column of whole numbers with empty cells stays whole numbers (pandas' nullable Int64), where pandas
+    reads it as floats: an age of 60 was shown, and exported, as 60.0."""
+    for name in frame.columns:
+        column = frame[name]
+        if column.dtype != np.float64 or not column.hasnans:
+            continue
+        present = column.to_numpy()[column.notna().to_numpy()]
+        if len(present) and (np.abs(present) <= _EXACT_INTEGERS).all() and (present == np.trunc(present)).all():
+            frame[name] = column.astype("Int64")
+    return frame
+
+
+_EXACT_INTEGERS = 2.0**53
+"""Floats beyond this are not all whole numbers exactly as written (the file's digits were rounded): kept."""
 
 
 def _allow_long_cells() -> None:

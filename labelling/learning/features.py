@@ -41,6 +41,7 @@ from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
 from labelling.errors import ImageUnavailable
 from labelling.io import media
+from labelling.io.serialisation import is_missing
 from labelling.learning.embeddings import l2_normalise
 from labelling.learning.fetch import UrlPolicy, fetch
 from labelling.learning.projection import Basis, PoolProjection
@@ -135,11 +136,8 @@ def text_of(cell: Any) -> str:
 
 
 def _missing(value: Any) -> bool:
-    if value is None:
-        return True
-    if isinstance(value, float) and math.isnan(value):
-        return True
-    return isinstance(value, str) and not value.strip()
+    """An empty cell (None, NaN, pandas' NA of a column of whole numbers with gaps) or blank text."""
+    return is_missing(value) or (isinstance(value, str) and not value.strip())
 
 
 def _as_number(value: Any) -> float | None:

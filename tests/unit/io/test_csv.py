@@ -12,6 +12,7 @@ import pytest
 from labelling.errors import InvalidInput
 from labelling.io.export import to_csv
 from labelling.io.ingest import SNIFF_BYTES, read_csv
+from labelling.io.serialisation import decode, encode_records
 
 PNG_BYTES = (
     b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89"
@@ -286,6 +287,20 @@ def test_a_numeric_column_with_missing_words_reads_as_numbers_with_gaps():
         {"x": 3.5, "y": None, "name": "c"},
         {"x": None, "y": 2.0, "name": "d"},
     ]
+
+
+def test_whole_numbers_with_empty_cells_stay_whole_numbers():
+    raw = "age,share,id\n60,0.5,\n,1,7\n42,,8\n"
+    frame = read_all(io.BytesIO(raw.encode()))
+    assert records(frame) == [
+        {"age": 60, "share": 0.5, "id": None},
+        {"age": None, "share": 1.0, "id": 7},
+        {"age": 42, "share": None, "id": 8},
+    ]
+    stored = encode_records(frame)
+    assert stored[0].startswith('{"age":60,') and stored[2].startswith('{"age":42,')  # not 60.0
+    assert decode(stored[1])["age"] is pd.NA  # an empty cell, shown and exported empty
+    assert pd.api.types.is_float_dtype(frame["share"])  # 1 and 0.5: a column of fractions
 
 
 def test_codes_with_leading_zeros_keep_them():
