@@ -70,7 +70,7 @@ def _accept_majority(min_agreement: float, min_labels: int) -> None:
         st.session_state[NOTICE] = ("error", ui.refusal(error))
         return
     ui.refresh_figures()
-    st.session_state[NOTICE] = ("success", f"The majority label became the final label of {accepted:,} items.")
+    st.session_state[NOTICE] = ("success", f"The majority label became the final label of {accepted:,} item{'s' if accepted != 1 else ''}.")
 
 
 def accept_majority() -> None:

@@ -207,7 +207,7 @@ def new_project() -> None:
             st.error(f"Nothing was created: {ui.literal(ui.refusal(error))}", icon=":material/error:")
         else:
             left_out = csv_import.left_out(progress.read, added)
-            finished(f"Created **{ui.literal(made.name)}** with {added:,} items{left_out}.", made.id)
+            finished(f"Created **{ui.literal(made.name)}** with {added:,} item{'s' if added != 1 else ''}{left_out}.", made.id)
 
 
 def preview(frame, settings: dict | None, labels: list[str], multi: bool) -> None:
@@ -256,7 +256,7 @@ def add_rows(project) -> None:
             st.error(f"Nothing was added: {ui.literal(ui.refusal(error))}", icon=":material/error:")
         else:
             left_out = csv_import.left_out(progress.read, added)
-            finished(f"Added {added:,} items{left_out} to **{ui.literal(project.name)}**.", project.id)
+            finished(f"Added {added:,} item{'s' if added != 1 else ''}{left_out} to **{ui.literal(project.name)}**.", project.id)
 
 
 def edit(project) -> None:
@@ -358,8 +358,12 @@ if project is None:
     st.subheader("Or from an annotation file")
     ui.annotation_file_upload(store, None, round_, finished)
 else:
+    # Kept in the session (key, on_change): a notice drawn above the tabs after an action moved them, and
+    # Streamlit then opened the first tab instead of the one the action was taken in.
     create, append, predicted, control, change = st.tabs(
-        ["New project", "Add rows", "Import predictions", "Quality control", "Edit labels and instructions"]
+        ["New project", "Add rows", "Import predictions", "Quality control", "Edit labels and instructions"],
+        key="setup-tab",
+        on_change="rerun",
     )
     with create:
         new_project()

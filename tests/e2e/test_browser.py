@@ -204,3 +204,18 @@ def test_admin_pages_as_a_person_sees_them(admin, screenshots):
     go(admin, "Setup")
     shot(admin, screenshots, "admin-setup")
     assert nothing_ran(admin)
+
+
+def test_adding_rows_stays_on_its_tab(admin, store, tmp_path):
+    """The notice drawn above the tabs once rows are added used to open the first tab instead."""
+    go(admin, "Setup")
+    admin.get_by_role("tab", name="Add rows").click()
+    ready(admin)
+    more = tmp_path / "more reviews.csv"
+    more.write_text("id,review,stars\n10,A second kettle just as good.,5\n", encoding="utf-8")
+    uploader = admin.get_by_test_id("stFileUploader").filter(has_text="CSV file with more rows")
+    uploader.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(more))
+    admin.get_by_role("button", name="Add the rows of more reviews.csv").click()
+    expect(admin.get_by_text("Added 1 item to Kettles.")).to_be_visible(timeout=STEP_MS)
+    expect(admin.get_by_role("tab", selected=True)).to_have_text("Add rows")
+    assert store.progress(store.projects()[0].id).total == len(REVIEWS) + 1
