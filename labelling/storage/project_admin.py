@@ -164,7 +164,7 @@ def _relabel(
     rewritten = _rewrite(connection, project, annotations.c.id, annotations.c.label, old, new, labels, history=row.id)
     for table, key, column in _LABELLED:
         _rewrite(connection, project, key, column, old, new, labels)
-    connection.execute(update(projects).where(projects.c.id == project.id).values(labels=json.dumps(list(labels))))
+    connection.execute(update(projects).where(projects.c.id == project.id).values(labels=project_rows.stored_labels(labels)))
     return _change(row, rewritten)
 
 

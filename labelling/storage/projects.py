@@ -69,7 +69,7 @@ def insert(
         raise InvalidInput(f"overlap must be a whole number of labellers, at least 1 (got {overlap!r})")
     values = {
         "name": name,
-        "labels": json.dumps(list(label_set)),
+        "labels": stored_labels(label_set),
         "multi_label": bool(multi_label),
         "overlap": int(overlap),
         "instructions": check_instructions(instructions or ""),
@@ -138,6 +138,11 @@ def load(connection: Connection, project: int | str) -> Project:
 def load_open(connection: Connection, project: int | str) -> Project:
     """`load`, for a change to the project: ProjectArchived for an archived one (read-only until restored)."""
     return check_open(load(connection, project))
+
+
+def stored_labels(labels: Sequence[str]) -> str:
+    """A label set as the project's row keeps it; a label's submit compares the row with it (labelling.storage.queue)."""
+    return json.dumps(list(labels))
 
 
 def from_row(row) -> Project:

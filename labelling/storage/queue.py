@@ -17,6 +17,7 @@ from sqlalchemy import Connection
 from sqlalchemy.dialects import postgresql, sqlite
 
 from labelling.io import labels
+from labelling.storage import projects as project_rows
 from labelling.storage import statements as queries
 from labelling.storage.engine import clock, insert_arrays
 from labelling.errors import InvalidInput, ItemNotFound, LeaseLost
@@ -26,6 +27,7 @@ from labelling.storage.schema import labellers
 from labelling.io.serialisation import decode
 
 __all__ = [
+    "LabelSetChanged",
     "Labeller",
     "check_lease",
     "find_labeller",
@@ -47,6 +49,12 @@ _NO_LIMIT = 2**62
 class Labeller(NamedTuple):
     id: int
     name: str
+
+
+class LabelSetChanged(InvalidInput):
+    """The project's label set is no longer the one a label was checked against: another process changed it
+    since this one read the project. Nothing was written: the caller checks the label again against the
+    project read now (`Store`), and the labeller is told to send it again if it changed once more meanwhile."""
 
 
 class _Submitted(NamedTuple):
@@ -134,7 +142,7 @@ def submit_and_next(
     item) is one statement that records the label and claims my next item (SUBMIT_AND_CLAIM)."""
     one_statement = connection.dialect.name == "postgresql" and gold is None
     if one_statement:
-        params = {"project": project.id, "me": me.id, "item": item_id, "lease": float(lease_seconds)}
+        params = {"project": project.id, "me": me.id, "item": item_id, "lease": float(lease_seconds), "labels": _checked(project)}
         row = queries.SUBMIT_AND_CLAIM.first(connection, {**params, "label_json": labels.to_json(label)})
         if row is not None:
             _started(connection, project, params)
@@ -147,18 +155,23 @@ def submit_and_next(
 
 
 def _submit(connection: Connection, project: Project, me: Labeller, item_id: int, label: Label, *, tried: bool = False) -> _Submitted:
-    """`submit`, saying whether it ended my live lease. `tried`: SUBMIT_MY_TASK's case is known not to hold."""
+    """`submit`, saying whether it ended my live lease. `tried`: SUBMIT_MY_TASK's case is known not to hold.
+    LabelSetChanged when the project's label set is not the one the label was checked against."""
     params = {"project": project.id, "me": me.id, "item": item_id}
     if connection.dialect.name == "postgresql":
-        added = None if tried else queries.SUBMIT_MY_TASK.first(connection, {**params, "label_json": labels.to_json(label)})
-        if added is not None:
-            _started(connection, project, params)
-            return _Submitted(Annotation(added.id, item_id, me.name, label, added.created_at, added.seconds), added.was_live)
+        if not tried:
+            fast = {**params, "label_json": labels.to_json(label), "labels": _checked(project)}
+            added = queries.SUBMIT_MY_TASK.first(connection, fast)
+            if added is not None:
+                _started(connection, project, params)
+                return _Submitted(Annotation(added.id, item_id, me.name, label, added.created_at, added.seconds), added.was_live)
         completed = None  # the slow path: it waits for my lock, then reads afresh
     else:
+        _check_label_set(connection, project)  # SQLite: this transaction holds the write lock, so it stays so
         completed = queries.COMPLETE_MY_TASK.first(connection, params)
     if completed is None:
         lock_labeller(connection, me.name)
+        _check_label_set(connection, project)
         task = connection.execute(queries.MY_TASK_FOR_ITEM, params).first()
         if task is not None and task.done:
             mine = _my_current(connection, item_id, me) if task.lease_expires_at is None else None
@@ -179,6 +192,16 @@ def _submit(connection: Connection, project: Project, me: Labeller, item_id: int
         completed = queries.COMPLETE_MY_TASK.one(connection, params)
     _started(connection, project, params)
     return _Submitted(_add_annotation(connection, project, me, item_id, label, completed.leased_at))
+
+
+def _checked(project: Project) -> str:
+    """The label set a label was checked against (the caller's copy of the project), as the row keeps it."""
+    return project_rows.stored_labels(project.labels)
+
+
+def _check_label_set(connection: Connection, project: Project) -> None:
+    if connection.execute(queries.LABEL_SET, {"project": project.id}).scalar() != _checked(project):
+        raise LabelSetChanged(f"the labels of project {project.name!r} were just changed: send the label again")
 
 
 def _started(connection: Connection, project: Project, params: dict[str, Any]) -> None:

@@ -1,6 +1,7 @@
 """Every statement on the labelling hot path, named, in SQLAlchemy Core (compiled once, cached by SQLAlchemy).
 
-Bind parameters: `project`, `me` (labeller id), `item`, `task`, `lease` (seconds). The same Core
+Bind parameters: `project`, `me` (labeller id), `item`, `task`, `lease` (seconds), `labels` (the label set a
+label was checked against, as the project's row keeps it). The same Core
 statement compiles for both dialects: on PostgreSQL the claim locks with `FOR UPDATE SKIP LOCKED`, on
 SQLite (no row locks) the caller's `BEGIN IMMEDIATE` transaction makes the read-then-write atomic.
 """
@@ -14,7 +15,7 @@ from sqlalchemy import Join, Update, null, or_, select, text, true, update
 
 from labelling.storage.engine import clock
 from labelling.storage.prepared import Prepared
-from labelling.storage.schema import annotations, items, labellers, predictions, skips, tasks
+from labelling.storage.schema import annotations, items, labellers, predictions, projects, skips, tasks
 
 _other = tasks.alias("other")
 
@@ -223,11 +224,19 @@ might take a second slot of an item I labelled meanwhile, or an item I had just 
 of mine holds the lock, the statement finds no task and does nothing, and the caller's slow path waits for
 the lock (LOCK_LABELLER) and reads afresh."""
 _before = tasks.alias("before")
+_labels_as_checked = exists(
+    select(literal_column("1")).where(projects.c.id == bindparam("project"), projects.c.labels == bindparam("labels"))
+)
+"""The project's label set is still the one the label was checked against: another process may have renamed,
+merged or removed a label since the checking process read the project (it keeps it for a few seconds)."""
 _was_live = select(_before.c.lease_expires_at > clock()).where(_before.c.id == tasks.c.id).scalar_subquery()
 """Whether the task's lease was live before this statement: its sub-select reads the row as the statement
 found it, not as the statement leaves it."""
 _completed = (
-    _complete_my_task(select(_locked_me.c.id).scalar_subquery()).returning(_was_live.label("was_live")).cte("completed")
+    _complete_my_task(select(_locked_me.c.id).scalar_subquery())
+    .where(_labels_as_checked)
+    .returning(_was_live.label("was_live"))
+    .cte("completed")
 )
 _new_label = _my_label(_completed.c.leased_at)
 _added = (
@@ -239,10 +248,11 @@ _added = (
 SUBMIT_MY_TASK = Prepared(
     "submit_my_task", select(_added, _completed.c.was_live).select_from(_added.join(_completed, true()))
 )
-"""PostgreSQL's common submit in one statement: my labeller lock (`_locked_me`), COMPLETE_MY_TASK, then
-ADD_ANNOTATION from the task it completed, and whether its lease was live (then I hold no other: the
-refresh of the hand-out after it can be left out); no row when I hold no open task on the item or another
-call of mine holds my lock (the caller then takes the slow path). My row is locked before my task's: the
+"""PostgreSQL's common submit in one statement: my labeller lock (`_locked_me`), COMPLETE_MY_TASK if the label
+set is the one the label was checked against (`_labels_as_checked`), then ADD_ANNOTATION from the task it
+completed, and whether its lease was live (then I hold no other: the refresh of the hand-out after it can be
+left out); no row when I hold no open task on the item, another call of mine holds my lock or the label set
+changed (the caller then takes the slow path). My row is locked before my task's: the
 task is found by my id, which the update reads from the lock (an InitPlan, run before the scan that locks
 the task), the order every other call takes them in."""
 
@@ -313,6 +323,10 @@ ITEM_VIEW = Prepared(
     .where(items.c.id == bindparam("item"), items.c.project_id == bindparam("project")),
 )
 """An item's data with the model's suggestion (NULLs before any model): what the Label page shows."""
+
+LABEL_SET = select(projects.c.labels).where(projects.c.id == bindparam("project"))
+"""The label set as the project's row keeps it, compared on the submit's slow path (SUBMIT_MY_TASK compares in
+its statement)."""
 
 LABELLER_ID = select(labellers.c.id).where(labellers.c.name == bindparam("name"))
 

@@ -10,7 +10,7 @@ import json
 import random
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import pandas as pd
 from sqlalchemy import Connection, Engine, select
@@ -40,6 +40,8 @@ __all__ = ["DEFAULT_LEASE_SECONDS", "Store"]
 
 DEFAULT_LEASE_SECONDS = 600
 PROJECT_CACHE_SECONDS = 5.0
+
+T = TypeVar("T")
 
 
 class Store:
@@ -89,14 +91,8 @@ class Store:
     # Projects
 
     def create_project(
-        self,
-        name: str,
-        labels: Sequence[str],
-        multi_label: bool = False,
-        overlap: int = 1,
-        instructions: str = "",
-        settings: dict[str, Any] | None = None,
-        task: str | None = None,
+        self, name: str, labels: Sequence[str], multi_label: bool = False, overlap: int = 1, instructions: str = "",
+        settings: dict[str, Any] | None = None, task: str | None = None,
     ) -> Project:
         """A new, empty project; `overlap` is how many different labellers label each item; `task` is a
         `records.Task`: classify items, draw boxes on images or mark spans of text (`labels`: their classes)."""
@@ -150,7 +146,7 @@ class Store:
                 used = reports.labels_in_use(connection, project) & removed
                 if used:
                     raise InvalidInput("labels already given to items cannot be removed: " + ", ".join(map(repr, sorted(used))))
-                values["labels"] = json.dumps(list(label_set))
+                values["labels"] = project_rows.stored_labels(label_set)
             if instructions is not None:
                 values["instructions"] = project_rows.check_instructions(instructions)
             if settings is not None:
@@ -186,11 +182,7 @@ class Store:
     @retry_once_when_safe
     def submit(self, project_id: int, item_id: int, labeller: str, label: Label | Sequence[str]) -> Annotation:
         """Record a label (a list of labels for a multi-label project); a double submit records one."""
-        with self._held.write() as connection:
-            project, me, value = self._submission(connection, project_id, item_id, labeller, label)
-            annotation = queue.submit(connection, project, me, int(item_id), value)
-            self._notifier.labels_arrived(connection, project.id)  # wakes the training worker (PostgreSQL)
-            return annotation
+        return self._labelling(project_id, item_id, labeller, label, lambda c, p, me, value: queue.submit(c, p, me, int(item_id), value))
 
     @retry_once_when_safe
     def submit_and_next(
@@ -199,10 +191,21 @@ class Store:
         """`submit`, then `next_item`, in one transaction: a click on the Label page is one round of
         statements on one connection. Same guarantees as the two calls; the label is kept only with the claim."""
         queue.check_lease(lease_seconds)
+        return self._labelling(project_id, item_id, labeller, label, lambda c, p, me, value: queue.submit_and_next(
+            c, p, me, int(item_id), value, lease_seconds, self._gold(c, p, me, lease_seconds)
+        ))
+
+    def _labelling(self, project_id: int, item_id: int, labeller: str, label: Any, record: Callable[..., T]) -> T:
+        """`record(connection, project, me, label)` in one write transaction, the label checked first; again against
+        the project read now if another process changed its label set since (then `record` wrote nothing)."""
         with self._held.write() as connection:
             project, me, value = self._submission(connection, project_id, item_id, labeller, label)
-            offer_gold = self._gold(connection, project, me, lease_seconds)
-            done = queue.submit_and_next(connection, project, me, int(item_id), value, lease_seconds, offer_gold)
+            try:
+                done = record(connection, project, me, value)
+            except queue.LabelSetChanged:
+                self._projects.pop(project.id, None)
+                project, me, value = self._submission(connection, project_id, item_id, labeller, label)
+                done = record(connection, project, me, value)
             self._notifier.labels_arrived(connection, project.id)  # wakes the training worker (PostgreSQL)
             return done
 
@@ -225,13 +228,11 @@ class Store:
             raise InvalidInput("no label given")
         return project, self.access.check(connection, project, self._labeller(connection, labeller)), value
 
-    def _gold(
-        self, connection: Connection, project: Project, me: queue.Labeller, lease_seconds: float
-    ) -> Callable[[], Item | None] | None:
+    def _gold(self, connection: Connection, project: Project, me: queue.Labeller, lease: float) -> Callable[[], Item | None] | None:
         """A gold item's hand-out when the project's gold-rate draw hits (offered instead of a claim), else None."""
         rate = gold.gold_rate(project)  # from the cached project: a miss costs no query
         if rate and self.rng.random() < rate:
-            return functools.partial(gold.hand_out_gold, connection, project, me, lease_seconds, self.rng)
+            return functools.partial(gold.hand_out_gold, connection, project, me, lease, self.rng)
         return None
 
     @retry_once_when_safe

@@ -285,3 +285,27 @@ def test_members_changed_elsewhere_apply_within_the_access_cache(store, team, op
     clock[0] += access.ACCESS_CACHE_SECONDS
     with pytest.raises(NotOnProject):
         store.next_item(open_.id, "bob")
+
+
+@pytest.mark.parametrize("one_statement", [True, False], ids=["submit_and_next", "submit"])
+def test_a_label_renamed_by_another_process_is_refused_at_once(store, open_store, one_statement):
+    """This store has the project cached (PROJECT_CACHE_SECONDS) when another process renames 'cat': a 'cat'
+    sent now is refused and nothing is recorded, a 'feline' is taken, and adding a label elsewhere costs the
+    labeller nothing (the label is checked again against the project read afresh)."""
+    project = store.create_project("pets", ["cat", "dog"])
+    _items(store, project, 3)
+    held = store.next_item(project.id, "ann")  # the project is now cached here
+    other = open_store(store.engine.url.render_as_string(hide_password=False))
+    other.manage.rename_label(project.id, "cat", "feline", "admin")
+    send = (lambda label: store.submit_and_next(project.id, held.id, "ann", label)) if one_statement else (
+        lambda label: store.submit(project.id, held.id, "ann", label)
+    )
+    with pytest.raises(InvalidInput, match="'cat'"):
+        send("cat")
+    assert store.annotations(project.id).empty
+    send("feline")
+    other.update_project(project.id, labels=["feline", "dog", "bird"])
+    nxt = store.next_item(project.id, "ann")
+    send_next = store.submit_and_next if one_statement else store.submit
+    send_next(project.id, nxt.id, "ann", "dog")
+    assert sorted(store.annotations(project.id)["label"]) == ["dog", "feline"]

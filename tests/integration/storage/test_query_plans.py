@@ -59,7 +59,7 @@ def _generic_plan(store, project, statement) -> list[dict[str, Any]]:
     with write(store.engine) as connection:
         me = find_labeller(connection, "alice")
         connection.exec_driver_sql("SET LOCAL plan_cache_mode = force_generic_plan")
-        params = {"project": project.id, "me": me.id, "lease": 600.0, "item": 0, "label_json": '"a"'}
+        params = {"project": project.id, "me": me.id, "lease": 600.0, "item": 0, "label_json": '"a"', "labels": '["a"]'}
         plan = statement.plan(connection, params)
     return list(_nodes(plan))
 
