@@ -167,8 +167,7 @@ def _submit(connection: Connection, project: Project, me: Labeller, item_id: int
                 return _Submitted(Annotation(added.id, item_id, me.name, label, added.created_at, added.seconds), added.was_live)
         completed = None  # the slow path: it waits for my lock, then reads afresh
     else:
-        _check_label_set(connection, project)  # SQLite: this transaction holds the write lock, so it stays so
-        completed = queries.COMPLETE_MY_TASK.first(connection, params)
+        completed = queries.COMPLETE_IF_LABELS_AS_CHECKED.first(connection, {**params, "labels": _checked(project)})
     if completed is None:
         lock_labeller(connection, me.name)
         _check_label_set(connection, project)

@@ -128,6 +128,13 @@ MY_TASK_FOR_ITEM = (
 )
 """My one task on an item (uq_tasks_labeller_item), if I hold it or did it."""
 
+_labels_as_checked = exists(
+    select(literal_column("1")).where(projects.c.id == bindparam("project"), projects.c.labels == bindparam("labels"))
+)
+"""The project's label set is still the one the label was checked against: another process may have renamed,
+merged or removed a label since the checking process read the project (it keeps it for a few seconds)."""
+
+
 def _complete_my_task(me: ColumnElement[int]) -> Update:
     return (
         update(tasks)
@@ -146,6 +153,12 @@ COMPLETE_MY_TASK = Prepared("complete_my_task", _complete_my_task(bindparam("me"
 """The common submit in one statement: my open task on the item becomes done. It keeps my labeller id,
 which is how the claim knows I labelled this item, and its hand-out time, from which seconds spent are
 counted. A lease that expired unclaimed still counts."""
+
+COMPLETE_IF_LABELS_AS_CHECKED = Prepared(
+    "complete_if_labels_as_checked", _complete_my_task(bindparam("me")).where(_labels_as_checked)
+)
+"""SQLite's common submit: COMPLETE_MY_TASK if the label set is the one the label was checked against. No row
+otherwise, and the caller takes the slow path, which reads the label set under the write lock."""
 
 MY_LIVE_LEASE = (
     select(tasks.c.id, tasks.c.item_id, tasks.c.done)
@@ -224,11 +237,6 @@ might take a second slot of an item I labelled meanwhile, or an item I had just 
 of mine holds the lock, the statement finds no task and does nothing, and the caller's slow path waits for
 the lock (LOCK_LABELLER) and reads afresh."""
 _before = tasks.alias("before")
-_labels_as_checked = exists(
-    select(literal_column("1")).where(projects.c.id == bindparam("project"), projects.c.labels == bindparam("labels"))
-)
-"""The project's label set is still the one the label was checked against: another process may have renamed,
-merged or removed a label since the checking process read the project (it keeps it for a few seconds)."""
 _was_live = select(_before.c.lease_expires_at > clock()).where(_before.c.id == tasks.c.id).scalar_subquery()
 """Whether the task's lease was live before this statement: its sub-select reads the row as the statement
 found it, not as the statement leaves it."""
