@@ -173,13 +173,10 @@ def quality_section(figures: Agreement) -> None:
         with right:
             st.markdown(
                 "**Agreement with the final label**",
-                help="The share of each person's labels, on items with two or more labels, that equal the item's "
-                "final label. A tie has no final label and counts as not agreeing.",
+                help="The share of each person's labels, on items with two or more labels (gold items left out), "
+                "that equal the item's final label. A tie has no final label and counts as not agreeing.",
             )
-            if stats["agreement_items"].any():
-                share_chart(stats, "agreement", "agreement_items")
-            else:
-                st.caption("No item has two or more labels yet.")
+            share_chart(stats, "agreement", "agreement_items")  # the items alpha counts: two or more labels
         if not figures.kappa.empty:
             st.markdown("**Cohen's kappa per pair of labellers** (items both labelled)")
             st.altair_chart(kappa_heatmap(figures.kappa), width="stretch")

@@ -230,7 +230,7 @@ def card(item: ReviewItem, first: bool) -> None:
     gold = item.final.source == GOLD
     with st.container(border=True, key=f"card-{item.item_id}"):
         st.caption(
-            f"Item {item.item_id} · {len(item.votes)} labels · {item.agreement:.0%} agree"
+            f"Item {item.item_id} · {len(item.votes)} label{'s' if len(item.votes) != 1 else ''} · {item.agreement:.0%} agree"
             + (" · tie" if item.final.tie else "")
             + (" · gold" if gold else "")
         )
@@ -255,7 +255,7 @@ def card(item: ReviewItem, first: bool) -> None:
             st.markdown(
                 f"Final label **{ui.literal(shown(item.final.label))}**, set by {ui.literal(item.final.reviewer)}"
             )
-        # Start from the final label as it stands (`labelling.quality.consensus`: a reviewer's, a gold item's,
+        # Start from the final label as it stands (`labelling.quality.consensus`: a reviewer's,
         # else the majority, for boxes and spans the merge of those most labellers drew; none on a tie), else
         # the model's suggestion.
         start = item.final.label if item.final.label is not None else item.suggestion

@@ -136,7 +136,7 @@ def annotation_file_upload(store: Store, project: Project | None, round_: int, f
         except LabellingError as error:
             st.error(f"Nothing was created: {literal(refusal(error))}", icon=":material/error:")
         else:
-            finished(f"Created **{literal(made.name)}** ({task}) with {added:,} items and their labels.", made.id)
+            finished(f"Created **{literal(made.name)}** ({task}) with {added:,} item{'s' if added != 1 else ''} and their labels.", made.id)
 
 
 def _attach(store: Store, project: Project, data: bytes, fmt: str, use: str, k: str, finished: Finished) -> None:

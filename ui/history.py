@@ -8,6 +8,7 @@ from typing import Any
 import streamlit as st
 
 from labelling import LabellingError, Project, Store
+from labelling.io.serialisation import is_missing
 from labelling.records import ProjectSettings
 from labelling.storage.history import RECENT
 from ui.annotate import summary
@@ -40,6 +41,8 @@ def _summary(data: Any, options: ProjectSettings) -> str:
     if isinstance(data, dict):
         column = options.text_column or next(iter(options.table_columns), None)
         value = data.get(column) if column is not None else next(iter(data.values()), "")
+    if is_missing(value):  # an empty cell
+        value = ""
     if options.image_column is not None or not isinstance(value, (str, int, float)):
         return "an image" if options.image_column is not None else "a table"
     text = " ".join(str(value).split())

@@ -123,7 +123,7 @@ def _as_list(values: Any, what: str) -> list[Any]:
     raise InvalidInput(f"{what} must be a list, numpy array or pandas Series")
 
 
-_FACTORIZABLE = {str, int, float, type(None), np.int64, np.float64}
+_FACTORIZABLE = {str, int, float, type(None), type(pd.NA), np.int64, np.float64}
 """Label value types whose equal values normalise alike, so each distinct one is checked once."""
 
 

@@ -124,7 +124,7 @@ def labels_in_file(source: IO[bytes], column: str, multi_label: bool) -> list[st
 
 def _label_text(value: Any) -> str:
     if isinstance(value, float) and value.is_integer():
-        return str(int(value))  # a numeric label column is read as floats when a cell is empty
+        return str(int(value))  # 1.0 written, or 1 in a column that also holds fractions
     return str(value).strip()
 
 

@@ -333,8 +333,8 @@ ITEM_VIEW = Prepared(
 """An item's data with the model's suggestion (NULLs before any model): what the Label page shows."""
 
 LABEL_SET = select(projects.c.labels).where(projects.c.id == bindparam("project"))
-"""The label set as the project's row keeps it, compared on the submit's slow path (SUBMIT_MY_TASK compares in
-its statement)."""
+"""The label set as the project's row keeps it, read on the submit's slow path (the common submit compares it in
+its statement: SUBMIT_MY_TASK, COMPLETE_IF_LABELS_AS_CHECKED)."""
 
 LABELLER_ID = select(labellers.c.id).where(labellers.c.name == bindparam("name"))
 

@@ -202,10 +202,9 @@ class Store:
             project, me, value = self._submission(connection, project_id, item_id, labeller, label)
             try:
                 done = record(connection, project, me, value)
-            except queue.LabelSetChanged:
-                self._projects.pop(project.id, None)
-                project, me, value = self._submission(connection, project_id, item_id, labeller, label)
-                done = record(connection, project, me, value)
+            except queue.LabelSetChanged:  # the same labeller (`_labeller` caches only committed ids)
+                project = self._project(connection, project.id, fresh=True)
+                done = record(connection, project, me, label_of_item(connection, project, item_id, label, self.item_labels.media_roots))
             self._notifier.labels_arrived(connection, project.id)  # wakes the training worker (PostgreSQL)
             return done
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from labelling import DuplicateProject, InvalidInput, NotOnProject, ProjectArchived, ProjectNotFound
-from labelling.storage.schema import annotations, label_change_rows, label_changes, metadata
+from labelling.storage.schema import annotations, label_change_rows, label_changes, metadata, projects
 
 
 def _items(store, project, n: int = 4) -> list[int]:
@@ -309,3 +309,16 @@ def test_a_label_renamed_by_another_process_is_refused_at_once(store, open_store
     send_next = store.submit_and_next if one_statement else store.submit
     send_next(project.id, nxt.id, "ann", "dog")
     assert sorted(store.annotations(project.id)["label"]) == ["dog", "feline"]
+
+
+def test_a_label_set_stored_in_another_json_layout_still_takes_labels(store):
+    """The click's statement compares the stored text; a row written another way (no spaces, here) sends the
+    click down the slow path, which compares the labels themselves and records the label."""
+    project = store.create_project("pets", ["café", "dog"])
+    _items(store, project, 2)
+    with store.engine.begin() as connection:
+        connection.execute(update(projects).where(projects.c.id == project.id).values(labels='["café","dog"]'))
+    item = store.next_item(project.id, "ann")
+    _, following = store.submit_and_next(project.id, item.id, "ann", "café")
+    store.submit(project.id, following.id, "ann", "dog")
+    assert sorted(store.annotations(project.id)["label"]) == ["café", "dog"]
