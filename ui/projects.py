@@ -51,9 +51,13 @@ def project_picker(store: Store) -> Project | None:
         # left to its default would keep showing what the browser last sent.
         if st.session_state.get(_PROJECT_PICKER) != chosen:
             st.session_state[_PROJECT_PICKER] = chosen
+        # Its default is the chosen project too: a browser that draws the picker afresh (seen after a rerun
+        # that a fragment asked for) shows its default, and sent the first project with the next click.
+        options = list(by_id)
         st.sidebar.selectbox(
             "Project",
-            list(by_id),
+            options,
+            index=options.index(chosen),
             format_func=lambda i: by_id[i].name + (" (archived)" if by_id[i].archived else ""),
             key=_PROJECT_PICKER,
             on_change=_picked,

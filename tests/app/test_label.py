@@ -146,6 +146,20 @@ def test_undo_shows_my_ticks_and_counts_once_per_project(app, store, project):
     assert "0 labelled by you" in at.get("progress")[0].proto.text  # the other project's bar counts its own
 
 
+def test_the_project_pickers_default_is_the_project_on_screen(app, store, project):
+    """A browser that draws the picker afresh shows its default, and sends it with the next click: a default of
+    the first project switched a labeller of another one over to it (seen after a rerun a fragment asked for)."""
+    tags = store.create_project("tags", ["red", "green"])
+    store.add_items(tags.id, ["first"])
+    at = app().run()  # the newest project, tags
+    picker = at.sidebar.selectbox(key="project_picker")
+    assert (picker.value, picker.options[picker.proto.default]) == (tags.id, "tags")
+    picker.select(project.id).run()
+    picker = at.sidebar.selectbox(key="project_picker")
+    assert (picker.value, picker.options[picker.proto.default]) == (project.id, "reviews")
+    assert [t.value for t in at.title] == ["reviews"]
+
+
 def test_labeller_labels_under_their_own_name(app, store, project, labeller):
     name, token = labeller
     at = app(token=token, password="pw").run()

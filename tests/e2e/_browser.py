@@ -27,6 +27,15 @@ def ready(page: Page) -> None:
     page.wait_for_selector(READY, timeout=STEP_MS)
 
 
+def press(page: Page, key: str) -> None:
+    """Press a button's shortcut key once a button with that key is drawn. The page marks a run finished a
+    moment before the browser has drawn all that run sent: a key pressed before its button is there does
+    nothing (a next item that never came, on the first key after a page load, now and then on a busy machine)."""
+    # Attached, not visible: a button whose label is its own key (a digit label) hides the key's badge.
+    page.locator(f"button kbd[aria-label='Shortcut {key}' i]").first.wait_for(state="attached", timeout=STEP_MS)
+    page.keyboard.press(key)
+
+
 def keys_handed_back(page: Page) -> None:
     """Wait until no input holds the keyboard: after a select box's choice the page's script (ui/projects.py,
     _KEYS_BACK) lets go of it a moment later, and a key pressed before that types into the box."""

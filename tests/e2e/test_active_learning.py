@@ -16,7 +16,7 @@ import pytest
 from playwright.sync_api import Page, expect
 from sklearn.datasets import load_digits
 
-from _browser import STEP_MS, go, ready, running_app, shot, sign_in_as_admin
+from _browser import STEP_MS, go, press, ready, running_app, shot, sign_in_as_admin
 from conftest import ADMIN_PASSWORD, Server
 from labelling import Store
 from labelling.setup.demo import create_digits_demo
@@ -85,7 +85,7 @@ def label_digits(page: Page, store: Store, project_id: int, count: int) -> None:
         expect(page.locator(".st-key-item img")).to_be_visible(timeout=STEP_MS)
         item = store.next_item(project_id, "admin")
         done = len(store.annotations(project_id))
-        page.keyboard.press(str(DIGITS[item.data["index"]]))
+        press(page, str(DIGITS[item.data["index"]]))
         wait_for(lambda: len(store.annotations(project_id)) == done + 1, "the label to be recorded")
 
 

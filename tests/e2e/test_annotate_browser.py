@@ -20,7 +20,7 @@ import pytest
 from PIL import Image, ImageDraw
 from playwright.sync_api import Page, expect
 
-from _browser import STEP_MS, exported_rows, go, ready, shot, sign_in_as_admin
+from _browser import STEP_MS, exported_rows, go, press, ready, shot, sign_in_as_admin
 from labelling.learning.imported import import_predictions
 from labelling.records import Label, Span, Spans
 
@@ -140,7 +140,7 @@ def submitted(page: Page, store, project_id: int, key: str | None = None) -> Lab
     if key is None:
         page.get_by_role("button", name="Submit").click()
     else:
-        page.keyboard.press(key)
+        press(page, key)
     expect(page.get_by_text("Nothing left for you")).to_be_visible(timeout=STEP_MS)
     page.context.close()
     (label,) = store.export(project_id)["label"]
@@ -240,7 +240,7 @@ def test_a_box_drawn_with_the_mouse_is_submitted_undone_resubmitted_and_exported
     ready(page)
     shot(page, screenshots, "label-boxes")
 
-    page.keyboard.press("Enter")  # Submit
+    press(page, "Enter")  # Submit
     assert shown_image(page, other_than=first_image) != first_image
     assert boxes_of(page) == []
 
@@ -252,7 +252,7 @@ def test_a_box_drawn_with_the_mouse_is_submitted_undone_resubmitted_and_exported
     drag_box(page, (200, 20), (300, 90))  # beside my box: a new one, of class 1 ("disc", pressed last)
     page.get_by_role("button", name="Submit").click()
     assert shown_image(page, other_than=first_image) == second_image
-    page.keyboard.press("Enter")  # nothing drawn on the second picture: it has no boxes
+    press(page, "Enter")  # nothing drawn on the second picture: it has no boxes
     expect(page.get_by_text("Nothing left for you")).to_be_visible(timeout=STEP_MS)
     page.context.close()
 
@@ -289,7 +289,7 @@ def test_a_span_selected_with_the_mouse_is_submitted_undone_and_exported(browser
     expect(page.locator(SELECTED)).to_have_text("London")
     page.keyboard.press("Delete")  # ... and Delete removes it
     expect(page.locator(".st-key-item .annot-tag")).to_have_count(1)
-    page.keyboard.press("Enter")
+    press(page, "Enter")
     shows_text(page, SENTENCES[1])
     page.context.close()
 

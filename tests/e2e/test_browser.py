@@ -15,7 +15,7 @@ import json
 import pytest
 from playwright.sync_api import Page, expect
 
-from _browser import STEP_MS, go, item_text, next_item, ready, shot
+from _browser import STEP_MS, go, item_text, next_item, press, ready, shot
 
 pytestmark = pytest.mark.e2e
 
@@ -150,7 +150,7 @@ def test_two_labellers_label_at_the_same_time_and_never_see_the_same_item(browse
                 shot(page, screenshots, "labeller-html-item-shown-as-text")
         # Both act before either waits: the server handles the two clicks at the same time.
         if shown["alice"] is not None:
-            alice.keyboard.press("1")  # the built-in shortcut of the first label
+            press(alice, "1")  # the built-in shortcut of the first label
         if shown["bob"] is not None:
             bob.locator(".st-key-label-1 button").click()
         for name, page in pages.items():

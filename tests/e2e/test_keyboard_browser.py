@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page, expect
 
-from _browser import STEP_MS, item_text, keys_handed_back, next_item, ready, shot
+from _browser import STEP_MS, item_text, keys_handed_back, next_item, press, ready, shot
 
 pytestmark = pytest.mark.e2e
 
@@ -67,12 +67,12 @@ def test_the_label_page_by_keyboard(browser, story, store, screenshots):
 
     # 1-9 tick and untick; Enter submits what is ticked.
     for key, wanted in (("1", [True, False, False]), ("3", [True, False, True]), ("2", [True, True, True])):
-        page.keyboard.press(key)
+        press(page, key)
         expect_ticks(page, wanted)
-    page.keyboard.press("2")
+    press(page, "2")
     expect_ticks(page, [True, False, True])
     shot(page, screenshots, "labeller-multi-label-ticked-by-keys")
-    page.keyboard.press("Enter")
+    press(page, "Enter")
     second = next_item(page, first)
     assert second == "a green field"
     assert ticks(page) == [False, False, False]
@@ -80,7 +80,7 @@ def test_the_label_page_by_keyboard(browser, story, store, screenshots):
     # A tick with the mouse leaves the focus on that button; Enter still submits.
     page.locator(".st-key-picks button").nth(1).click()
     expect_ticks(page, [False, True, False])
-    page.keyboard.press("Enter")
+    press(page, "Enter")
     assert next_item(page, second) == "a blue sea"
     labels = store.annotations(story["tags"]).sort_values("item_id")["label"].tolist()
     assert labels == [("red", "blue"), ("green",)]
@@ -89,10 +89,10 @@ def test_the_label_page_by_keyboard(browser, story, store, screenshots):
     switch_to(page, "Reviews")
     keys_handed_back(page)
     reviews_first = item_text(page)
-    page.keyboard.press("s")
+    press(page, "s")
     assert next_item(page, reviews_first) is not None
     expect(page.get_by_role("combobox", name="Project")).to_have_value("Reviews")  # no "s" typed into it
-    page.keyboard.press("1")  # and the label keys work too
+    press(page, "1")  # and the label keys work too
     page.wait_for_function(
         "(n) => document.querySelector('[data-testid=stProgress]')?.innerText.includes(n)",
         arg="1 labelled by you",
@@ -105,7 +105,7 @@ def test_the_label_page_by_keyboard(browser, story, store, screenshots):
     on_screen = item_text(page)
     switch_to(page, "Reviews")
     keys_handed_back(page)
-    page.keyboard.press("s")
+    press(page, "s")
     assert next_item(page, on_screen) is not None
     expect(page.get_by_role("combobox", name="Project")).to_have_value("Reviews")
 
@@ -114,7 +114,7 @@ def test_the_label_page_by_keyboard(browser, story, store, screenshots):
     expect(page.locator(".st-key-labels button")).to_have_count(3)
     assert [text.strip() for text in page.locator(".st-key-labels button").all_inner_texts()] == ["0", "1", "2"]
     zero = item_text(page)
-    page.keyboard.press("2")
+    press(page, "2")
     next_item(page, zero)
     assert store.annotations(story["digits"])["label"].tolist() == ["2"]
     shot(page, screenshots, "labeller-digit-labels")
@@ -132,16 +132,16 @@ def test_a_label_set_changed_or_a_project_deleted_meanwhile_shows_at_the_next_ke
     first = item_text(page)
 
     store.manage.rename_label(moods.id, "happy", "glad", "admin")
-    page.keyboard.press("2")  # "sad", still in the set: recorded, and the buttons are read again
+    press(page, "2")  # "sad", still in the set: recorded, and the buttons are read again
     second = next_item(page, first)
     expect(page.locator(".st-key-labels button").first).to_contain_text("glad", timeout=STEP_MS)
     ready(page)
-    page.keyboard.press("1")
+    press(page, "1")
     next_item(page, second)
     assert sorted(store.annotations(moods.id)["label"]) == ["glad", "sad"]
 
     store.delete_project(moods.id)
-    page.keyboard.press("1")
+    press(page, "1")
     expect(page.get_by_role("heading", name="Tags", level=1)).to_be_visible(timeout=STEP_MS)  # the newest left
     expect(page.get_by_text("The project 'Moods' was deleted by an admin.")).to_be_visible()
     shot(page, screenshots, "labeller-after-project-deleted")

@@ -13,7 +13,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from _browser import STEP_MS, exported_rows, go, item_text, keys_handed_back, next_item, ready, shot, sign_in_as_admin
+from _browser import STEP_MS, exported_rows, go, item_text, keys_handed_back, next_item, press, ready, shot, sign_in_as_admin
 
 pytestmark = pytest.mark.e2e
 
@@ -77,7 +77,7 @@ def the_reviewer_sets_a_final_label_and_sends_an_item_back(browser, story, scree
     expect(card.get_by_text("bob")).to_be_visible()
     card.get_by_test_id("stButtonGroup").get_by_text("negative", exact=True).click()
     ready(page)
-    page.keyboard.press("a")  # not Enter: the focused label choice takes Enter as its own press
+    press(page, "a")  # not Enter: the focused label choice takes Enter as its own press
     expect(page.get_by_text(f"Item {first}: final label set to negative.")).to_be_visible(timeout=STEP_MS)
     ready(page)
     expect(cards).to_have_count(2)
@@ -88,10 +88,10 @@ def the_reviewer_sets_a_final_label_and_sends_an_item_back(browser, story, scree
     ready(page)
     keys_handed_back(page)
     for now_first in (third, second):  # N: the first card goes to the end
-        page.keyboard.press("n")
+        press(page, "n")
         expect(cards.first).to_have_class(re.compile(f"st-key-card-{now_first}( |$)"), timeout=STEP_MS)
         ready(page)
-    page.keyboard.press("b")
+    press(page, "b")
     expect(page.get_by_text(f"Item {second} was sent back to the queue")).to_be_visible(timeout=STEP_MS)
     ready(page)
     expect(cards).to_have_count(1)
