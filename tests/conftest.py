@@ -7,6 +7,7 @@ missing server fails the run instead of skipping its half of the suite.
 from __future__ import annotations
 
 import os
+import sys
 import uuid
 from collections.abc import Iterator
 from urllib.parse import quote
@@ -19,6 +20,17 @@ POSTGRES_REQUIRED = bool(os.environ.get("CI") or os.environ.get("REQUIRE_POSTGRE
 
 # Keep model fits on one BLAS thread: on 2 cores this is several times faster and deterministic.
 os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+_MAIN = sys.modules["__main__"]
+
+
+@pytest.fixture(autouse=True)
+def _main_module_restored() -> Iterator[None]:
+    """AppTest runs each script as `__main__` and leaves it there. A later test in the same process that starts
+    processes by spawn then had each of them run that script first: streamlit_app.py, in eight queue workers,
+    opened ./labelling.db and crashed one (only 7 of 8 reported back, after the app tests on that xdist worker)."""
+    yield
+    sys.modules["__main__"] = _MAIN
 
 
 def _postgres_available() -> str | None:
