@@ -25,7 +25,7 @@ from labelling.records import Item, Project
 from labelling.storage.item_labels import label_of_item
 from labelling.storage.engine import clock
 from labelling.storage.items import batches, require_items
-from labelling.storage.overlap import LIVE_LEASE, LOCK_PROJECT, excluded, top_priority, top_up
+from labelling.storage.overlap import LIVE_LEASE, LOCK_PROJECT, excluded, lock_project, top_priority, top_up
 from labelling.storage.queue import Labeller, item_view
 from labelling.storage.schema import gold_items, reviews, tasks
 
@@ -69,6 +69,7 @@ def mark_gold(
     ids = _item_ids(item_ids)
     if len(labels) != len(ids):
         raise InvalidInput(f"{len(labels)} labels for {len(ids)} items: give one known label per item")
+    project = lock_project(connection, project.id)  # the project before its tasks, as every writer locks them
     require_items(connection, project, ids)
     values = []
     for item_id, given in zip(ids, labels):

@@ -14,13 +14,14 @@ from sqlalchemy import ColumnElement, Connection, and_, bindparam, case, exists,
 
 from labelling.errors import InvalidInput
 from labelling.records import Project
+from labelling.storage import projects as project_rows
 from labelling.storage.engine import clock
 from labelling.storage.schema import gold_items, item_problems, items, projects, tasks
 from labelling.storage.statements import TOP_OPEN_PRIORITY
 
 __all__ = [
-    "LIVE_LEASE", "LOCK_PROJECT", "MAX_OVERLAP", "change_overlap", "excluded", "refuse_excluded", "surplus",
-    "top_priority", "top_up",
+    "LIVE_LEASE", "LOCK_PROJECT", "MAX_OVERLAP", "change_overlap", "excluded", "lock_project", "refuse_excluded",
+    "surplus", "top_priority", "top_up",
 ]
 
 MAX_OVERLAP = 100
@@ -47,6 +48,14 @@ _excluded = excluded(items.c.id)
 LOCK_PROJECT = select(projects.c.id).where(projects.c.id == bindparam("project")).with_for_update(key_share=True)
 """Changes that count an item's tasks and then add some run one at a time per project (two at once would
 each add the missing tasks). FOR NO KEY UPDATE: labels, which only reference the row, never wait on it."""
+
+
+def lock_project(connection: Connection, project_id: int) -> Project:
+    """The open project, read again once its lock is held. Label changes take the lock first, so a label
+    checked against this label set is still in it at commit; one checked against a copy read before the lock
+    could be a name a rename committed away while this waited."""
+    connection.execute(LOCK_PROJECT, {"project": project_id})
+    return project_rows.load_open(connection, project_id)
 
 
 def top_priority(connection: Connection, project_id: int) -> float:

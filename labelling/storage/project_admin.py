@@ -21,7 +21,7 @@ from labelling.io import labels as label_values
 from labelling.records import Boxes, Project, Spans, Task
 from labelling.storage import projects as project_rows
 from labelling.storage.engine import clock, read, write
-from labelling.storage.overlap import LOCK_PROJECT
+from labelling.storage.overlap import lock_project
 from labelling.storage.schema import (
     annotations,
     gold_items,
@@ -137,9 +137,7 @@ class ProjectAdmin:
         """The open project, read under its lock: a label change takes the project first, as reviews and overlap
         changes do, before any row of its labels (the other order deadlocked against an adjudication), and two
         label changes at once each see the other's label set."""
-        found = project_rows.load_open(connection, project)
-        connection.execute(LOCK_PROJECT, {"project": found.id})
-        return project_rows.load_open(connection, found.id)
+        return lock_project(connection, project_rows.load_open(connection, project).id)
 
     def _update(self, project: int | str, **values: object) -> Project:
         with write(self._engine) as connection:

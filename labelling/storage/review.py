@@ -21,14 +21,13 @@ from labelling.io.serialisation import decode
 from labelling.people import ADMIN_NAME, REVIEW_ROLES
 from labelling.quality import consensus, shapes
 from labelling.records import Label, Project, Task
-from labelling.storage import projects as project_rows
 from labelling.storage import votes as project_votes
 from labelling.storage.item_labels import label_of_item
 from labelling.storage.access import require_member
 from labelling.storage.engine import clock
 from labelling.storage.gold import refuse_gold
 from labelling.storage.items import require_items
-from labelling.storage.overlap import LIVE_LEASE, LOCK_PROJECT, refuse_excluded, surplus, top_priority, top_up
+from labelling.storage.overlap import LIVE_LEASE, lock_project, refuse_excluded, surplus, top_priority, top_up
 from labelling.storage.queue import Labeller, find_labeller, lock_labeller
 from labelling.storage.schema import annotations, items, labellers, predictions, reviews, tasks
 
@@ -74,7 +73,7 @@ def adjudicate(
 
     Recorded as a review (who, when, what); an earlier adjudication of the item stays in the history."""
     me = require_member(connection, project, check_reviewer(connection, reviewer))
-    connection.execute(LOCK_PROJECT, {"project": project.id})  # reviews of a project one at a time (bulk accept)
+    project = lock_project(connection, project.id)  # reviews of a project one at a time (bulk accept), labels as now
     require_items(connection, project, [int(item_id)])
     value = label_of_item(connection, project, item_id, label, media_roots)
     if value is None:
@@ -108,10 +107,9 @@ def send_back(connection: Connection, project: Project, item_id: int, reviewer: 
     # Locks in the order the queue takes them: project (overlap changes), then the item's tasks, then its
     # labels. A relabel after undo holds its task and then supersedes its label; taking the labels first
     # here deadlocked against it (the 16-process stress test, twice in one CI run).
-    connection.execute(LOCK_PROJECT, {"project": project.id})
     # Read again under the lock: an overlap change that committed since the caller read the project would
     # otherwise have its surplus tasks topped up again here (the stress test caught two open tasks at overlap 1).
-    project = project_rows.load(connection, project.id)
+    project = lock_project(connection, project.id)
     connection.execute(select(tasks.c.id).where(tasks.c.item_id == item_id).order_by(tasks.c.id).with_for_update())
     superseded = connection.execute(
         update(annotations)

@@ -26,7 +26,7 @@ from labelling.storage.item_labels import ItemLabels, label_of_item
 from labelling.storage.embeddings import Embeddings
 from labelling.storage.engine import make_engine, migrate, read, retry_once_when_safe, write
 from labelling.storage.held import HeldConnections
-from labelling.storage.overlap import change_overlap
+from labelling.storage.overlap import change_overlap, lock_project
 from labelling.storage.people import People
 from labelling.storage.access import Access
 from labelling.storage.assessment import Assessment
@@ -166,6 +166,8 @@ class Store:
         """
         with write(self.engine) as connection:
             project = project_rows.load_open(connection, project_id)
+            if labels is not None:  # a label change waits for the import, or the import sees its label set
+                project = lock_project(connection, project.id)
             return items.add_items(connection, project, data, labels, labeller, self.item_labels.media_roots)
 
     # The queue

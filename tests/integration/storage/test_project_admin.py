@@ -3,11 +3,15 @@ rename and delete, and label renames and merges that keep every label given. SQL
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import create_engine, func, select, update
 
-from labelling import DuplicateProject, InvalidInput, NotOnProject, ProjectArchived, ProjectNotFound
+from _helpers import wait_for_blocked
+from labelling import DuplicateProject, InvalidInput, NotOnProject, ProjectArchived, ProjectNotFound, Store
+from labelling.storage.overlap import LOCK_PROJECT
 from labelling.storage.schema import annotations, label_change_rows, label_changes, metadata, projects
 
 
@@ -322,3 +326,44 @@ def test_a_label_set_stored_in_another_json_layout_still_takes_labels(store):
     _, following = store.submit_and_next(project.id, item.id, "ann", "café")
     store.submit(project.id, following.id, "ann", "dog")
     assert sorted(store.annotations(project.id)["label"]) == ["café", "dog"]
+
+
+@pytest.mark.parametrize("writer", ["adjudicate", "set_gold", "add_items"])
+def test_a_label_given_while_a_rename_commits_is_checked_against_the_new_label_set(postgresql_url, writer):
+    """A rename holds the project's lock while it rewrites every use of the old name: a reviewer's final label,
+    a gold label or an imported label that waits behind it is checked against the label set it committed,
+    not the one read before the wait (which recorded 'cat' after every 'cat' had become 'feline')."""
+    store = Store.connect(postgresql_url)
+    project = store.create_project("pets", ["cat", "dog"])
+    (item,) = _items(store, project, 1)
+    give = {
+        "adjudicate": lambda label: store.adjudicate(project.id, item, "admin", label),
+        "set_gold": lambda label: store.set_gold(project.id, [item], [label]),
+        "add_items": lambda label: store.add_items(project.id, ["one more"], [label]),
+    }[writer]
+    outcome: list[BaseException | None] = []
+
+    def send_cat() -> None:
+        try:
+            give("cat")
+            outcome.append(None)
+        except BaseException as error:  # noqa: BLE001 - the thread hands every outcome to the test
+            outcome.append(error)
+
+    holder = create_engine(postgresql_url)
+    try:
+        with holder.connect() as renaming:  # the rename's lock and its last write, not committed yet
+            renaming.execute(LOCK_PROJECT, {"project": project.id})
+            renaming.execute(update(projects).where(projects.c.id == project.id).values(labels='["feline", "dog"]'))
+            waiter = threading.Thread(target=send_cat)
+            waiter.start()
+            wait_for_blocked(renaming)
+            renaming.commit()
+            waiter.join(30)
+    finally:
+        holder.dispose()
+    assert len(outcome) == 1 and isinstance(outcome[0], InvalidInput) and "'cat'" in str(outcome[0]), outcome
+    give("feline")
+    written = {"adjudicate": store.final_labels, "set_gold": store.gold, "add_items": store.annotations}[writer]
+    assert written(project.id)["label"].tolist() == ["feline"]
+    store.close()
