@@ -13,11 +13,16 @@ from typing import Any
 
 from labelling.errors import InvalidInput
 
-__all__ = ["check_name", "check_unicode", "is_name"]
+__all__ = ["check_name", "check_unicode", "counted", "is_name"]
 
 QUOTED_CHARACTERS = 60
 """How much of a refused text a message quotes."""
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
+def counted(count: int, noun: str) -> str:
+    """'1 item', '2,000 items': how every message counts things (a noun that takes an s)."""
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
 
 
 def check_unicode(text: str, what: str) -> str:

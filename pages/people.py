@@ -4,6 +4,7 @@ import streamlit as st
 
 import ui
 from labelling import LabellingError, people
+from labelling.text import counted
 
 URL_PATH = "people"
 DEFAULT_ROLE = "labeller"
@@ -91,7 +92,7 @@ for person in everyone:
         status = "link active" if person.active else "link revoked" if person.invited else "no invite link"
         left.markdown(f"**{ui.literal(person.name)}**  \n{person.role} · {status}")
         count = counts.get(person.name, 0)
-        middle.markdown(f"{count:,} label{'' if count == 1 else 's'}")
+        middle.markdown(counted(count, 'label'))
         if person.name not in people.RESERVED_NAMES:
             middle.selectbox(
                 "Role",

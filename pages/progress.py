@@ -8,6 +8,7 @@ import ui
 from labelling.quality.agreement import Agreement
 from labelling.quality.shapes import ShapeAgreement
 from labelling.records import Task, label_classes
+from labelling.text import counted
 
 store = ui.store()
 me = ui.page_user(store)
@@ -101,7 +102,7 @@ def share_chart(frame: pd.DataFrame, column: str, items: str) -> None:
     height = max(160, 40 * len(shown))
     st.bar_chart(shown, x="labeller", y=column, horizontal=True, x_label="", y_label="", height=height)
     st.caption(
-        " · ".join(f"{ui.literal(n)}: {c:,} item{'s' if c != 1 else ''}" for n, c in zip(shown["labeller"], shown[items]))
+        " · ".join(f"{ui.literal(n)}: {counted(c, 'item')}" for n, c in zip(shown["labeller"], shown[items]))
     )
 
 

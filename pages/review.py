@@ -11,6 +11,7 @@ from labelling import LabellingError, people
 from labelling.quality.consensus import GOLD, REVIEW
 from labelling.storage.assessment import LabelCheck
 from labelling.storage.review import ReviewItem
+from labelling.text import counted
 
 PAGE_SIZE = 20
 NOTICE = "review_notice"
@@ -70,7 +71,7 @@ def _accept_majority(min_agreement: float, min_labels: int) -> None:
         st.session_state[NOTICE] = ("error", ui.refusal(error))
         return
     ui.refresh_figures()
-    st.session_state[NOTICE] = ("success", f"The majority label became the final label of {accepted:,} item{'s' if accepted != 1 else ''}.")
+    st.session_state[NOTICE] = ("success", f"The majority label became the final label of {counted(accepted, 'item')}.")
 
 
 def accept_majority() -> None:
@@ -86,12 +87,12 @@ def accept_majority() -> None:
         with ui.database_guard():
             count = store.curation.majority_to_accept(project.id, least / 100, labels)
         st.caption(
-            f"{count:,} item{'s' if count != 1 else ''} not reviewed yet (gold and tied items left out) "
+            f"{counted(count, 'item')} not reviewed yet (gold and tied items left out) "
             f"{'have' if count != 1 else 'has'} at least {labels} labels of which at least {least}% agree. "
             "Accepting records their majority as a review, which you can still change item by item."
         )
         st.button(
-            f"Accept the majority for {count:,} item{'s' if count != 1 else ''}",
+            f"Accept the majority for {counted(count, 'item')}",
             key="bulk-accept",
             type="primary",
             icon=":material/done_all:",
@@ -230,7 +231,7 @@ def card(item: ReviewItem, first: bool) -> None:
     gold = item.final.source == GOLD
     with st.container(border=True, key=f"card-{item.item_id}"):
         st.caption(
-            f"Item {item.item_id} · {len(item.votes)} label{'s' if len(item.votes) != 1 else ''} · {item.agreement:.0%} agree"
+            f"Item {item.item_id} · {counted(len(item.votes), 'label')} · {item.agreement:.0%} agree"
             + (" · tie" if item.final.tie else "")
             + (" · gold" if gold else "")
         )
@@ -343,7 +344,7 @@ if not listed:
         st.caption(f"**{TO_CHECK}** lists labels the model doubts, also when each item has one labeller.")
     st.stop()
 st.caption(
-    f"{total:,} item{'s' if total != 1 else ''}"
+    f"{counted(total, 'item')}"
     + (f", the {PAGE_SIZE} with the least agreement shown" if total > PAGE_SIZE else "")
     + ". Gold items are not listed: their label is known."
 )

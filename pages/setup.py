@@ -16,6 +16,7 @@ from labelling.storage.gold import gold_rate
 from labelling.records import ProjectSettings, Task
 from labelling.storage.overlap import MAX_OVERLAP
 from labelling.setup.demo import DEMOS, create_demo
+from labelling.text import counted
 
 NOTICE = "setup_notice"
 ROUND = "upload_round"
@@ -207,7 +208,7 @@ def new_project() -> None:
             st.error(f"Nothing was created: {ui.literal(ui.refusal(error))}", icon=":material/error:")
         else:
             left_out = csv_import.left_out(progress.read, added)
-            finished(f"Created **{ui.literal(made.name)}** with {added:,} item{'s' if added != 1 else ''}{left_out}.", made.id)
+            finished(f"Created **{ui.literal(made.name)}** with {counted(added, 'item')}{left_out}.", made.id)
 
 
 def preview(frame, settings: dict | None, labels: list[str], multi: bool) -> None:
@@ -256,7 +257,7 @@ def add_rows(project) -> None:
             st.error(f"Nothing was added: {ui.literal(ui.refusal(error))}", icon=":material/error:")
         else:
             left_out = csv_import.left_out(progress.read, added)
-            finished(f"Added {added:,} item{'s' if added != 1 else ''}{left_out} to **{ui.literal(project.name)}**.", project.id)
+            finished(f"Added {counted(added, 'item')}{left_out} to **{ui.literal(project.name)}**.", project.id)
 
 
 def edit(project) -> None:
@@ -264,7 +265,7 @@ def edit(project) -> None:
     st.caption(
         f"Items shown as {settings.get('display', 'text')} · "
         f"{'several labels' if project.multi_label else 'one label'} per item · "
-        f"{project.overlap} labeller{'s' if project.overlap > 1 else ''} per item"
+        f"{counted(project.overlap, 'labeller')} per item"
     )
     with st.form(f"edit-{project.id}"):
         labels_text = st.text_area("Labels, one per line", value="\n".join(project.labels))
@@ -296,12 +297,12 @@ def quality(project) -> None:
         except LabellingError as error:
             st.error(f"Not changed: {ui.refusal(error)}", icon=":material/error:")
         else:
-            finished(f"**{ui.literal(project.name)}** now has {int(overlap)} labeller{'s' if overlap > 1 else ''} per item.")
+            finished(f"**{ui.literal(project.name)}** now has {counted(int(overlap), 'labeller')} per item.")
 
     st.markdown("**Gold items**")
     gold = store.gold(project.id)
     st.caption(
-        f"{len(gold):,} gold item{'s' if len(gold) != 1 else ''}. Gold items have a known label; they are mixed "
+        f"{counted(len(gold), 'gold item')}. Gold items have a known label; they are mixed "
         "into every labeller's items at the rate below, unannounced, and the Progress page shows each labeller's "
         "accuracy on them."
     )
@@ -341,7 +342,7 @@ def quality(project) -> None:
         except LabellingError as error:
             st.error(f"Nothing was marked: {ui.literal(ui.refusal(error))}", icon=":material/error:")
         else:
-            finished(f"Marked {marked:,} gold item{'s' if marked != 1 else ''} in **{ui.literal(project.name)}**.")
+            finished(f"Marked {counted(marked, 'gold item')} in **{ui.literal(project.name)}**.")
 
 
 st.title("Setup")

@@ -18,6 +18,7 @@ from labelling.learning.imported import ORDERS, SCORED_FORMATS, import_predictio
 from labelling.records import Task
 from labelling.setup import annotation_files, csv_import
 from labelling.storage.overlap import MAX_OVERLAP
+from labelling.text import counted
 from ui.guard import refusal
 from ui.items import literal
 from ui.uploads import check_upload_size
@@ -136,7 +137,7 @@ def annotation_file_upload(store: Store, project: Project | None, round_: int, f
         except LabellingError as error:
             st.error(f"Nothing was created: {literal(refusal(error))}", icon=":material/error:")
         else:
-            finished(f"Created **{literal(made.name)}** ({task}) with {added:,} item{'s' if added != 1 else ''} and their labels.", made.id)
+            finished(f"Created **{literal(made.name)}** ({task}) with {counted(added, 'item')} and their labels.", made.id)
 
 
 def _attach(store: Store, project: Project, data: bytes, fmt: str, use: str, k: str, finished: Finished) -> None:
@@ -161,7 +162,7 @@ def _attach(store: Store, project: Project, data: bytes, fmt: str, use: str, k: 
             st.error(f"Nothing was attached: {literal(refusal(error))}", icon=":material/error:")
         else:
             what = "labels" if use == "labels" else "predictions"
-            finished(f"Attached {what} to {done:,} item{'s' if done != 1 else ''} of **{literal(project.name)}**.", project.id)
+            finished(f"Attached {what} to {counted(done, 'item')} of **{literal(project.name)}**.", project.id)
 
 
 def predictions_upload(store: Store, project: Project, round_: int, finished: Finished) -> None:
@@ -198,10 +199,10 @@ def predictions_upload(store: Store, project: Project, round_: int, finished: Fi
             st.error(f"Nothing was imported: {literal(refusal(error))}", icon=":material/error:")
         else:
             finished(
-                f"Imported {done.predictions:,} prediction{'s' if done.predictions != 1 else ''} into "
+                f"Imported {counted(done.predictions, 'prediction')} into "
                 f"**{literal(project.name)}**; "
                 + (
-                    f"the queue was reordered: {done.ordered:,} open item{'s' if done.ordered != 1 else ''} by them."
+                    f"the queue was reordered: {counted(done.ordered, 'open item')} by them."
                     if order != "none"
                     else "the queue's order is unchanged."
                 ),

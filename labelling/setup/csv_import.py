@@ -20,6 +20,7 @@ from labelling.errors import InvalidInput
 from labelling.io import media
 from labelling.io.ingest import CHUNK_ROWS, read_csv
 from labelling.io.labels import MULTI_LABEL_SEPARATOR
+from labelling.text import counted
 from labelling.io.serialisation import decode, encode_records
 from labelling.records import Project, ProjectSettings, Task
 from labelling.storage.store import Store
@@ -332,7 +333,7 @@ def _item_chunks(
 def left_out(read: int, added: int) -> str:
     """What to add to "N items" when empty rows were left out (`read`: the last count `on_rows` was given)."""
     skipped = read - added
-    return f" ({skipped:,} empty row{'s' if skipped != 1 else ''} left out)" if skipped > 0 else ""
+    return f" ({counted(skipped, 'empty row')} left out)" if skipped > 0 else ""
 
 
 def _no_column(column: str, columns: list[str]) -> str:
