@@ -88,7 +88,7 @@ def accept_majority() -> None:
             count = store.curation.majority_to_accept(project.id, least / 100, labels)
         st.caption(
             f"{counted(count, 'item')} not reviewed yet (gold and tied items left out) "
-            f"{'have' if count != 1 else 'has'} at least {labels} labels of which at least {least}% agree. "
+            f"{'have' if count != 1 else 'has'} at least {counted(labels, 'label')} of which at least {least}% agree. "
             "Accepting records their majority as a review, which you can still change item by item."
         )
         st.button(

@@ -25,7 +25,7 @@ from labelling.records import Item, Project
 from labelling.storage.item_labels import label_of_item
 from labelling.storage.engine import clock
 from labelling.storage.items import batches, require_items
-from labelling.storage.overlap import LIVE_LEASE, LOCK_PROJECT, excluded, lock_project, top_priority, top_up
+from labelling.storage.overlap import LIVE_LEASE, excluded, lock_project, top_priority, top_up
 from labelling.storage.queue import Labeller, item_view
 from labelling.storage.schema import gold_items, reviews, tasks
 
@@ -96,8 +96,8 @@ def unmark_gold(connection: Connection, project: Project, item_ids: Sequence[int
     """Return gold items to the queue as ordinary items (open tasks up to the overlap); returns how many
     were gold. Labels given to them stay, as ordinary votes."""
     ids = _item_ids(item_ids)
+    project = lock_project(connection, project.id)  # the overlap topped up to is the one committed now
     require_items(connection, project, ids)
-    connection.execute(LOCK_PROJECT, {"project": project.id})
     removed = 0
     for batch in batches(ids):
         removed += connection.execute(

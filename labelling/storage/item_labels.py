@@ -39,7 +39,7 @@ from labelling.storage import statements as queries
 from labelling.storage.engine import bulk_insert, clock, insert_columns, read, write
 from labelling.storage.exports import READ_BATCH
 from labelling.storage.items import batches, require_items
-from labelling.storage.overlap import LIVE_LEASE
+from labelling.storage.overlap import LIVE_LEASE, lock_project
 from labelling.storage.schema import annotations, items, predictions, tasks
 from labelling.storage.wakeups import announce
 
@@ -90,7 +90,7 @@ class ItemLabels:
         if len(set(ids)) != len(ids):
             raise InvalidInput("an item is given more than once: give one label per item")
         with write(self.engine) as connection:
-            project = project_rows.load_open(connection, project_id)
+            project = lock_project(connection, project_id)  # labels checked against the set a change waits for
             require_items(connection, project, ids)
             values = [label_values.to_json(v) for v in self._checked(connection, project, ids, labels, "the label")]
             importer = queue.lock_labeller(connection, IMPORT_NAME).id
@@ -157,7 +157,7 @@ class ItemLabels:
         if not len(ids) == len(labels) == len(confidences):
             raise InvalidInput(f"{len(labels)} labels and {len(confidences)} confidences for {len(ids)} items")
         with write(self.engine) as connection:
-            project = project_rows.load_open(connection, project_id)
+            project = lock_project(connection, project_id)  # a rename rewrites predictions too
             require_items(connection, project, ids)
             checked = self._checked(connection, project, ids, labels, "the prediction")
             rows = [

@@ -50,12 +50,15 @@ LOCK_PROJECT = select(projects.c.id).where(projects.c.id == bindparam("project")
 each add the missing tasks). FOR NO KEY UPDATE: labels, which only reference the row, never wait on it."""
 
 
-def lock_project(connection: Connection, project_id: int) -> Project:
-    """The open project, read again once its lock is held. Label changes take the lock first, so a label
-    checked against this label set is still in it at commit; one checked against a copy read before the lock
-    could be a name a rename committed away while this waited."""
-    connection.execute(LOCK_PROJECT, {"project": project_id})
-    return project_rows.load_open(connection, project_id)
+def lock_project(connection: Connection, project: int | str) -> Project:
+    """The open project (by id or name), read again once its lock is held. Every change of its label set
+    (`Store.update_project`, renames and merges) and every writer that checks labels against it takes this
+    lock before any row of its tasks or labels (the other order deadlocked): a label checked against the
+    set returned here is still in it at commit (one checked against a copy read before the wait could be a
+    name a rename had just rewritten), and two label changes at once each see the other's set."""
+    found = project_rows.load_open(connection, project)
+    connection.execute(LOCK_PROJECT, {"project": found.id})
+    return project_rows.load_open(connection, found.id)
 
 
 def top_priority(connection: Connection, project_id: int) -> float:

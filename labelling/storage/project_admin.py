@@ -87,7 +87,7 @@ class ProjectAdmin:
     def rename_label(self, project: int | str, old: str, new: str, by: str) -> LabelChange:
         """Call the label `old` `new` everywhere it is used (`by`: the admin, recorded with the change)."""
         with write(self._engine) as connection:
-            found = self._locked(connection, project)
+            found = lock_project(connection, project)
             if old not in found.labels:
                 raise InvalidInput(f"{old!r} is not a label of {found.name!r}")
             if new == old:
@@ -105,7 +105,7 @@ class ProjectAdmin:
         """Fold the label `source` into `target`: every use of `source` becomes `target` (a multi-label value
         holding both keeps one) and `source` leaves the label set."""
         with write(self._engine) as connection:
-            found = self._locked(connection, project)
+            found = lock_project(connection, project)
             missing = [label for label in (source, target) if label not in found.labels]
             if missing:
                 raise InvalidInput(f"{missing[0]!r} is not a label of {found.name!r}")
@@ -131,13 +131,6 @@ class ProjectAdmin:
                 .order_by(label_changes.c.id)
             ).all()
         return [_change(row, row.rewritten) for row in rows]
-
-    @staticmethod
-    def _locked(connection: Connection, project: int | str) -> Project:
-        """The open project, read under its lock: a label change takes the project first, as reviews and overlap
-        changes do, before any row of its labels (the other order deadlocked against an adjudication), and two
-        label changes at once each see the other's label set."""
-        return lock_project(connection, project_rows.load_open(connection, project).id)
 
     def _update(self, project: int | str, **values: object) -> Project:
         with write(self._engine) as connection:

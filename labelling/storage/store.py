@@ -139,7 +139,7 @@ class Store:
         """Edit the label set (labels already used cannot be removed), instructions or settings."""
         values: dict[str, Any] = {}
         with write(self.engine) as connection:
-            project = project_rows.load_open(connection, project_id)
+            project = lock_project(connection, project_id)  # labels given meanwhile are in the set checked here
             if labels is not None:
                 label_set = label_values.validate_label_set(labels, project.multi_label)
                 removed = set(project.labels) - set(label_set)
@@ -165,9 +165,8 @@ class Store:
         Returns how many items were added.
         """
         with write(self.engine) as connection:
-            project = project_rows.load_open(connection, project_id)
-            if labels is not None:  # a label change waits for the import, or the import sees its label set
-                project = lock_project(connection, project.id)
+            # With labels, a label change waits for the import, or the import sees its label set.
+            project = (lock_project if labels is not None else project_rows.load_open)(connection, project_id)
             return items.add_items(connection, project, data, labels, labeller, self.item_labels.media_roots)
 
     # The queue

@@ -22,7 +22,7 @@ FLOORS: dict[str, set[str]] = {
     "io": {"errors", "records", "text", "quality"},
     "storage": {"errors", "records", "text", "people", "quality", "io"},
     "settings": {"errors", "io", "storage"},
-    "setup": {"errors", "records", "io", "storage"},
+    "setup": {"errors", "records", "text", "io", "storage"},
     "learning": {"errors", "records", "quality", "io", "storage", "settings"},
     "cli": {"errors", "records", "people", "io", "storage", "settings", "setup", "learning"},
 }

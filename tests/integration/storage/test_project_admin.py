@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import create_engine, func, select, update
 
 from _helpers import wait_for_blocked
-from labelling import DuplicateProject, InvalidInput, NotOnProject, ProjectArchived, ProjectNotFound, Store
+from labelling import DuplicateProject, InvalidInput, NotOnProject, ProjectArchived, ProjectNotFound
 from labelling.storage.overlap import LOCK_PROJECT
 from labelling.storage.schema import annotations, label_change_rows, label_changes, metadata, projects
 
@@ -328,18 +328,21 @@ def test_a_label_set_stored_in_another_json_layout_still_takes_labels(store):
     assert sorted(store.annotations(project.id)["label"]) == ["café", "dog"]
 
 
-@pytest.mark.parametrize("writer", ["adjudicate", "set_gold", "add_items"])
-def test_a_label_given_while_a_rename_commits_is_checked_against_the_new_label_set(postgresql_url, writer):
+@pytest.mark.parametrize("writer", ["adjudicate", "set_gold", "add_items", "write_labels", "write_predictions"])
+def test_a_label_given_while_a_rename_commits_is_checked_against_the_new_label_set(postgresql_url, open_store, writer):
     """A rename holds the project's lock while it rewrites every use of the old name: a reviewer's final label,
-    a gold label or an imported label that waits behind it is checked against the label set it committed,
-    not the one read before the wait (which recorded 'cat' after every 'cat' had become 'feline')."""
-    store = Store.connect(postgresql_url)
+    a gold label, a label imported with new items or onto items already there, or an imported prediction that
+    waits behind it is checked against the label set it committed, not the one read before the wait (which
+    recorded 'cat' after every 'cat' had become 'feline')."""
+    store = open_store(postgresql_url)
     project = store.create_project("pets", ["cat", "dog"])
     (item,) = _items(store, project, 1)
     give = {
         "adjudicate": lambda label: store.adjudicate(project.id, item, "admin", label),
         "set_gold": lambda label: store.set_gold(project.id, [item], [label]),
         "add_items": lambda label: store.add_items(project.id, ["one more"], [label]),
+        "write_labels": lambda label: store.item_labels.write_labels(project.id, [item], [label]),
+        "write_predictions": lambda label: store.item_labels.write_predictions(project.id, [item], [label], [0.9]),
     }[writer]
     outcome: list[BaseException | None] = []
 
@@ -364,6 +367,8 @@ def test_a_label_given_while_a_rename_commits_is_checked_against_the_new_label_s
         holder.dispose()
     assert len(outcome) == 1 and isinstance(outcome[0], InvalidInput) and "'cat'" in str(outcome[0]), outcome
     give("feline")
-    written = {"adjudicate": store.final_labels, "set_gold": store.gold, "add_items": store.annotations}[writer]
-    assert written(project.id)["label"].tolist() == ["feline"]
-    store.close()
+    if writer == "write_predictions":
+        assert store.next_item(project.id, "ann").suggestion.label == "feline"
+    else:
+        written = {"adjudicate": store.final_labels, "set_gold": store.gold}.get(writer, store.annotations)
+        assert written(project.id)["label"].tolist() == ["feline"]
