@@ -344,7 +344,7 @@ if not listed:
         st.caption(f"**{TO_CHECK}** lists labels the model doubts, also when each item has one labeller.")
     st.stop()
 st.caption(
-    f"{counted(total, 'item')}"
+    counted(total, "item")
     + (f", the {PAGE_SIZE} with the least agreement shown" if total > PAGE_SIZE else "")
     + ". Gold items are not listed: their label is known."
 )

@@ -20,10 +20,10 @@ from labelling.errors import InvalidInput
 from labelling.io import media
 from labelling.io.ingest import CHUNK_ROWS, read_csv
 from labelling.io.labels import MULTI_LABEL_SEPARATOR
-from labelling.text import counted
 from labelling.io.serialisation import decode, encode_records
 from labelling.records import Project, ProjectSettings, Task
 from labelling.storage.store import Store
+from labelling.text import counted
 
 __all__ = [
     "DISPLAYS",
